@@ -1,0 +1,111 @@
+/** @module Stable error codes shared by server and clients, and the typed errors of this package. */
+
+/**
+ * Every error that crosses the wire carries one of these codes. Codes are stable API:
+ * scripts match on them, so a code is never renamed or reused for another meaning.
+ */
+export const ErrorCode = {
+  BAD_FRAME: 'BAD_FRAME',
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNKNOWN_OP: 'UNKNOWN_OP',
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  FRAME_TOO_LARGE: 'FRAME_TOO_LARGE',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  ALREADY_AUTHENTICATED: 'ALREADY_AUTHENTICATED',
+  AUTH_FAILED: 'AUTH_FAILED',
+  INVALID_USERNAME: 'INVALID_USERNAME',
+  USERNAME_TAKEN: 'USERNAME_TAKEN',
+  UNKNOWN_DEVICE: 'UNKNOWN_DEVICE',
+  DEVICE_REVOKED: 'DEVICE_REVOKED',
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  NOT_FOUND: 'NOT_FOUND',
+  FORBIDDEN: 'FORBIDDEN',
+  STALE_EPOCH: 'STALE_EPOCH',
+  RATE_LIMITED: 'RATE_LIMITED',
+  POW_REQUIRED: 'POW_REQUIRED',
+  BANNED: 'BANNED',
+  TIMEOUT: 'TIMEOUT',
+  UNAVAILABLE: 'UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+  // Raised on the client side only; listed here so every code lives in one registry.
+  SERVER_KEY_CHANGED: 'SERVER_KEY_CHANGED',
+  CONNECTION_FAILED: 'CONNECTION_FAILED',
+  NOT_LOGGED_IN: 'NOT_LOGGED_IN',
+  BAD_INPUT: 'BAD_INPUT',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const errorCodes = new Set<string>(Object.values(ErrorCode));
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && errorCodes.has(value);
+}
+
+/** The shape of an error on the wire. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  /** Milliseconds to wait before retrying, for RATE_LIMITED and BANNED. */
+  retryAfterMs?: number;
+}
+
+/** An error with a stable code: thrown by handlers, turned into a WireError at the boundary. */
+export class ParleyError extends Error {
+  override readonly name = 'ParleyError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: { retryAfterMs?: number } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toWire(): WireError {
+    const wire: WireError = { code: this.code, message: this.message };
+    if (this.details.retryAfterMs !== undefined) wire.retryAfterMs = this.details.retryAfterMs;
+    return wire;
+  }
+
+  static fromWire(wire: WireError): ParleyError {
+    const details = wire.retryAfterMs === undefined ? {} : { retryAfterMs: wire.retryAfterMs };
+    return new ParleyError(wire.code, wire.message, details);
+  }
+}
+
+/** Bytes that are not a well-formed, size-bounded CBOR value. The codec's only failure mode. */
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+}
+
+/** A decoded value that does not match its schema; `path` names the offending field. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`${path || 'value'}: ${problem}`);
+  }
+}
+
+/**
+ * WebSocket close codes (4000–4999 is the application range, RFC 6455 §7.4.2).
+ * Sent when the channel itself is unusable, so no error reply can be sealed.
+ */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  BAD_HANDSHAKE: 4000,
+  UNSUPPORTED_VERSION: 4001,
+  CHANNEL_BROKEN: 4002,
+  TOO_MANY_BAD_FRAMES: 4003,
+  HANDSHAKE_TIMEOUT: 4004,
+  AUTH_TIMEOUT: 4005,
+  IDLE_TIMEOUT: 4006,
+  SESSION_REVOKED: 4007,
+  RATE_LIMITED: 4008,
+  BANNED: 4009,
+  SERVER_SHUTDOWN: 4010,
+  TEXT_FRAME: 4011,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
