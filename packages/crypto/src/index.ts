@@ -1,1 +1,7 @@
-export {};
+/** @module @parley/crypto: channel (Noise), OPAQUE, key backup, signatures and fingerprints. Isomorphic, no I/O. */
+export * from './errors.js';
+export * from './channel/index.js';
+export * from './signing.js';
+export * from './backup.js';
+export * from './opaque.js';
+export * from './fingerprint.js';

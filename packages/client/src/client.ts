@@ -1,0 +1,252 @@
+/**
+ * @module The Parley client: connects over the secure channel, registers, logs in, and manages
+ * this device's session. Isomorphic: web-standard APIs only; storage and sockets are injected.
+ */
+import {
+  backupKeyFromExportKey,
+  channelAuthMessage,
+  CryptoError,
+  deviceCertificateMessage,
+  fingerprint,
+  generateRecoveryKey,
+  generateSigningKeyPair,
+  opaqueClient,
+  opaqueReady,
+  open,
+  recoveryKeys,
+  sameFingerprint,
+  seal,
+  sign,
+  signingKeyPairFromSeed,
+  type SigningKeyPair,
+} from '@parley/crypto';
+import { decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, toBase64Url, type DeviceInfo, type Event, type Session } from '@parley/protocol';
+import { Connection } from './connection.js';
+import type { DeviceAccount, DeviceSecrets, ProfileStore } from './profile.js';
+import { serverOrigin, websocketUrl, type SocketFactory } from './socket.js';
+
+export interface ClientOptions {
+  /** Server base URL, e.g. http://127.0.0.1:8080. */
+  server: string;
+  store: ProfileStore;
+  socketFactory: SocketFactory;
+  /** Expected server key fingerprint; overrides (and replaces) a pinned one. */
+  serverKey?: string;
+  /** Called when a server key is pinned for the first time (trust on first use). */
+  onServerKeyPinned?(fingerprint: string): void;
+  timeoutMs?: number;
+}
+
+export interface Registration extends Session {
+  /** Shown once: the only way back in if the password is lost. */
+  recoveryKey: string;
+}
+
+// The key backup's plaintext: versioned so later releases can add fields.
+const backupSchema = s.object({ v: s.literal(1), identityPrivateKey: s.bytes({ length: 32 }) });
+const backupContext = (username: string) => `parley/backup/v1/${username}`;
+
+function randomDeviceId(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
+}
+
+function defaultDeviceName(): string {
+  return typeof navigator !== 'undefined' && navigator.userAgent ? navigator.userAgent.slice(0, 64) : 'device';
+}
+
+export class ParleyClient {
+  private session: Session | undefined;
+
+  private constructor(
+    private readonly connection: Connection,
+    private readonly store: ProfileStore,
+    readonly server: string,
+    /** The fingerprint of the key this server proved it holds. */
+    readonly serverFingerprint: string,
+  ) {}
+
+  /** Open the secure channel. The server's key must match the pin (or `serverKey`), else SERVER_KEY_CHANGED. */
+  static async connect(options: ClientOptions): Promise<ParleyClient> {
+    await opaqueReady;
+    const origin = serverOrigin(options.server);
+    const profile = await options.store.load();
+    let seen = '';
+    const connection = await Connection.open(websocketUrl(options.server), {
+      socketFactory: options.socketFactory,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      verifyServerKey: async (publicKey) => {
+        seen = fingerprint(publicKey);
+        const expected = options.serverKey ?? profile.pins[origin];
+        if (expected !== undefined && !sameFingerprint(expected, seen)) {
+          const source = options.serverKey ? 'the key you gave' : 'the key pinned on first use';
+          throw new ParleyError(
+            ErrorCode.SERVER_KEY_CHANGED,
+            `the server at ${origin} presented key ${seen}, not ${source} (${expected}). ` +
+              'Someone may be intercepting the connection. If the server operator confirms the new key, pass it with --server-key.',
+          );
+        }
+        if (profile.pins[origin] === undefined || !sameFingerprint(profile.pins[origin], seen)) {
+          await options.store.savePins({ ...profile.pins, [origin]: seen });
+          if (profile.pins[origin] === undefined) options.onServerKeyPinned?.(seen);
+        }
+      },
+    });
+    return new ParleyClient(connection, options.store, options.server, seen);
+  }
+
+  get currentSession(): Session | undefined {
+    return this.session;
+  }
+
+  /** Create an account with this profile as its first device. */
+  async register(usernameInput: string, password: string, options: { deviceName?: string } = {}): Promise<Registration> {
+    const username = normalizeUsername(usernameInput);
+    checkPassword(password);
+    const start = opaqueClient.startRegistration(password);
+    const { response } = await this.connection.request('register.start', { username, request: start.request });
+    const { record, exportKey } = opaqueClient.finishRegistration(start.state, password, username, response);
+
+    const identity = generateSigningKeyPair();
+    const recoveryKey = generateRecoveryKey();
+    const recovery = recoveryKeys(recoveryKey);
+    const backupPlaintext = encodeCbor({ v: 1, identityPrivateKey: identity.privateKey });
+    const backupKey = backupKeyFromExportKey(exportKey);
+    const backup = seal(backupKey, backupPlaintext, backupContext(username));
+    const recoveryBackup = seal(recovery.sealKey, backupPlaintext, backupContext(username));
+    wipe(exportKey, backupKey, backupPlaintext, recovery.sealKey);
+
+    const device = this.newDevice(username, identity, options.deviceName);
+    const session = await this.connection.request('register.finish', {
+      record,
+      identityKey: identity.publicKey,
+      recoveryKey: recovery.signing.publicKey,
+      device: device.certificate,
+      backup,
+      recoveryBackup,
+    });
+    await this.saveDevice(session, identity, device.keys, device.certificate.name);
+    return { ...session, recoveryKey };
+  }
+
+  /** Prove the password, open the key backup, and enrol this profile as a new device of the account. */
+  async login(usernameInput: string, password: string, options: { deviceName?: string } = {}): Promise<Session> {
+    const username = normalizeUsername(usernameInput);
+    const start = opaqueClient.startLogin(password);
+    const { response } = await this.connection.request('login.start', { username, request: start.request });
+    let finished;
+    try {
+      finished = opaqueClient.finishLogin(start.state, password, username, response);
+    } catch (error) {
+      if (error instanceof CryptoError) throw new ParleyError(ErrorCode.AUTH_FAILED, 'wrong username or password');
+      throw error;
+    }
+    const { identityKey, backup } = await this.connection.request('login.finish', { finish: finished.finish });
+    const backupKey = backupKeyFromExportKey(finished.exportKey);
+    let identity: SigningKeyPair;
+    try {
+      const plaintext = backupSchema.parse(decodeCbor(open(backupKey, backup, backupContext(username))));
+      identity = signingKeyPairFromSeed(plaintext.identityPrivateKey);
+    } catch (error) {
+      throw new ParleyError(ErrorCode.AUTH_FAILED, 'the key backup on the server did not open with this password', {}, { cause: error });
+    } finally {
+      wipe(finished.exportKey, backupKey);
+    }
+    if (!sameBytes(identity.publicKey, identityKey)) {
+      throw new ParleyError(ErrorCode.AUTH_FAILED, 'the server returned an identity key that does not match the key backup');
+    }
+    const device = this.newDevice(username, identity, options.deviceName);
+    const session = await this.connection.request('device.add', { device: device.certificate });
+    await this.saveDevice(session, identity, device.keys, device.certificate.name);
+    return session;
+  }
+
+  /** Authenticate as the device saved in the profile, by signing this channel's handshake hash. */
+  async resume(): Promise<Session> {
+    if (this.session) return this.session;
+    const { account } = await this.store.load();
+    const secrets = await this.store.loadSecrets();
+    if (!account || !secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in; run register or login first');
+    if (serverOrigin(account.server) !== serverOrigin(this.server)) {
+      throw new ParleyError(ErrorCode.NOT_LOGGED_IN, `this profile is logged in to ${account.server}, not ${this.server}`);
+    }
+    const signature = sign(secrets.devicePrivateKey, channelAuthMessage(this.connection.handshakeHash, account.username, account.deviceId));
+    this.session = await this.connection.request('device.auth', { username: account.username, deviceId: account.deviceId, signature });
+    return this.session;
+  }
+
+  async whoami(): Promise<Session & { identityKey: Uint8Array }> {
+    await this.resume();
+    return this.connection.request('account.whoami', {});
+  }
+
+  async devices(): Promise<DeviceInfo[]> {
+    await this.resume();
+    return (await this.connection.request('device.list', {})).devices;
+  }
+
+  async revokeDevice(deviceId: string): Promise<void> {
+    const session = await this.resume();
+    await this.connection.request('device.revoke', { deviceId });
+    if (deviceId === session.deviceId) await this.forgetDevice();
+  }
+
+  /** End this device's session (or every device's); this profile forgets its keys. */
+  async logout(options: { all?: boolean } = {}): Promise<{ revoked: number }> {
+    await this.resume();
+    const result = await this.connection.request('session.logout', { all: options.all ?? false });
+    await this.forgetDevice();
+    return result;
+  }
+
+  onEvent(listener: (event: Event) => void): () => void {
+    return this.connection.onEvent(listener);
+  }
+
+  onClose(listener: (error: ParleyError) => void): () => void {
+    return this.connection.onClose(listener);
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  private newDevice(username: string, identity: SigningKeyPair, deviceName: string | undefined) {
+    const keys = generateSigningKeyPair();
+    const deviceId = randomDeviceId();
+    const name = (deviceName ?? defaultDeviceName()).slice(0, 64) || 'device';
+    const signature = sign(identity.privateKey, deviceCertificateMessage({ username, deviceId, name, publicKey: keys.publicKey }));
+    return { keys, certificate: { deviceId, name, publicKey: keys.publicKey, signature } };
+  }
+
+  private async saveDevice(session: Session, identity: SigningKeyPair, device: SigningKeyPair, deviceName: string): Promise<void> {
+    const account: DeviceAccount = {
+      server: this.server,
+      username: session.username,
+      deviceId: session.deviceId,
+      deviceName,
+      identityPublicKey: identity.publicKey,
+      devicePublicKey: device.publicKey,
+    };
+    const secrets: DeviceSecrets = { identityPrivateKey: identity.privateKey, devicePrivateKey: device.privateKey };
+    await this.store.saveAccount(account, secrets);
+    this.session = session;
+  }
+
+  private async forgetDevice(): Promise<void> {
+    await this.store.saveAccount(undefined, undefined);
+    this.session = undefined;
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password.length < 8) throw new ParleyError(ErrorCode.BAD_INPUT, 'choose a password of at least 8 characters');
+  if (password.length > 1024) throw new ParleyError(ErrorCode.BAD_INPUT, 'a password may be at most 1024 characters');
+}
+
+function wipe(...secrets: Uint8Array[]): void {
+  for (const secret of secrets) secret.fill(0);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
+}

@@ -1,0 +1,118 @@
+/**
+ * @module What every facade operation shares: the ciphersuite implementations, the ts-mls
+ * ClientConfig built per call (so the caller's credential check is always the one in force), and
+ * the wipe-on-exit bookkeeping that keeps "state in, new state out" honest (STYLE §9).
+ */
+import {
+  defaultKeyPackageEqualityConfig,
+  defaultLifetimeConfig,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  type CiphersuiteImpl,
+  type ClientConfig,
+} from 'ts-mls';
+import { asMlsError, mlsError } from './fail.js';
+import { MlsKeyRetention, MlsSuite, type ValidateCredential } from './types.js';
+
+const suites = new Map<MlsSuite, Promise<CiphersuiteImpl>>();
+
+export function isSupportedSuite(name: unknown): name is MlsSuite {
+  return Object.values(MlsSuite).some((suite) => suite === name);
+}
+
+/** The ciphersuite implementation (WebCrypto or noble underneath; no Node-only API). Cached per suite. */
+export function suiteImpl(name: unknown): Promise<CiphersuiteImpl> {
+  if (!isSupportedSuite(name)) return Promise.reject(mlsError(`unsupported cipher suite ${String(name)}`));
+  let impl = suites.get(name);
+  if (impl === undefined) {
+    impl = getCiphersuiteImpl(getCiphersuiteFromName(name));
+    // A failed load (missing optional dependency) must not poison the cache for good.
+    impl.catch(() => suites.delete(name));
+    suites.set(name, impl);
+  }
+  return impl;
+}
+
+/**
+ * RFC 9420 §6.3.1: PrivateMessage content is padded. Padding every message up to 256 bytes hides
+ * the length of short texts (the common case) from the Delivery Service at a small cost.
+ */
+const PADDING = { kind: 'padUntilLength', padUntilLength: 256 } as const;
+
+/**
+ * One facade call. Holds the ClientConfig handed to ts-mls and every buffer to zero when the call
+ * ends: private copies of the caller's inputs (ts-mls decoders return views into the bytes they
+ * parse, and wiping those views must never touch the caller's buffers) and the secrets ts-mls
+ * reports as `consumed`.
+ */
+export class MlsOperation {
+  readonly config: ClientConfig;
+  #credentialRejected = false;
+  readonly #toWipe: Uint8Array[] = [];
+
+  constructor(
+    readonly name: string,
+    validateCredential: ValidateCredential | undefined,
+  ) {
+    this.config = {
+      keyRetentionConfig: { ...MlsKeyRetention },
+      lifetimeConfig: defaultLifetimeConfig,
+      keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+      paddingConfig: PADDING,
+      authService: {
+        // RFC 9420 §5.3.1: the application authenticates every credential. Only BasicCredential
+        // is used by Parley; anything else is refused. With no callback (operations that admit
+        // nobody new) the answer is "no", so an unexpected check fails closed.
+        validateCredential: async (credential, signaturePublicKey) => {
+          const accepted =
+            credential.credentialType === 'basic' &&
+            validateCredential !== undefined &&
+            (await validateCredential(credential.identity.slice(), signaturePublicKey.slice())) === true;
+          if (!accepted) this.#credentialRejected = true;
+          return accepted;
+        },
+      },
+    };
+  }
+
+  get credentialRejected(): boolean {
+    return this.#credentialRejected;
+  }
+
+  /** A private copy of `bytes`, zeroed when the operation ends. */
+  own(bytes: Uint8Array): Uint8Array {
+    const copy = bytes.slice();
+    this.#toWipe.push(copy);
+    return copy;
+  }
+
+  /** Secrets ts-mls says are used up (its `consumed` lists): zeroed when the operation ends. */
+  consumed(secrets: readonly Uint8Array[]): void {
+    this.#toWipe.push(...secrets);
+  }
+
+  wipe(): void {
+    for (const buffer of this.#toWipe) buffer.fill(0);
+    this.#toWipe.length = 0;
+  }
+}
+
+/**
+ * Runs one facade operation: every failure becomes a `CryptoError`, and secrets are zeroed on
+ * success and failure alike. Results must be fresh bytes (encoded or copied), never views.
+ */
+export async function runOperation<T>(
+  name: string,
+  validateCredential: ValidateCredential | undefined,
+  body: (op: MlsOperation) => Promise<T>,
+): Promise<T> {
+  const op = new MlsOperation(name, validateCredential);
+  try {
+    return await body(op);
+  } catch (error) {
+    if (op.credentialRejected) throw mlsError(`${name}: a credential was rejected by validateCredential`, error);
+    throw asMlsError(error, name);
+  } finally {
+    op.wipe();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * @module The opaque group-state blob and the member checks around it. The blob is ts-mls's own
+ * TLS-style GroupState encoding behind a versioned tag, with the signature private key left out:
+ * the device key lives once, with the caller, and is handed in by the operations that sign.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { decodeGroupState, encodeGroupState, type ClientState, type LeafNode, type RatchetTree } from 'ts-mls';
+import { badInput, mlsError, requireBytes } from './fail.js';
+import { isSupportedSuite, type MlsOperation } from './runtime.js';
+import { ED25519_KEY_LENGTH, type MlsMember, type MlsMemberInfo } from './types.js';
+import { equalBytes, hasTag } from './wire.js';
+
+/** 'P' 'G' (Parley group) and format version 1. */
+const GROUP_STATE_TAG = new Uint8Array([0x50, 0x47, 0x01]);
+const EMPTY = new Uint8Array(0);
+
+/** Upper bound on credential identity bytes (a CBOR certificate is a few hundred bytes). */
+export const MAX_IDENTITY_BYTES = 16 * 1024;
+
+/** Serializes a group state, without the signature private key, into fresh bytes. */
+export function saveState(state: ClientState): Uint8Array {
+  const body = encodeGroupState({ ...state, signaturePrivateKey: EMPTY });
+  const out = new Uint8Array(GROUP_STATE_TAG.length + body.length);
+  out.set(GROUP_STATE_TAG, 0);
+  out.set(body, GROUP_STATE_TAG.length);
+  body.fill(0);
+  return out;
+}
+
+/**
+ * Restores a state for one operation. Decodes a private copy (zeroed when `op` ends), attaches the
+ * operation's ClientConfig, and, when `signer` is given, checks that the signer owns this state's
+ * leaf and puts its private key back so ts-mls can sign.
+ */
+export function loadState(op: MlsOperation, bytes: unknown, signer?: MlsMember): ClientState {
+  requireBytes(bytes, 'state', { min: GROUP_STATE_TAG.length + 1 });
+  if (!hasTag(bytes, GROUP_STATE_TAG)) throw badInput('state is not a group state in a format this version understands');
+  const copy = op.own(bytes);
+  let decoded: ReturnType<typeof decodeGroupState>;
+  try {
+    decoded = decodeGroupState(copy, GROUP_STATE_TAG.length);
+  } catch {
+    decoded = undefined;
+  }
+  if (decoded === undefined || GROUP_STATE_TAG.length + decoded[1] !== copy.length) {
+    throw badInput('state is corrupt');
+  }
+  const state = decoded[0];
+  if (!isSupportedSuite(state.groupContext.cipherSuite)) throw badInput('state uses an unsupported cipher suite');
+  if (signer === undefined) return { ...state, signaturePrivateKey: EMPTY, clientConfig: op.config };
+  checkMember(signer);
+  if (state.groupActiveState.kind !== 'active') throw mlsError('this member is no longer in the group');
+  const own = leafAt(state.ratchetTree, state.privatePath.leafIndex);
+  if (own === undefined || !equalBytes(own.signaturePublicKey, signer.signaturePublicKey)) {
+    throw badInput("member's signature key is not this state's leaf key");
+  }
+  return { ...state, signaturePrivateKey: op.own(signer.signaturePrivateKey), clientConfig: op.config };
+}
+
+/** Validates a member's shape and that its Ed25519 halves belong together (RFC 8032 §5.1.5). */
+export function checkMember(member: unknown, name = 'member'): asserts member is MlsMember {
+  if (typeof member !== 'object' || member === null) throw badInput(`${name} must be an object`);
+  const { identity, signaturePrivateKey, signaturePublicKey } = member as Partial<MlsMember>;
+  requireBytes(identity, `${name}.identity`, { min: 1, max: MAX_IDENTITY_BYTES });
+  requireBytes(signaturePrivateKey, `${name}.signaturePrivateKey`, { exactly: ED25519_KEY_LENGTH });
+  requireBytes(signaturePublicKey, `${name}.signaturePublicKey`, { exactly: ED25519_KEY_LENGTH });
+  if (!equalBytes(ed25519.getPublicKey(signaturePrivateKey), signaturePublicKey)) {
+    throw badInput(`${name}.signaturePublicKey does not match ${name}.signaturePrivateKey`);
+  }
+}
+
+/** RFC 9420 Appendix C: leaf `i` sits at node `2i` of the array-represented tree. */
+export function leafAt(tree: RatchetTree, leafIndex: number): LeafNode | undefined {
+  const node = tree[leafIndex * 2];
+  return node?.nodeType === 'leaf' ? node.leaf : undefined;
+}
+
+export function describeLeaf(leaf: LeafNode, leafIndex: number): MlsMemberInfo {
+  return {
+    leafIndex,
+    identity: leaf.credential.credentialType === 'basic' ? leaf.credential.identity.slice() : new Uint8Array(0),
+    signaturePublicKey: leaf.signaturePublicKey.slice(),
+  };
+}
+
+export function listMembers(tree: RatchetTree): MlsMemberInfo[] {
+  const members: MlsMemberInfo[] = [];
+  for (let nodeIndex = 0; nodeIndex < tree.length; nodeIndex += 2) {
+    const node = tree[nodeIndex];
+    if (node?.nodeType === 'leaf') members.push(describeLeaf(node.leaf, nodeIndex / 2));
+  }
+  return members;
+}
+
+export function findLeafBySignatureKey(tree: RatchetTree, signaturePublicKey: Uint8Array): number | undefined {
+  for (let nodeIndex = 0; nodeIndex < tree.length; nodeIndex += 2) {
+    const node = tree[nodeIndex];
+    if (node?.nodeType === 'leaf' && equalBytes(node.leaf.signaturePublicKey, signaturePublicKey)) return nodeIndex / 2;
+  }
+  return undefined;
+}

@@ -1,0 +1,221 @@
+/**
+ * @module One client connection: the Noise NX handshake (DESIGN §4), then sealed request/reply
+ * frames dispatched to handlers. Bad input gets an error reply; a broken channel gets a close code.
+ */
+import { NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
+import {
+  clientHelloSchema,
+  CloseCode,
+  decodeCbor,
+  decodeRequest,
+  encodeCbor,
+  encodeErrorReply,
+  encodeEvent,
+  encodeReply,
+  ErrorCode,
+  fragment,
+  ParleyError,
+  PROTOCOL_VERSION,
+  Reassembler,
+  SUPPORTED_VERSIONS,
+  type EventKind,
+  type EventOf,
+  type Request,
+  type Session,
+} from '@parley/protocol';
+import type { Logger } from '../logger.js';
+import { handlers, type Services } from './handlers.js';
+import type { AuthState, RequestContext } from './state.js';
+
+/** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
+export interface FrameSocket {
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export interface ConnectionOptions {
+  staticKey: { publicKey: Uint8Array; privateKey: Uint8Array };
+  services: Services;
+  log: Logger;
+  handshakeTimeoutMs: number;
+  authTimeoutMs: number;
+  maxBadFrames: number;
+  onAuthenticated(connection: Connection, session: Session): void;
+  onClosed(connection: Connection): void;
+}
+
+// Requests are handled one at a time, in order; this bounds how many may wait.
+const MAX_QUEUED_FRAMES = 64;
+
+export class Connection implements RequestContext {
+  auth: AuthState = { kind: 'anonymous' };
+  handshakeHash: Uint8Array = new Uint8Array(0);
+  private channel: HandshakeResult | undefined;
+  private readonly reassembler = new Reassembler();
+  private badFrames = 0;
+  private queued = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private dispatching = false;
+  private revokeAfterReply = false;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly socket: FrameSocket,
+    private readonly options: ConnectionOptions,
+    readonly log: Logger,
+  ) {
+    this.deadline = setTimeout(() => this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout'), options.handshakeTimeoutMs);
+  }
+
+  get session(): Session | undefined {
+    return this.auth.kind === 'device' ? this.auth.session : undefined;
+  }
+
+  /** Feed one binary WebSocket message. */
+  receive(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (++this.queued > MAX_QUEUED_FRAMES) {
+      this.close(CloseCode.RATE_LIMITED, 'too many requests in flight');
+      return;
+    }
+    this.queue = this.queue
+      .then(() => (this.closed ? undefined : this.channel ? this.handleSealed(frame) : this.handleHandshake(frame)))
+      .catch((error: unknown) => {
+        this.log.error({ err: error }, 'connection handler failed');
+        this.close(CloseCode.CHANNEL_BROKEN, 'internal error');
+      })
+      .finally(() => {
+        this.queued--;
+      });
+  }
+
+  sendEvent<K extends EventKind>(kind: K, body: EventOf<K>): void {
+    this.sendSealed(encodeEvent(kind, body));
+  }
+
+  /** End this session because its device was revoked; a request in flight still gets its reply first. */
+  revoke(): void {
+    if (this.closed) return;
+    this.sendEvent('session.revoked', { reason: 'this device was logged out or revoked' });
+    if (this.dispatching) this.revokeAfterReply = true;
+    else this.close(CloseCode.SESSION_REVOKED, 'device revoked');
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.deadline);
+    this.socket.close(code, reason);
+    this.options.onClosed(this);
+  }
+
+  /** The socket went away from the other side. */
+  socketClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.deadline);
+    this.options.onClosed(this);
+  }
+
+  private handleHandshake(frame: Uint8Array): void {
+    const responder = new NoiseNXResponder({ staticKey: this.options.staticKey });
+    let version: number;
+    try {
+      version = clientHelloSchema.parse(decodeCbor(responder.readMessage1(frame))).v;
+    } catch {
+      this.close(CloseCode.BAD_HANDSHAKE, 'malformed handshake');
+      return;
+    }
+    const supported = SUPPORTED_VERSIONS.includes(version);
+    const hello = supported
+      ? { v: PROTOCOL_VERSION }
+      : { v: PROTOCOL_VERSION, error: { code: ErrorCode.UNSUPPORTED_VERSION, message: `protocol version ${version} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}` } };
+    const { message, result } = responder.writeMessage2(encodeCbor(hello));
+    this.socket.send(message);
+    if (!supported) {
+      this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
+      return;
+    }
+    this.channel = result;
+    this.handshakeHash = result.handshakeHash;
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      if (this.auth.kind !== 'device') this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout');
+    }, this.options.authTimeoutMs);
+  }
+
+  private async handleSealed(frame: Uint8Array): Promise<void> {
+    let chunk: Uint8Array;
+    try {
+      chunk = (this.channel as HandshakeResult).receive.decrypt(frame);
+    } catch {
+      // A frame that fails authentication means the channel is desynchronised or under attack.
+      this.close(CloseCode.CHANNEL_BROKEN, 'frame failed authentication');
+      return;
+    }
+    let envelope: Uint8Array | undefined;
+    try {
+      envelope = this.reassembler.push(chunk);
+    } catch (error) {
+      this.rejectFrame(undefined, new ParleyError(ErrorCode.FRAME_TOO_LARGE, (error as Error).message));
+      return;
+    }
+    if (!envelope) return;
+    const decoded = decodeRequest(envelope);
+    if (!decoded.ok) {
+      this.rejectFrame(decoded.id, decoded.error);
+      return;
+    }
+    await this.dispatch(decoded.request);
+  }
+
+  private rejectFrame(id: number | undefined, error: ParleyError): void {
+    this.sendSealed(encodeErrorReply(id, error.toWire()));
+    if (++this.badFrames >= this.options.maxBadFrames) this.close(CloseCode.TOO_MANY_BAD_FRAMES, 'too many malformed frames');
+  }
+
+  private async dispatch(request: Request): Promise<void> {
+    // The table is keyed by op, so each entry's body type matches its request; TypeScript cannot see through the union.
+    const handler = handlers[request.op] as
+      | { needs: 'none'; handle: (ctx: RequestContext, body: unknown, services: Services) => Promise<unknown> }
+      | { needs: 'device'; handle: (session: Session, body: unknown, services: Services) => Promise<unknown> };
+    const before = this.auth.kind;
+    this.dispatching = true;
+    try {
+      let body: unknown;
+      if (handler.needs === 'device') {
+        const session = this.session;
+        if (!session) throw new ParleyError(ErrorCode.UNAUTHENTICATED, `${request.op} needs a signed-in device`);
+        body = await handler.handle(session, request.body, this.options.services);
+      } else {
+        body = await handler.handle(this, request.body, this.options.services);
+      }
+      this.sendSealed(encodeReply(request.id, body as never));
+    } catch (error) {
+      if (error instanceof ParleyError) {
+        this.sendSealed(encodeErrorReply(request.id, error.toWire()));
+      } else {
+        this.log.error({ err: error, op: request.op }, 'request failed');
+        this.sendSealed(encodeErrorReply(request.id, { code: ErrorCode.INTERNAL, message: 'internal server error' }));
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    if (this.revokeAfterReply) {
+      this.close(CloseCode.SESSION_REVOKED, 'device revoked');
+      return;
+    }
+    // Handlers may have changed the auth state while awaiting; re-read it.
+    const after = this.auth as AuthState;
+    if (before !== 'device' && after.kind === 'device') {
+      clearTimeout(this.deadline);
+      this.options.onAuthenticated(this, after.session);
+    }
+  }
+
+  private sendSealed(envelope: Uint8Array): void {
+    if (this.closed || !this.channel) return;
+    for (const chunk of fragment(envelope)) this.socket.send(this.channel.send.encrypt(chunk));
+  }
+}

@@ -1,0 +1,18 @@
+/** @module What a connection knows about who is on the other end. */
+import type { Session } from '@parley/protocol';
+import type { PendingAuth } from '../services/accounts.js';
+
+export type AuthState =
+  | { kind: 'anonymous'; pending?: PendingAuth }
+  /** Password proven on this connection, no device enrolled yet: may only add a device. */
+  | { kind: 'password'; username: string }
+  | { kind: 'device'; session: Session };
+
+export interface RequestContext {
+  readonly handshakeHash: Uint8Array;
+  auth: AuthState;
+}
+
+export function sessionKey(username: string, deviceId: string): string {
+  return `${username}/${deviceId}`;
+}

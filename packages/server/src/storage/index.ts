@@ -1,0 +1,3 @@
+export type { Storage, AccountRecord, DeviceRecord, NewDevice } from './types.js';
+export { StorageConflictError } from './types.js';
+export { openSqliteStorage } from './sqlite.js';

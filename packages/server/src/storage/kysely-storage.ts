@@ -1,0 +1,133 @@
+/** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
+import { Migrator, type Kysely, type Selectable } from 'kysely';
+import { migrationProvider } from './migrations/index.js';
+import type { AccountsTable, Database, DevicesTable } from './schema.js';
+import { StorageConflictError, type AccountRecord, type DeviceRecord, type NewDevice, type Storage } from './types.js';
+
+// Drivers return binary columns as Buffer; domain code gets plain Uint8Array views.
+const bytes = (value: Uint8Array): Uint8Array => new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+// PostgreSQL returns bigint columns as strings; SQLite as numbers.
+const int = (value: number | string): number => Number(value);
+const optionalInt = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
+
+function toAccount(row: Selectable<AccountsTable>): AccountRecord {
+  return {
+    username: row.username,
+    identityKey: bytes(row.identity_key),
+    recoveryKey: bytes(row.recovery_key),
+    opaqueRecord: bytes(row.opaque_record),
+    backup: bytes(row.backup),
+    recoveryBackup: bytes(row.recovery_backup),
+    createdAt: int(row.created_at),
+  };
+}
+
+function toDevice(row: Selectable<DevicesTable>): DeviceRecord {
+  return {
+    username: row.username,
+    deviceId: row.device_id,
+    name: row.name,
+    publicKey: bytes(row.public_key),
+    certificate: bytes(row.certificate),
+    createdAt: int(row.created_at),
+    lastSeenAt: optionalInt(row.last_seen_at),
+    revokedAt: optionalInt(row.revoked_at),
+  };
+}
+
+function deviceRow(device: NewDevice): DevicesTable {
+  return {
+    username: device.username,
+    device_id: device.deviceId,
+    name: device.name,
+    public_key: device.publicKey,
+    certificate: device.certificate,
+    created_at: device.createdAt,
+    last_seen_at: null,
+    revoked_at: null,
+  };
+}
+
+export class KyselyStorage implements Storage {
+  constructor(readonly db: Kysely<Database>) {}
+
+  /** Applies pending migrations; throws with the failing migration's name. */
+  async migrate(): Promise<void> {
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`database migration ${failed} failed`, { cause: error });
+    }
+  }
+
+  async createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const inserted = await tx
+        .insertInto('accounts')
+        .values({
+          username: account.username,
+          identity_key: account.identityKey,
+          recovery_key: account.recoveryKey,
+          opaque_record: account.opaqueRecord,
+          backup: account.backup,
+          recovery_backup: account.recoveryBackup,
+          created_at: account.createdAt,
+        })
+        .onConflict((conflict) => conflict.column('username').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`username ${account.username} exists`);
+      await tx.insertInto('devices').values(deviceRow(firstDevice)).execute();
+    });
+  }
+
+  async getAccount(username: string): Promise<AccountRecord | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async addDevice(device: NewDevice): Promise<void> {
+    const inserted = await this.db
+      .insertInto('devices')
+      .values(deviceRow(device))
+      .onConflict((conflict) => conflict.columns(['username', 'device_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`device ${device.deviceId} exists`);
+  }
+
+  async getDevice(username: string, deviceId: string): Promise<DeviceRecord | undefined> {
+    const row = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('username', '=', username)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  async listDevices(username: string, options: { includeRevoked?: boolean } = {}): Promise<DeviceRecord[]> {
+    let query = this.db.selectFrom('devices').selectAll().where('username', '=', username);
+    if (!options.includeRevoked) query = query.where('revoked_at', 'is', null);
+    const rows = await query.orderBy('created_at').orderBy('device_id').execute();
+    return rows.map(toDevice);
+  }
+
+  async revokeDevices(username: string, deviceIds: readonly string[] | 'all', at: number): Promise<string[]> {
+    if (deviceIds !== 'all' && deviceIds.length === 0) return [];
+    let query = this.db
+      .updateTable('devices')
+      .set({ revoked_at: at })
+      .where('username', '=', username)
+      .where('revoked_at', 'is', null);
+    if (deviceIds !== 'all') query = query.where('device_id', 'in', deviceIds);
+    const rows = await query.returning('device_id').execute();
+    return rows.map((row) => row.device_id);
+  }
+
+  async touchDevice(username: string, deviceId: string, at: number): Promise<void> {
+    await this.db.updateTable('devices').set({ last_seen_at: at }).where('username', '=', username).where('device_id', '=', deviceId).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
