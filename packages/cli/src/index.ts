@@ -1,1 +1,2 @@
-export {};
+/** @module @parley/cli: the `parley` command. */
+export { main, type MainIo } from './main.js';

@@ -1,1 +1,93 @@
-export async function main(_argv: string[]): Promise<number> { return 0; }
+/** @module The `parley` command: `serve`, and a scriptable client (DESIGN §13, CLI contract). */
+import { Command, CommanderError } from 'commander';
+import * as accounts from './account-commands.js';
+import { Output } from './output.js';
+import { serve } from './serve.js';
+
+export interface MainIo {
+  env?: NodeJS.ProcessEnv;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const stderr = io.stderr ?? process.stderr;
+  const jsonRequested = argv.includes('--json');
+  let output = new Output(jsonRequested, io.stdout, stderr);
+
+  const program = new Command('parley')
+    .description('Parley: a self-hostable end-to-end encrypted messenger')
+    .option('--server <url>', 'server URL (or PARLEY_SERVER; default http://127.0.0.1:8080)')
+    .option('--profile <dir>', 'profile directory (or PARLEY_PROFILE; default ~/.parley)')
+    .option('--server-key <fingerprint>', "the server key you expect (or PARLEY_SERVER_KEY); replaces a pinned one")
+    .option('--json', 'one JSON object per line')
+    .option('--password-stdin', 'read the password (and for passwd the new one) from standard input')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => (io.stdout ?? process.stdout).write(text),
+      writeErr: () => undefined, // usage errors are printed in the `error CODE: message` form below
+    })
+    .showHelpAfterError(false);
+
+  const context = (): accounts.CommandContext => {
+    const options = program.opts<accounts.GlobalOptions>();
+    output = new Output(options.json ?? false, io.stdout, stderr);
+    return {
+      options,
+      output,
+      env,
+      passwords: { env, fromStdin: options.passwordStdin ?? false, stdin: process.stdin, stderr: process.stderr },
+    };
+  };
+  let exitCode = 0;
+
+  program
+    .command('serve')
+    .description('run a Parley server (SQLite under --data)')
+    .option('--port <port>', 'port to listen on (or PARLEY_PORT)', undefined)
+    .option('--host <host>', 'address to bind (or PARLEY_HOST; default 127.0.0.1)')
+    .option('--data <dir>', 'data directory (or PARLEY_DATA; default ./data)')
+    .option('--tls-cert <file>', 'PEM certificate: serve https/wss')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (or PARLEY_LOG_LEVEL)')
+    .action(async (options) => {
+      exitCode = await serve(options, env);
+    });
+
+  program
+    .command('register <username>')
+    .description('create an account with this profile as its first device; prints the recovery key once')
+    .option('--device-name <name>', 'a name for this device')
+    .action((username: string, options: { deviceName?: string }) => accounts.register(context(), username, options));
+  program
+    .command('login <username>')
+    .description('make this profile a new device of USER')
+    .option('--device-name <name>', 'a name for this device')
+    .action((username: string, options: { deviceName?: string }) => accounts.login(context(), username, options));
+  program
+    .command('logout')
+    .description("end this device's session (or every device's with --all)")
+    .option('--all', 'log out every device of the account')
+    .action((options: { all?: boolean }) => accounts.logout(context(), options));
+  program.command('whoami').description('the account and device of this profile').action(() => accounts.whoami(context()));
+  const devices = program.command('devices').description("this account's devices").action(() => accounts.devices(context()));
+  devices
+    .command('revoke <deviceId>')
+    .description('revoke a device: it can no longer connect')
+    .action((deviceId: string) => accounts.revokeDevice(context(), deviceId));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      output.error(Object.assign(new Error(error.message.replace(/^error: /, '')), { code: 'BAD_INPUT' }));
+      return 2;
+    }
+    output.error(error);
+    return 1;
+  }
+}

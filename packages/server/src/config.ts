@@ -11,6 +11,8 @@ export interface ServerConfig {
   authTimeoutMs: number;
   /** Malformed frames tolerated on one connection before it is closed. */
   maxBadFrames: number;
+  /** PEM certificate and key: serve https:// and wss:// instead of plain http. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Minimum pino level to log. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

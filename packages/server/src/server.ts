@@ -101,7 +101,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     },
-  });
+  }, config.tls);
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -116,7 +116,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     fingerprint: keys.fingerprint,
     publicKey: keys.noise.publicKey,

@@ -58,3 +58,17 @@ export async function expectCryptoError(
   if (fragment !== undefined) expect(error.message).toMatch(fragment);
   return error;
 }
+
+/** `value`, or a test failure if it is missing (keeps tests free of non-null assertions). */
+export function defined<T>(value: T | undefined, what = 'value'): T {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
+}
+
+/** A copy of `bytes` with the byte at `index` (negative counts from the end) XORed with `mask`. */
+export function flipped(bytes: Uint8Array, index: number, mask = 0x01): Uint8Array {
+  const copy = bytes.slice();
+  const at = index < 0 ? copy.length + index : index;
+  copy[at] = defined(copy[at], `byte ${at}`) ^ mask;
+  return copy;
+}

@@ -1,5 +1,6 @@
 /** @module HTTP and WebSocket transport: `/healthz`, and binary WebSocket frames at `/v1/ws`. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, NOISE_FRAME_LIMIT } from './limits.js';
@@ -11,8 +12,8 @@ export interface TransportHandlers {
   onHttp(request: IncomingMessage, response: ServerResponse): void;
 }
 
-export function createTransport(handlers: TransportHandlers): { http: Server; wss: WebSocketServer } {
-  const http = createServer(handlers.onHttp);
+export function createTransport(handlers: TransportHandlers, tls?: { cert: string | Buffer; key: string | Buffer }): { http: Server; wss: WebSocketServer } {
+  const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handlers.onHttp) : createServer(handlers.onHttp);
   // Explicit timeouts so a slow client cannot hold a request open (slowloris).
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
