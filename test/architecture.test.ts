@@ -1,0 +1,65 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import madge from 'madge';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const packagesDir = join(root, 'packages');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'node_modules' || name === 'dist' ? [] : sourceFiles(path);
+    return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+// DESIGN §3: protocol ← crypto ← client ← (cli, web); protocol ← crypto ← server ← cli.
+const allowed: Record<string, string[]> = {
+  protocol: [],
+  crypto: ['protocol'],
+  server: ['protocol', 'crypto'],
+  client: ['protocol', 'crypto'],
+  cli: ['protocol', 'crypto', 'server', 'client'],
+};
+
+describe('architecture', () => {
+  it('has no import cycles', async () => {
+    const result = await madge(packagesDir, {
+      fileExtensions: ['ts'],
+      excludeRegExp: [/node_modules/, /dist\//, /\.d\.ts$/],
+      tsConfig: join(root, 'tsconfig.base.json'),
+      detectiveOptions: { ts: { skipTypeImports: true } },
+    });
+    expect(Object.keys(result.obj()).length).toBeGreaterThan(30);
+    expect(result.circular()).toEqual([]);
+  });
+
+  it('packages import each other only in the allowed direction, and only through their public entry', () => {
+    const violations: string[] = [];
+    for (const [pkg, deps] of Object.entries(allowed)) {
+      for (const file of sourceFiles(join(packagesDir, pkg, 'src'))) {
+        const text = readFileSync(file, 'utf8');
+        for (const match of text.matchAll(/from '(@parley\/[a-z]+)(\/[^']*)?'/g)) {
+          const target = (match[1] ?? '').slice('@parley/'.length);
+          const subpath = match[2] ?? '';
+          const where = relative(root, file);
+          if (!deps.includes(target)) violations.push(`${where} imports @parley/${target}`);
+          if (subpath && !(target === 'client' && subpath === '/node')) violations.push(`${where} reaches into @parley/${target}${subpath}`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('keeps heavy Node-only dependencies out of the isomorphic packages', () => {
+    const nodeOnly = /from '(ws|better-sqlite3|pino|kysely|pg|ioredis|node:[a-z/]+)'/;
+    const offenders = ['protocol', 'crypto', 'client']
+      .flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src')))
+      .filter((file) => !file.endsWith('.test.ts') && !file.endsWith('/client/src/node.ts'))
+      .filter((file) => nodeOnly.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(root, file));
+    expect(offenders).toEqual([]);
+  });
+});
