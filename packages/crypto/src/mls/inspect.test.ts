@@ -1,6 +1,8 @@
 /** KeyPackages, framing for the Delivery Service, and commits the facade must refuse. */
 import { describe, expect, it } from 'vitest';
 import {
+  createCommit,
+  createProposal,
   decodeMlsMessage,
   encodeMlsMessage,
   generateKeyPackageWithKey,
@@ -11,7 +13,6 @@ import {
   defaultCapabilities,
 } from 'ts-mls';
 import { defaultClientConfig } from 'ts-mls/clientConfig.js';
-import { createCommit, createProposal } from 'ts-mls';
 import {
   addMembers,
   createGroup,

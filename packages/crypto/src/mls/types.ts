@@ -141,7 +141,11 @@ export interface MlsCommitProcessed {
 
 export type MlsProcessed = MlsApplicationMessage | MlsCommitProcessed;
 
-/** RFC 9420 §6 framing, readable without keys (what the Delivery Service needs). */
+/**
+ * RFC 9420 §6 framing, readable without keys (what the Delivery Service needs). `epoch` is the
+ * epoch a message was made in: a commit framed with epoch N is accepted only while the group is
+ * at N, and moves it to N + 1.
+ */
 export type MlsFraming =
   | {
       kind: 'application' | 'commit' | 'proposal';
