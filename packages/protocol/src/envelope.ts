@@ -102,7 +102,7 @@ export function decodeServerMessage(frame: Uint8Array): ServerMessage {
   throw new CodecError('a reply needs ok: true or false');
 }
 
-const wireErrorShape = object({ code: string({ max: 64 }), message: string({ max: 2000 }), retryAfterMs: optional(uint()) });
+const wireErrorShape = object({ code: string({ max: 64 }), message: string({ max: 2000 }), retryAfterMs: optional(uint()), epoch: optional(uint()) });
 function parseWireError(value: unknown): WireError {
   const parsed = wireErrorShape.parse(value, 'error');
   // An unknown code from a newer server still reaches the user, as INTERNAL with its message.

@@ -21,6 +21,9 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   FORBIDDEN: 'FORBIDDEN',
   STALE_EPOCH: 'STALE_EPOCH',
+  UNKNOWN_USER: 'UNKNOWN_USER',
+  NOT_A_MEMBER: 'NOT_A_MEMBER',
+  NO_KEY_PACKAGES: 'NO_KEY_PACKAGES',
   RATE_LIMITED: 'RATE_LIMITED',
   POW_REQUIRED: 'POW_REQUIRED',
   BANNED: 'BANNED',
@@ -46,6 +49,8 @@ export interface WireError {
   message: string;
   /** Milliseconds to wait before retrying, for RATE_LIMITED and BANNED. */
   retryAfterMs?: number;
+  /** The group's current epoch, for STALE_EPOCH: catch up to it, then retry. */
+  epoch?: number;
 }
 
 /** An error with a stable code: thrown by handlers, turned into a WireError at the boundary. */
@@ -54,7 +59,7 @@ export class ParleyError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { retryAfterMs?: number } = {},
+    readonly details: { retryAfterMs?: number; epoch?: number } = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -63,11 +68,14 @@ export class ParleyError extends Error {
   toWire(): WireError {
     const wire: WireError = { code: this.code, message: this.message };
     if (this.details.retryAfterMs !== undefined) wire.retryAfterMs = this.details.retryAfterMs;
+    if (this.details.epoch !== undefined) wire.epoch = this.details.epoch;
     return wire;
   }
 
   static fromWire(wire: WireError): ParleyError {
-    const details = wire.retryAfterMs === undefined ? {} : { retryAfterMs: wire.retryAfterMs };
+    const details: { retryAfterMs?: number; epoch?: number } = {};
+    if (wire.retryAfterMs !== undefined) details.retryAfterMs = wire.retryAfterMs;
+    if (wire.epoch !== undefined) details.epoch = wire.epoch;
     return new ParleyError(wire.code, wire.message, details);
   }
 }

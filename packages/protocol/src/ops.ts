@@ -1,6 +1,6 @@
 /** @module The op registry: one request and one response schema per op, shared by server and clients. */
 import { deviceIdSchema, usernameSchema } from './identifiers.js';
-import { array, boolean, bytes, object, optional, string, uint, type Infer, type Schema } from './schema.js';
+import { array, boolean, bytes, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
 
 const ed25519PublicKey = bytes({ length: 32 });
 const ed25519Signature = bytes({ length: 64 });
@@ -31,6 +31,77 @@ export const deviceInfoSchema = object({
 export type DeviceInfo = Infer<typeof deviceInfoSchema>;
 
 const empty = object({});
+
+/** MLS messages (RFC 9420): commits, Welcomes and GroupInfos carry the ratchet tree, so allow room. */
+const mlsMessage = bytes({ min: 1, max: 512 * 1024 });
+const keyPackage = bytes({ min: 1, max: 4096 });
+export const groupIdSchema = bytes({ length: 16 });
+const epoch = uint();
+const seq = uint();
+
+export const deviceRefSchema = object({ username: usernameSchema, deviceId: deviceIdSchema });
+export type DeviceRef = Infer<typeof deviceRefSchema>;
+
+export const directoryEntrySchema = object({
+  username: usernameSchema,
+  identityKey: ed25519PublicKey,
+  devices: array(deviceCertificateSchema, { max: 100 }),
+});
+export type DirectoryEntry = Infer<typeof directoryEntrySchema>;
+
+export const groupKindSchema = oneOf(['direct', 'group'] as const);
+export type GroupKind = Infer<typeof groupKindSchema>;
+
+/** The Delivery Service's view of a group (DESIGN §6): routing list, admins, epoch. No content. */
+export const groupSummarySchema = object({
+  groupId: groupIdSchema,
+  kind: groupKindSchema,
+  epoch,
+  createdBy: usernameSchema,
+  admins: array(usernameSchema, { max: 10_000 }),
+  members: array(deviceRefSchema, { max: 100_000 }),
+  /** Sequence number of the last entry in the group's log. */
+  lastSeq: seq,
+});
+export type GroupSummary = Infer<typeof groupSummarySchema>;
+
+/** One entry of a group's ordered log, as delivered to a member device. */
+export const logEntrySchema = object({
+  groupId: groupIdSchema,
+  seq,
+  kind: oneOf(['commit', 'message'] as const),
+  epoch,
+  sender: deviceRefSchema,
+  sentAt: uint(),
+  payload: mlsMessage,
+});
+export type LogEntry = Infer<typeof logEntrySchema>;
+
+/** A per-device mailbox entry: a Welcome into a group, or notice of removal from one. */
+export const mailboxEntrySchema = object({
+  id: uint(),
+  kind: oneOf(['welcome', 'removed'] as const),
+  groupId: groupIdSchema,
+  /** The log position the device starts after (the commit that added or removed it). */
+  seq,
+  sender: deviceRefSchema,
+  sentAt: uint(),
+  payload: optional(mlsMessage),
+});
+export type MailboxEntry = Infer<typeof mailboxEntrySchema>;
+
+/** Log entries a device can no longer get (retention or quota), reported instead of silently lost. */
+export const gapSchema = object({ groupId: groupIdSchema, fromSeq: seq, toSeq: seq, reason: oneOf(['retention', 'quota'] as const) });
+export type Gap = Infer<typeof gapSchema>;
+
+const commitBundle = {
+  groupId: groupIdSchema,
+  /** The epoch the commit was made in; the server accepts only the current one (first wins). */
+  epoch,
+  commit: mlsMessage,
+  /** GroupInfo for the new epoch, kept for external joins. */
+  groupInfo: mlsMessage,
+};
 
 interface OpSpec {
   request: Schema<unknown>;
@@ -71,6 +142,64 @@ export const ops = {
   'device.revoke': op(object({ deviceId: deviceIdSchema }), empty),
   /** End this device's session (revoking the device), or every device's with `all`. */
   'session.logout': op(object({ all: optional(boolean()) }), object({ revoked: uint() })),
+
+  /** A user's identity key and active device certificates: what clients check MLS credentials against. */
+  'directory.lookup': op(object({ username: usernameSchema }), directoryEntrySchema),
+  /** Upload KeyPackages for this device; `lastResort` replaces the previous last-resort one. */
+  'keys.upload': op(object({ keyPackages: array(keyPackage, { max: 100 }), lastResort: optional(keyPackage) }), object({ count: uint() })),
+  /** Claim one KeyPackage per active device of `username`; each claim consumes one (last resort reused). */
+  'keys.claim': op(
+    object({ username: usernameSchema }),
+    object({ devices: array(object({ deviceId: deviceIdSchema, keyPackage }), { max: 100 }) }),
+  ),
+  /** How many one-time KeyPackages this device has left, so it can replenish. */
+  'keys.count': op(empty, object({ count: uint(), lastResort: boolean() })),
+
+  /** Register a new group at epoch 0 with this device as its only member and admin. */
+  'group.create': op(object({ groupId: groupIdSchema, kind: groupKindSchema, groupInfo: mlsMessage }), groupSummarySchema),
+  /**
+   * A commit bundle (DESIGN §6): stored atomically if `epoch` is current, then fanned out; Welcomes
+   * queued for the added devices. Adding or removing other users' devices needs an admin.
+   */
+  'group.commit': op(
+    object({
+      ...commitBundle,
+      welcome: optional(mlsMessage),
+      add: array(deviceRefSchema, { max: 1000 }),
+      remove: array(deviceRefSchema, { max: 1000 }),
+    }),
+    object({ seq, epoch }),
+  ),
+  /** Latest GroupInfo of a group this user belongs to, for rejoining by external commit. */
+  'group.info': op(object({ groupId: groupIdSchema }), object({ epoch, groupInfo: mlsMessage })),
+  /** An external commit (RFC 9420 §12.4.3.2) by a device of a member user that lost its state. */
+  'group.rejoin': op(object(commitBundle), object({ seq, epoch })),
+  'group.send': op(object({ groupId: groupIdSchema, epoch, message: mlsMessage }), object({ seq })),
+  'group.list': op(empty, object({ groups: array(groupSummarySchema, { max: 10_000 }) })),
+  'group.get': op(object({ groupId: groupIdSchema }), groupSummarySchema),
+  'group.promote': op(object({ groupId: groupIdSchema, username: usernameSchema }), groupSummarySchema),
+
+  /** New log entries for this device's groups and its mailbox, oldest first, at most `limit`. */
+  'sync.fetch': op(
+    object({ limit: optional(uint({ max: 1000 })) }),
+    object({
+      mailbox: array(mailboxEntrySchema, { max: 1000 }),
+      entries: array(logEntrySchema, { max: 1000 }),
+      gaps: array(gapSchema, { max: 1000 }),
+      more: boolean(),
+    }),
+  ),
+  /** Advance this device's cursors; the server deletes what every member device has acknowledged. */
+  'sync.ack': op(
+    object({ mailbox: array(uint(), { max: 1000 }), cursors: array(object({ groupId: groupIdSchema, seq }), { max: 1000 }) }),
+    empty,
+  ),
+
+  /** Online users visible to me: group peers (or everyone on an open server), paged. */
+  'presence.list': op(
+    object({ after: optional(usernameSchema), limit: optional(uint({ max: 200 })) }),
+    object({ users: array(usernameSchema, { max: 200 }), next: optional(usernameSchema) }),
+  ),
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof ops;
@@ -85,6 +214,12 @@ export function isOpName(value: unknown): value is OpName {
 export const events = {
   /** This device was revoked or logged out elsewhere; the server closes the connection next. */
   'session.revoked': object({ reason: string({ max: 200 }) }),
+  /** A new entry in one of this device's groups. */
+  message: logEntrySchema,
+  /** A new mailbox entry for this device. */
+  mailbox: mailboxEntrySchema,
+  /** A visible user came online or went offline. */
+  presence: object({ username: usernameSchema, online: boolean() }),
 } as const satisfies Record<string, Schema<unknown>>;
 
 export type EventKind = keyof typeof events;
