@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { MemoryProfileStore, ParleyClient, type ProfileStore } from '@parley/client';
+import { MemoryProfileStore, ParleyClient, type ClientStore, type ProfileStore } from '@parley/client';
 import { nodeSocketFactory } from '@parley/client/node';
 import { createLogger, startServer, type RunningServer, type StartOptions } from '@parley/server';
 
@@ -31,6 +31,11 @@ export async function startTestServer(options: StartOptions & { dataDir?: string
   return { ...server, dataDir, logs: () => captured };
 }
 
-export async function connectClient(server: { url: string }, store: ProfileStore = new MemoryProfileStore(), options: { serverKey?: string } = {}): Promise<ParleyClient> {
-  return ParleyClient.connect({ server: server.url, store, socketFactory: nodeSocketFactory, ...options });
+export async function connectClient(
+  server: { url: string },
+  store: ProfileStore = new MemoryProfileStore(),
+  options: { serverKey?: string } = {},
+  messages?: ClientStore,
+): Promise<ParleyClient> {
+  return ParleyClient.connect({ server: server.url, store, socketFactory: nodeSocketFactory, ...options, ...(messages ? { messages } : {}) });
 }

@@ -2,7 +2,8 @@
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, ParleyClient, ParleyError } from '@parley/client';
-import { DirectoryProfileStore, nodeSocketFactory } from '@parley/client/node';
+import { DirectoryProfileStore, nodeSocketFactory, SqliteClientStore } from '@parley/client/node';
+import { mkdirSync } from 'node:fs';
 import { readPassword, type PasswordSource } from './password.js';
 import type { Output } from './output.js';
 
@@ -23,8 +24,12 @@ export interface CommandContext {
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
+function profileDir(ctx: CommandContext): string {
+  return ctx.options.profile ?? ctx.env.PARLEY_PROFILE ?? join(homedir(), '.parley');
+}
+
 export function profileStore(ctx: CommandContext): DirectoryProfileStore {
-  return new DirectoryProfileStore(ctx.options.profile ?? ctx.env.PARLEY_PROFILE ?? join(homedir(), '.parley'));
+  return new DirectoryProfileStore(profileDir(ctx));
 }
 
 /** Connect to the server named by --server, PARLEY_SERVER, the profile's account, or the default. */
@@ -33,9 +38,11 @@ export async function connect(ctx: CommandContext): Promise<ParleyClient> {
   const profile = await store.load();
   const server = ctx.options.server ?? ctx.env.PARLEY_SERVER ?? profile.account?.server ?? DEFAULT_SERVER;
   const serverKey = ctx.options.serverKey ?? ctx.env.PARLEY_SERVER_KEY;
+  mkdirSync(profileDir(ctx), { recursive: true, mode: 0o700 });
   return ParleyClient.connect({
     server,
     store,
+    messages: new SqliteClientStore(join(profileDir(ctx), 'messages.db')),
     socketFactory: nodeSocketFactory,
     ...(serverKey ? { serverKey } : {}),
     onServerKeyPinned: (fingerprint) => ctx.output.note(`trusting server key ${fingerprint} for ${new URL(server).origin} (first use)`),

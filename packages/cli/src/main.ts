@@ -1,6 +1,7 @@
 /** @module The `parley` command: `serve`, and a scriptable client (DESIGN §13, CLI contract). */
 import { Command, CommanderError } from 'commander';
 import * as accounts from './account-commands.js';
+import * as messaging from './messaging-commands.js';
 import { Output } from './output.js';
 import { serve } from './serve.js';
 
@@ -77,6 +78,23 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .command('revoke <deviceId>')
     .description('revoke a device: it can no longer connect')
     .action((deviceId: string) => accounts.revokeDevice(context(), deviceId));
+
+  program.command('users').description('online users visible to me').option('--limit <n>', 'at most this many (default 50)').action((options: { limit?: string }) => messaging.users(context(), options));
+  program.command('send <username> <text>').description('send a 1:1 message (creates the conversation on first use)').action((username: string, text: string) => messaging.send(context(), username, text));
+  program.command('sync').description('fetch, decrypt, print and acknowledge new messages').action(() => messaging.sync(context()));
+  program.command('listen').description('stay connected; print messages as they arrive').action(() => messaging.listen(context()));
+  program.command('chats').description('conversations with unread counts, newest first').action(() => messaging.chats(context()));
+  const group = program.command('group').description('group conversations');
+  group
+    .command('create <name>')
+    .option('--members <users>', 'comma-separated usernames to add')
+    .description('create a group (you are its admin)')
+    .action((name: string, options: { members?: string }) => messaging.groupCreate(context(), name, options));
+  group.command('add <name> <users...>').description('add members (admins only)').action((name: string, users: string[]) => messaging.groupAdd(context(), name, users));
+  group.command('remove <name> <users...>').description('remove members, re-keying the group (admins only)').action((name: string, users: string[]) => messaging.groupRemove(context(), name, users));
+  group.command('members <name>').description('members and admins').action((name: string) => messaging.groupMembers(context(), name));
+  group.command('promote <name> <user>').description('make a member an admin (admins only)').action((name: string, user: string) => messaging.groupPromote(context(), name, user));
+  group.command('send <name> <text>').description('send to a group').action((name: string, text: string) => messaging.groupSend(context(), name, text));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

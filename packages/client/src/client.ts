@@ -20,8 +20,11 @@ import {
   signingKeyPairFromSeed,
   type SigningKeyPair,
 } from '@parley/crypto';
-import { decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, toBase64Url, type DeviceInfo, type Event, type Session } from '@parley/protocol';
+import { decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, toBase64Url, type DeviceCertificate, type DeviceInfo, type Event, type Session } from '@parley/protocol';
 import { Connection } from './connection.js';
+import { CredentialValidator, encodeCredential } from './credentials.js';
+import { Messenger, type Message, type Requester } from './messenger.js';
+import { MemoryClientStore, type ClientStore } from './store.js';
 import type { DeviceAccount, DeviceSecrets, ProfileStore } from './profile.js';
 import { serverOrigin, websocketUrl, type SocketFactory } from './socket.js';
 
@@ -29,6 +32,8 @@ export interface ClientOptions {
   /** Server base URL, e.g. http://127.0.0.1:8080. */
   server: string;
   store: ProfileStore;
+  /** Where conversations and MLS state are kept; in memory unless given. */
+  messages?: ClientStore;
   socketFactory: SocketFactory;
   /** Expected server key fingerprint; overrides (and replaces) a pinned one. */
   serverKey?: string;
@@ -56,10 +61,12 @@ function defaultDeviceName(): string {
 
 export class ParleyClient {
   private session: Session | undefined;
+  private messengerInstance: Messenger | undefined;
 
   private constructor(
     private readonly connection: Connection,
     private readonly store: ProfileStore,
+    private readonly messageStore: ClientStore,
     readonly server: string,
     /** The fingerprint of the key this server proved it holds. */
     readonly serverFingerprint: string,
@@ -91,7 +98,7 @@ export class ParleyClient {
         }
       },
     });
-    return new ParleyClient(connection, options.store, options.server, seen);
+    return new ParleyClient(connection, options.store, options.messages ?? new MemoryClientStore(), options.server, seen);
   }
 
   get currentSession(): Session | undefined {
@@ -124,7 +131,7 @@ export class ParleyClient {
       backup,
       recoveryBackup,
     });
-    await this.saveDevice(session, identity, device.keys, device.certificate.name);
+    await this.saveDevice(session, identity, device.keys, device.certificate);
     return { ...session, recoveryKey };
   }
 
@@ -156,7 +163,7 @@ export class ParleyClient {
     }
     const device = this.newDevice(username, identity, options.deviceName);
     const session = await this.connection.request('device.add', { device: device.certificate });
-    await this.saveDevice(session, identity, device.keys, device.certificate.name);
+    await this.saveDevice(session, identity, device.keys, device.certificate);
     return session;
   }
 
@@ -198,6 +205,58 @@ export class ParleyClient {
     return result;
   }
 
+  /** Conversations for the signed-in device (resumes the session if needed). */
+  async messenger(): Promise<Messenger> {
+    if (this.messengerInstance) return this.messengerInstance;
+    const session = await this.resume();
+    const { account } = await this.store.load();
+    const secrets = await this.store.loadSecrets();
+    if (!account || !secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
+    const identity = encodeCredential({
+      username: account.username,
+      certificate: { deviceId: account.deviceId, name: account.deviceName, publicKey: account.devicePublicKey, signature: account.deviceCertificate },
+    });
+    const member = { identity, signaturePrivateKey: secrets.devicePrivateKey, signaturePublicKey: account.devicePublicKey };
+    const request: Requester = (op, body) => this.connection.request(op, body);
+    const validator = new CredentialValidator((username) => request('directory.lookup', { username }), {
+      get: (username) => this.messageStore.getPinnedIdentity(username),
+      set: (username, key) => this.messageStore.pinIdentity(username, key),
+    });
+    this.messengerInstance = new Messenger(request, this.messageStore, session, member, validator);
+    await this.messengerInstance.ensureKeyPackages();
+    return this.messengerInstance;
+  }
+
+  /** Online users visible to me, at most `limit`, in name order. */
+  async onlineUsers(limit = 50): Promise<string[]> {
+    await this.resume();
+    const users: string[] = [];
+    let after: string | undefined;
+    while (users.length < limit) {
+      const page = await this.connection.request('presence.list', { limit: Math.min(200, limit - users.length), ...(after ? { after } : {}) });
+      users.push(...page.users);
+      if (!page.next) break;
+      after = page.next;
+    }
+    return users;
+  }
+
+  /**
+   * Call `listener` with each new message as it arrives (pushed by the server), after it is
+   * decrypted and saved. Returns a function that stops listening.
+   */
+  onMessage(listener: (message: Message) => void, onError: (error: unknown) => void = () => undefined): () => void {
+    return this.connection.onEvent((event) => {
+      if (event.kind !== 'message' && event.kind !== 'mailbox') return;
+      void this.messenger()
+        .then((messenger) => messenger.sync())
+        .then(async ({ messages }) => {
+          for (const message of messages) listener(message);
+        })
+        .catch(onError);
+    });
+  }
+
   onEvent(listener: (event: Event) => void): () => void {
     return this.connection.onEvent(listener);
   }
@@ -208,6 +267,7 @@ export class ParleyClient {
 
   close(): void {
     this.connection.close();
+    void this.messageStore.close();
   }
 
   private newDevice(username: string, identity: SigningKeyPair, deviceName: string | undefined) {
@@ -218,14 +278,15 @@ export class ParleyClient {
     return { keys, certificate: { deviceId, name, publicKey: keys.publicKey, signature } };
   }
 
-  private async saveDevice(session: Session, identity: SigningKeyPair, device: SigningKeyPair, deviceName: string): Promise<void> {
+  private async saveDevice(session: Session, identity: SigningKeyPair, device: SigningKeyPair, certificate: DeviceCertificate): Promise<void> {
     const account: DeviceAccount = {
       server: this.server,
       username: session.username,
       deviceId: session.deviceId,
-      deviceName,
+      deviceName: certificate.name,
       identityPublicKey: identity.publicKey,
       devicePublicKey: device.publicKey,
+      deviceCertificate: certificate.signature,
     };
     const secrets: DeviceSecrets = { identityPrivateKey: identity.privateKey, devicePrivateKey: device.privateKey };
     await this.store.saveAccount(account, secrets);
@@ -235,6 +296,7 @@ export class ParleyClient {
   private async forgetDevice(): Promise<void> {
     await this.store.saveAccount(undefined, undefined);
     this.session = undefined;
+    this.messengerInstance = undefined;
   }
 }
 

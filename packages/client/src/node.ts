@@ -11,7 +11,7 @@ export const nodeSocketFactory: SocketFactory = (url) => new WebSocket(url, { pe
 interface ProfileFile {
   version: 1;
   pins: Record<string, string>;
-  account?: Omit<DeviceAccount, 'identityPublicKey' | 'devicePublicKey'> & { identityPublicKey: string; devicePublicKey: string };
+  account?: Omit<DeviceAccount, 'identityPublicKey' | 'devicePublicKey' | 'deviceCertificate'> & { identityPublicKey: string; devicePublicKey: string; deviceCertificate: string };
 }
 
 interface SecretsFile {
@@ -36,6 +36,7 @@ export class DirectoryProfileStore implements ProfileStore {
         ...file.account,
         identityPublicKey: fromBase64Url(file.account.identityPublicKey),
         devicePublicKey: fromBase64Url(file.account.devicePublicKey),
+        deviceCertificate: fromBase64Url(file.account.deviceCertificate),
       };
     }
     return profile;
@@ -58,7 +59,15 @@ export class DirectoryProfileStore implements ProfileStore {
     await this.write('keys.json', keys, 0o600);
     await this.write(
       'profile.json',
-      { ...file, account: { ...account, identityPublicKey: toBase64Url(account.identityPublicKey), devicePublicKey: toBase64Url(account.devicePublicKey) } },
+      {
+        ...file,
+        account: {
+          ...account,
+          identityPublicKey: toBase64Url(account.identityPublicKey),
+          devicePublicKey: toBase64Url(account.devicePublicKey),
+          deviceCertificate: toBase64Url(account.deviceCertificate),
+        },
+      },
       0o644,
     );
   }
@@ -87,3 +96,5 @@ export class DirectoryProfileStore implements ProfileStore {
     await rename(temporary, path);
   }
 }
+
+export { SqliteClientStore } from './sqlite-store.js';

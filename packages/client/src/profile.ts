@@ -7,6 +7,8 @@ export interface DeviceAccount {
   deviceName: string;
   identityPublicKey: Uint8Array;
   devicePublicKey: Uint8Array;
+  /** The identity key's signature over this device's certificate: goes into MLS credentials. */
+  deviceCertificate: Uint8Array;
 }
 
 export interface DeviceSecrets {

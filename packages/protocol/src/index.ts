@@ -8,3 +8,4 @@ export * from './ops.js';
 export * from './envelope.js';
 export * from './fragment.js';
 export * from './encoding.js';
+export * from './content.js';

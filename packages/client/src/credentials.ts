@@ -1,0 +1,80 @@
+/**
+ * @module The authentication service on the client side (RFC 9420 §5.3.1): an MLS credential is
+ * a device certificate, accepted only if the directory lists that device for that user and the
+ * user's identity key signed it.
+ */
+import { deviceCertificateMessage, verify } from '@parley/crypto';
+import { decodeCbor, deviceCertificateSchema, encodeCbor, ErrorCode, ParleyError, s, usernameSchema, type DirectoryEntry, type Infer } from '@parley/protocol';
+
+const credentialSchema = s.object({ username: usernameSchema, certificate: deviceCertificateSchema });
+export type Credential = Infer<typeof credentialSchema>;
+
+export function encodeCredential(credential: Credential): Uint8Array {
+  return encodeCbor(credential);
+}
+
+export function decodeCredential(bytes: Uint8Array): Credential {
+  return credentialSchema.parse(decodeCbor(bytes, 4096));
+}
+
+/** Who a credential names, or undefined if it is not a Parley credential. */
+export function credentialOwner(bytes: Uint8Array): { username: string; deviceId: string } | undefined {
+  try {
+    const { username, certificate } = decodeCredential(bytes);
+    return { username, deviceId: certificate.deviceId };
+  } catch {
+    return undefined;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
+}
+
+/**
+ * Checks credentials against the server's directory. Identity keys are pinned on first sight:
+ * a directory that later shows a different identity key for a user is refused, not trusted.
+ */
+export class CredentialValidator {
+  private readonly entries = new Map<string, DirectoryEntry>();
+
+  constructor(
+    private readonly lookup: (username: string) => Promise<DirectoryEntry>,
+    private readonly pins: { get(username: string): Promise<Uint8Array | undefined>; set(username: string, key: Uint8Array): Promise<void> },
+  ) {}
+
+  /** The directory entry, refreshed from the server; refuses an identity key that changed. */
+  async entry(username: string, refresh = false): Promise<DirectoryEntry> {
+    const cached = this.entries.get(username);
+    if (cached && !refresh) return cached;
+    const entry = await this.lookup(username);
+    const pinned = await this.pins.get(username);
+    if (pinned && !sameBytes(pinned, entry.identityKey)) {
+      throw new ParleyError(ErrorCode.BAD_SIGNATURE, `the identity key of ${username} changed; refusing to trust it until verified`);
+    }
+    if (!pinned) await this.pins.set(username, entry.identityKey);
+    this.entries.set(username, entry);
+    return entry;
+  }
+
+  readonly validate = async (identity: Uint8Array, signaturePublicKey: Uint8Array): Promise<boolean> => {
+    let credential: Credential;
+    try {
+      credential = decodeCredential(identity);
+    } catch {
+      return false;
+    }
+    const { username, certificate } = credential;
+    if (!sameBytes(certificate.publicKey, signaturePublicKey)) return false;
+    const check = (entry: DirectoryEntry) =>
+      verify(entry.identityKey, deviceCertificateMessage({ username, ...certificate }), certificate.signature) &&
+      entry.devices.some((device) => device.deviceId === certificate.deviceId && sameBytes(device.publicKey, certificate.publicKey));
+    try {
+      if (check(await this.entry(username))) return true;
+      // A device added since we last looked: ask the directory again once.
+      return check(await this.entry(username, true));
+    } catch {
+      return false;
+    }
+  };
+}

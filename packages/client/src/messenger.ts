@@ -1,0 +1,450 @@
+/**
+ * @module Conversations over MLS (DESIGN §6): creating 1:1 chats and groups, membership commits
+ * with the Delivery Service's first-commit-wins rule, sending, and processing the ordered log.
+ * Every group state change is saved together with what it produced before it is shown or acknowledged.
+ */
+import {
+  addMembers,
+  createGroup,
+  encrypt,
+  generateKeyPackage,
+  groupMetadata,
+  inspectMessage,
+  joinExternal,
+  joinFromWelcome,
+  processMessage,
+  removeMembers,
+  type MlsMember,
+} from '@parley/crypto';
+import {
+  decodeContent,
+  encodeContent,
+  ErrorCode,
+  fromBase64Url,
+  ParleyError,
+  toBase64Url,
+  type DeviceRef,
+  type Gap,
+  type GroupKind,
+  type GroupSummary,
+  type LogEntry,
+  type MailboxEntry,
+  type OpName,
+  type RequestOf,
+  type ResponseOf,
+  type Session,
+} from '@parley/protocol';
+import { credentialOwner, type CredentialValidator } from './credentials.js';
+import type { ClientStore, ConversationRecord, StoredMessage } from './store.js';
+
+export type Requester = <O extends OpName>(op: O, body: RequestOf<O>) => Promise<ResponseOf<O>>;
+
+/** A message as the user sees it. */
+export interface Message extends StoredMessage {
+  conversation: string;
+  kind: GroupKind;
+}
+
+export interface SyncResult {
+  messages: Message[];
+  gaps: Gap[];
+}
+
+const KEY_PACKAGE_TARGET = 20;
+const KEY_PACKAGE_LOW_WATER = 5;
+const MAX_COMMIT_ATTEMPTS = 5;
+
+export class Messenger {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly request: Requester,
+    private readonly store: ClientStore,
+    private readonly session: Session,
+    private readonly member: MlsMember,
+    private readonly credentials: CredentialValidator,
+  ) {}
+
+  /** Run `task` after every earlier one: group state changes must never interleave. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Keep enough KeyPackages on the server for others to add this device (DESIGN §6). */
+  ensureKeyPackages(): Promise<void> {
+    return this.serial(async () => {
+      const { count, lastResort } = await this.request('keys.count', {});
+      if (count >= KEY_PACKAGE_LOW_WATER && lastResort) return;
+      const fresh = await Promise.all(Array.from({ length: KEY_PACKAGE_TARGET - count }, () => generateKeyPackage(this.member)));
+      const resort = lastResort ? undefined : await generateKeyPackage(this.member, { lastResort: true });
+      const all = resort ? [...fresh, resort] : fresh;
+      await this.store.putKeyPackages(all.map((kp) => ({ ref: toBase64Url(kp.keyPackageRef), privateState: kp.privateState, lastResort: kp === resort })));
+      await this.request('keys.upload', { keyPackages: fresh.map((kp) => kp.keyPackage), ...(resort ? { lastResort: resort.keyPackage } : {}) });
+    });
+  }
+
+  /** Send a 1:1 message, creating the direct conversation on first use. */
+  sendDirect(peer: string, text: string): Promise<Message> {
+    return this.serial(async () => {
+      if (peer === this.session.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
+      let conversation = (await this.store.listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
+      conversation ??= await this.createConversation('direct', peer, [peer]);
+      return this.sendText(conversation, text);
+    });
+  }
+
+  sendToGroup(name: string, text: string): Promise<Message> {
+    return this.serial(async () => this.sendText(await this.findGroup(name), text));
+  }
+
+  createGroup(title: string, members: string[]): Promise<ConversationRecord> {
+    return this.serial(async () => {
+      const conversation = await this.createConversation('group', title, members);
+      await this.sendContent(conversation, { t: 'meta', title });
+      return conversation;
+    });
+  }
+
+  addToGroup(name: string, usernames: string[]): Promise<void> {
+    return this.serial(async () => {
+      const conversation = await this.findGroup(name);
+      const updated = await this.addUsers(conversation, usernames);
+      await this.sendContent(updated, { t: 'meta', title: updated.title });
+    });
+  }
+
+  removeFromGroup(name: string, usernames: string[]): Promise<void> {
+    return this.serial(async () => {
+      let conversation = await this.findGroup(name);
+      await this.commitWithRetry(conversation, async (current) => {
+        const leaves = groupMetadata(current.state).members.filter((leaf) => usernames.includes(credentialOwner(leaf.identity)?.username ?? ''));
+        const missing = usernames.filter((user) => !leaves.some((leaf) => credentialOwner(leaf.identity)?.username === user));
+        if (missing.length > 0) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `not in ${current.title}: ${missing.join(', ')}`);
+        const output = await removeMembers(current.state, this.member, leaves.map((leaf) => leaf.signaturePublicKey));
+        const remove = leaves.map((leaf) => credentialOwner(leaf.identity)).filter((owner): owner is DeviceRef => owner !== undefined);
+        return { ...output, add: [], remove };
+      });
+      conversation = (await this.store.getConversation(conversation.groupId)) ?? conversation;
+    });
+  }
+
+  async groupSummary(name: string): Promise<{ conversation: ConversationRecord; summary: GroupSummary }> {
+    const conversation = await this.findGroup(name);
+    return { conversation, summary: await this.request('group.get', { groupId: fromBase64Url(conversation.groupId) }) };
+  }
+
+  async promote(name: string, username: string): Promise<GroupSummary> {
+    const conversation = await this.findGroup(name);
+    return this.request('group.promote', { groupId: fromBase64Url(conversation.groupId), username });
+  }
+
+  async conversations(): Promise<(ConversationRecord & { unread: number })[]> {
+    const list = await this.store.listConversations();
+    const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await this.store.countUnread(c.groupId) })));
+    return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+  }
+
+  /** Stored messages not yet shown, oldest first per conversation. */
+  async unread(): Promise<Message[]> {
+    const out: Message[] = [];
+    for (const conversation of await this.store.listConversations()) {
+      for (const message of await this.store.listMessages(conversation.groupId, { unreadOnly: true })) out.push(this.present(conversation, message));
+    }
+    return out.sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+  }
+
+  async markShown(messages: Message[]): Promise<void> {
+    const highest = new Map<string, number>();
+    for (const message of messages) highest.set(message.groupId, Math.max(highest.get(message.groupId) ?? 0, message.seq));
+    for (const [groupId, seq] of highest) await this.store.markRead(groupId, seq);
+  }
+
+  /** Fetch, process and acknowledge everything new. Returns the new messages in order. */
+  sync(): Promise<SyncResult> {
+    return this.serial(async () => {
+      const messages: Message[] = [];
+      const gaps: Gap[] = [];
+      for (;;) {
+        const batch = await this.request('sync.fetch', { limit: 500 });
+        gaps.push(...batch.gaps);
+        const acked: number[] = [];
+        for (const entry of batch.mailbox) {
+          await this.applyMailbox(entry);
+          acked.push(entry.id);
+        }
+        const cursors = new Map<string, number>();
+        for (const entry of batch.entries) {
+          const message = await this.applyEntry(entry);
+          if (message) messages.push(message);
+          cursors.set(toBase64Url(entry.groupId), entry.seq);
+        }
+        if (acked.length > 0 || cursors.size > 0) {
+          await this.request('sync.ack', {
+            mailbox: acked,
+            cursors: [...cursors].map(([groupId, seq]) => ({ groupId: fromBase64Url(groupId), seq })),
+          });
+        }
+        if (!batch.more) break;
+      }
+      await this.rejoinLostGroups();
+      return { messages, gaps };
+    });
+  }
+
+  /** Process one pushed entry at once when it is the next in order; otherwise catch up with a full sync. */
+  async receive(entry: LogEntry | MailboxEntry): Promise<Message[]> {
+    return (await this.sync()).messages.filter((message) => 'seq' in entry && message.groupId === toBase64Url(entry.groupId));
+  }
+
+  private async createConversation(kind: GroupKind, title: string, members: string[]): Promise<ConversationRecord> {
+    const groupId = crypto.getRandomValues(new Uint8Array(16));
+    const created = await createGroup(this.member, groupId);
+    await this.request('group.create', { groupId, kind, groupInfo: created.groupInfo });
+    const now = Date.now();
+    const conversation: ConversationRecord = {
+      groupId: toBase64Url(groupId),
+      kind,
+      title,
+      ...(kind === 'direct' ? { peer: title } : {}),
+      state: created.state,
+      processedSeq: 0,
+      active: true,
+      createdAt: now,
+      lastActivityAt: now,
+    };
+    await this.store.apply({ conversation });
+    return this.addUsers(conversation, [...new Set([...members, this.session.username])]);
+  }
+
+  /** Add every active device of `usernames` (and this account's other devices) in one commit. */
+  private async addUsers(conversation: ConversationRecord, usernames: string[]): Promise<ConversationRecord> {
+    await this.commitWithRetry(conversation, async (current) => {
+      const present = new Set(groupMetadata(current.state).members.map((leaf) => `${credentialOwner(leaf.identity)?.username}/${credentialOwner(leaf.identity)?.deviceId}`));
+      const keyPackages: Uint8Array[] = [];
+      const add: DeviceRef[] = [];
+      for (const username of usernames) {
+        await this.credentials.entry(username, true);
+        const { devices } = await this.request('keys.claim', { username });
+        for (const device of devices) {
+          if (present.has(`${username}/${device.deviceId}`)) continue;
+          keyPackages.push(device.keyPackage);
+          add.push({ username, deviceId: device.deviceId });
+        }
+      }
+      if (keyPackages.length === 0) return undefined;
+      const output = await addMembers(current.state, this.member, keyPackages, this.credentials.validate);
+      return { ...output, add, remove: [] };
+    });
+    return (await this.store.getConversation(conversation.groupId)) ?? conversation;
+  }
+
+  /**
+   * Build a commit from the current state and upload it. The server accepts only the first
+   * commit for an epoch (RFC 9420 §14); on STALE_EPOCH catch up with the log and build it again.
+   */
+  private async commitWithRetry(
+    conversation: ConversationRecord,
+    build: (current: ConversationRecord) => Promise<{ commit: Uint8Array; groupInfo: Uint8Array; pendingState: Uint8Array; welcome?: Uint8Array; add: DeviceRef[]; remove: DeviceRef[] } | undefined>,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const current = (await this.store.getConversation(conversation.groupId)) ?? conversation;
+      const bundle = await build(current);
+      if (!bundle) return;
+      const epoch = Number(groupMetadata(current.state).epoch);
+      try {
+        const { seq } = await this.request('group.commit', {
+          groupId: fromBase64Url(current.groupId),
+          epoch,
+          commit: bundle.commit,
+          groupInfo: bundle.groupInfo,
+          ...(bundle.welcome ? { welcome: bundle.welcome } : {}),
+          add: bundle.add,
+          remove: bundle.remove,
+        });
+        // Only now, with the server's acceptance, does our own commit take effect.
+        await this.store.apply({ conversation: { ...current, state: bundle.pendingState, processedSeq: Math.max(current.processedSeq, seq), lastActivityAt: Date.now() } });
+        return;
+      } catch (error) {
+        if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
+        await this.catchUp();
+      }
+    }
+  }
+
+  /** Process pending log entries without taking the queue (we already hold it). */
+  private async catchUp(): Promise<void> {
+    const batch = await this.request('sync.fetch', { limit: 1000 });
+    for (const entry of batch.mailbox) await this.applyMailbox(entry);
+    for (const entry of batch.entries) await this.applyEntry(entry);
+  }
+
+  private async sendText(conversation: ConversationRecord, text: string): Promise<Message> {
+    if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
+    const sentAt = Date.now();
+    const { seq, conversation: updated } = await this.sendContent(conversation, { t: 'text', text, sentAt });
+    const message: StoredMessage = { groupId: conversation.groupId, seq, sender: this.session.username, senderDevice: this.session.deviceId, sentAt, text, read: true };
+    await this.store.apply({ conversation: { ...updated, processedSeq: Math.max(updated.processedSeq, seq), lastActivityAt: sentAt }, message });
+    return this.present(updated, message);
+  }
+
+  private async sendContent(conversation: ConversationRecord, content: Parameters<typeof encodeContent>[0]): Promise<{ seq: number; conversation: ConversationRecord }> {
+    const current = (await this.store.getConversation(conversation.groupId)) ?? conversation;
+    if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
+    const { message, state } = await encrypt(current.state, this.member, encodeContent(content));
+    // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
+    const advanced = { ...current, state };
+    await this.store.apply({ conversation: advanced });
+    const { seq } = await this.request('group.send', { groupId: fromBase64Url(current.groupId), epoch: Number(groupMetadata(current.state).epoch), message });
+    return { seq, conversation: advanced };
+  }
+
+  private async applyMailbox(entry: MailboxEntry): Promise<void> {
+    const groupId = toBase64Url(entry.groupId);
+    const existing = await this.store.getConversation(groupId);
+    if (entry.kind === 'removed') {
+      if (existing) await this.store.apply({ conversation: { ...existing, active: false, processedSeq: Math.max(existing.processedSeq, entry.seq) } });
+      return;
+    }
+    if (existing?.active || !entry.payload) return;
+    const framing = inspectMessage(entry.payload);
+    if (framing.kind !== 'welcome') return;
+    for (const ref of framing.keyPackageRefs) {
+      const secret = await this.store.getKeyPackage(toBase64Url(ref));
+      if (!secret) continue;
+      const joined = await joinFromWelcome(entry.payload, secret.privateState, this.credentials.validate);
+      const summary = await this.request('group.get', { groupId: entry.groupId });
+      const peer = summary.kind === 'direct' ? summary.members.map((m) => m.username).find((name) => name !== this.session.username) : undefined;
+      const now = Date.now();
+      await this.store.apply({
+        conversation: {
+          groupId,
+          kind: summary.kind,
+          title: peer ?? `group by ${summary.createdBy}`,
+          ...(peer ? { peer } : {}),
+          state: joined.state,
+          processedSeq: entry.seq,
+          active: true,
+          createdAt: now,
+          lastActivityAt: now,
+        },
+        consumedKeyPackage: toBase64Url(ref),
+      });
+      return;
+    }
+  }
+
+  /** Process one log entry exactly once; returns the message to show, if any. */
+  private async applyEntry(entry: LogEntry): Promise<Message | undefined> {
+    const groupId = toBase64Url(entry.groupId);
+    const conversation = await this.store.getConversation(groupId);
+    if (!conversation || !conversation.active || entry.seq <= conversation.processedSeq) return undefined;
+    const advance = (changes: Partial<ConversationRecord>) => ({ ...conversation, ...changes, processedSeq: entry.seq });
+    // Our own entries were applied when the server accepted them.
+    if (entry.sender.username === this.session.username && entry.sender.deviceId === this.session.deviceId) {
+      await this.store.apply({ conversation: advance({}) });
+      return undefined;
+    }
+    let processed;
+    try {
+      processed = await processMessage(conversation.state, entry.payload, this.credentials.validate);
+    } catch {
+      // Undecryptable (e.g. from before we joined): skip it, but never block the group on it.
+      await this.store.apply({ conversation: advance({}) });
+      return undefined;
+    }
+    if (processed.kind === 'commit') {
+      if (!(await this.commitAllowed(entry, processed.added, processed.removed, processed.external))) {
+        await this.store.apply({ conversation: advance({}) });
+        return undefined;
+      }
+      await this.store.apply({ conversation: advance({ state: processed.state, active: !processed.removedSelf, lastActivityAt: entry.sentAt }) });
+      return undefined;
+    }
+    const sender = credentialOwner(processed.sender.identity);
+    let content;
+    try {
+      content = decodeContent(processed.plaintext);
+    } catch {
+      await this.store.apply({ conversation: advance({ state: processed.state }) });
+      return undefined;
+    }
+    if (content.t === 'meta') {
+      const title = conversation.kind === 'group' ? content.title : conversation.title;
+      await this.store.apply({ conversation: advance({ state: processed.state, title }) });
+      return undefined;
+    }
+    const message: StoredMessage = {
+      groupId,
+      seq: entry.seq,
+      sender: sender?.username ?? entry.sender.username,
+      senderDevice: sender?.deviceId ?? entry.sender.deviceId,
+      sentAt: content.sentAt,
+      text: content.text,
+      read: false,
+    };
+    const updated = advance({ state: processed.state, lastActivityAt: entry.sentAt });
+    await this.store.apply({ conversation: updated, message });
+    return this.present(updated, message);
+  }
+
+  /** Clients check admin rules too: only admins change other users' membership (DESIGN §6). */
+  private async commitAllowed(entry: LogEntry, added: { identity: Uint8Array }[], removed: { identity: Uint8Array }[], external: boolean): Promise<boolean> {
+    const committer = entry.sender.username;
+    const others = [...added, ...removed].map((leaf) => credentialOwner(leaf.identity)?.username).filter((name) => name !== committer);
+    if (external) return removed.every((leaf) => credentialOwner(leaf.identity)?.username === committer);
+    if (others.length === 0) return true;
+    const summary = await this.request('group.get', { groupId: entry.groupId });
+    return summary.admins.includes(committer) || summary.createdBy === committer;
+  }
+
+  /** Groups the server routes to this device but whose state is gone: rejoin by external commit. */
+  private async rejoinLostGroups(): Promise<void> {
+    const { groups } = await this.request('group.list', {});
+    for (const group of groups) {
+      const groupId = toBase64Url(group.groupId);
+      const local = await this.store.getConversation(groupId);
+      if (local?.active) continue;
+      for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+        const info = await this.request('group.info', { groupId: group.groupId });
+        const joined = await joinExternal(info.groupInfo, this.member, this.credentials.validate);
+        try {
+          const { seq } = await this.request('group.rejoin', { groupId: group.groupId, epoch: info.epoch, commit: joined.commit, groupInfo: joined.groupInfo });
+          const peer = group.kind === 'direct' ? group.members.map((m) => m.username).find((name) => name !== this.session.username) : undefined;
+          const now = Date.now();
+          await this.store.apply({
+            conversation: {
+              groupId,
+              kind: group.kind,
+              title: local?.title ?? peer ?? `group by ${group.createdBy}`,
+              ...(peer ? { peer } : {}),
+              state: joined.pendingState,
+              processedSeq: seq,
+              active: true,
+              createdAt: local?.createdAt ?? now,
+              lastActivityAt: now,
+            },
+          });
+          break;
+        } catch (error) {
+          if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH) throw error;
+        }
+      }
+    }
+  }
+
+  private async findGroup(name: string): Promise<ConversationRecord> {
+    const groups = (await this.store.listConversations()).filter((c) => c.kind === 'group' && c.active);
+    const byId = groups.find((c) => c.groupId === name);
+    if (byId) return byId;
+    const byTitle = groups.filter((c) => c.title === name);
+    if (byTitle.length === 1 && byTitle[0]) return byTitle[0];
+    if (byTitle.length > 1) throw new ParleyError(ErrorCode.BAD_INPUT, `several groups are called ${name}; use the group id (${byTitle.map((c) => c.groupId).join(', ')})`);
+    throw new ParleyError(ErrorCode.NOT_FOUND, `no group ${name} among your groups`);
+  }
+
+  private present(conversation: ConversationRecord, message: StoredMessage): Message {
+    return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
+  }
+}

@@ -1,0 +1,181 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { groupMetadata, processMessage } from '@parley/crypto';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestDevice } from '../support/device.js';
+import { startTestServer, type TestServer } from '../support/harness.js';
+
+const PASSWORD = 'messaging test password';
+
+describe('end-to-end encrypted conversations', () => {
+  let server: TestServer;
+  const devices: TestDevice[] = [];
+  const texts: string[] = [];
+
+  async function account(username: string): Promise<TestDevice> {
+    const device = new TestDevice(server);
+    devices.push(device);
+    await (await device.open()).register(username, PASSWORD, { deviceName: `${username}-1` });
+    await device.messenger();
+    return device;
+  }
+  async function secondDevice(username: string): Promise<TestDevice> {
+    const device = new TestDevice(server);
+    devices.push(device);
+    await (await device.open()).login(username, PASSWORD, { deviceName: `${username}-2` });
+    await device.messenger();
+    return device;
+  }
+  const say = (text: string) => {
+    texts.push(text);
+    return text;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    for (const device of devices) device.close();
+    await server.close();
+  });
+
+  it('alice and bob chat both ways; offline bob gets everything on reconnect, once each, in order', async () => {
+    const alice = await account('alice');
+    const bob = await account('bob');
+    await (await alice.messenger()).sendDirect('bob', say('hi bob'));
+    expect(await bob.receive()).toEqual(['alice: hi bob']);
+    await (await bob.messenger()).sendDirect('alice', say('hi alice'));
+    expect(await alice.receive()).toEqual(['bob: hi alice']);
+
+    bob.close();
+    const sent = Array.from({ length: 12 }, (_, i) => say(`while you were away ${i}`));
+    for (const text of sent) await (await alice.messenger()).sendDirect('bob', text);
+    expect(await bob.receive()).toEqual(sent.map((text) => `alice: ${text}`));
+    expect(await bob.receive()).toEqual([]);
+    const history = await bob.messages.listMessages((await bob.messages.listConversations())[0]?.groupId ?? '');
+    expect(history.map((m) => m.text)).toEqual(['hi bob', 'hi alice', ...sent]);
+    expect(new Set(history.map((m) => m.seq)).size).toBe(history.length);
+  });
+
+  it('pushes messages to online devices without polling', async () => {
+    const carol = await account('carol');
+    const dave = await account('dave');
+    const arrived = new Promise<string>((resolve) => {
+      void dave.open().then((client) => client.onMessage((message) => resolve(`${message.sender}: ${message.text}`)));
+    });
+    await (await carol.messenger()).sendDirect('dave', say('pushed to dave'));
+    await expect(arrived).resolves.toBe('carol: pushed to dave');
+  });
+
+  it('a group of four with one user on two devices: every device gets every message', async () => {
+    const [erin, frank, grace, heidi] = await Promise.all(['erin', 'frank', 'grace', 'heidi'].map(account));
+    const heidi2 = await secondDevice('heidi');
+    const all = [erin, frank, grace, heidi, heidi2] as TestDevice[];
+    const group = await (await erin!.messenger()).createGroup('four', ['frank', 'grace', 'heidi']);
+    for (const device of all.slice(1)) await device.receive();
+    const lines: string[] = [];
+    for (const [index, device] of all.entries()) {
+      const text = say(`hello from device ${index}`);
+      await (await device.messenger()).sendToGroup(group.groupId, text);
+      lines.push(`${['erin', 'frank', 'grace', 'heidi', 'heidi'][index]}: ${text}`);
+    }
+    for (const [index, device] of all.entries()) {
+      const received = await device.receive();
+      const history = await device.messages.listMessages(group.groupId);
+      expect(history.map((m) => `${m.sender}: ${m.text}`)).toEqual(lines);
+      expect(received.length).toBeLessThanOrEqual(lines.length - (index === 0 ? 1 : 0));
+    }
+    const conversation = await heidi2.messages.getConversation(group.groupId);
+    expect(conversation?.title).toBe('four');
+  });
+
+  it('after a removal the removed member cannot read later messages and is no longer routed to', async () => {
+    const [ivan, judy, mallory] = await Promise.all(['ivan', 'judy', 'mallory'].map(account));
+    const group = await (await ivan!.messenger()).createGroup('secret', ['judy', 'mallory']);
+    await judy!.receive();
+    await mallory!.receive();
+    await (await ivan!.messenger()).removeFromGroup('secret', ['mallory']);
+    const after = say('mallory must not read this');
+    await (await ivan!.messenger()).sendToGroup('secret', after);
+    expect(await judy!.receive()).toEqual([`ivan: ${after}`]);
+    expect(await mallory!.receive()).toEqual([]);
+    const malloryView = await mallory!.messages.getConversation(group.groupId);
+    expect(malloryView?.active).toBe(false);
+    // Even with the ciphertext in hand (taken from the server's database), her old state cannot open it.
+    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+    const rows = db.prepare('select payload from group_log where group_id = ? order by seq desc limit 1').all(Buffer.from(group.groupId, 'base64url')) as { payload: Buffer }[];
+    db.close();
+    expect(rows.length).toBe(1);
+    await expect(processMessage(malloryView?.state ?? new Uint8Array(), new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
+    const { summary } = await (await ivan!.messenger()).groupSummary('secret');
+    expect(summary.members.map((m) => m.username)).not.toContain('mallory');
+  });
+
+  it('two admins commit at once: one wins, the other retries; all end in the same epoch and can talk', async () => {
+    const [kim, leo, mia, ned] = await Promise.all(['kim', 'leo', 'mia', 'ned'].map(account));
+    const group = await (await kim!.messenger()).createGroup('race', ['leo']);
+    await leo!.receive();
+    await (await kim!.messenger()).promote('race', 'leo');
+    await Promise.all([(await kim!.messenger()).addToGroup(group.groupId, ['mia']), (await leo!.messenger()).addToGroup(group.groupId, ['ned'])]);
+    for (const device of [kim, leo, mia, ned]) await device!.receive();
+    const epochs = await Promise.all([kim, leo, mia, ned].map(async (device) => groupMetadata((await device!.messages.getConversation(group.groupId))!.state).epoch));
+    expect(new Set(epochs).size).toBe(1);
+    await (await ned!.messenger()).sendToGroup(group.groupId, say('ned made it'));
+    for (const device of [kim, leo, mia]) expect(await device!.receive()).toContain('ned: ned made it');
+  });
+
+  it("refuses a non-admin's add", async () => {
+    const [olga, pete] = await Promise.all(['olga', 'pete'].map(account));
+    await account('quinn');
+    const group = await (await olga!.messenger()).createGroup('closed', ['pete']);
+    await pete!.receive();
+    await expect((await pete!.messenger()).addToGroup(group.groupId, ['quinn'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('a device that lost its group state rejoins by external commit and receives new messages', async () => {
+    const [rita, sam] = await Promise.all(['rita', 'sam'].map(account));
+    await (await rita!.messenger()).sendDirect('sam', say('before the loss'));
+    await sam!.receive();
+    sam!.close();
+    sam!.messages = new (sam!.messages.constructor as new () => typeof sam.messages)();
+    expect(await sam!.receive()).toEqual([]);
+    const conversations = await sam!.messages.listConversations();
+    expect(conversations.map((c) => c.peer)).toEqual(['rita']);
+    await (await rita!.messenger()).sendDirect('sam', say('after the loss'));
+    expect(await sam!.receive()).toEqual(['rita: after the loss']);
+  });
+
+  it('shows online users who share a conversation', async () => {
+    const [tina, uma] = await Promise.all(['tina', 'uma'].map(account));
+    await account('victor');
+    await (await tina!.messenger()).sendDirect('uma', say('are you there'));
+    await uma!.receive();
+    const online = await (await tina!.open()).onlineUsers();
+    expect(online).toContain('uma');
+    expect(online).not.toContain('victor');
+  });
+
+  it('loses nothing across a server restart', async () => {
+    const [wade, xena] = await Promise.all(['wade', 'xena'].map(account));
+    await (await wade!.messenger()).sendDirect('xena', say('before restart'));
+    xena!.close();
+    const port = server.port;
+    await server.close();
+    server = await startTestServer({ dataDir: server.dataDir, port });
+    for (const device of devices) device.close();
+    await (await wade!.messenger()).sendDirect('xena', say('after restart'));
+    expect(await xena!.receive()).toEqual(['wade: before restart', 'wade: after restart']);
+  });
+
+  it('the database and logs contain none of the texts', async () => {
+    expect(texts.length).toBeGreaterThan(20);
+    const files = readdirSync(server.dataDir).filter((name) => name.startsWith('parley.db'));
+    const stored = Buffer.concat(files.map((name) => readFileSync(join(server.dataDir, name))));
+    const logs = Buffer.from(server.logs());
+    for (const text of texts) {
+      expect(stored.includes(Buffer.from(text))).toBe(false);
+      expect(logs.includes(Buffer.from(text))).toBe(false);
+    }
+  });
+});

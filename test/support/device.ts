@@ -1,0 +1,40 @@
+/** A simulated device: a profile and a message store that outlive any one connection, like a phone's disk. */
+import { MemoryClientStore, MemoryProfileStore, type Message, type ParleyClient } from '@parley/client';
+import { connectClient } from './harness.js';
+
+export class TestDevice {
+  readonly profile = new MemoryProfileStore();
+  messages = new MemoryClientStore();
+  private client: ParleyClient | undefined;
+
+  constructor(private server: { url: string }) {}
+
+  /** Point this device at another server address (e.g. a restarted server on a new port). */
+  moveTo(server: { url: string }): void {
+    this.server = server;
+  }
+
+  async open(): Promise<ParleyClient> {
+    if (this.client) return this.client;
+    this.client = await connectClient(this.server, this.profile, {}, this.messages);
+    this.client.onClose(() => {
+      this.client = undefined;
+    });
+    return this.client;
+  }
+
+  async messenger() {
+    return (await this.open()).messenger();
+  }
+
+  /** Sync and return the new messages' `sender: text` lines. */
+  async receive(): Promise<string[]> {
+    const { messages } = await (await this.messenger()).sync();
+    return messages.map((m: Message) => `${m.sender}: ${m.text}`);
+  }
+
+  close(): void {
+    this.client?.close();
+    this.client = undefined;
+  }
+}
