@@ -9,11 +9,21 @@ export const alias = [
   { find: /^@parley\/([a-z]+)$/, replacement: src('$1/src/index.ts') },
 ];
 
+// Suites that need a live PostgreSQL or Redis are named *.pg.test.ts and *.redis.test.ts and
+// run only when their server is configured, so an unconfigured run has no skipped tests.
+const needsService: Record<string, string> = {
+  PARLEY_TEST_POSTGRES_URL: '**/*.pg.test.ts',
+  PARLEY_TEST_REDIS_URL: '**/*.redis.test.ts',
+};
+const unavailable = Object.entries(needsService)
+  .filter(([variable]) => !process.env[variable])
+  .map(([, pattern]) => pattern);
+
 export default defineConfig({
   resolve: { alias },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['test/dos/**', '**/node_modules/**', '**/dist/**'],
+    exclude: ['test/dos/**', '**/node_modules/**', '**/dist/**', ...unavailable],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

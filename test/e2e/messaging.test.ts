@@ -95,19 +95,22 @@ describe('end-to-end encrypted conversations', () => {
     const group = await (await ivan!.messenger()).createGroup('secret', ['judy', 'mallory']);
     await judy!.receive();
     await mallory!.receive();
+    const before = await mallory!.messages.getConversation(group.groupId);
     await (await ivan!.messenger()).removeFromGroup('secret', ['mallory']);
     const after = say('mallory must not read this');
     await (await ivan!.messenger()).sendToGroup('secret', after);
+    // Even with the ciphertext in hand (taken from the server's database before judy acknowledges it),
+    // mallory's state from before the removal cannot open it.
+    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+    const rows = db.prepare("select payload from group_log where group_id = ? and kind = 'message' order by seq desc limit 1").all(Buffer.from(group.groupId, 'base64url')) as { payload: Buffer }[];
+    db.close();
+    expect(rows.length).toBe(1);
+    await expect(processMessage(before?.state ?? new Uint8Array(), new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
     expect(await judy!.receive()).toEqual([`ivan: ${after}`]);
     expect(await mallory!.receive()).toEqual([]);
     const malloryView = await mallory!.messages.getConversation(group.groupId);
     expect(malloryView?.active).toBe(false);
-    // Even with the ciphertext in hand (taken from the server's database), her old state cannot open it.
-    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
-    const rows = db.prepare('select payload from group_log where group_id = ? order by seq desc limit 1').all(Buffer.from(group.groupId, 'base64url')) as { payload: Buffer }[];
-    db.close();
-    expect(rows.length).toBe(1);
-    await expect(processMessage(malloryView?.state ?? new Uint8Array(), new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
+    expect(await mallory!.messages.listMessages(group.groupId)).toEqual([]);
     const { summary } = await (await ivan!.messenger()).groupSummary('secret');
     expect(summary.members.map((m) => m.username)).not.toContain('mallory');
   });

@@ -1,5 +1,8 @@
 /** @module `parley serve`: run a server until SIGINT/SIGTERM, then shut down gracefully. */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger, startServer } from '@parley/server';
 
 export interface ServeOptions {
@@ -25,12 +28,15 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv): Prom
 
   // Logs go to stderr so stdout carries only the two announcement lines scripts wait for.
   const logger = createLogger(logLevel, process.stderr);
+  const webRoot = webClientDir();
+  if (!webRoot) logger.warn({ event: 'web.missing' }, 'the web client is not built (npm run build -w @parley/web); serving the API only');
   const server = await startServer({
     port,
     host: options.host ?? env.PARLEY_HOST ?? '127.0.0.1',
     dataDir: options.data ?? env.PARLEY_DATA ?? './data',
     logger,
     ...(tls ? { tls } : {}),
+    ...(webRoot ? { webRoot } : {}),
   });
   process.stdout.write(`parley listening on ${server.url}\nserver key ${server.fingerprint}\n`);
 
@@ -46,6 +52,16 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv): Prom
   });
   await server.close();
   return 0;
+}
+
+/** The built web client (packages/web/dist), if the @parley/web package is installed and built. */
+function webClientDir(): string | undefined {
+  try {
+    const dist = join(dirname(fileURLToPath(import.meta.resolve('@parley/web/package.json'))), 'dist');
+    return existsSync(join(dist, 'index.html')) ? dist : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function usage(message: string): Error {

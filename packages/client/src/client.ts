@@ -132,6 +132,7 @@ export class ParleyClient {
       recoveryBackup,
     });
     await this.saveDevice(session, identity, device.keys, device.certificate);
+    await this.messenger(); // uploads this device's KeyPackages, so others can add it at once
     return { ...session, recoveryKey };
   }
 
@@ -164,6 +165,7 @@ export class ParleyClient {
     const device = this.newDevice(username, identity, options.deviceName);
     const session = await this.connection.request('device.add', { device: device.certificate });
     await this.saveDevice(session, identity, device.keys, device.certificate);
+    await this.messenger(); // uploads this device's KeyPackages, so others can add it at once
     return session;
   }
 

@@ -254,7 +254,7 @@ export class Messenger {
       if (!bundle) return;
       const epoch = Number(groupMetadata(current.state).epoch);
       try {
-        const { seq } = await this.request('group.commit', {
+        await this.request('group.commit', {
           groupId: fromBase64Url(current.groupId),
           epoch,
           commit: bundle.commit,
@@ -263,8 +263,9 @@ export class Messenger {
           add: bundle.add,
           remove: bundle.remove,
         });
-        // Only now, with the server's acceptance, does our own commit take effect.
-        await this.store.apply({ conversation: { ...current, state: bundle.pendingState, processedSeq: Math.max(current.processedSeq, seq), lastActivityAt: Date.now() } });
+        // Only now, with the server's acceptance, does our own commit take effect. The cursor stays:
+        // entries before ours may still be unprocessed, and the server never returns our own.
+        await this.store.apply({ conversation: { ...current, state: bundle.pendingState, lastActivityAt: Date.now() } });
         return;
       } catch (error) {
         if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
@@ -285,19 +286,30 @@ export class Messenger {
     const sentAt = Date.now();
     const { seq, conversation: updated } = await this.sendContent(conversation, { t: 'text', text, sentAt });
     const message: StoredMessage = { groupId: conversation.groupId, seq, sender: this.session.username, senderDevice: this.session.deviceId, sentAt, text, read: true };
-    await this.store.apply({ conversation: { ...updated, processedSeq: Math.max(updated.processedSeq, seq), lastActivityAt: sentAt }, message });
+    await this.store.apply({ conversation: { ...updated, lastActivityAt: sentAt }, message });
     return this.present(updated, message);
   }
 
+  /**
+   * Encrypt and send in the group's current epoch. The server takes only current-epoch messages
+   * (everyone in the group can read those); on STALE_EPOCH, process the newer commits and try again.
+   */
   private async sendContent(conversation: ConversationRecord, content: Parameters<typeof encodeContent>[0]): Promise<{ seq: number; conversation: ConversationRecord }> {
-    const current = (await this.store.getConversation(conversation.groupId)) ?? conversation;
-    if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
-    const { message, state } = await encrypt(current.state, this.member, encodeContent(content));
-    // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
-    const advanced = { ...current, state };
-    await this.store.apply({ conversation: advanced });
-    const { seq } = await this.request('group.send', { groupId: fromBase64Url(current.groupId), epoch: Number(groupMetadata(current.state).epoch), message });
-    return { seq, conversation: advanced };
+    for (let attempt = 1; ; attempt++) {
+      const current = (await this.store.getConversation(conversation.groupId)) ?? conversation;
+      if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
+      const { message, state } = await encrypt(current.state, this.member, encodeContent(content));
+      // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
+      const advanced = { ...current, state };
+      await this.store.apply({ conversation: advanced });
+      try {
+        const { seq } = await this.request('group.send', { groupId: fromBase64Url(current.groupId), epoch: Number(groupMetadata(current.state).epoch), message });
+        return { seq, conversation: advanced };
+      } catch (error) {
+        if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
+        await this.catchUp();
+      }
+    }
   }
 
   private async applyMailbox(entry: MailboxEntry): Promise<void> {

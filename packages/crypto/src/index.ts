@@ -6,3 +6,4 @@ export * from './backup.js';
 export * from './opaque.js';
 export * from './fingerprint.js';
 export * from './mls/index.js';
+export * from './pow.js';

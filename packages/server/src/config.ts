@@ -15,6 +15,16 @@ export interface ServerConfig {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Minimum pino level to log. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** PostgreSQL URL: keep state there, shared by every node, instead of SQLite in dataDir. */
+  postgresUrl?: string;
+  /** Redis URL: share bus events between nodes through Redis instead of in-process only. */
+  redisUrl?: string;
+  /** Everyone sees everyone online, not just their group peers (DESIGN §7: an `open` server). */
+  openDirectory: boolean;
+  /** Group log entries older than this are deleted, read or not; devices are told of the gap (DESIGN §6). */
+  retentionMs: number;
+  /** Directory of the built web client (packages/web/dist), served at `/` when set. */
+  webRoot?: string;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -25,6 +35,8 @@ export const defaultConfig: ServerConfig = {
   authTimeoutMs: 120_000,
   maxBadFrames: 10,
   logLevel: 'info',
+  openDirectory: false,
+  retentionMs: 30 * 24 * 60 * 60_000,
 };
 
 export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {

@@ -7,7 +7,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options: LoggerOptions = {
     level,
     base: { service: 'parley' },
-    redact: { paths: ['password', '*.password', 'body', '*.body', 'key', '*.key', 'privateKey', '*.privateKey'], censor: '[redacted]' },
+    redact: {
+      paths: ['password', '*.password', 'body', '*.body', 'key', '*.key', 'privateKey', '*.privateKey', 'payload', '*.payload', 'keyPackage', '*.keyPackage'],
+      censor: '[redacted]',
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { opaqueReady } from '@parley/crypto';
 import { CloseCode } from '@parley/protocol';
 import type { WebSocket } from 'ws';
-import { MemoryBus, type Bus } from './bus/index.js';
+import { connectRedisBus, MemoryBus, type Bus } from './bus/index.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { loadOrCreateServerKeys } from './keys.js';
 import { createLogger, type Logger } from './logger.js';
-import { AccountService } from './services/accounts.js';
+import { createServices } from './services/index.js';
 import { Connection } from './session/connection.js';
-import { sessionKey } from './session/state.js';
-import { openSqliteStorage, type Storage } from './storage/index.js';
+import { LocalConnections } from './session/local-connections.js';
+import { openPostgresStorage, openSqliteStorage, type Storage } from './storage/index.js';
 import { createTransport } from './transport/http.js';
+import { serveStatic } from './transport/static.js';
 
 export interface RunningServer {
   /** http://host:port */
@@ -36,19 +37,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   await opaqueReady;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const keys = await loadOrCreateServerKeys(config.dataDir);
-  const storage: Storage = await openSqliteStorage(join(config.dataDir, 'parley.db'));
-  const bus: Bus = new MemoryBus();
-  const services = { accounts: new AccountService(storage, bus, keys.opaqueSetup, log.child({ module: 'accounts' })) };
+  const storage: Storage = config.postgresUrl
+    ? await openPostgresStorage(config.postgresUrl, { log: log.child({ module: 'postgres' }) })
+    : await openSqliteStorage(join(config.dataDir, 'parley.db'));
+  const bus: Bus = config.redisUrl
+    ? await connectRedisBus(config.redisUrl, { log: log.child({ module: 'redis' }) }).catch(async (error: unknown) => {
+        await storage.close();
+        throw error;
+      })
+    : new MemoryBus();
+  const services = createServices({ storage, bus, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs });
 
   const connections = new Set<Connection>();
-  const byDevice = new Map<string, Set<Connection>>();
+  const local = new LocalConnections();
   let nextConnectionId = 1;
 
-  const unsubscribe = bus.subscribe('devices.revoked', ({ username, deviceIds }) => {
-    for (const deviceId of deviceIds) {
-      for (const connection of byDevice.get(sessionKey(username, deviceId)) ?? []) connection.revoke();
-    }
-  });
+  const unsubscribe = local.listen(bus);
+  const stopRetention = services.delivery.startRetention();
 
   const onSocket = (ws: WebSocket) => {
     const connection: Connection = new Connection(
@@ -64,18 +69,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         authTimeoutMs: config.authTimeoutMs,
         maxBadFrames: config.maxBadFrames,
         onAuthenticated: (conn, session) => {
-          const key = sessionKey(session.username, session.deviceId);
-          const set = byDevice.get(key) ?? new Set();
-          set.add(conn);
-          byDevice.set(key, set);
+          local.add(conn, session);
+          services.presence.connected(session);
         },
         onClosed: (conn) => {
           connections.delete(conn);
           const session = conn.session;
           if (!session) return;
-          const key = sessionKey(session.username, session.deviceId);
-          byDevice.get(key)?.delete(conn);
-          if (byDevice.get(key)?.size === 0) byDevice.delete(key);
+          local.remove(conn, session);
+          services.presence.disconnected(session);
         },
       },
       log.child({ conn: nextConnectionId++ }),
@@ -91,6 +93,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
   };
 
+  const serveWeb = config.webRoot ? serveStatic(config.webRoot) : undefined;
   const { http, wss } = createTransport({
     onSocket,
     onHttp: (request, response) => {
@@ -99,6 +102,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', serverKey: keys.fingerprint }));
         return;
       }
+      if (serveWeb?.(request, response)) return;
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     },
   }, config.tls);
@@ -127,6 +131,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
+        await stopRetention();
+        // Offline announcements for the connections just closed, before the bus and storage go.
+        await services.presence.settled();
         await bus.close();
         await storage.close();
         log.info({ event: 'server.stopped' }, 'server stopped');

@@ -1,8 +1,29 @@
-/** @module Cross-node events. In-process by default; a Redis adapter shares them between nodes. */
+/**
+ * @module Cross-node events. In-process by default; a Redis adapter shares them between nodes.
+ * Payloads are plain JSON (strings, numbers, arrays, maps) so any transport carries them as is;
+ * bytes travel base64url-encoded.
+ */
+
+/** A device to push to, as named in a group's routing list. */
+export interface BusDevice {
+  username: string;
+  deviceId: string;
+}
 
 export interface BusEvents {
   /** Devices whose sessions must end now, wherever they are connected. */
   'devices.revoked': { username: string; deviceIds: string[] };
+  /**
+   * A protocol event for some devices: every node pushes it to those of them connected to it.
+   * `envelope` is the event already encoded for the wire (protocol `encodeEvent`), base64url;
+   * `kind` repeats its event kind for logs and metrics.
+   */
+  deliver: { devices: BusDevice[]; kind: string; envelope: string };
+  /**
+   * A user's first device came online, or its last went offline. Every node tells its connected
+   * users in `audience` (the user's group peers), or all of them on an open server.
+   */
+  presence: { username: string; online: boolean; audience: string[] | 'all' };
 }
 export type BusTopic = keyof BusEvents;
 

@@ -94,6 +94,11 @@ export class Connection implements RequestContext {
     this.sendSealed(encodeEvent(kind, body));
   }
 
+  /** Push an event envelope already encoded with `encodeEvent` (as the bus carries them). */
+  sendEncodedEvent(envelope: Uint8Array): void {
+    this.sendSealed(envelope);
+  }
+
   /** End this session because its device was revoked; a request in flight still gets its reply first. */
   revoke(): void {
     if (this.closed) return;

@@ -1,10 +1,20 @@
 /** @module The op → handler table, with the authentication each op needs (checked before it runs). */
 import { ErrorCode, ParleyError, type OpName, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
 import type { AccountService } from '../services/accounts.js';
+import type { DeliveryService } from '../services/delivery.js';
+import type { DirectoryService } from '../services/directory.js';
+import type { GroupService } from '../services/groups.js';
+import type { KeyService } from '../services/keys.js';
+import type { PresenceService } from '../services/presence.js';
 import type { RequestContext } from './state.js';
 
 export interface Services {
   accounts: AccountService;
+  directory: DirectoryService;
+  keys: KeyService;
+  groups: GroupService;
+  delivery: DeliveryService;
+  presence: PresenceService;
 }
 
 type Handler<O extends OpName> =
@@ -92,4 +102,23 @@ export const handlers: HandlerTable = {
     needs: 'device',
     handle: async (session, body, { accounts }) => ({ revoked: await accounts.logout(session, body.all ?? false) }),
   },
+
+  'directory.lookup': { needs: 'device', handle: (_session, body, { directory }) => directory.lookup(body.username) },
+  'keys.upload': { needs: 'device', handle: (session, body, { keys }) => keys.upload(session, body) },
+  'keys.claim': { needs: 'device', handle: (session, body, { keys }) => keys.claim(session, body) },
+  'keys.count': { needs: 'device', handle: (session, _body, { keys }) => keys.count(session) },
+
+  'group.create': { needs: 'device', handle: (session, body, { groups }) => groups.create(session, body) },
+  'group.commit': { needs: 'device', handle: (session, body, { groups }) => groups.commit(session, body) },
+  'group.info': { needs: 'device', handle: (session, body, { groups }) => groups.info(session, body.groupId) },
+  'group.rejoin': { needs: 'device', handle: (session, body, { groups }) => groups.rejoin(session, body) },
+  'group.send': { needs: 'device', handle: (session, body, { delivery }) => delivery.send(session, body) },
+  'group.list': { needs: 'device', handle: (session, _body, { groups }) => groups.list(session) },
+  'group.get': { needs: 'device', handle: (session, body, { groups }) => groups.get(session, body.groupId) },
+  'group.promote': { needs: 'device', handle: (session, body, { groups }) => groups.promote(session, body) },
+
+  'sync.fetch': { needs: 'device', handle: (session, body, { delivery }) => delivery.fetch(session, body) },
+  'sync.ack': { needs: 'device', handle: (session, body, { delivery }) => delivery.ack(session, body) },
+
+  'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
 };

@@ -1,5 +1,6 @@
 /** The storage conformance suite: every Storage adapter must pass it unchanged (STYLE §2). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runMessagingConformance } from './messaging-conformance.testkit.js';
 import { StorageConflictError, type AccountRecord, type NewDevice, type Storage } from './types.js';
 
 const key = (fill: number, length = 32) => new Uint8Array(length).fill(fill);
@@ -70,5 +71,7 @@ export function runStorageConformance(name: string, create: () => Promise<Storag
       await storage.revokeDevices('alice', 'all', 5);
       expect((await storage.listDevices('bob')).map((d) => d.username)).toEqual(['bob']);
     });
+
+    runMessagingConformance(() => storage);
   });
 }

@@ -1,14 +1,31 @@
 /** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
 import { Migrator, type Kysely, type Selectable } from 'kysely';
+import * as delivery from './kysely-delivery.js';
+import * as groups from './kysely-groups.js';
+import * as keys from './kysely-keys.js';
 import { migrationProvider } from './migrations/index.js';
+import { bytes, int, optionalInt } from './rows.js';
 import type { AccountsTable, Database, DevicesTable } from './schema.js';
-import { StorageConflictError, type AccountRecord, type DeviceRecord, type NewDevice, type Storage } from './types.js';
+import {
+  StorageConflictError,
+  type AccountRecord,
+  type ClaimedKeyPackage,
+  type CommitResult,
+  type CursorRecord,
+  type DeviceFetch,
+  type DeviceKey,
+  type DeviceRecord,
+  type GroupCheck,
+  type GroupRecord,
+  type LogRecord,
+  type NewCommit,
+  type NewDevice,
+  type NewGroup,
+  type NewKeyPackage,
+  type NewMessage,
+  type Storage,
+} from './types.js';
 
-// Drivers return binary columns as Buffer; domain code gets plain Uint8Array views.
-const bytes = (value: Uint8Array): Uint8Array => new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-// PostgreSQL returns bigint columns as strings; SQLite as numbers.
-const int = (value: number | string): number => Number(value);
-const optionalInt = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
 
 function toAccount(row: Selectable<AccountsTable>): AccountRecord {
   return {
@@ -51,9 +68,13 @@ function deviceRow(device: NewDevice): DevicesTable {
 export class KyselyStorage implements Storage {
   constructor(readonly db: Kysely<Database>) {}
 
-  /** Applies pending migrations; throws with the failing migration's name. */
-  async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+  /**
+   * Applies pending migrations; throws with the failing migration's name. On PostgreSQL, pass
+   * the schema the tables live in: without it Kysely's Migrator takes a migration log found in
+   * any schema for this one's, and skips or misreads this schema's migrations.
+   */
+  async migrate(options: { migrationTableSchema?: string } = {}): Promise<void> {
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider, ...options }).migrateToLatest();
     if (error) {
       const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`database migration ${failed} failed`, { cause: error });
@@ -125,6 +146,80 @@ export class KyselyStorage implements Storage {
 
   async touchDevice(username: string, deviceId: string, at: number): Promise<void> {
     await this.db.updateTable('devices').set({ last_seen_at: at }).where('username', '=', username).where('device_id', '=', deviceId).execute();
+  }
+
+  // Messaging queries live in one module per concern; see kysely-keys, kysely-groups, kysely-delivery.
+
+  addKeyPackages(device: DeviceKey, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void> {
+    return keys.addKeyPackages(this.db, device, oneTime, lastResort, at);
+  }
+
+  countKeyPackages(device: DeviceKey, now: number): Promise<{ oneTime: number; lastResort: boolean }> {
+    return keys.countKeyPackages(this.db, device, now);
+  }
+
+  claimKeyPackage(device: DeviceKey, now: number): Promise<ClaimedKeyPackage | undefined> {
+    return keys.claimKeyPackage(this.db, device, now);
+  }
+
+  deleteExpiredKeyPackages(now: number): Promise<number> {
+    return keys.deleteExpiredKeyPackages(this.db, now);
+  }
+
+  createGroup(group: NewGroup): Promise<GroupRecord> {
+    return groups.createGroup(this.db, group);
+  }
+
+  getGroup(groupId: Uint8Array): Promise<GroupRecord | undefined> {
+    return groups.getGroup(this.db, groupId);
+  }
+
+  getGroupInfo(groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined> {
+    return groups.getGroupInfo(this.db, groupId);
+  }
+
+  listDeviceGroups(device: DeviceKey): Promise<GroupRecord[]> {
+    return groups.listDeviceGroups(this.db, device);
+  }
+
+  addAdmin(groupId: Uint8Array, username: string): Promise<void> {
+    return groups.addAdmin(this.db, groupId, username);
+  }
+
+  acceptCommit(commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
+    return groups.acceptCommit(this.db, commit, check);
+  }
+
+  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }> {
+    return groups.appendMessage(this.db, message, check);
+  }
+
+  listGroupPeers(username: string): Promise<string[]> {
+    return groups.listGroupPeers(this.db, username);
+  }
+
+  fetchForDevice(device: DeviceKey, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
+    return delivery.fetchForDevice(this.db, device, options);
+  }
+
+  listCursors(device: DeviceKey): Promise<CursorRecord[]> {
+    return delivery.listCursors(this.db, device);
+  }
+
+  advanceCursors(device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
+    return delivery.advanceCursors(this.db, device, cursors);
+  }
+
+  deleteMailbox(device: DeviceKey, ids: readonly number[]): Promise<number> {
+    return delivery.deleteMailbox(this.db, device, ids);
+  }
+
+  collectAcknowledged(groupId: Uint8Array): Promise<number> {
+    return delivery.collectAcknowledged(this.db, groupId);
+  }
+
+  deleteLogBefore(cutoff: number): Promise<number> {
+    return delivery.deleteLogBefore(this.db, cutoff);
   }
 
   async close(): Promise<void> {

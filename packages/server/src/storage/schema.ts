@@ -21,7 +21,80 @@ export interface DevicesTable {
   revoked_at: number | null;
 }
 
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface KeyPackagesTable {
+  username: string;
+  device_id: string;
+  /** The KeyPackageRef (RFC 9420 §5.2). */
+  id: Uint8Array;
+  key_package: Uint8Array;
+  /** 0 or 1: SQLite has no boolean type. */
+  last_resort: number;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface GroupsTable {
+  group_id: Uint8Array;
+  kind: string;
+  epoch: number;
+  group_info: Uint8Array;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+}
+
+export interface GroupAdminsTable {
+  group_id: Uint8Array;
+  username: string;
+}
+
+export interface GroupDevicesTable {
+  group_id: Uint8Array;
+  username: string;
+  device_id: string;
+  acked_seq: number;
+  joined_seq: number;
+  /** Set when a commit removed the device; the row goes once the device has acknowledged that commit. */
+  removed_seq: number | null;
+}
+
+export interface GroupLogTable {
+  group_id: Uint8Array;
+  seq: number;
+  kind: string;
+  epoch: number;
+  sender_username: string;
+  sender_device: string;
+  payload: Uint8Array;
+  created_at: number;
+}
+
+export interface MailboxTable {
+  id: number;
+  username: string;
+  device_id: string;
+  kind: string;
+  group_id: Uint8Array;
+  seq: number;
+  sender_username: string;
+  sender_device: string;
+  payload: Uint8Array | null;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   devices: DevicesTable;
+  counters: CountersTable;
+  key_packages: KeyPackagesTable;
+  groups: GroupsTable;
+  group_admins: GroupAdminsTable;
+  group_devices: GroupDevicesTable;
+  group_log: GroupLogTable;
+  mailbox: MailboxTable;
 }

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { account, device, runStorageConformance } from './conformance.testkit.js';
+import { migrationProvider } from './migrations/index.js';
 import { openSqliteStorage } from './sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
@@ -35,5 +37,24 @@ describe('SQLite file', () => {
       .all();
     raw.close();
     expect(tables).toMatchSnapshot();
+  });
+
+  it('migrates a 0001 database to 0002 keeping its accounts (0002_messaging)', async () => {
+    const file = join(dir, 'upgrade.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0001_accounts');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    old.prepare("insert into accounts values ('alice', x'01', x'02', x'03', x'04', x'05', 1)").run();
+    old.prepare("insert into devices values ('alice', 'device-a1', 'phone', x'06', x'07', 1, null, null)").run();
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect((await storage.getAccount('alice'))?.identityKey).toEqual(new Uint8Array([1]));
+    const alice = { username: 'alice', deviceId: 'device-a1' };
+    await storage.addKeyPackages(alice, [{ id: new Uint8Array([1]), keyPackage: new Uint8Array([2]), expiresAt: 10 }], undefined, 1);
+    expect(await storage.countKeyPackages(alice, 5)).toEqual({ oneTime: 1, lastResort: false });
+    await storage.close();
   });
 });

@@ -24,6 +24,159 @@ export interface DeviceRecord {
 
 export type NewDevice = Omit<DeviceRecord, 'lastSeenAt' | 'revokedAt'>;
 
+/** One device of one account: the unit of routing. */
+export interface DeviceKey {
+  username: string;
+  deviceId: string;
+}
+
+export interface NewKeyPackage {
+  /** The KeyPackageRef (RFC 9420 §5.2); uploading the same one twice stores it once. */
+  id: Uint8Array;
+  keyPackage: Uint8Array;
+  /** Milliseconds; an expired KeyPackage is never handed out. */
+  expiresAt: number;
+}
+
+export interface ClaimedKeyPackage {
+  keyPackage: Uint8Array;
+  lastResort: boolean;
+}
+
+export type GroupKind = 'direct' | 'group';
+
+export interface NewGroup {
+  groupId: Uint8Array;
+  kind: GroupKind;
+  groupInfo: Uint8Array;
+  creator: DeviceKey;
+  createdAt: number;
+}
+
+/** A group as the Delivery Service sees it (DESIGN §6): no content, just routing. */
+export interface GroupRecord {
+  groupId: Uint8Array;
+  kind: GroupKind;
+  epoch: number;
+  createdBy: string;
+  createdAt: number;
+  /** Sequence number of the newest log entry (0 before any). */
+  lastSeq: number;
+  /** Sorted by username. */
+  admins: string[];
+  /** The routing list: devices currently in the group, in the order they joined. */
+  members: GroupMember[];
+}
+
+export interface GroupMember extends DeviceKey {
+  ackedSeq: number;
+  joinedSeq: number;
+}
+
+/**
+ * The group as it is inside a commit or send transaction, after the group row was claimed, so
+ * no other commit can change it until the transaction ends. A check throws to abort.
+ */
+export interface GroupState {
+  groupId: Uint8Array;
+  kind: GroupKind;
+  /** The epoch before this operation. */
+  epoch: number;
+  admins: string[];
+  members: DeviceKey[];
+}
+export type GroupCheck = (group: GroupState) => void;
+
+export type LogKind = 'commit' | 'message';
+
+export interface LogRecord {
+  groupId: Uint8Array;
+  seq: number;
+  kind: LogKind;
+  /** The epoch the MLS message was made in. */
+  epoch: number;
+  sender: DeviceKey;
+  createdAt: number;
+  payload: Uint8Array;
+}
+
+export type MailboxKind = 'welcome' | 'removed';
+
+export interface MailboxRecord {
+  id: number;
+  recipient: DeviceKey;
+  kind: MailboxKind;
+  groupId: Uint8Array;
+  /** The commit that added or removed the recipient. */
+  seq: number;
+  sender: DeviceKey;
+  createdAt: number;
+  payload: Uint8Array | undefined;
+}
+
+/** A commit bundle to accept atomically (DESIGN §6, RFC 9420 §14: the first commit for an epoch wins). */
+export interface NewCommit {
+  groupId: Uint8Array;
+  /** The epoch the commit was made in; accepted only if it is still the group's epoch. */
+  epoch: number;
+  sender: DeviceKey;
+  commit: Uint8Array;
+  /** GroupInfo for the new epoch. */
+  groupInfo: Uint8Array;
+  createdAt: number;
+  /** Devices to route to from this commit on (a device already routed gets its cursor moved here). */
+  add: DeviceKey[];
+  /** Routed devices to remove; each keeps reading up to and including this commit. */
+  remove: DeviceKey[];
+  /** Queued as a 'welcome' mailbox entry for every added device; none for an external rejoin. */
+  welcome?: Uint8Array;
+}
+
+export interface CommitResult {
+  entry: LogRecord;
+  /** The epoch the commit started. */
+  epoch: number;
+  /** The routing list after the commit. */
+  members: DeviceKey[];
+  admins: string[];
+  /** Mailbox entries queued by the commit: welcomes for added devices, notices for removed ones. */
+  mailbox: MailboxRecord[];
+}
+
+export interface NewMessage {
+  groupId: Uint8Array;
+  epoch: number;
+  sender: DeviceKey;
+  payload: Uint8Array;
+  createdAt: number;
+}
+
+/** Log entries a device can no longer get because they were deleted before it read them. */
+export interface GapRecord {
+  groupId: Uint8Array;
+  fromSeq: number;
+  toSeq: number;
+}
+
+export interface DeviceFetch {
+  /** Oldest first. */
+  mailbox: MailboxRecord[];
+  /** By group id, then sequence number. */
+  entries: LogRecord[];
+  gaps: GapRecord[];
+  /** More mailbox entries or log entries are waiting beyond the limit. */
+  more: boolean;
+}
+
+/** Where one device stands in one group. */
+export interface CursorRecord {
+  groupId: Uint8Array;
+  ackedSeq: number;
+  /** The commit that removed the device, if one did; it may acknowledge up to here. */
+  removedSeq: number | undefined;
+  lastSeq: number;
+}
+
 export interface Storage {
   /** Creates the account and its first device together; throws StorageConflictError if the username exists. */
   createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void>;
@@ -36,9 +189,71 @@ export interface Storage {
   /** Marks the given devices (or all) revoked; returns the ids that were active until now. */
   revokeDevices(username: string, deviceIds: readonly string[] | 'all', at: number): Promise<string[]>;
   touchDevice(username: string, deviceId: string, at: number): Promise<void>;
+
+  // KeyPackages (RFC 9420 §10; DESIGN §6).
+  /** Stores one-time KeyPackages; a given `lastResort` replaces the device's previous one. */
+  addKeyPackages(device: DeviceKey, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void>;
+  /** Unexpired one-time KeyPackages left, and whether an unexpired last-resort one is stored. */
+  countKeyPackages(device: DeviceKey, now: number): Promise<{ oneTime: number; lastResort: boolean }>;
+  /** Consumes the oldest unexpired one-time KeyPackage, atomically; else returns the last-resort one, kept. */
+  claimKeyPackage(device: DeviceKey, now: number): Promise<ClaimedKeyPackage | undefined>;
+  deleteExpiredKeyPackages(now: number): Promise<number>;
+
+  // Groups: the Delivery Service's routing state.
+  /** A group at epoch 0 whose only member is the creator's device and only admin the creator; StorageConflictError if the id exists. */
+  createGroup(group: NewGroup): Promise<GroupRecord>;
+  getGroup(groupId: Uint8Array): Promise<GroupRecord | undefined>;
+  getGroupInfo(groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
+  /** Groups the device is routed in (not those it was removed from), by group id. */
+  listDeviceGroups(device: DeviceKey): Promise<GroupRecord[]>;
+  addAdmin(groupId: Uint8Array, username: string): Promise<void>;
+  /**
+   * In one transaction: checks `commit.epoch` is current (else StaleEpochError with the current
+   * epoch; StorageNotFoundError for no group), runs `check` on the locked group, appends the
+   * commit to the log, advances the epoch, stores the GroupInfo, applies the routing change,
+   * queues welcome and removal mailbox entries, and drops admins left without a device (promoting
+   * the earliest-joined remaining user when no admin is left). Of concurrent commits for one
+   * epoch exactly one succeeds.
+   */
+  acceptCommit(commit: NewCommit, check: GroupCheck): Promise<CommitResult>;
+  /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
+  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }>;
+  /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
+  listGroupPeers(username: string): Promise<string[]>;
+
+  // Delivery: per-device mailbox and cursors over the group logs.
+  /**
+   * What the device has not acknowledged: at most `limit` mailbox and log entries together,
+   * mailbox first, and no more than fits in `maxBytes` (payloads plus a fixed allowance per
+   * entry), though always at least one entry if any is waiting.
+   */
+  fetchForDevice(device: DeviceKey, options: { limit: number; maxBytes: number }): Promise<DeviceFetch>;
+  /** The device's cursors, including groups it was removed from but has not caught up with. */
+  listCursors(device: DeviceKey): Promise<CursorRecord[]>;
+  /** Moves cursors forward only; a removed device's row goes once it acknowledged its removal. */
+  advanceCursors(device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void>;
+  /** Deletes the device's mailbox entries with these ids; returns how many went. */
+  deleteMailbox(device: DeviceKey, ids: readonly number[]): Promise<number>;
+  /** Deletes the group's log entries every routed device has acknowledged; returns how many went. */
+  collectAcknowledged(groupId: Uint8Array): Promise<number>;
+  /** Retention: deletes log entries created before `cutoff`, acknowledged or not; returns how many went. */
+  deleteLogBefore(cutoff: number): Promise<number>;
+
   close(): Promise<void>;
 }
 
 export class StorageConflictError extends Error {
   override readonly name = 'StorageConflictError';
+}
+
+export class StorageNotFoundError extends Error {
+  override readonly name = 'StorageNotFoundError';
+}
+
+/** A commit for an epoch that is no longer current: another commit won (RFC 9420 §14). */
+export class StaleEpochError extends Error {
+  override readonly name = 'StaleEpochError';
+  constructor(readonly currentEpoch: number) {
+    super(`the group is at epoch ${currentEpoch}`);
+  }
 }

@@ -1,0 +1,71 @@
+/** Delivery and key services over real SQLite storage, with a clock the test moves. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPackage, generateSigningKeyPair } from '@parley/crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryBus } from '../bus/index.js';
+import { createLogger } from '../logger.js';
+import { openSqliteStorage, type Storage } from '../storage/index.js';
+import { DeliveryService } from './delivery.js';
+import { KeyService } from './keys.js';
+import { Push } from './push.js';
+
+const DAY = 24 * 60 * 60_000;
+const log = createLogger('silent');
+const groupId = new Uint8Array(16).fill(7);
+const alice = { username: 'alice', deviceId: 'alice-dev1' };
+const bob = { username: 'bob', deviceId: 'bob-dev-1' };
+const bobKeys = generateSigningKeyPair();
+
+describe('delivery and keys services', () => {
+  let dir: string;
+  let storage: Storage;
+  let now: number;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-services-'));
+    storage = await openSqliteStorage(join(dir, 'db'));
+    now = Date.UTC(2030, 0, 1);
+    for (const device of [alice, bob]) {
+      const key = new Uint8Array(32).fill(1);
+      await storage.createAccount(
+        { username: device.username, identityKey: key, recoveryKey: key, opaqueRecord: key, backup: key, recoveryBackup: key, createdAt: now },
+        { ...device, name: 'phone', publicKey: device === bob ? bobKeys.publicKey : key, certificate: new Uint8Array(64), createdAt: now },
+      );
+    }
+  });
+  afterEach(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deletes entries past retention on a sweep and reports them to the device as a gap', async () => {
+    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY }, () => now);
+    await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, createdAt: now });
+    await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], welcome: new Uint8Array(8) }, () => undefined);
+    for (const day of [0, 10, 40]) {
+      await storage.appendMessage({ groupId, epoch: 1, sender: alice, payload: new Uint8Array([day]), createdAt: now + day * DAY }, () => undefined);
+    }
+    now += 45 * DAY;
+    expect(await delivery.sweep()).toEqual({ entries: 3, keyPackages: 0 }); // the commit and days 0 and 10
+    const fetched = await delivery.fetch(bob, {});
+    expect(fetched.entries.map((e) => e.seq)).toEqual([4]);
+    expect(fetched.gaps).toEqual([{ groupId, fromSeq: 2, toSeq: 3, reason: 'retention' }]);
+    await delivery.ack(bob, { mailbox: fetched.mailbox.map((m) => m.id), cursors: [{ groupId, seq: 4 }] });
+    expect(await delivery.fetch(bob, { limit: 10 })).toEqual({ mailbox: [], entries: [], gaps: [], more: false });
+  });
+
+  it('rate-limits KeyPackage claims per claiming account', async () => {
+    const keys = new KeyService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2 }, () => now);
+    const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };
+    const packages = await Promise.all([1, 2, 3].map(() => generateKeyPackage(member, { now: Math.floor(now / 1000) })));
+    await expect(keys.upload(bob, { keyPackages: packages.map((p) => p.keyPackage) })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /at most 2/ });
+    expect(await keys.upload(bob, { keyPackages: packages.slice(0, 2).map((p) => p.keyPackage) })).toEqual({ count: 2 });
+    expect((await keys.claim(alice, { username: 'bob' })).devices).toHaveLength(1);
+    expect((await keys.claim(alice, { username: 'bob' })).devices).toHaveLength(1);
+    await expect(keys.claim(alice, { username: 'bob' })).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: 30_000 } });
+    await expect(keys.claim(bob, { username: 'bob' })).resolves.toEqual({ devices: [] }); // only his own device
+    now += 30_000;
+    await expect(keys.claim(alice, { username: 'bob' })).rejects.toMatchObject({ code: 'NO_KEY_PACKAGES' });
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * @module Delivery (DESIGN §6): application messages into a group's ordered log, and each
+ * device's view of what it has not acknowledged yet (its mailbox and its groups' logs). What
+ * every routed device acknowledged is deleted, and so is anything past the retention limit; a
+ * device that had not read what retention deleted is told so by a gap, never silently.
+ */
+import { ErrorCode, MAX_ENVELOPE_BYTES, ParleyError, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import type { Logger } from '../logger.js';
+import { StorageNotFoundError, type Storage } from '../storage/index.js';
+import { requireDevice } from './groups.js';
+import { checkApplicationMessage } from './mls-checks.js';
+import type { Push } from './push.js';
+import { groupTag, logEntry, mailboxEntry, sameDevice } from './wire.js';
+
+export const DEFAULT_FETCH_LIMIT = 500;
+/** Payload bytes in one sync.fetch reply: the rest of an envelope is left for the fields around them. */
+export const FETCH_MAX_BYTES = Math.floor(MAX_ENVELOPE_BYTES * 0.75);
+/** How often the retention sweep runs, at most. */
+const MAX_SWEEP_INTERVAL_MS = 60 * 60_000;
+
+export interface DeliveryOptions {
+  /** Log entries older than this are deleted, read or not (DESIGN §6: default 30 days). */
+  retentionMs: number;
+}
+
+const hex = groupTag;
+
+export class DeliveryService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly push: Push,
+    private readonly log: Logger,
+    private readonly options: DeliveryOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async send(session: Session, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
+    const epoch = checkApplicationMessage(body.message, body.groupId);
+    if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
+    let stored;
+    try {
+      stored = await this.storage.appendMessage(
+        { groupId: body.groupId, epoch, sender: session, payload: body.message, createdAt: this.now() },
+        (group) => {
+          requireDevice(group, session);
+          // Only the current epoch: members who joined at a later epoch could never read an older one
+          // (their Welcome starts there). The sender catches up on STALE_EPOCH and encrypts again.
+          if (epoch < group.epoch) {
+            throw new ParleyError(ErrorCode.STALE_EPOCH, `the group moved on to epoch ${group.epoch}; process the newer commits, then send again`, { epoch: group.epoch });
+          }
+          if (epoch > group.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message is for epoch ${epoch} but the group is at ${group.epoch}`);
+        },
+      );
+    } catch (error) {
+      if (error instanceof StorageNotFoundError) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+      throw error;
+    }
+    this.log.debug({ event: 'group.send', group: groupTag(body.groupId), seq: stored.entry.seq }, 'message stored');
+    await this.push.toDevices(
+      stored.members.filter((device) => !sameDevice(device, session)),
+      'message',
+      logEntry(stored.entry),
+    );
+    return { seq: stored.entry.seq };
+  }
+
+  async fetch(session: Session, body: RequestOf<'sync.fetch'>): Promise<ResponseOf<'sync.fetch'>> {
+    const fetched = await this.storage.fetchForDevice(session, { limit: body.limit ?? DEFAULT_FETCH_LIMIT, maxBytes: FETCH_MAX_BYTES });
+    return {
+      mailbox: fetched.mailbox.map(mailboxEntry),
+      entries: fetched.entries.map(logEntry),
+      gaps: fetched.gaps.map((gap) => ({ ...gap, reason: 'retention' as const })),
+      more: fetched.more,
+    };
+  }
+
+  /**
+   * Cursors move forward only, and only in groups the device is routed in (or was removed from
+   * and has not caught up with), never past the group's last entry. Then whatever every routed
+   * device has acknowledged is deleted.
+   */
+  async ack(session: Session, body: RequestOf<'sync.ack'>): Promise<ResponseOf<'sync.ack'>> {
+    const cursors = new Map((await this.storage.listCursors(session)).map((cursor) => [hex(cursor.groupId), cursor]));
+    for (const { groupId, seq } of body.cursors) {
+      const cursor = cursors.get(hex(groupId));
+      if (!cursor) throw new ParleyError(ErrorCode.BAD_REQUEST, `this device is not in group ${hex(groupId)}`);
+      const end = cursor.removedSeq ?? cursor.lastSeq;
+      if (seq > end) throw new ParleyError(ErrorCode.BAD_REQUEST, `group ${hex(groupId)} has no entry ${seq} for this device (last is ${end})`);
+    }
+    await this.storage.advanceCursors(session, body.cursors);
+    const deletedMailbox = await this.storage.deleteMailbox(session, body.mailbox);
+    let collected = 0;
+    for (const key of new Set(body.cursors.map(({ groupId }) => hex(groupId)))) {
+      const cursor = cursors.get(key);
+      if (cursor) collected += await this.storage.collectAcknowledged(cursor.groupId);
+    }
+    if (deletedMailbox + collected > 0) this.log.debug({ event: 'sync.ack', mailbox: deletedMailbox, entries: collected }, 'acknowledged');
+    return {};
+  }
+
+  /** Retention: deletes log entries past the limit, and expired KeyPackages. */
+  async sweep(): Promise<{ entries: number; keyPackages: number }> {
+    const now = this.now();
+    const entries = await this.storage.deleteLogBefore(now - this.options.retentionMs);
+    const keyPackages = await this.storage.deleteExpiredKeyPackages(now);
+    if (entries + keyPackages > 0) this.log.info({ event: 'retention.swept', entries, keyPackages }, 'retention sweep');
+    return { entries, keyPackages };
+  }
+
+  /**
+   * Sweeps now and then periodically; returns the function that stops it and waits for a sweep
+   * in progress. The timer never keeps the process alive.
+   */
+  startRetention(): () => Promise<void> {
+    const interval = Math.max(1_000, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(this.options.retentionMs / 4)));
+    let running: Promise<unknown> = Promise.resolve();
+    const run = () => {
+      running = running.then(() => this.sweep()).catch((error: unknown) => this.log.error({ err: error, event: 'retention.failed' }, 'retention sweep failed'));
+    };
+    run();
+    const timer = setInterval(run, interval);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+}

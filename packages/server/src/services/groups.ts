@@ -1,0 +1,198 @@
+/**
+ * @module Groups: the server as MLS Delivery Service (RFC 9420 §14, RFC 9750; DESIGN §6). It keeps
+ * each group's routing list, admins, epoch and latest GroupInfo, and accepts a commit bundle only
+ * for the current epoch (the first wins), storing all of it atomically before fanning it out.
+ *
+ * Admin rules: the creator is the first admin; admins may add and remove anyone's devices and
+ * promote members. Anyone may add or remove their own devices (a new phone, a lost laptop) and so
+ * leave. A user left with no device in the group stops being an admin; when the last admin
+ * leaves, the user of the earliest-joined remaining device becomes admin, so a group with
+ * members always has one. A direct group never holds more than two users.
+ */
+import { ErrorCode, ParleyError, type GroupSummary, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import type { Logger } from '../logger.js';
+import {
+  StaleEpochError,
+  StorageConflictError,
+  StorageNotFoundError,
+  type CommitResult,
+  type DeviceKey,
+  type GroupCheck,
+  type GroupRecord,
+  type NewCommit,
+  type Storage,
+} from '../storage/index.js';
+import { checkCommit, checkGroupInfo, checkWelcome } from './mls-checks.js';
+import type { Push } from './push.js';
+import { groupSummary, groupTag, logEntry, mailboxEntry, sameDevice } from './wire.js';
+
+const badRequest = (message: string) => new ParleyError(ErrorCode.BAD_REQUEST, message);
+const staleEpoch = (epoch: number) =>
+  new ParleyError(ErrorCode.STALE_EPOCH, `the group is at epoch ${epoch}; process the newer commits, then retry`, { epoch });
+const notAMember = () => new ParleyError(ErrorCode.NOT_A_MEMBER, 'you are not a member of this group');
+const name = (device: DeviceKey) => `${device.username}/${device.deviceId}`;
+
+/** Membership of a device (send, commit) or of a user through any of its devices (read, rejoin). */
+export function requireDevice(group: { members: readonly DeviceKey[] }, device: DeviceKey): void {
+  if (!group.members.some((member) => sameDevice(member, device))) throw notAMember();
+}
+export function requireUser(group: { members: readonly DeviceKey[] }, username: string): void {
+  if (!group.members.some((member) => member.username === username)) throw notAMember();
+}
+
+function distinct(devices: readonly DeviceKey[], field: string): void {
+  const seen = new Set<string>();
+  for (const device of devices) {
+    if (seen.has(name(device))) throw badRequest(`${field} lists ${name(device)} twice`);
+    seen.add(name(device));
+  }
+}
+
+export class GroupService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly push: Push,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(session: Session, body: RequestOf<'group.create'>): Promise<GroupSummary> {
+    checkGroupInfo(body.groupInfo, body.groupId, 0);
+    try {
+      const group = await this.storage.createGroup({ groupId: body.groupId, kind: body.kind, groupInfo: body.groupInfo, creator: session, createdAt: this.now() });
+      this.log.info({ event: 'group.created', group: groupTag(body.groupId), kind: body.kind }, 'group created');
+      return groupSummary(group);
+    } catch (error) {
+      if (error instanceof StorageConflictError) throw badRequest('a group with this id exists; pick another random id');
+      throw error;
+    }
+  }
+
+  async commit(session: Session, body: RequestOf<'group.commit'>): Promise<ResponseOf<'group.commit'>> {
+    checkCommit(body.commit, body.groupId, body.epoch, false);
+    checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
+    distinct([...body.add, ...body.remove], 'add and remove together');
+    if (body.add.length > 0) {
+      if (!body.welcome) throw badRequest('a commit that adds devices needs their Welcome');
+      checkWelcome(body.welcome, body.add.length);
+    } else if (body.welcome) {
+      throw badRequest('a Welcome needs the devices it adds in add');
+    }
+    await this.requireActiveDevices(body.add);
+
+    const check: GroupCheck = (group) => {
+      requireDevice(group, session);
+      for (const device of body.add) {
+        if (group.members.some((member) => sameDevice(member, device))) throw badRequest(`${name(device)} is already in the group`);
+      }
+      for (const device of body.remove) {
+        if (!group.members.some((member) => sameDevice(member, device))) throw badRequest(`${name(device)} is not in the group`);
+      }
+      const touchesOthers = [...body.add, ...body.remove].some((device) => device.username !== session.username);
+      if (touchesOthers && !group.admins.includes(session.username)) {
+        throw new ParleyError(ErrorCode.FORBIDDEN, "only a group admin may add or remove other users' devices");
+      }
+      if (group.kind === 'direct') {
+        const users = new Set([...group.members, ...body.add].filter((m) => !body.remove.some((r) => sameDevice(r, m))).map((m) => m.username));
+        if (users.size > 2) throw badRequest('a direct conversation has two users; create a group for more');
+      }
+    };
+    const result = await this.accept(
+      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: body.add, remove: body.remove, welcome: body.welcome },
+      check,
+    );
+    this.log.info(
+      { event: 'group.commit', group: groupTag(body.groupId), seq: result.entry.seq, epoch: result.epoch, added: body.add.length, removed: body.remove.length },
+      'commit accepted',
+    );
+    // Added devices start after this commit (their Welcome is for the new epoch); removed ones still get it.
+    const readers = [...result.members.filter((m) => !body.add.some((a) => sameDevice(a, m))), ...body.remove];
+    await this.fanOut(result, session, readers);
+    return { seq: result.entry.seq, epoch: result.epoch };
+  }
+
+  /** RFC 9420 §12.4.3.2 external commit by a device of a member user that lost its state. */
+  async rejoin(session: Session, body: RequestOf<'group.rejoin'>): Promise<ResponseOf<'group.rejoin'>> {
+    checkCommit(body.commit, body.groupId, body.epoch, true);
+    checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
+    const result = await this.accept(
+      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: [session], remove: [] },
+      (group) => requireUser(group, session.username),
+    );
+    this.log.info({ event: 'group.rejoin', group: groupTag(body.groupId), seq: result.entry.seq, epoch: result.epoch }, 'external commit accepted');
+    await this.fanOut(result, session, result.members);
+    return { seq: result.entry.seq, epoch: result.epoch };
+  }
+
+  async info(session: Session, groupId: Uint8Array): Promise<ResponseOf<'group.info'>> {
+    requireUser(await this.load(groupId), session.username);
+    const info = await this.storage.getGroupInfo(groupId);
+    if (!info) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+    return info;
+  }
+
+  async get(session: Session, groupId: Uint8Array): Promise<GroupSummary> {
+    const group = await this.load(groupId);
+    requireUser(group, session.username);
+    return groupSummary(group);
+  }
+
+  async list(session: Session): Promise<ResponseOf<'group.list'>> {
+    return { groups: (await this.storage.listDeviceGroups(session)).map(groupSummary) };
+  }
+
+  async promote(session: Session, body: RequestOf<'group.promote'>): Promise<GroupSummary> {
+    const group = await this.load(body.groupId);
+    requireUser(group, session.username);
+    if (!group.admins.includes(session.username)) throw new ParleyError(ErrorCode.FORBIDDEN, 'only a group admin may promote members');
+    if (!group.members.some((member) => member.username === body.username)) throw badRequest(`${body.username} is not a member of this group`);
+    await this.storage.addAdmin(body.groupId, body.username);
+    this.log.info({ event: 'group.promoted', group: groupTag(body.groupId) }, 'member promoted');
+    return groupSummary(await this.load(body.groupId));
+  }
+
+  private async load(groupId: Uint8Array): Promise<GroupRecord> {
+    const group = await this.storage.getGroup(groupId);
+    if (!group) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+    return group;
+  }
+
+  /** Added devices must be active devices of existing accounts. */
+  private async requireActiveDevices(devices: readonly DeviceKey[]): Promise<void> {
+    const unknown: string[] = [];
+    for (const username of new Set(devices.map((device) => device.username))) {
+      const active = new Set((await this.storage.listDevices(username)).map((device) => device.deviceId));
+      for (const device of devices) if (device.username === username && !active.has(device.deviceId)) unknown.push(name(device));
+    }
+    if (unknown.length > 0) throw badRequest(`not active devices of existing users: ${unknown.join(', ')}`);
+  }
+
+  /**
+   * Refuses early against the current state (non-members learn nothing, not even the epoch; a
+   * stale commit is told the epoch before anything else), then runs `check` again inside the
+   * storage transaction, where the state cannot change underneath it.
+   */
+  private async accept(commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
+    const current = await this.load(commit.groupId);
+    requireUser(current, commit.sender.username);
+    if (current.epoch !== commit.epoch) throw staleEpoch(current.epoch);
+    check(current);
+    try {
+      return await this.storage.acceptCommit(commit, check);
+    } catch (error) {
+      // RFC 9420 §14: another commit for this epoch won; the client catches up and retries.
+      if (error instanceof StaleEpochError) throw staleEpoch(error.currentEpoch);
+      if (error instanceof StorageNotFoundError) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+      throw error;
+    }
+  }
+
+  private async fanOut(result: CommitResult, sender: DeviceKey, readers: readonly DeviceKey[]): Promise<void> {
+    await this.push.toDevices(
+      readers.filter((device) => !sameDevice(device, sender)),
+      'message',
+      logEntry(result.entry),
+    );
+    for (const record of result.mailbox) await this.push.toDevices([record.recipient], 'mailbox', mailboxEntry(record));
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * @module KeyPackages (RFC 9420 §10, DESIGN §6): devices upload them, others claim one per
+ * device to add that user to a group. The server checks each one is a valid KeyPackage signed
+ * with the uploading device's key, so nobody can plant KeyPackages for someone else's device.
+ */
+import { keyPackageInfo, type MlsKeyPackageInfo } from '@parley/crypto';
+import { ErrorCode, ParleyError, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import type { Logger } from '../logger.js';
+import type { NewKeyPackage, Storage } from '../storage/index.js';
+import { RateLimiter } from './rate-limit.js';
+
+export interface KeyServiceOptions {
+  /** One-time KeyPackages a device may keep on the server. */
+  maxOneTimePerDevice: number;
+  /** keys.claim requests per claiming account per minute. */
+  claimsPerMinute: number;
+}
+
+export const defaultKeyServiceOptions: KeyServiceOptions = { maxOneTimePerDevice: 200, claimsPerMinute: 60 };
+
+const badRequest = (message: string) => new ParleyError(ErrorCode.BAD_REQUEST, message);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+export class KeyService {
+  private readonly claims: RateLimiter;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly log: Logger,
+    private readonly options: KeyServiceOptions = defaultKeyServiceOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.claims = new RateLimiter(options.claimsPerMinute, 60_000, now);
+  }
+
+  async upload(session: Session, body: RequestOf<'keys.upload'>): Promise<ResponseOf<'keys.upload'>> {
+    const device = await this.storage.getDevice(session.username, session.deviceId);
+    if (!device || device.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
+    const now = this.now();
+    const check = async (bytes: Uint8Array, field: string, lastResort: boolean): Promise<NewKeyPackage> => {
+      let info: MlsKeyPackageInfo;
+      try {
+        info = await keyPackageInfo(bytes);
+      } catch {
+        throw badRequest(`${field} is not a valid MLS KeyPackage`);
+      }
+      if (!sameBytes(info.signaturePublicKey, device.publicKey)) throw badRequest(`${field} is not signed with this device's key`);
+      if (info.lastResort !== lastResort) {
+        throw badRequest(lastResort ? `${field} lacks the last_resort extension` : `${field} is a last-resort KeyPackage; upload it as lastResort`);
+      }
+      // RFC 9420 §7.2 lifetime is in seconds; a KeyPackage past it would be refused by the adder.
+      const expiresAt = Math.min(Number(info.notAfter) * 1000, Number.MAX_SAFE_INTEGER);
+      if (expiresAt <= now) throw badRequest(`${field} has expired`);
+      return { id: info.keyPackageRef, keyPackage: bytes, expiresAt };
+    };
+    const oneTime: NewKeyPackage[] = [];
+    for (const [i, bytes] of body.keyPackages.entries()) oneTime.push(await check(bytes, `keyPackages[${i}]`, false));
+    const lastResort = body.lastResort && (await check(body.lastResort, 'lastResort', true));
+
+    const before = await this.storage.countKeyPackages(session, now);
+    if (before.oneTime + oneTime.length > this.options.maxOneTimePerDevice) {
+      throw badRequest(`a device keeps at most ${this.options.maxOneTimePerDevice} KeyPackages on the server; it has ${before.oneTime}`);
+    }
+    await this.storage.addKeyPackages(session, oneTime, lastResort, now);
+    const after = await this.storage.countKeyPackages(session, now);
+    this.log.info({ event: 'keys.uploaded', deviceId: session.deviceId, count: oneTime.length, lastResort: lastResort !== undefined }, 'key packages uploaded');
+    return { count: after.oneTime };
+  }
+
+  async count(session: Session): Promise<ResponseOf<'keys.count'>> {
+    const { oneTime, lastResort } = await this.storage.countKeyPackages(session, this.now());
+    return { count: oneTime, lastResort };
+  }
+
+  /**
+   * One KeyPackage per active device of `username`. Claiming one's own username leaves out the
+   * claiming device (it cannot be added to a group twice). Devices with none left are left out;
+   * NO_KEY_PACKAGES only when no device has any.
+   */
+  async claim(session: Session, body: RequestOf<'keys.claim'>): Promise<ResponseOf<'keys.claim'>> {
+    const retryAfterMs = this.claims.take(session.username);
+    if (retryAfterMs !== undefined) throw new ParleyError(ErrorCode.RATE_LIMITED, 'too many KeyPackage claims; slow down', { retryAfterMs });
+    const account = await this.storage.getAccount(body.username);
+    const devices = account ? await this.storage.listDevices(body.username) : [];
+    if (devices.length === 0) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${body.username}`);
+    const now = this.now();
+    const claimed: ResponseOf<'keys.claim'>['devices'] = [];
+    const empty: string[] = [];
+    for (const device of devices) {
+      if (device.username === session.username && device.deviceId === session.deviceId) continue;
+      const keyPackage = await this.storage.claimKeyPackage(device, now);
+      if (keyPackage) claimed.push({ deviceId: device.deviceId, keyPackage: keyPackage.keyPackage });
+      else empty.push(device.deviceId);
+    }
+    if (claimed.length === 0 && empty.length > 0) {
+      throw new ParleyError(ErrorCode.NO_KEY_PACKAGES, `${body.username} has no KeyPackages left on devices ${empty.join(', ')}; they must come online to upload more`);
+    }
+    this.log.info({ event: 'keys.claimed', devices: claimed.length, without: empty.length }, 'key packages claimed');
+    return { devices: claimed };
+  }
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimiter } from './rate-limit.js';
+
+describe('RateLimiter', () => {
+  it('allows a burst of `rate`, then refills continuously and tells how long to wait', () => {
+    let now = 0;
+    const limiter = new RateLimiter(3, 60_000, () => now);
+    expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([undefined, undefined, undefined]);
+    expect(limiter.take('a')).toBe(20_000);
+    expect(limiter.take('b')).toBeUndefined(); // keys are independent
+    now = 19_999;
+    expect(limiter.take('a')).toBe(1);
+    now = 20_000;
+    expect(limiter.take('a')).toBeUndefined();
+    now = 10 * 60_000;
+    expect([limiter.take('a'), limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([undefined, undefined, undefined, 20_000]);
+  });
+});

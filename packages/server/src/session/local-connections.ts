@@ -1,0 +1,72 @@
+/**
+ * @module This node's authenticated connections, by device and by user, and the bus topics that
+ * reach them: revocations, event deliveries and presence. Every node subscribes, so a service on
+ * any node reaches a device wherever it is connected.
+ */
+import { fromBase64Url, type Session } from '@parley/protocol';
+import type { Bus } from '../bus/index.js';
+import type { Connection } from './connection.js';
+import { sessionKey } from './state.js';
+
+export class LocalConnections {
+  private readonly byDevice = new Map<string, Set<Connection>>();
+  /** username → device keys with at least one connection here. */
+  private readonly byUser = new Map<string, Set<string>>();
+
+  add(connection: Connection, session: Session): void {
+    const key = sessionKey(session.username, session.deviceId);
+    const set = this.byDevice.get(key) ?? new Set();
+    set.add(connection);
+    this.byDevice.set(key, set);
+    const devices = this.byUser.get(session.username) ?? new Set();
+    devices.add(key);
+    this.byUser.set(session.username, devices);
+  }
+
+  remove(connection: Connection, session: Session): void {
+    const key = sessionKey(session.username, session.deviceId);
+    const set = this.byDevice.get(key);
+    if (!set?.delete(connection)) return;
+    if (set.size > 0) return;
+    this.byDevice.delete(key);
+    const devices = this.byUser.get(session.username);
+    devices?.delete(key);
+    if (devices?.size === 0) this.byUser.delete(session.username);
+  }
+
+  ofDevice(username: string, deviceId: string): Iterable<Connection> {
+    return this.byDevice.get(sessionKey(username, deviceId)) ?? [];
+  }
+
+  *ofUser(username: string): Iterable<Connection> {
+    for (const key of this.byUser.get(username) ?? []) yield* this.byDevice.get(key) ?? [];
+  }
+
+  *all(): Iterable<Connection> {
+    for (const set of this.byDevice.values()) yield* set;
+  }
+
+  /** Subscribes to the bus topics aimed at devices and users; returns the unsubscribe function. */
+  listen(bus: Bus): () => void {
+    const subscriptions = [
+      bus.subscribe('devices.revoked', ({ username, deviceIds }) => {
+        for (const deviceId of deviceIds) for (const connection of [...this.ofDevice(username, deviceId)]) connection.revoke();
+      }),
+      bus.subscribe('deliver', ({ devices, envelope }) => {
+        let decoded: Uint8Array | undefined;
+        for (const { username, deviceId } of devices) {
+          for (const connection of this.ofDevice(username, deviceId)) connection.sendEncodedEvent((decoded ??= fromBase64Url(envelope)));
+        }
+      }),
+      bus.subscribe('presence', ({ username, online, audience }) => {
+        const targets = audience === 'all' ? this.all() : audience.flatMap((peer) => [...this.ofUser(peer)]);
+        for (const connection of targets) {
+          if (connection.session?.username !== username) connection.sendEvent('presence', { username, online });
+        }
+      }),
+    ];
+    return () => {
+      for (const unsubscribe of subscriptions) unsubscribe();
+    };
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * @module Delivery queries (DESIGN §6): what a device has not acknowledged yet, moving its cursors,
+ * and deleting what everyone acknowledged or what outlived the retention limit.
+ */
+import type { Kysely } from 'kysely';
+import { bytes, hexKey, int, optionalInt, toLogRecord, toMailboxRecord } from './rows.js';
+import type { Database } from './schema.js';
+import type { CursorRecord, DeviceFetch, DeviceKey, GapRecord } from './types.js';
+
+type Db = Kysely<Database>;
+
+/** What each entry of a reply costs besides its payload (ids, names, CBOR framing), for budgeting. */
+export const FETCH_ENTRY_OVERHEAD = 256;
+
+/** The log entries a device has not acknowledged, oldest first per group, as a query to refine. */
+function unread(db: Db, device: DeviceKey) {
+  return (
+    db
+      .selectFrom('group_log as l')
+      .innerJoin('group_devices as d', 'd.group_id', 'l.group_id')
+      .where('d.username', '=', device.username)
+      .where('d.device_id', '=', device.deviceId)
+      .whereRef('l.seq', '>', 'd.acked_seq')
+      // A removed device still gets everything up to and including the commit that removed it.
+      .where((eb) => eb.or([eb('d.removed_seq', 'is', null), eb('l.seq', '<=', eb.ref('d.removed_seq'))]))
+      // Not the device's own entries: it knows their seq, and their keys are gone (RFC 9420 §9.2 deletion schedule).
+      .where((eb) => eb.or([eb('l.sender_username', '<>', device.username), eb('l.sender_device', '<>', device.deviceId)]))
+  );
+}
+
+/** How many of `sizes` fit in `budget` (at least one if nothing was taken before), and what is left. */
+function fit(sizes: readonly (number | string | null)[], budget: number, takenBefore: number): { count: number; left: number } {
+  let left = budget;
+  let count = 0;
+  for (const size of sizes) {
+    const cost = int(size ?? 0) + FETCH_ENTRY_OVERHEAD;
+    if (cost > left && takenBefore + count > 0) break;
+    left -= cost;
+    count++;
+  }
+  return { count, left };
+}
+
+/**
+ * Sizes are read first and payloads only for what fits in `maxBytes`, so a reply stays within
+ * one protocol envelope however large the waiting entries are; `more` says the rest is waiting.
+ */
+export async function fetchForDevice(db: Db, device: DeviceKey, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
+  const { limit, maxBytes } = options;
+  // One row past the limit tells whether more is waiting.
+  const boxSizes = await db
+    .selectFrom('mailbox')
+    .select((eb) => ['id', eb.fn<number | null>('length', ['payload']).as('size')])
+    .where('username', '=', device.username)
+    .where('device_id', '=', device.deviceId)
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const boxFit = fit(boxSizes.slice(0, limit).map((row) => row.size), maxBytes, 0);
+  const boxIds = boxSizes.slice(0, boxFit.count).map((row) => row.id);
+  const mailbox =
+    boxIds.length === 0
+      ? []
+      : (
+          await db
+            .selectFrom('mailbox')
+            .selectAll()
+            .where('username', '=', device.username)
+            .where('device_id', '=', device.deviceId)
+            .where('id', 'in', boxIds)
+            .orderBy('id')
+            .execute()
+        ).map(toMailboxRecord);
+  let more = boxSizes.length > boxFit.count;
+
+  const room = limit - boxIds.length;
+  const entrySizes = await unread(db, device)
+    .select((eb) => ['l.group_id', 'l.seq', eb.fn<number | null>('length', ['l.payload']).as('size')])
+    .orderBy('l.group_id')
+    .orderBy('l.seq')
+    .limit(room + 1)
+    .execute();
+  const entryFit = more ? { count: 0 } : fit(entrySizes.slice(0, room).map((row) => row.size), boxFit.left, boxIds.length);
+  more ||= entrySizes.length > entryFit.count;
+
+  // The chosen entries are, per group, a run of consecutive sequence numbers: fetch each run.
+  const runs = new Map<string, { groupId: Uint8Array; from: number; to: number }>();
+  for (const row of entrySizes.slice(0, entryFit.count)) {
+    const key = hexKey(row.group_id);
+    const run = runs.get(key) ?? { groupId: row.group_id, from: int(row.seq), to: int(row.seq) };
+    run.to = int(row.seq);
+    runs.set(key, run);
+  }
+  const entries: DeviceFetch['entries'] = [];
+  for (const run of runs.values()) {
+    const rows = await db
+      .selectFrom('group_log as l')
+      .selectAll('l')
+      .where('l.group_id', '=', run.groupId)
+      .where('l.seq', '>=', run.from)
+      .where('l.seq', '<=', run.to)
+      .where((eb) => eb.or([eb('l.sender_username', '<>', device.username), eb('l.sender_device', '<>', device.deviceId)]))
+      .orderBy('l.seq')
+      .execute();
+    entries.push(...rows.map(toLogRecord));
+  }
+  return { mailbox, entries, gaps: await findGaps(db, device), more };
+}
+
+/** Entries between a cursor and the oldest entry still kept were deleted by retention: say so. */
+async function findGaps(db: Db, device: DeviceKey): Promise<GapRecord[]> {
+  const rows = await db
+    .selectFrom('group_devices as d')
+    .innerJoin('groups as g', 'g.group_id', 'd.group_id')
+    .select((eb) => [
+      'd.group_id',
+      'd.acked_seq',
+      'd.removed_seq',
+      'g.last_seq',
+      eb.selectFrom('group_log as l').select((inner) => inner.fn.min('l.seq').as('oldest')).whereRef('l.group_id', '=', 'd.group_id').as('oldest'),
+    ])
+    .where('d.username', '=', device.username)
+    .where('d.device_id', '=', device.deviceId)
+    .orderBy('d.group_id')
+    .execute();
+  const gaps: GapRecord[] = [];
+  for (const row of rows) {
+    const acked = int(row.acked_seq);
+    const end = optionalInt(row.removed_seq) ?? int(row.last_seq);
+    const oldest = optionalInt(row.oldest) ?? int(row.last_seq) + 1;
+    const toSeq = Math.min(oldest - 1, end);
+    if (toSeq > acked) gaps.push({ groupId: bytes(row.group_id), fromSeq: acked + 1, toSeq });
+  }
+  return gaps;
+}
+
+export async function listCursors(db: Db, device: DeviceKey): Promise<CursorRecord[]> {
+  const rows = await db
+    .selectFrom('group_devices as d')
+    .innerJoin('groups as g', 'g.group_id', 'd.group_id')
+    .select(['d.group_id', 'd.acked_seq', 'd.removed_seq', 'g.last_seq'])
+    .where('d.username', '=', device.username)
+    .where('d.device_id', '=', device.deviceId)
+    .orderBy('d.group_id')
+    .execute();
+  return rows.map((row) => ({
+    groupId: bytes(row.group_id),
+    ackedSeq: int(row.acked_seq),
+    removedSeq: optionalInt(row.removed_seq),
+    lastSeq: int(row.last_seq),
+  }));
+}
+
+export async function advanceCursors(db: Db, device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
+  // One statement per cursor, outside any transaction: each stands alone, and holding one row
+  // lock at a time means an acknowledgement never deadlocks with a commit (PostgreSQL).
+  for (const cursor of cursors) {
+    await db
+      .updateTable('group_devices')
+      .set({ acked_seq: cursor.seq })
+      .where('group_id', '=', cursor.groupId)
+      .where('username', '=', device.username)
+      .where('device_id', '=', device.deviceId)
+      .where('acked_seq', '<', cursor.seq)
+      .execute();
+  }
+  if (cursors.length === 0) return;
+  // A removed device that has read its removal needs nothing more from the group.
+  await db
+    .deleteFrom('group_devices')
+    .where('username', '=', device.username)
+    .where('device_id', '=', device.deviceId)
+    .where('removed_seq', 'is not', null)
+    .whereRef('acked_seq', '>=', 'removed_seq')
+    .execute();
+}
+
+export async function deleteMailbox(db: Db, device: DeviceKey, ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .deleteFrom('mailbox')
+    .where('username', '=', device.username)
+    .where('device_id', '=', device.deviceId)
+    .where('id', 'in', [...ids])
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function collectAcknowledged(db: Db, groupId: Uint8Array): Promise<number> {
+  const cursor = await db
+    .selectFrom('group_devices')
+    .select((eb) => [eb.fn.min('acked_seq').as('acked'), eb.fn.countAll().as('devices')])
+    .where('group_id', '=', groupId)
+    .executeTakeFirstOrThrow();
+  let query = db.deleteFrom('group_log').where('group_id', '=', groupId);
+  // With no device left to read it, the whole log can go; otherwise what the slowest device acknowledged.
+  if (int(cursor.devices) > 0) query = query.where('seq', '<=', int(cursor.acked ?? 0));
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function deleteLogBefore(db: Db, cutoff: number): Promise<number> {
+  const result = await db.deleteFrom('group_log').where('created_at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

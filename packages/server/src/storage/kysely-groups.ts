@@ -1,0 +1,320 @@
+/**
+ * @module Group queries for the Delivery Service (RFC 9420 §14, DESIGN §6): creation, the atomic
+ * commit, application messages, and reads of the routing state.
+ *
+ * Concurrency: every write that depends on the group's state first claims the group row with a
+ * conditional UPDATE (`... WHERE epoch = ?` for commits). In PostgreSQL that row lock is held to
+ * the end of the transaction, so later statements see the latest committed routing list and a
+ * concurrent commit for the same epoch waits, then matches no row; SQLite serialises writers.
+ */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { bytes, hexKey, int, toMailboxRecord } from './rows.js';
+import type { Database, GroupDevicesTable, GroupsTable, MailboxTable } from './schema.js';
+import {
+  StaleEpochError,
+  StorageConflictError,
+  StorageNotFoundError,
+  type CommitResult,
+  type DeviceKey,
+  type GroupCheck,
+  type GroupKind,
+  type GroupMember,
+  type GroupRecord,
+  type LogRecord,
+  type NewCommit,
+  type NewGroup,
+  type NewMessage,
+} from './types.js';
+
+type Db = Kysely<Database>;
+
+function toMember(row: Pick<Selectable<GroupDevicesTable>, 'username' | 'device_id' | 'acked_seq' | 'joined_seq'>): GroupMember {
+  return { username: row.username, deviceId: row.device_id, ackedSeq: int(row.acked_seq), joinedSeq: int(row.joined_seq) };
+}
+
+function toGroup(row: Omit<Selectable<GroupsTable>, 'group_info'>, admins: string[], members: GroupMember[]): GroupRecord {
+  return {
+    groupId: bytes(row.group_id),
+    kind: row.kind as GroupKind,
+    epoch: int(row.epoch),
+    createdBy: row.created_by,
+    createdAt: int(row.created_at),
+    lastSeq: int(row.last_seq),
+    admins,
+    members,
+  };
+}
+
+const groupColumns = ['group_id', 'kind', 'epoch', 'created_by', 'created_at', 'last_seq'] as const;
+
+async function admins(db: Db, groupId: Uint8Array): Promise<string[]> {
+  const rows = await db.selectFrom('group_admins').select('username').where('group_id', '=', groupId).orderBy('username').execute();
+  return rows.map((row) => row.username);
+}
+
+/** The routing list: devices not removed, in the order they joined. */
+async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
+  const rows = await db
+    .selectFrom('group_devices')
+    .select(['username', 'device_id', 'acked_seq', 'joined_seq'])
+    .where('group_id', '=', groupId)
+    .where('removed_seq', 'is', null)
+    .orderBy('joined_seq')
+    .orderBy('username')
+    .orderBy('device_id')
+    .execute();
+  return rows.map(toMember);
+}
+
+const deviceKey = ({ username, deviceId }: DeviceKey): DeviceKey => ({ username, deviceId });
+
+export async function createGroup(db: Db, group: NewGroup): Promise<GroupRecord> {
+  return db.transaction().execute(async (tx) => {
+    const inserted = await tx
+      .insertInto('groups')
+      .values({
+        group_id: group.groupId,
+        kind: group.kind,
+        epoch: 0,
+        group_info: group.groupInfo,
+        created_by: group.creator.username,
+        created_at: group.createdAt,
+        last_seq: 0,
+      })
+      .onConflict((conflict) => conflict.column('group_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError('group id exists');
+    await tx.insertInto('group_admins').values({ group_id: group.groupId, username: group.creator.username }).execute();
+    await tx
+      .insertInto('group_devices')
+      .values({ group_id: group.groupId, username: group.creator.username, device_id: group.creator.deviceId, acked_seq: 0, joined_seq: 0, removed_seq: null })
+      .execute();
+    return {
+      groupId: group.groupId,
+      kind: group.kind,
+      epoch: 0,
+      createdBy: group.creator.username,
+      createdAt: group.createdAt,
+      lastSeq: 0,
+      admins: [group.creator.username],
+      members: [{ ...deviceKey(group.creator), ackedSeq: 0, joinedSeq: 0 }],
+    };
+  });
+}
+
+export async function getGroup(db: Db, groupId: Uint8Array): Promise<GroupRecord | undefined> {
+  const row = await db.selectFrom('groups').select(groupColumns).where('group_id', '=', groupId).executeTakeFirst();
+  if (!row) return undefined;
+  return toGroup(row, await admins(db, groupId), await members(db, groupId));
+}
+
+export async function getGroupInfo(db: Db, groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined> {
+  const row = await db.selectFrom('groups').select(['epoch', 'group_info']).where('group_id', '=', groupId).executeTakeFirst();
+  return row && { epoch: int(row.epoch), groupInfo: bytes(row.group_info) };
+}
+
+export async function listDeviceGroups(db: Db, device: DeviceKey): Promise<GroupRecord[]> {
+  const mine = db
+    .selectFrom('group_devices')
+    .select('group_id')
+    .where('username', '=', device.username)
+    .where('device_id', '=', device.deviceId)
+    .where('removed_seq', 'is', null);
+  const groups = await db.selectFrom('groups').select(groupColumns).where('group_id', 'in', mine).orderBy('group_id').execute();
+  if (groups.length === 0) return [];
+  const adminRows = await db.selectFrom('group_admins').select(['group_id', 'username']).where('group_id', 'in', mine).orderBy('username').execute();
+  const memberRows = await db
+    .selectFrom('group_devices')
+    .select(['group_id', 'username', 'device_id', 'acked_seq', 'joined_seq'])
+    .where('group_id', 'in', mine)
+    .where('removed_seq', 'is', null)
+    .orderBy('joined_seq')
+    .orderBy('username')
+    .orderBy('device_id')
+    .execute();
+  const adminsOf = new Map<string, string[]>();
+  for (const row of adminRows) adminsOf.set(hexKey(row.group_id), [...(adminsOf.get(hexKey(row.group_id)) ?? []), row.username]);
+  const membersOf = new Map<string, GroupMember[]>();
+  for (const row of memberRows) membersOf.set(hexKey(row.group_id), [...(membersOf.get(hexKey(row.group_id)) ?? []), toMember(row)]);
+  return groups.map((row) => toGroup(row, adminsOf.get(hexKey(row.group_id)) ?? [], membersOf.get(hexKey(row.group_id)) ?? []));
+}
+
+export async function addAdmin(db: Db, groupId: Uint8Array, username: string): Promise<void> {
+  await db
+    .insertInto('group_admins')
+    .values({ group_id: groupId, username })
+    .onConflict((conflict) => conflict.columns(['group_id', 'username']).doNothing())
+    .execute();
+}
+
+export async function listGroupPeers(db: Db, username: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('group_devices as mine')
+    .innerJoin('group_devices as peer', 'peer.group_id', 'mine.group_id')
+    .select('peer.username')
+    .distinct()
+    .where('mine.username', '=', username)
+    .where('mine.removed_seq', 'is', null)
+    .where('peer.removed_seq', 'is', null)
+    .orderBy('peer.username')
+    .execute();
+  return rows.map((row) => row.username);
+}
+
+/** Mailbox ids come from a counter row whose lock is held until commit, so ids appear in order. */
+async function allocateMailboxIds(tx: Transaction<Database>, count: number): Promise<number> {
+  const row = await tx
+    .updateTable('counters')
+    .set((eb) => ({ value: eb('value', '+', count) }))
+    .where('name', '=', 'mailbox')
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return int(row.value) - count + 1;
+}
+
+async function appendLog(tx: Transaction<Database>, entry: LogRecord): Promise<void> {
+  await tx
+    .insertInto('group_log')
+    .values({
+      group_id: entry.groupId,
+      seq: entry.seq,
+      kind: entry.kind,
+      epoch: entry.epoch,
+      sender_username: entry.sender.username,
+      sender_device: entry.sender.deviceId,
+      payload: entry.payload,
+      created_at: entry.createdAt,
+    })
+    .execute();
+  // A sender that had read everything before its own entry has read that too: it never fetches
+  // its own entries, and its cursor must not hold back the log's garbage collection.
+  await tx
+    .updateTable('group_devices')
+    .set({ acked_seq: entry.seq })
+    .where('group_id', '=', entry.groupId)
+    .where('username', '=', entry.sender.username)
+    .where('device_id', '=', entry.sender.deviceId)
+    .where('acked_seq', '=', entry.seq - 1)
+    .execute();
+}
+
+export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
+  return db.transaction().execute(async (tx) => {
+    // RFC 9420 §14: the first commit for an epoch wins. The conditional update is the arbiter.
+    const claimed = await tx
+      .updateTable('groups')
+      .set((eb) => ({ epoch: eb('epoch', '+', 1), last_seq: eb('last_seq', '+', 1), group_info: commit.groupInfo }))
+      .where('group_id', '=', commit.groupId)
+      .where('epoch', '=', commit.epoch)
+      .returning(['kind', 'last_seq'])
+      .executeTakeFirst();
+    if (!claimed) {
+      const current = await tx.selectFrom('groups').select('epoch').where('group_id', '=', commit.groupId).executeTakeFirst();
+      if (!current) throw new StorageNotFoundError('no such group');
+      throw new StaleEpochError(int(current.epoch));
+    }
+    const seq = int(claimed.last_seq);
+    const before = { admins: await admins(tx, commit.groupId), members: (await members(tx, commit.groupId)).map(deviceKey) };
+    check({ groupId: commit.groupId, kind: claimed.kind as GroupKind, epoch: commit.epoch, ...before });
+
+    const entry: LogRecord = {
+      groupId: commit.groupId,
+      seq,
+      kind: 'commit',
+      epoch: commit.epoch,
+      sender: deviceKey(commit.sender),
+      createdAt: commit.createdAt,
+      payload: commit.commit,
+    };
+    await appendLog(tx, entry);
+
+    const removed: DeviceKey[] = [];
+    for (const device of commit.remove) {
+      const result = await tx
+        .updateTable('group_devices')
+        .set({ removed_seq: seq })
+        .where('group_id', '=', commit.groupId)
+        .where('username', '=', device.username)
+        .where('device_id', '=', device.deviceId)
+        .where('removed_seq', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) removed.push(deviceKey(device));
+    }
+    for (const device of commit.add) {
+      await tx
+        .insertInto('group_devices')
+        .values({ group_id: commit.groupId, username: device.username, device_id: device.deviceId, acked_seq: seq, joined_seq: seq, removed_seq: null })
+        .onConflict((conflict) =>
+          conflict.columns(['group_id', 'username', 'device_id']).doUpdateSet({ acked_seq: seq, joined_seq: seq, removed_seq: null }),
+        )
+        .execute();
+    }
+
+    const queued: Omit<MailboxTable, 'id'>[] = [];
+    const mailboxRow = (to: DeviceKey, kind: 'welcome' | 'removed', payload: Uint8Array | null): Omit<MailboxTable, 'id'> => ({
+      username: to.username,
+      device_id: to.deviceId,
+      kind,
+      group_id: commit.groupId,
+      seq,
+      sender_username: commit.sender.username,
+      sender_device: commit.sender.deviceId,
+      payload,
+      created_at: commit.createdAt,
+    });
+    if (commit.welcome) for (const device of commit.add) queued.push(mailboxRow(device, 'welcome', commit.welcome));
+    for (const device of removed) queued.push(mailboxRow(device, 'removed', null));
+    let mailbox: CommitResult['mailbox'] = [];
+    if (queued.length > 0) {
+      const first = await allocateMailboxIds(tx, queued.length);
+      const rows = queued.map((row, i) => ({ ...row, id: first + i }));
+      await tx.insertInto('mailbox').values(rows).execute();
+      mailbox = rows.map(toMailboxRecord);
+    }
+
+    const after = (await members(tx, commit.groupId)).map(deviceKey);
+    const settled = await settleAdmins(tx, commit.groupId, before.admins, after);
+    return { entry, epoch: commit.epoch + 1, members: after, admins: settled, mailbox };
+  });
+}
+
+/**
+ * A user with no device left in the group is no longer its admin (they left or were removed).
+ * A group is never left without an admin while it has members: the user of the earliest-joined
+ * remaining device is promoted.
+ */
+async function settleAdmins(tx: Transaction<Database>, groupId: Uint8Array, before: string[], after: DeviceKey[]): Promise<string[]> {
+  const present = new Set(after.map((device) => device.username));
+  const gone = before.filter((username) => !present.has(username));
+  if (gone.length > 0) await tx.deleteFrom('group_admins').where('group_id', '=', groupId).where('username', 'in', gone).execute();
+  const remaining = before.filter((username) => present.has(username));
+  const heir = after[0];
+  if (remaining.length > 0 || !heir) return remaining;
+  await addAdmin(tx, groupId, heir.username);
+  return [heir.username];
+}
+
+export async function appendMessage(db: Db, message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }> {
+  return db.transaction().execute(async (tx) => {
+    const claimed = await tx
+      .updateTable('groups')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+      .where('group_id', '=', message.groupId)
+      .returning(['kind', 'epoch', 'last_seq'])
+      .executeTakeFirst();
+    if (!claimed) throw new StorageNotFoundError('no such group');
+    const routing = (await members(tx, message.groupId)).map(deviceKey);
+    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), admins: await admins(tx, message.groupId), members: routing });
+    const entry: LogRecord = {
+      groupId: message.groupId,
+      seq: int(claimed.last_seq),
+      kind: 'message',
+      epoch: message.epoch,
+      sender: deviceKey(message.sender),
+      createdAt: message.createdAt,
+      payload: message.payload,
+    };
+    await appendLog(tx, entry);
+    return { entry, members: routing };
+  });
+}

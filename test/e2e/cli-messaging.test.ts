@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PARLEY_BIN, runCli, startServeProcess, type ServeProcess } from '../support/cli.js';
+import { tempDir } from '../support/harness.js';
+
+const PASSWORD = 'cli messaging password';
+
+interface JsonMessage {
+  conversation: string;
+  group?: string;
+  sender: string;
+  sentAt: string;
+  seq: number;
+  text: string;
+}
+
+const jsonLines = <T>(text: string): T[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
+
+describe('messaging from the CLI', () => {
+  const dir = tempDir('cli-messaging');
+  let server: ServeProcess;
+  const cli = (user: string, args: string[]) =>
+    runCli(['--server', server.url, '--profile', join(dir.path, user), '--json', ...args], { env: { PARLEY_PASSWORD: PASSWORD } });
+  const ok = async (user: string, args: string[]) => {
+    const result = await cli(user, args);
+    expect(result.stderr, `${user} ${args.join(' ')}`).toBe('');
+    expect(result.code).toBe(0);
+    return result.stdout;
+  };
+
+  beforeAll(async () => {
+    server = await startServeProcess(['--port', '0', '--data', join(dir.path, 'data')]);
+    for (const user of ['alice', 'bob', 'carol']) await ok(user, ['register', user]);
+  });
+  afterAll(async () => {
+    await server.stop();
+    dir.remove();
+  });
+
+  it('send and sync: 1:1 messages both ways, in the documented JSON shape, each once', async () => {
+    await ok('alice', ['send', 'bob', 'hello bob']);
+    await ok('alice', ['send', 'bob', 'are you there?']);
+    const first = jsonLines<JsonMessage>(await ok('bob', ['sync']));
+    expect(first.map((m) => [m.conversation, m.sender, m.text])).toEqual([
+      ['alice', 'alice', 'hello bob'],
+      ['alice', 'alice', 'are you there?'],
+    ]);
+    expect(first[0]).toEqual({ conversation: 'alice', sender: 'alice', sentAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), seq: expect.any(Number), text: 'hello bob' });
+    expect(jsonLines(await ok('bob', ['sync']))).toEqual([]);
+    await ok('bob', ['send', 'alice', 'yes!']);
+    expect(jsonLines<JsonMessage>(await ok('alice', ['sync'])).map((m) => m.text)).toEqual(['yes!']);
+  });
+
+  it('chats shows conversations with unread counts', async () => {
+    await ok('carol', ['send', 'alice', 'one']);
+    await ok('carol', ['send', 'alice', 'two']);
+    const chats = jsonLines<{ conversation: string; unread: number; kind: string }>(await ok('alice', ['chats']));
+    expect(chats[0]).toMatchObject({ conversation: 'carol', unread: 2, kind: 'direct' });
+    expect(chats.find((c) => c.conversation === 'bob')).toMatchObject({ unread: 0 });
+    expect(jsonLines<JsonMessage>(await ok('alice', ['sync'])).map((m) => m.text)).toEqual(['one', 'two']);
+  });
+
+  it('groups: create with members, send, members, promote, remove', async () => {
+    const created = jsonLines<{ group: string; title: string }>(await ok('alice', ['group', 'create', 'team', '--members', 'bob,carol']))[0];
+    expect(created?.title).toBe('team');
+    await ok('alice', ['group', 'send', 'team', 'welcome to team']);
+    for (const user of ['bob', 'carol']) {
+      const messages = jsonLines<JsonMessage>(await ok(user, ['sync']));
+      expect(messages.map((m) => [m.conversation, m.group, m.sender, m.text])).toEqual([['team', created?.group, 'alice', 'welcome to team']]);
+    }
+    const members = jsonLines<{ username: string; admin: boolean }>(await ok('bob', ['group', 'members', 'team']));
+    expect(members.map((m) => [m.username, m.admin])).toEqual([['alice', true], ['bob', false], ['carol', false]]);
+
+    const refused = await cli('bob', ['group', 'remove', 'team', 'carol']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ error: { code: 'FORBIDDEN' } });
+
+    await ok('alice', ['group', 'promote', 'team', 'bob']);
+    await ok('bob', ['group', 'remove', 'team', 'carol']);
+    await ok('alice', ['group', 'send', 'team', 'carol is gone']);
+    expect(jsonLines<JsonMessage>(await ok('carol', ['sync']))).toEqual([]);
+    expect(jsonLines<JsonMessage>(await ok('bob', ['sync'])).map((m) => m.text)).toEqual(['carol is gone']);
+  });
+
+  it('users lists online users I share a conversation with', async () => {
+    const listener = spawn(process.execPath, [PARLEY_BIN, '--server', server.url, '--profile', join(dir.path, 'bob'), '--json', 'listen'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let output = '';
+      const firstLine = new Promise<string>((resolve) => {
+        listener.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('\n')) resolve(output);
+        });
+      });
+      // Wait until bob is online, then message him and see it arrive live.
+      for (let i = 0; i < 50; i++) {
+        const online = jsonLines<{ username: string }>(await ok('alice', ['users'])).map((u) => u.username);
+        if (online.includes('bob')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(jsonLines<{ username: string }>(await ok('alice', ['users'])).map((u) => u.username)).toContain('bob');
+      await ok('alice', ['send', 'bob', 'live message']);
+      const line = JSON.parse((await firstLine).split('\n')[0] ?? '{}') as JsonMessage;
+      expect(line).toMatchObject({ conversation: 'alice', sender: 'alice', text: 'live message' });
+    } finally {
+      listener.kill('SIGTERM');
+    }
+  });
+});
