@@ -115,6 +115,30 @@ describe('end-to-end encrypted conversations', () => {
     expect(summary.members.map((m) => m.username)).not.toContain('mallory');
   });
 
+  it('a member leaves: no longer routed, removed from the tree by the others, who keep talking', async () => {
+    const [yara, zack, abel] = await Promise.all(['yara', 'zack', 'abel'].map(account));
+    const group = await (await yara!.messenger()).createGroup('leavers', ['zack', 'abel']);
+    await zack!.receive();
+    await abel!.receive();
+    const before = await abel!.messages.getConversation(group.groupId);
+    await (await abel!.messenger()).leaveGroup(group.groupId);
+    expect((await abel!.messages.getConversation(group.groupId))?.active).toBe(false);
+    // Zack (not an admin) processes the notice and commits abel's removal; yara follows.
+    await zack!.receive();
+    await yara!.receive();
+    const members = async (device: TestDevice) => groupMetadata((await device.messages.getConversation(group.groupId))!.state).members.length;
+    expect([await members(yara!), await members(zack!)]).toEqual([2, 2]);
+    await (await yara!.messenger()).sendToGroup(group.groupId, say('just us now'));
+    // Read the ciphertext before zack acknowledges it (acknowledged entries are deleted).
+    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+    const rows = db.prepare("select payload from group_log where group_id = ? and kind = 'message' order by seq desc limit 1").all(Buffer.from(group.groupId, 'base64url')) as { payload: Buffer }[];
+    db.close();
+    expect(rows).toHaveLength(1);
+    await expect(processMessage(before!.state, new Uint8Array(rows[0]!.payload), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
+    expect(await zack!.receive()).toEqual(['yara: just us now']);
+    expect(await abel!.receive()).toEqual([]);
+  });
+
   it('two admins commit at once: one wins, the other retries; all end in the same epoch and can talk', async () => {
     const [kim, leo, mia, ned] = await Promise.all(['kim', 'leo', 'mia', 'ned'].map(account));
     const group = await (await kim!.messenger()).createGroup('race', ['leo']);

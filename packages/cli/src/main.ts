@@ -92,6 +92,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .action((name: string, options: { members?: string }) => messaging.groupCreate(context(), name, options));
   group.command('add <name> <users...>').description('add members (admins only)').action((name: string, users: string[]) => messaging.groupAdd(context(), name, users));
   group.command('remove <name> <users...>').description('remove members, re-keying the group (admins only)').action((name: string, users: string[]) => messaging.groupRemove(context(), name, users));
+  group.command('leave <name>').description('leave a group').action((name: string) => messaging.groupLeave(context(), name));
   group.command('members <name>').description('members and admins').action((name: string) => messaging.groupMembers(context(), name));
   group.command('promote <name> <user>').description('make a member an admin (admins only)').action((name: string, user: string) => messaging.groupPromote(context(), name, user));
   group.command('send <name> <text>').description('send to a group').action((name: string, text: string) => messaging.groupSend(context(), name, text));

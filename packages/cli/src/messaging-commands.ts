@@ -111,6 +111,14 @@ export async function groupRemove(ctx: CommandContext, name: string, usernames: 
   ctx.output.result({ group: name, removed: usernames }, `removed ${usernames.join(', ')} from ${name}`);
 }
 
+export async function groupLeave(ctx: CommandContext, name: string): Promise<void> {
+  await withMessenger(ctx, async (messenger) => {
+    await messenger.sync();
+    await messenger.leaveGroup(name);
+  });
+  ctx.output.result({ group: name, left: true }, `left ${name}`);
+}
+
 export async function groupMembers(ctx: CommandContext, name: string): Promise<void> {
   const { summary } = await withMessenger(ctx, async (messenger) => {
     await messenger.sync();

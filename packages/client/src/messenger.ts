@@ -56,6 +56,8 @@ const MAX_COMMIT_ATTEMPTS = 5;
 
 export class Messenger {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Groups where a member announced leaving: after processing, commit their removal. */
+  private readonly departures = new Set<string>();
 
   constructor(
     private readonly request: Requester,
@@ -130,6 +132,17 @@ export class Messenger {
     });
   }
 
+  /** Tell the members (encrypted), stop the server routing to us; a remaining member commits our removal. */
+  leaveGroup(name: string): Promise<void> {
+    return this.serial(async () => {
+      const conversation = await this.findGroup(name);
+      await this.sendContent(conversation, { t: 'leave' });
+      await this.request('group.leave', { groupId: fromBase64Url(conversation.groupId) });
+      const current = (await this.store.getConversation(conversation.groupId)) ?? conversation;
+      await this.store.apply({ conversation: { ...current, active: false } });
+    });
+  }
+
   async groupSummary(name: string): Promise<{ conversation: ConversationRecord; summary: GroupSummary }> {
     const conversation = await this.findGroup(name);
     return { conversation, summary: await this.request('group.get', { groupId: fromBase64Url(conversation.groupId) }) };
@@ -189,6 +202,7 @@ export class Messenger {
         if (!batch.more) break;
       }
       await this.rejoinLostGroups();
+      await this.removeDeparted();
       return { messages, gaps };
     });
   }
@@ -382,6 +396,11 @@ export class Messenger {
       await this.store.apply({ conversation: advance({ state: processed.state }) });
       return undefined;
     }
+    if (content.t === 'leave') {
+      this.departures.add(groupId);
+      await this.store.apply({ conversation: advance({ state: processed.state }) });
+      return undefined;
+    }
     if (content.t === 'meta') {
       const title = conversation.kind === 'group' ? content.title : conversation.title;
       await this.store.apply({ conversation: advance({ state: processed.state, title }) });
@@ -408,7 +427,32 @@ export class Messenger {
     if (external) return removed.every((leaf) => credentialOwner(leaf.identity)?.username === committer);
     if (others.length === 0) return true;
     const summary = await this.request('group.get', { groupId: entry.groupId });
-    return summary.admins.includes(committer) || summary.createdBy === committer;
+    if (summary.admins.includes(committer)) return true;
+    // Anyone may finish removing members who left: their devices are no longer routed.
+    const routedUsers = new Set(summary.members.map((member) => member.username));
+    return added.length === 0 && removed.every((leaf) => !routedUsers.has(credentialOwner(leaf.identity)?.username ?? ''));
+  }
+
+  /**
+   * Members who left are no longer routed but still hold leaves in the tree; any member may commit
+   * their removal (RFC 9420 forbids removing yourself). Racing members resolve by first-wins.
+   */
+  private async removeDeparted(): Promise<void> {
+    for (const groupId of [...this.departures]) {
+      this.departures.delete(groupId);
+      const conversation = await this.store.getConversation(groupId);
+      if (!conversation?.active) continue;
+      await this.commitWithRetry(conversation, async (current) => {
+        const routed = new Set((await this.request('group.get', { groupId: fromBase64Url(groupId) })).members.map((m) => `${m.username}/${m.deviceId}`));
+        const gone = groupMetadata(current.state).members.filter((leaf) => {
+          const owner = credentialOwner(leaf.identity);
+          return owner !== undefined && !routed.has(`${owner.username}/${owner.deviceId}`);
+        });
+        if (gone.length === 0) return undefined;
+        const output = await removeMembers(current.state, this.member, gone.map((leaf) => leaf.signaturePublicKey));
+        return { ...output, add: [], remove: [] };
+      });
+    }
   }
 
   /** Groups the server routes to this device but whose state is gone: rejoin by external commit. */

@@ -178,6 +178,11 @@ export const ops = {
   'group.list': op(empty, object({ groups: array(groupSummarySchema, { max: 10_000 }) })),
   'group.get': op(object({ groupId: groupIdSchema }), groupSummarySchema),
   'group.promote': op(object({ groupId: groupIdSchema, username: usernameSchema }), groupSummarySchema),
+  /**
+   * Stop routing the group to every device of this user (they get a `removed` notice). The other
+   * members then commit the removal of the user's leaves, which any member may do once unrouted.
+   */
+  'group.leave': op(object({ groupId: groupIdSchema }), empty),
 
   /** New log entries for this device's groups and its mailbox, oldest first, at most `limit`. */
   'sync.fetch': op(

@@ -151,6 +151,15 @@ export class GroupService {
     return groupSummary(await this.load(body.groupId));
   }
 
+  /** Stop routing the group to all of this user's devices; the remaining members commit the removal. */
+  async leave(session: Session, body: RequestOf<'group.leave'>): Promise<ResponseOf<'group.leave'>> {
+    requireUser(await this.load(body.groupId), session.username);
+    const { mailbox } = await this.storage.leaveGroup(body.groupId, session.username, this.now());
+    this.log.info({ event: 'group.left', group: groupTag(body.groupId), devices: mailbox.length }, 'member left');
+    for (const record of mailbox) await this.push.toDevices([record.recipient], 'mailbox', mailboxEntry(record));
+    return {};
+  }
+
   private async load(groupId: Uint8Array): Promise<GroupRecord> {
     const group = await this.storage.getGroup(groupId);
     if (!group) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');

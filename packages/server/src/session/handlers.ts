@@ -116,6 +116,7 @@ export const handlers: HandlerTable = {
   'group.list': { needs: 'device', handle: (session, _body, { groups }) => groups.list(session) },
   'group.get': { needs: 'device', handle: (session, body, { groups }) => groups.get(session, body.groupId) },
   'group.promote': { needs: 'device', handle: (session, body, { groups }) => groups.promote(session, body) },
+  'group.leave': { needs: 'device', handle: (session, body, { groups }) => groups.leave(session, body) },
 
   'sync.fetch': { needs: 'device', handle: (session, body, { delivery }) => delivery.fetch(session, body) },
   'sync.ack': { needs: 'device', handle: (session, body, { delivery }) => delivery.ack(session, body) },

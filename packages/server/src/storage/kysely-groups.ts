@@ -21,6 +21,7 @@ import {
   type GroupMember,
   type GroupRecord,
   type LogRecord,
+  type MailboxRecord,
   type NewCommit,
   type NewGroup,
   type NewMessage,
@@ -275,6 +276,44 @@ export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck)
     const after = (await members(tx, commit.groupId)).map(deviceKey);
     const settled = await settleAdmins(tx, commit.groupId, before.admins, after);
     return { entry, epoch: commit.epoch + 1, members: after, admins: settled, mailbox };
+  });
+}
+
+export async function leaveGroup(db: Db, groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceKey[]; mailbox: MailboxRecord[] }> {
+  return db.transaction().execute(async (tx) => {
+    const group = await tx.selectFrom('groups').select('last_seq').where('group_id', '=', groupId).executeTakeFirst();
+    if (!group) throw new StorageNotFoundError('no such group');
+    const seq = int(group.last_seq);
+    const adminsBefore = await admins(tx, groupId);
+    const leaving = (await members(tx, groupId)).filter((member) => member.username === username);
+    await tx
+      .updateTable('group_devices')
+      .set({ removed_seq: seq })
+      .where('group_id', '=', groupId)
+      .where('username', '=', username)
+      .where('removed_seq', 'is', null)
+      .execute();
+    let mailbox: MailboxRecord[] = [];
+    if (leaving.length > 0) {
+      const first = await allocateMailboxIds(tx, leaving.length);
+      const rows: MailboxTable[] = leaving.map((device, i) => ({
+        id: first + i,
+        username,
+        device_id: device.deviceId,
+        kind: 'removed',
+        group_id: groupId,
+        seq,
+        sender_username: username,
+        sender_device: device.deviceId,
+        payload: null,
+        created_at: at,
+      }));
+      await tx.insertInto('mailbox').values(rows).execute();
+      mailbox = rows.map(toMailboxRecord);
+    }
+    const after = (await members(tx, groupId)).map(deviceKey);
+    await settleAdmins(tx, groupId, adminsBefore, after);
+    return { members: after, mailbox };
   });
 }
 

@@ -182,6 +182,10 @@ export class KyselyStorage implements Storage {
     return groups.listDeviceGroups(this.db, device);
   }
 
+  leaveGroup(groupId: Uint8Array, username: string, at: number) {
+    return groups.leaveGroup(this.db, groupId, username, at);
+  }
+
   addAdmin(groupId: Uint8Array, username: string): Promise<void> {
     return groups.addAdmin(this.db, groupId, username);
   }

@@ -229,6 +229,24 @@ export function runMessagingConformance(current: () => Storage): void {
         expect((await storage.getGroup(GROUP))?.admins).toEqual(['bob']);
       });
 
+      it('lets a user leave: every device unrouted with a notice, admin handed on, others unaffected', async () => {
+        await groupWithBob();
+        await storage.acceptCommit(commit(1, { add: [alice2], welcome: filled(0xef) }), pass); // seq 2
+        await send(storage, bob, 1); // seq 3
+        const left = await storage.leaveGroup(GROUP, 'alice', NOW);
+        expect(left.members).toEqual([bob]);
+        expect(left.mailbox.map((m) => [m.recipient.deviceId, m.kind, m.seq]).sort()).toEqual([
+          [alice.deviceId, 'removed', 3],
+          [alice2.deviceId, 'removed', 3],
+        ].sort());
+        expect((await storage.getGroup(GROUP))?.admins).toEqual(['bob']);
+        expect(await storage.listDeviceGroups(alice)).toEqual([]);
+        await send(storage, bob, 2); // seq 4: alice no longer gets it
+        const fetched = await storage.fetchForDevice(alice, { limit: 100, maxBytes: BIG });
+        expect(fetched.entries.map((e) => e.seq)).toEqual([3]);
+        await expect(storage.leaveGroup(filled(0xa2), 'alice', NOW)).rejects.toBeInstanceOf(StorageNotFoundError);
+      });
+
       it('re-adds a device with its cursor at the commit (external rejoin) without a mailbox entry', async () => {
         await groupWithBob();
         await send(storage, alice, 1); // seq 2

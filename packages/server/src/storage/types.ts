@@ -216,6 +216,12 @@ export interface Storage {
    * epoch exactly one succeeds.
    */
   acceptCommit(commit: NewCommit, check: GroupCheck): Promise<CommitResult>;
+  /**
+   * Stops routing the group to every device of `username` as of the group's last entry, queues a
+   * `removed` notice for each, and settles admins as acceptCommit does. Returns the notices and
+   * the routing list after; StorageNotFoundError for no group.
+   */
+  leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceKey[]; mailbox: MailboxRecord[] }>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }>;
   /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
