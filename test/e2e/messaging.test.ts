@@ -20,6 +20,15 @@ describe('end-to-end encrypted conversations', () => {
     await device.messenger();
     return device;
   }
+  /** Register several accounts at once, typed as a tuple so each is known to exist. */
+  async function accounts<const N extends readonly string[]>(...names: N): Promise<{ -readonly [K in keyof N]: TestDevice }> {
+    return (await Promise.all(names.map(account))) as { -readonly [K in keyof N]: TestDevice };
+  }
+  async function state(device: TestDevice, groupId: string): Promise<Uint8Array> {
+    const conversation = await device.messages.getConversation(groupId);
+    if (!conversation) throw new Error(`no conversation ${groupId}`);
+    return conversation.state;
+  }
   async function secondDevice(username: string): Promise<TestDevice> {
     const device = new TestDevice(server);
     devices.push(device);
@@ -69,10 +78,10 @@ describe('end-to-end encrypted conversations', () => {
   });
 
   it('a group of four with one user on two devices: every device gets every message', async () => {
-    const [erin, frank, grace, heidi] = await Promise.all(['erin', 'frank', 'grace', 'heidi'].map(account));
+    const [erin, frank, grace, heidi] = await accounts('erin', 'frank', 'grace', 'heidi');
     const heidi2 = await secondDevice('heidi');
     const all = [erin, frank, grace, heidi, heidi2] as TestDevice[];
-    const group = await (await erin!.messenger()).createGroup('four', ['frank', 'grace', 'heidi']);
+    const group = await (await erin.messenger()).createGroup('four', ['frank', 'grace', 'heidi']);
     for (const device of all.slice(1)) await device.receive();
     const lines: string[] = [];
     for (const [index, device] of all.entries()) {
@@ -91,14 +100,14 @@ describe('end-to-end encrypted conversations', () => {
   });
 
   it('after a removal the removed member cannot read later messages and is no longer routed to', async () => {
-    const [ivan, judy, mallory] = await Promise.all(['ivan', 'judy', 'mallory'].map(account));
-    const group = await (await ivan!.messenger()).createGroup('secret', ['judy', 'mallory']);
-    await judy!.receive();
-    await mallory!.receive();
-    const before = await mallory!.messages.getConversation(group.groupId);
-    await (await ivan!.messenger()).removeFromGroup('secret', ['mallory']);
+    const [ivan, judy, mallory] = await accounts('ivan', 'judy', 'mallory');
+    const group = await (await ivan.messenger()).createGroup('secret', ['judy', 'mallory']);
+    await judy.receive();
+    await mallory.receive();
+    const before = await mallory.messages.getConversation(group.groupId);
+    await (await ivan.messenger()).removeFromGroup('secret', ['mallory']);
     const after = say('mallory must not read this');
-    await (await ivan!.messenger()).sendToGroup('secret', after);
+    await (await ivan.messenger()).sendToGroup('secret', after);
     // Even with the ciphertext in hand (taken from the server's database before judy acknowledges it),
     // mallory's state from before the removal cannot open it.
     const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
@@ -106,93 +115,93 @@ describe('end-to-end encrypted conversations', () => {
     db.close();
     expect(rows.length).toBe(1);
     await expect(processMessage(before?.state ?? new Uint8Array(), new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
-    expect(await judy!.receive()).toEqual([`ivan: ${after}`]);
-    expect(await mallory!.receive()).toEqual([]);
-    const malloryView = await mallory!.messages.getConversation(group.groupId);
+    expect(await judy.receive()).toEqual([`ivan: ${after}`]);
+    expect(await mallory.receive()).toEqual([]);
+    const malloryView = await mallory.messages.getConversation(group.groupId);
     expect(malloryView?.active).toBe(false);
-    expect(await mallory!.messages.listMessages(group.groupId)).toEqual([]);
-    const { summary } = await (await ivan!.messenger()).groupSummary('secret');
+    expect(await mallory.messages.listMessages(group.groupId)).toEqual([]);
+    const { summary } = await (await ivan.messenger()).groupSummary('secret');
     expect(summary.members.map((m) => m.username)).not.toContain('mallory');
   });
 
   it('a member leaves: no longer routed, removed from the tree by the others, who keep talking', async () => {
-    const [yara, zack, abel] = await Promise.all(['yara', 'zack', 'abel'].map(account));
-    const group = await (await yara!.messenger()).createGroup('leavers', ['zack', 'abel']);
-    await zack!.receive();
-    await abel!.receive();
-    const before = await abel!.messages.getConversation(group.groupId);
-    await (await abel!.messenger()).leaveGroup(group.groupId);
-    expect((await abel!.messages.getConversation(group.groupId))?.active).toBe(false);
+    const [yara, zack, abel] = await accounts('yara', 'zack', 'abel');
+    const group = await (await yara.messenger()).createGroup('leavers', ['zack', 'abel']);
+    await zack.receive();
+    await abel.receive();
+    const before = await state(abel, group.groupId);
+    await (await abel.messenger()).leaveGroup(group.groupId);
+    expect((await abel.messages.getConversation(group.groupId))?.active).toBe(false);
     // Zack (not an admin) processes the notice and commits abel's removal; yara follows.
-    await zack!.receive();
-    await yara!.receive();
-    const members = async (device: TestDevice) => groupMetadata((await device.messages.getConversation(group.groupId))!.state).members.length;
-    expect([await members(yara!), await members(zack!)]).toEqual([2, 2]);
-    await (await yara!.messenger()).sendToGroup(group.groupId, say('just us now'));
+    await zack.receive();
+    await yara.receive();
+    const members = async (device: TestDevice) => groupMetadata(await state(device, group.groupId)).members.length;
+    expect([await members(yara), await members(zack)]).toEqual([2, 2]);
+    await (await yara.messenger()).sendToGroup(group.groupId, say('just us now'));
     // Read the ciphertext before zack acknowledges it (acknowledged entries are deleted).
     const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
     const rows = db.prepare("select payload from group_log where group_id = ? and kind = 'message' order by seq desc limit 1").all(Buffer.from(group.groupId, 'base64url')) as { payload: Buffer }[];
     db.close();
     expect(rows).toHaveLength(1);
-    await expect(processMessage(before!.state, new Uint8Array(rows[0]!.payload), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
-    expect(await zack!.receive()).toEqual(['yara: just us now']);
-    expect(await abel!.receive()).toEqual([]);
+    await expect(processMessage(before, new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
+    expect(await zack.receive()).toEqual(['yara: just us now']);
+    expect(await abel.receive()).toEqual([]);
   });
 
   it('two admins commit at once: one wins, the other retries; all end in the same epoch and can talk', async () => {
-    const [kim, leo, mia, ned] = await Promise.all(['kim', 'leo', 'mia', 'ned'].map(account));
-    const group = await (await kim!.messenger()).createGroup('race', ['leo']);
-    await leo!.receive();
-    await (await kim!.messenger()).promote('race', 'leo');
-    await Promise.all([(await kim!.messenger()).addToGroup(group.groupId, ['mia']), (await leo!.messenger()).addToGroup(group.groupId, ['ned'])]);
-    for (const device of [kim, leo, mia, ned]) await device!.receive();
-    const epochs = await Promise.all([kim, leo, mia, ned].map(async (device) => groupMetadata((await device!.messages.getConversation(group.groupId))!.state).epoch));
+    const [kim, leo, mia, ned] = await accounts('kim', 'leo', 'mia', 'ned');
+    const group = await (await kim.messenger()).createGroup('race', ['leo']);
+    await leo.receive();
+    await (await kim.messenger()).promote('race', 'leo');
+    await Promise.all([(await kim.messenger()).addToGroup(group.groupId, ['mia']), (await leo.messenger()).addToGroup(group.groupId, ['ned'])]);
+    for (const device of [kim, leo, mia, ned]) await device.receive();
+    const epochs = await Promise.all([kim, leo, mia, ned].map(async (device) => groupMetadata(await state(device, group.groupId)).epoch));
     expect(new Set(epochs).size).toBe(1);
-    await (await ned!.messenger()).sendToGroup(group.groupId, say('ned made it'));
-    for (const device of [kim, leo, mia]) expect(await device!.receive()).toContain('ned: ned made it');
+    await (await ned.messenger()).sendToGroup(group.groupId, say('ned made it'));
+    for (const device of [kim, leo, mia]) expect(await device.receive()).toContain('ned: ned made it');
   });
 
   it("refuses a non-admin's add", async () => {
-    const [olga, pete] = await Promise.all(['olga', 'pete'].map(account));
+    const [olga, pete] = await accounts('olga', 'pete');
     await account('quinn');
-    const group = await (await olga!.messenger()).createGroup('closed', ['pete']);
-    await pete!.receive();
-    await expect((await pete!.messenger()).addToGroup(group.groupId, ['quinn'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const group = await (await olga.messenger()).createGroup('closed', ['pete']);
+    await pete.receive();
+    await expect((await pete.messenger()).addToGroup(group.groupId, ['quinn'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('a device that lost its group state rejoins by external commit and receives new messages', async () => {
-    const [rita, sam] = await Promise.all(['rita', 'sam'].map(account));
-    await (await rita!.messenger()).sendDirect('sam', say('before the loss'));
-    await sam!.receive();
-    sam!.close();
-    sam!.messages = new (sam!.messages.constructor as new () => typeof sam.messages)();
-    expect(await sam!.receive()).toEqual([]);
-    const conversations = await sam!.messages.listConversations();
+    const [rita, sam] = await accounts('rita', 'sam');
+    await (await rita.messenger()).sendDirect('sam', say('before the loss'));
+    await sam.receive();
+    sam.close();
+    sam.messages = new (sam.messages.constructor as new () => typeof sam.messages)();
+    expect(await sam.receive()).toEqual([]);
+    const conversations = await sam.messages.listConversations();
     expect(conversations.map((c) => c.peer)).toEqual(['rita']);
-    await (await rita!.messenger()).sendDirect('sam', say('after the loss'));
-    expect(await sam!.receive()).toEqual(['rita: after the loss']);
+    await (await rita.messenger()).sendDirect('sam', say('after the loss'));
+    expect(await sam.receive()).toEqual(['rita: after the loss']);
   });
 
   it('shows online users who share a conversation', async () => {
-    const [tina, uma] = await Promise.all(['tina', 'uma'].map(account));
+    const [tina, uma] = await accounts('tina', 'uma');
     await account('victor');
-    await (await tina!.messenger()).sendDirect('uma', say('are you there'));
-    await uma!.receive();
-    const online = await (await tina!.open()).onlineUsers();
+    await (await tina.messenger()).sendDirect('uma', say('are you there'));
+    await uma.receive();
+    const online = await (await tina.open()).onlineUsers();
     expect(online).toContain('uma');
     expect(online).not.toContain('victor');
   });
 
   it('loses nothing across a server restart', async () => {
-    const [wade, xena] = await Promise.all(['wade', 'xena'].map(account));
-    await (await wade!.messenger()).sendDirect('xena', say('before restart'));
-    xena!.close();
+    const [wade, xena] = await accounts('wade', 'xena');
+    await (await wade.messenger()).sendDirect('xena', say('before restart'));
+    xena.close();
     const port = server.port;
     await server.close();
     server = await startTestServer({ dataDir: server.dataDir, port });
     for (const device of devices) device.close();
-    await (await wade!.messenger()).sendDirect('xena', say('after restart'));
-    expect(await xena!.receive()).toEqual(['wade: before restart', 'wade: after restart']);
+    await (await wade.messenger()).sendDirect('xena', say('after restart'));
+    expect(await xena.receive()).toEqual(['wade: before restart', 'wade: after restart']);
   });
 
   it('the database and logs contain none of the texts', async () => {
