@@ -182,6 +182,43 @@ describe('end-to-end encrypted conversations', () => {
     expect(await sam.receive()).toEqual(['rita: after the loss']);
   });
 
+  it('reports what a device missed past its backlog quota, then catches up and keeps reading', async () => {
+    const quotaServer = await startTestServer({ deviceBacklogQuota: 3 });
+    try {
+      const sender = new TestDevice(quotaServer);
+      const reader = new TestDevice(quotaServer);
+      devices.push(sender, reader);
+      await (await sender.open()).register('quota-sender', PASSWORD);
+      await (await reader.open()).register('quota-reader', PASSWORD);
+      const group = await (await sender.messenger()).createGroup('busy', ['quota-reader']);
+      await reader.receive();
+      reader.close();
+      for (let i = 0; i < 6; i++) await (await sender.messenger()).sendToGroup(group.groupId, say(`busy ${i}`));
+      const { messages, gaps } = await (await reader.messenger()).sync();
+      expect(gaps).toHaveLength(1);
+      expect(gaps[0]).toMatchObject({ reason: 'quota' });
+      expect(messages.map((m) => m.text)).toEqual(['busy 3', 'busy 4', 'busy 5']);
+      expect((await (await reader.messenger()).sync()).gaps).toEqual([]);
+      await (await sender.messenger()).sendToGroup(group.groupId, say('after the gap'));
+      expect(await reader.receive()).toEqual(['quota-sender: after the gap']);
+
+      // This time the dropped entries include a commit: the reader's state falls behind an epoch
+      // it can never reach, so it rejoins by external commit and reads on.
+      const third = new TestDevice(quotaServer);
+      devices.push(third);
+      await (await third.open()).register('quota-third', PASSWORD);
+      reader.close();
+      await (await sender.messenger()).addToGroup(group.groupId, ['quota-third']);
+      for (let i = 0; i < 5; i++) await (await sender.messenger()).sendToGroup(group.groupId, say(`busier ${i}`));
+      const after = await (await reader.messenger()).sync();
+      expect(after.gaps.map((gap) => gap.reason)).toEqual(['quota']);
+      await (await sender.messenger()).sendToGroup(group.groupId, say('after the rejoin'));
+      expect(await reader.receive()).toEqual(['quota-sender: after the rejoin']);
+    } finally {
+      await quotaServer.close();
+    }
+  });
+
   it('shows online users who share a conversation', async () => {
     const [tina, uma] = await accounts('tina', 'uma');
     await account('victor');

@@ -2,9 +2,10 @@
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, ParleyClient, ParleyError } from '@parley/client';
+import { toBase64Url } from '@parley/protocol';
 import { DirectoryProfileStore, nodeSocketFactory, SqliteClientStore } from '@parley/client/node';
 import { mkdirSync } from 'node:fs';
-import { readPassword, type PasswordSource } from './password.js';
+import { readNewPassword, readPassword, type PasswordSource } from './password.js';
 import type { Output } from './output.js';
 
 export interface GlobalOptions {
@@ -81,6 +82,24 @@ export async function login(ctx: CommandContext, username: string, options: { de
   ctx.output.result({ username: session.username, deviceId: session.deviceId }, `logged in as ${session.username} (device ${session.deviceId})`);
 }
 
+export async function passwd(ctx: CommandContext): Promise<void> {
+  const current = await readPassword(ctx.passwords, 'current', 'Current password: ');
+  const next = await readPassword(ctx.passwords, 'new', 'New password: ', true);
+  const { username } = await withClient(ctx, (client) => client.changePassword(current, next));
+  ctx.output.result({ username, changed: true }, `password changed for ${username}; your other devices stay logged in`);
+}
+
+export async function recover(ctx: CommandContext, username: string, options: { recoveryKey?: string; deviceName?: string }): Promise<void> {
+  const recoveryKey = options.recoveryKey ?? ctx.env.PARLEY_RECOVERY_KEY;
+  if (!recoveryKey) throw new ParleyError(ErrorCode.BAD_INPUT, 'give the recovery key with --recovery-key KEY (or PARLEY_RECOVERY_KEY)');
+  const password = await readNewPassword(ctx.passwords, 'New password: ');
+  const session = await withClient(ctx, (client) => client.recover(username, recoveryKey, password, { deviceName: options.deviceName ?? hostname() }), false);
+  ctx.output.result(
+    { username: session.username, deviceId: session.deviceId },
+    `new password set with the recovery key\nlogged in as ${session.username} (device ${session.deviceId})`,
+  );
+}
+
 export async function logout(ctx: CommandContext, options: { all?: boolean }): Promise<void> {
   const { revoked } = await withClient(ctx, (client) => client.logout({ all: options.all ?? false }));
   ctx.output.result({ revoked }, options.all ? `logged out everywhere (${revoked} devices)` : 'logged out');
@@ -92,7 +111,10 @@ export async function whoami(ctx: CommandContext): Promise<void> {
     server: client.server,
     serverKey: client.serverFingerprint,
   }));
-  ctx.output.result({ username: me.username, deviceId: me.deviceId, server, serverKey }, `${me.username} (device ${me.deviceId}) on ${server}`);
+  ctx.output.result(
+    { username: me.username, deviceId: me.deviceId, identityKey: toBase64Url(me.identityKey), server, serverKey },
+    `${me.username} (device ${me.deviceId}) on ${server}`,
+  );
 }
 
 export async function devices(ctx: CommandContext): Promise<void> {

@@ -46,13 +46,20 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 
   program
     .command('serve')
-    .description('run a Parley server (SQLite under --data)')
+    .description('run a Parley server (SQLite under --data, or PostgreSQL and Redis shared by several nodes)')
     .option('--port <port>', 'port to listen on (or PARLEY_PORT)', undefined)
     .option('--host <host>', 'address to bind (or PARLEY_HOST; default 127.0.0.1)')
     .option('--data <dir>', 'data directory (or PARLEY_DATA; default ./data)')
     .option('--tls-cert <file>', 'PEM certificate: serve https/wss')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (or PARLEY_LOG_LEVEL)')
+    .option('--postgres <url>', 'keep state in PostgreSQL, shared by several nodes (or PARLEY_POSTGRES_URL)')
+    .option('--redis <url>', 'share events and presence between nodes through Redis (or PARLEY_REDIS_URL)')
+    .option('--redis-namespace <prefix>', 'prefix of Redis keys and channels (or PARLEY_REDIS_NAMESPACE; default parley:)')
+    .option('--key-file <file>', 'server key file, the same for every node (or PARLEY_KEY_FILE; default <data>/server-keys.json)')
+    .option('--open-directory', 'everyone sees everyone online (or PARLEY_OPEN_DIRECTORY=1)')
+    .option('--presence-ttl <seconds>', "with Redis: a dead node's users go offline after this (or PARLEY_PRESENCE_TTL; default 15)")
+    .option('--startup-timeout <seconds>', 'how long to wait for PostgreSQL and Redis at start (or PARLEY_STARTUP_TIMEOUT; default 30)')
     .action(async (options) => {
       exitCode = await serve(options, env);
     });
@@ -78,6 +85,16 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .command('revoke <deviceId>')
     .description('revoke a device: it can no longer connect')
     .action((deviceId: string) => accounts.revokeDevice(context(), deviceId));
+  program
+    .command('passwd')
+    .description('change the password (current: PARLEY_PASSWORD, new: PARLEY_NEW_PASSWORD; --password-stdin: one a line)')
+    .action(() => accounts.passwd(context()));
+  program
+    .command('recover <username>')
+    .description('set a new password with the recovery key (new password: PARLEY_NEW_PASSWORD); this profile becomes a new device')
+    .option('--recovery-key <key>', 'the recovery key shown at registration (or PARLEY_RECOVERY_KEY)')
+    .option('--device-name <name>', 'a name for this device')
+    .action((username: string, options: { recoveryKey?: string; deviceName?: string }) => accounts.recover(context(), username, options));
 
   program.command('users').description('online users visible to me').option('--limit <n>', 'at most this many (default 50)').action((options: { limit?: string }) => messaging.users(context(), options));
   program.command('send <username> <text>').description('send a 1:1 message (creates the conversation on first use)').action((username: string, text: string) => messaging.send(context(), username, text));

@@ -42,6 +42,20 @@ export async function readPassword(source: PasswordSource, which: 'current' | 'n
   return first;
 }
 
+/**
+ * The new password where there is no current one (`recover`): PARLEY_NEW_PASSWORD; with
+ * --password-stdin the second line as for passwd, or the only line; else a prompt, twice.
+ */
+export async function readNewPassword(source: PasswordSource, prompt: string): Promise<string> {
+  if (!source.env.PARLEY_NEW_PASSWORD && source.fromStdin) {
+    const [first, second] = await readStdinLines(source.stdin);
+    const line = second || first;
+    if (!line) throw new ParleyError(ErrorCode.BAD_INPUT, 'no new password on standard input');
+    return line;
+  }
+  return readPassword(source, 'new', prompt, true);
+}
+
 function promptHidden(source: PasswordSource, prompt: string): Promise<string> {
   return new Promise((resolve) => {
     const rl = createInterface({ input: source.stdin, output: source.stderr, terminal: true });

@@ -12,6 +12,13 @@ export interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   logLevel?: string;
+  postgres?: string;
+  redis?: string;
+  redisNamespace?: string;
+  keyFile?: string;
+  openDirectory?: boolean;
+  presenceTtl?: string;
+  startupTimeout?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -22,19 +29,37 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv): Prom
   const logLevel = options.logLevel ?? env.PARLEY_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const certFile = options.tlsCert ?? env.PARLEY_TLS_CERT;
-  const keyFile = options.tlsKey ?? env.PARLEY_TLS_KEY;
-  if ((certFile === undefined) !== (keyFile === undefined)) throw usage('--tls-cert and --tls-key go together');
-  const tls = certFile && keyFile ? { cert: await readFile(certFile), key: await readFile(keyFile) } : undefined;
+  const tlsKeyFile = options.tlsKey ?? env.PARLEY_TLS_KEY;
+  if ((certFile === undefined) !== (tlsKeyFile === undefined)) throw usage('--tls-cert and --tls-key go together');
+  const tls = certFile && tlsKeyFile ? { cert: await readFile(certFile), key: await readFile(tlsKeyFile) } : undefined;
+  // Several nodes: PostgreSQL for state, Redis for events and presence, one key file for all (DESIGN §12).
+  const postgresUrl = nonEmpty(options.postgres ?? env.PARLEY_POSTGRES_URL);
+  const redisUrl = nonEmpty(options.redis ?? env.PARLEY_REDIS_URL);
+  const redisNamespace = nonEmpty(options.redisNamespace ?? env.PARLEY_REDIS_NAMESPACE);
+  const keyFile = nonEmpty(options.keyFile ?? env.PARLEY_KEY_FILE);
+  const openDirectory = options.openDirectory ?? /^(1|true|yes)$/i.test(env.PARLEY_OPEN_DIRECTORY ?? '');
+  const presenceTtlMs = seconds('--presence-ttl', options.presenceTtl ?? env.PARLEY_PRESENCE_TTL, 0.1);
+  const startupTimeoutMs = seconds('--startup-timeout', options.startupTimeout ?? env.PARLEY_STARTUP_TIMEOUT, 1);
 
   // Logs go to stderr so stdout carries only the two announcement lines scripts wait for.
   const logger = createLogger(logLevel, process.stderr);
   const webRoot = webClientDir();
   if (!webRoot) logger.warn({ event: 'web.missing' }, 'the web client is not built (npm run build -w @parley/web); serving the API only');
+  if (postgresUrl && !redisUrl) {
+    logger.warn({ event: 'redis.missing' }, "PostgreSQL without Redis: run one node only, as nodes would not push to, or see, each other's users");
+  }
   const server = await startServer({
     port,
     host: options.host ?? env.PARLEY_HOST ?? '127.0.0.1',
     dataDir: options.data ?? env.PARLEY_DATA ?? './data',
     logger,
+    openDirectory,
+    postgresUrl,
+    redisUrl,
+    redisNamespace,
+    keyFile,
+    presenceTtlMs,
+    startupTimeoutMs,
     ...(tls ? { tls } : {}),
     ...(webRoot ? { webRoot } : {}),
   });
@@ -62,6 +87,18 @@ function webClientDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A duration given in seconds (fractions allowed), in milliseconds. */
+function seconds(flag: string, value: string | undefined, minimum: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < minimum) throw usage(`${flag} must be a number of seconds of at least ${minimum}, not ${value}`);
+  return Math.round(parsed * 1000);
 }
 
 function usage(message: string): Error {

@@ -13,11 +13,14 @@ import {
   opaqueClient,
   opaqueReady,
   open,
+  passwordChangeMessage,
   recoveryKeys,
+  recoveryMessage,
   sameFingerprint,
   seal,
   sign,
   signingKeyPairFromSeed,
+  type RecoveryKeys,
   type SigningKeyPair,
 } from '@parley/crypto';
 import { decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, toBase64Url, type DeviceCertificate, type DeviceInfo, type Event, type Session } from '@parley/protocol';
@@ -162,6 +165,100 @@ export class ParleyClient {
     if (!sameBytes(identity.publicKey, identityKey)) {
       throw new ParleyError(ErrorCode.AUTH_FAILED, 'the server returned an identity key that does not match the key backup');
     }
+    const device = this.newDevice(username, identity, options.deviceName);
+    const session = await this.connection.request('device.add', { device: device.certificate });
+    await this.saveDevice(session, identity, device.keys, device.certificate);
+    await this.messenger(); // uploads this device's KeyPackages, so others can add it at once
+    return session;
+  }
+
+  /**
+   * Change the password (DESIGN §5): prove the current one again on this device's connection,
+   * register the new one, and re-seal the key backup under it, signed by the identity key. The
+   * old password stops working; other devices stay logged in.
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<Session> {
+    checkPassword(newPassword);
+    const session = await this.resume();
+    const { username } = session;
+    const secrets = await this.store.loadSecrets();
+    if (!secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
+    const login = opaqueClient.startLogin(currentPassword);
+    const { response } = await this.connection.request('password.verify.start', { request: login.request });
+    let proven;
+    try {
+      proven = opaqueClient.finishLogin(login.state, currentPassword, username, response);
+    } catch (error) {
+      if (error instanceof CryptoError) throw new ParleyError(ErrorCode.AUTH_FAILED, 'wrong password');
+      throw error;
+    }
+    const { backup } = await this.connection.request('password.verify.finish', { finish: proven.finish });
+    // Re-seal exactly what the backup holds, after checking it is this account's identity key.
+    const oldKey = backupKeyFromExportKey(proven.exportKey);
+    let plaintext: Uint8Array;
+    let backedUp: Uint8Array;
+    try {
+      plaintext = open(oldKey, backup, backupContext(username));
+      backedUp = backupSchema.parse(decodeCbor(plaintext)).identityPrivateKey;
+    } catch (error) {
+      throw new ParleyError(ErrorCode.AUTH_FAILED, 'the key backup on the server did not open with the current password', {}, { cause: error });
+    } finally {
+      wipe(proven.exportKey, oldKey);
+    }
+    if (!sameBytes(backedUp, secrets.identityPrivateKey)) {
+      throw new ParleyError(ErrorCode.AUTH_FAILED, "the key backup on the server holds another identity key than this device's; the password was not changed");
+    }
+
+    const registration = opaqueClient.startRegistration(newPassword);
+    const { response: registrationResponse } = await this.connection.request('password.change.start', { request: registration.request });
+    const { record, exportKey } = opaqueClient.finishRegistration(registration.state, newPassword, username, registrationResponse);
+    const newKey = backupKeyFromExportKey(exportKey);
+    const newBackup = seal(newKey, plaintext, backupContext(username));
+    wipe(exportKey, newKey, plaintext);
+    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage(username, record, newBackup));
+    await this.connection.request('password.change.finish', { record, backup: newBackup, signature });
+    return session;
+  }
+
+  /**
+   * Set a new password with the recovery key when the old one is lost (DESIGN §5), then enrol this
+   * profile as a new device of the account. The identity key stays the same, so contacts see no
+   * key change and the devices already in the account's conversations carry on.
+   */
+  async recover(usernameInput: string, recoveryKey: string, newPassword: string, options: { deviceName?: string } = {}): Promise<Session> {
+    const username = normalizeUsername(usernameInput);
+    checkPassword(newPassword);
+    let recovery: RecoveryKeys;
+    try {
+      recovery = recoveryKeys(recoveryKey);
+    } catch (error) {
+      if (error instanceof CryptoError) throw new ParleyError(ErrorCode.BAD_INPUT, `not a recovery key: ${error.message}`);
+      throw error;
+    }
+    const registration = opaqueClient.startRegistration(newPassword);
+    const start = await this.connection.request('recover.start', { username, request: registration.request });
+    let plaintext: Uint8Array;
+    let identity: SigningKeyPair;
+    try {
+      plaintext = open(recovery.sealKey, start.recoveryBackup, backupContext(username));
+      identity = signingKeyPairFromSeed(backupSchema.parse(decodeCbor(plaintext)).identityPrivateKey);
+    } catch (error) {
+      // An unknown user gets a fake backup that no key opens, so this answer cannot tell names apart.
+      throw new ParleyError(ErrorCode.AUTH_FAILED, 'the recovery key does not match', {}, { cause: error });
+    } finally {
+      wipe(recovery.sealKey);
+    }
+    if (!sameBytes(identity.publicKey, start.identityKey)) {
+      throw new ParleyError(ErrorCode.AUTH_FAILED, 'the server returned an identity key that does not match the recovery backup');
+    }
+    const { record, exportKey } = opaqueClient.finishRegistration(registration.state, newPassword, username, start.response);
+    const backupKey = backupKeyFromExportKey(exportKey);
+    const backup = seal(backupKey, plaintext, backupContext(username));
+    wipe(exportKey, backupKey, plaintext);
+    const signature = sign(recovery.signing.privateKey, recoveryMessage(username, start.nonce, record, backup));
+    wipe(recovery.signing.privateKey);
+    await this.connection.request('recover.finish', { record, backup, signature });
+
     const device = this.newDevice(username, identity, options.deviceName);
     const session = await this.connection.request('device.add', { device: device.certificate });
     await this.saveDevice(session, identity, device.keys, device.certificate);

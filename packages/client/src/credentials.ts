@@ -68,7 +68,8 @@ export class CredentialValidator {
     if (!sameBytes(certificate.publicKey, signaturePublicKey)) return false;
     const check = (entry: DirectoryEntry) =>
       verify(entry.identityKey, deviceCertificateMessage({ username, ...certificate }), certificate.signature) &&
-      entry.devices.some((device) => device.deviceId === certificate.deviceId && sameBytes(device.publicKey, certificate.publicKey));
+      // A device revoked since it joined still had a valid credential then; reconciling removes it next.
+      [...entry.devices, ...entry.revokedDevices].some((device) => device.deviceId === certificate.deviceId && sameBytes(device.publicKey, certificate.publicKey));
     try {
       if (check(await this.entry(username))) return true;
       // A device added since we last looked: ask the directory again once.

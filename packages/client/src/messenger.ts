@@ -56,8 +56,8 @@ const MAX_COMMIT_ATTEMPTS = 5;
 
 export class Messenger {
   private queue: Promise<unknown> = Promise.resolve();
-  /** Groups where a member announced leaving: after processing, commit their removal. */
-  private readonly departures = new Set<string>();
+  /** Groups someone joined by external commit during this sync: they cannot know the title yet. */
+  private readonly titleNeeded = new Set<string>();
 
   constructor(
     private readonly request: Requester,
@@ -183,11 +183,13 @@ export class Messenger {
         const batch = await this.request('sync.fetch', { limit: 500 });
         gaps.push(...batch.gaps);
         const acked: number[] = [];
+        const cursors = new Map<string, number>();
+        // Acknowledging the end of a gap tells the server we know what was lost.
+        for (const gap of batch.gaps) cursors.set(toBase64Url(gap.groupId), Math.max(cursors.get(toBase64Url(gap.groupId)) ?? 0, gap.toSeq));
         for (const entry of batch.mailbox) {
           await this.applyMailbox(entry);
           acked.push(entry.id);
         }
-        const cursors = new Map<string, number>();
         for (const entry of batch.entries) {
           const message = await this.applyEntry(entry);
           if (message) messages.push(message);
@@ -201,8 +203,12 @@ export class Messenger {
         }
         if (!batch.more) break;
       }
-      await this.rejoinLostGroups();
-      await this.removeDeparted();
+      await this.recoverFromGaps(gaps);
+      let { groups } = await this.request('group.list', {});
+      // Joining changes the routing lists: read them again before reconciling.
+      if (await this.rejoinLostGroups(groups)) groups = (await this.request('group.list', {})).groups;
+      await this.reconcileMembers(groups);
+      await this.shareTitles(groups);
       return { messages, gaps };
     });
   }
@@ -386,6 +392,7 @@ export class Messenger {
         return undefined;
       }
       await this.store.apply({ conversation: advance({ state: processed.state, active: !processed.removedSelf, lastActivityAt: entry.sentAt }) });
+      if (processed.external && conversation.kind === 'group') this.titleNeeded.add(groupId);
       return undefined;
     }
     const sender = credentialOwner(processed.sender.identity);
@@ -397,7 +404,7 @@ export class Messenger {
       return undefined;
     }
     if (content.t === 'leave') {
-      this.departures.add(groupId);
+      // The leaver is unrouted by the server; reconcileMembers commits the removal after this sync.
       await this.store.apply({ conversation: advance({ state: processed.state }) });
       return undefined;
     }
@@ -423,50 +430,93 @@ export class Messenger {
   /** Clients check admin rules too: only admins change other users' membership (DESIGN §6). */
   private async commitAllowed(entry: LogEntry, added: { identity: Uint8Array }[], removed: { identity: Uint8Array }[], external: boolean): Promise<boolean> {
     const committer = entry.sender.username;
-    const others = [...added, ...removed].map((leaf) => credentialOwner(leaf.identity)?.username).filter((name) => name !== committer);
-    if (external) return removed.every((leaf) => credentialOwner(leaf.identity)?.username === committer);
-    if (others.length === 0) return true;
+    const owners = (leaves: { identity: Uint8Array }[]) => leaves.map((leaf) => credentialOwner(leaf.identity));
+    if (external) return owners(removed).every((owner) => owner?.username === committer);
+    const addsOthers = owners(added).some((owner) => owner?.username !== committer);
+    const removedOthers = owners(removed).filter((owner) => owner?.username !== committer);
+    if (!addsOthers && removedOthers.length === 0) return true;
     const summary = await this.request('group.get', { groupId: entry.groupId });
     if (summary.admins.includes(committer)) return true;
-    // Anyone may finish removing members who left: their devices are no longer routed.
-    const routedUsers = new Set(summary.members.map((member) => member.username));
-    return added.length === 0 && removed.every((leaf) => !routedUsers.has(credentialOwner(leaf.identity)?.username ?? ''));
+    // Anyone may finish removing devices that left or were revoked: the server no longer routes them.
+    const routed = new Set(summary.members.map((member) => `${member.username}/${member.deviceId}`));
+    return !addsOthers && removedOthers.every((owner) => owner !== undefined && !routed.has(`${owner.username}/${owner.deviceId}`));
   }
 
   /**
-   * Members who left are no longer routed but still hold leaves in the tree; any member may commit
-   * their removal (RFC 9420 forbids removing yourself). Racing members resolve by first-wins.
+   * Keep each group's tree in line with the account's devices and the routing list (DESIGN §5, §6):
+   * remove leaves of devices that left or were revoked (MLS forbids removing yourself, so the
+   * others do it; anyone may, once the device is unrouted or revoked), and add this account's
+   * devices that are not in the group yet. Racing members resolve by first-wins.
    */
-  private async removeDeparted(): Promise<void> {
-    for (const groupId of [...this.departures]) {
-      this.departures.delete(groupId);
+  private async reconcileMembers(groups: GroupSummary[]): Promise<void> {
+    const mine = await this.credentials.entry(this.session.username, true);
+    const myActive = new Set(mine.devices.map((device) => device.deviceId));
+    for (const group of groups) {
+      const groupId = toBase64Url(group.groupId);
       const conversation = await this.store.getConversation(groupId);
       if (!conversation?.active) continue;
-      await this.commitWithRetry(conversation, async (current) => {
-        const routed = new Set((await this.request('group.get', { groupId: fromBase64Url(groupId) })).members.map((m) => `${m.username}/${m.deviceId}`));
-        const gone = groupMetadata(current.state).members.filter((leaf) => {
+      const routed = new Set(group.members.map((m) => `${m.username}/${m.deviceId}`));
+      const stale = (state: Uint8Array) =>
+        groupMetadata(state).members.filter((leaf) => {
           const owner = credentialOwner(leaf.identity);
-          return owner !== undefined && !routed.has(`${owner.username}/${owner.deviceId}`);
+          if (!owner || (owner.username === this.session.username && owner.deviceId === this.session.deviceId)) return false;
+          return !routed.has(`${owner.username}/${owner.deviceId}`) || (owner.username === this.session.username && !myActive.has(owner.deviceId));
         });
-        if (gone.length === 0) return undefined;
-        const output = await removeMembers(current.state, this.member, gone.map((leaf) => leaf.signaturePublicKey));
-        return { ...output, add: [], remove: [] };
-      });
+      if (stale(conversation.state).length > 0) {
+        await this.commitWithRetry(conversation, async (current) => {
+          const gone = stale(current.state);
+          if (gone.length === 0) return undefined;
+          const output = await removeMembers(current.state, this.member, gone.map((leaf) => leaf.signaturePublicKey));
+          const remove = gone.map((leaf) => credentialOwner(leaf.identity)).filter((owner): owner is DeviceRef => owner !== undefined && routed.has(`${owner.username}/${owner.deviceId}`));
+          return { ...output, add: [], remove };
+        });
+      }
+      const inTree = (state: Uint8Array) => new Set(groupMetadata(state).members.map((leaf) => credentialOwner(leaf.identity)?.deviceId));
+      const refreshed = (await this.store.getConversation(groupId)) ?? conversation;
+      const tree = inTree(refreshed.state);
+      const newSiblings = mine.devices.filter((device) => !tree.has(device.deviceId) && !routed.has(`${this.session.username}/${device.deviceId}`));
+      if (newSiblings.length > 0) await this.addUsers(refreshed, [this.session.username]);
     }
   }
 
-  /** Groups the server routes to this device but whose state is gone: rejoin by external commit. */
-  private async rejoinLostGroups(): Promise<void> {
-    const { groups } = await this.request('group.list', {});
+  /** The group's creator tells devices that joined by themselves what the group is called. */
+  private async shareTitles(groups: GroupSummary[]): Promise<void> {
+    for (const groupId of [...this.titleNeeded]) {
+      this.titleNeeded.delete(groupId);
+      const group = groups.find((g) => toBase64Url(g.groupId) === groupId);
+      const conversation = await this.store.getConversation(groupId);
+      if (group?.createdBy === this.session.username && conversation?.active) await this.sendContent(conversation, { t: 'meta', title: conversation.title });
+    }
+  }
+
+  /**
+   * Entries the server dropped (retention, quota) may have held commits; if the group has moved to
+   * an epoch we never reached, our state is unusable: let rejoinLostGroups join it afresh.
+   */
+  private async recoverFromGaps(gaps: Gap[]): Promise<void> {
+    for (const groupId of new Set(gaps.map((gap) => toBase64Url(gap.groupId)))) {
+      const conversation = await this.store.getConversation(groupId);
+      if (!conversation?.active) continue;
+      const summary = await this.request('group.get', { groupId: fromBase64Url(groupId) });
+      if (BigInt(summary.epoch) !== groupMetadata(conversation.state).epoch) await this.store.apply({ conversation: { ...conversation, active: false } });
+    }
+  }
+
+  /**
+   * Groups of this account that this device has no usable state for (a new device, or lost
+   * state): join by external commit from the stored GroupInfo (RFC 9420 §12.4.3.2).
+   */
+  private async rejoinLostGroups(groups: GroupSummary[]): Promise<boolean> {
+    let joined = false;
     for (const group of groups) {
       const groupId = toBase64Url(group.groupId);
       const local = await this.store.getConversation(groupId);
       if (local?.active) continue;
       for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
         const info = await this.request('group.info', { groupId: group.groupId });
-        const joined = await joinExternal(info.groupInfo, this.member, this.credentials.validate);
+        const external = await joinExternal(info.groupInfo, this.member, this.credentials.validate);
         try {
-          const { seq } = await this.request('group.rejoin', { groupId: group.groupId, epoch: info.epoch, commit: joined.commit, groupInfo: joined.groupInfo });
+          const { seq } = await this.request('group.rejoin', { groupId: group.groupId, epoch: info.epoch, commit: external.commit, groupInfo: external.groupInfo });
           const peer = group.kind === 'direct' ? group.members.map((m) => m.username).find((name) => name !== this.session.username) : undefined;
           const now = Date.now();
           await this.store.apply({
@@ -475,19 +525,21 @@ export class Messenger {
               kind: group.kind,
               title: local?.title ?? peer ?? `group by ${group.createdBy}`,
               ...(peer ? { peer } : {}),
-              state: joined.pendingState,
+              state: external.pendingState,
               processedSeq: seq,
               active: true,
               createdAt: local?.createdAt ?? now,
               lastActivityAt: now,
             },
           });
+          joined = true;
           break;
         } catch (error) {
           if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH) throw error;
         }
       }
     }
+    return joined;
   }
 
   private async findGroup(name: string): Promise<ConversationRecord> {

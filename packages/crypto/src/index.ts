@@ -6,4 +6,17 @@ export * from './backup.js';
 export * from './opaque.js';
 export * from './fingerprint.js';
 export * from './mls/index.js';
-export * from './pow.js';
+// The solution hashers stay internal (the test beside pow.ts checks the fast one against the reference).
+export {
+  createPowChallenge,
+  derivePowSecret,
+  leadingZeroBits,
+  MAX_POW_DIFFICULTY,
+  powBinding,
+  PowDifficulty,
+  solvePow,
+  verifyPow,
+  type PowChallenge,
+  type PowSolver,
+  type PowVerdict,
+} from './pow.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { createPowChallenge, leadingZeroBits, PowDifficulty, solvePow, verifyPow } from './pow.js';
+import { createPowChallenge, derivePowSecret, leadingZeroBits, powBinding, PowDifficulty, solutionHash, solutionHasher, solvePow, verifyPow } from './pow.js';
 
 const secret = new Uint8Array(32).fill(9);
 const bind = new TextEncoder().encode('login:alice');
@@ -57,5 +57,27 @@ describe('proof of work', () => {
     };
     expect([load(50), load(50), load(50), load(50), load(50), load(50), load(50)]).toEqual([1, 2, 3, 4, 5, 5, 5]);
     expect([load(0), load(0), load(0), load(0)]).toEqual([2, 1, 0, 0]);
+  });
+
+  it('searches with a cloned hash state that yields exactly the reference hash, at every counter width', () => {
+    const boundaries = [0, 1, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 80 }), fc.oneof(fc.constantFrom(...boundaries), fc.nat(), fc.maxSafeNat()), (bindTo, counter) => {
+        const challenge = createPowChallenge(secret, { context: 'register', difficulty: 4, ttlMs: 1000 });
+        expect(solutionHasher(challenge, bindTo)(counter)).toEqual(solutionHash(challenge, bindTo, counter));
+      }),
+    );
+  });
+
+  it('binds a solution to one request, and derives its secret deterministically', () => {
+    const request = new Uint8Array([1, 2, 3]);
+    const binding = powBinding('login.start', 'alice', request);
+    expect(binding).toEqual(powBinding('login.start', 'alice', new Uint8Array([1, 2, 3])));
+    for (const other of [powBinding('register.start', 'alice', request), powBinding('login.start', 'alicf', request), powBinding('login.start', 'alice', new Uint8Array([1, 2, 4]))]) {
+      expect(other).not.toEqual(binding);
+    }
+    expect(derivePowSecret(secret)).toEqual(derivePowSecret(new Uint8Array(32).fill(9)));
+    expect(derivePowSecret(secret)).not.toEqual(secret);
+    expect(derivePowSecret(secret).length).toBe(32);
   });
 });

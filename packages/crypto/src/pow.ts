@@ -4,9 +4,10 @@
  * zero bits; the server checks it with two hashes. Single use is the server's job (it remembers
  * nonces until they expire).
  */
+import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { encodeCbor } from '@parley/protocol';
 
 export interface PowChallenge {
@@ -33,8 +34,58 @@ export function createPowChallenge(secret: Uint8Array, options: { context: strin
   return { ...body, mac: hmac(sha256, secret, challengeBody(body)) };
 }
 
-function solutionHash(challenge: PowChallenge, bindTo: Uint8Array, counter: number): Uint8Array {
+export function solutionHash(challenge: PowChallenge, bindTo: Uint8Array, counter: number): Uint8Array {
   return sha256(encodeCbor([challenge.mac, bindTo, counter]));
+}
+
+/**
+ * What a solution is bound to: one request (its op, the username and the OPAQUE message), so a
+ * solution cannot be spent on another request. Client and server compute it the same way.
+ */
+export function powBinding(op: string, username: string, request: Uint8Array): Uint8Array {
+  return sha256(encodeCbor(['parley/pow-bind/v1', op, username, request]));
+}
+
+/** The server's challenge-signing key, derived from a long-term secret it already keeps (HKDF, RFC 5869). */
+export function derivePowSecret(serverSecret: Uint8Array): Uint8Array {
+  return hkdf(sha256, serverSecret, undefined, utf8ToBytes('parley/pow/v1'), 32);
+}
+
+/**
+ * The same bytes as `solutionHash`, made fast for the search: the CBOR prefix `[mac, bindTo, `
+ * is hashed once and its SHA-256 state cloned per try; only the counter (RFC 8949 §3.1, major
+ * type 0, shortest form) is written each time. About 4x faster than encoding the array per try.
+ */
+export function solutionHasher(challenge: PowChallenge, bindTo: Uint8Array): (counter: number) => Uint8Array {
+  const prefix = encodeCbor([challenge.mac, bindTo, 0]).subarray(0, -1);
+  const base = sha256.create().update(prefix);
+  const scratch = sha256.create();
+  const tail = new Uint8Array(9);
+  return (counter) => {
+    let length: number;
+    if (counter < 24) {
+      tail[0] = counter;
+      length = 1;
+    } else if (counter < 0x100) {
+      tail[0] = 0x18;
+      tail[1] = counter;
+      length = 2;
+    } else if (counter < 0x10000) {
+      tail[0] = 0x19;
+      tail[1] = counter >>> 8;
+      tail[2] = counter & 0xff;
+      length = 3;
+    } else if (counter < 0x100000000) {
+      tail[0] = 0x1a;
+      new DataView(tail.buffer).setUint32(1, counter);
+      length = 5;
+    } else {
+      tail[0] = 0x1b;
+      new DataView(tail.buffer).setBigUint64(1, BigInt(counter));
+      length = 9;
+    }
+    return base._cloneInto(scratch).update(tail.subarray(0, length)).digest();
+  };
 }
 
 export function leadingZeroBits(hash: Uint8Array): number {
@@ -60,8 +111,9 @@ export async function solvePow(
 ): Promise<number> {
   const batch = options.batch ?? 4096;
   const expected = 2 ** challenge.difficulty;
+  const hash = solutionHasher(challenge, bindTo);
   for (let counter = 0; ; counter++) {
-    if (leadingZeroBits(solutionHash(challenge, bindTo, counter)) >= challenge.difficulty) return counter;
+    if (leadingZeroBits(hash(counter)) >= challenge.difficulty) return counter;
     if (counter % batch === batch - 1) {
       options.onProgress?.(counter + 1, expected);
       options.signal?.throwIfAborted();
@@ -69,6 +121,9 @@ export async function solvePow(
     }
   }
 }
+
+/** A solver with `solvePow`'s contract; browsers pass one that runs in a worker. */
+export type PowSolver = typeof solvePow;
 
 export type PowVerdict = 'ok' | 'bad-mac' | 'expired' | 'wrong-context' | 'insufficient';
 

@@ -44,3 +44,17 @@ export function deviceCertificateMessage(cert: { username: string; deviceId: str
 export function channelAuthMessage(handshakeHash: Uint8Array, username: string, deviceId: string): Uint8Array {
   return encodeCbor(['parley/channel-auth/v1', handshakeHash, username, deviceId]);
 }
+
+/**
+ * What the identity key signs to replace the account's OPAQUE record and key backup (DESIGN §5:
+ * a password change is signed by the user), so a change needs the account's keys as well as the
+ * old password.
+ */
+export function passwordChangeMessage(username: string, record: Uint8Array, backup: Uint8Array): Uint8Array {
+  return encodeCbor(['parley/password-change/v1', username, record, backup]);
+}
+
+/** What the recovery key signs to set a new password: bound to the server's one-time `nonce`, so it cannot be replayed. */
+export function recoveryMessage(username: string, nonce: Uint8Array, record: Uint8Array, backup: Uint8Array): Uint8Array {
+  return encodeCbor(['parley/recovery/v1', username, nonce, record, backup]);
+}

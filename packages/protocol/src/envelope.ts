@@ -5,7 +5,7 @@
  */
 import { decodeCbor, encodeCbor } from './codec.js';
 import { CodecError, ErrorCode, isErrorCode, ParleyError, ValidationError, type WireError } from './errors.js';
-import { events, isEventKind, isOpName, ops, type EventKind, type EventOf, type OpName, type RequestOf, type ResponseOf } from './ops.js';
+import { events, isEventKind, isOpName, ops, powChallengeSchema, type EventKind, type EventOf, type OpName, type RequestOf, type ResponseOf } from './ops.js';
 import { object, optional, string, uint } from './schema.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -102,7 +102,7 @@ export function decodeServerMessage(frame: Uint8Array): ServerMessage {
   throw new CodecError('a reply needs ok: true or false');
 }
 
-const wireErrorShape = object({ code: string({ max: 64 }), message: string({ max: 2000 }), retryAfterMs: optional(uint()), epoch: optional(uint()) });
+const wireErrorShape = object({ code: string({ max: 64 }), message: string({ max: 2000 }), retryAfterMs: optional(uint()), epoch: optional(uint()), pow: optional(powChallengeSchema) });
 function parseWireError(value: unknown): WireError {
   const parsed = wireErrorShape.parse(value, 'error');
   // An unknown code from a newer server still reaches the user, as INTERNAL with its message.

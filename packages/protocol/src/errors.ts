@@ -43,14 +43,35 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && errorCodes.has(value);
 }
 
-/** The shape of an error on the wire. */
-export interface WireError {
-  code: ErrorCode;
-  message: string;
+/**
+ * A proof-of-work challenge (DESIGN §10) as it travels: signed by the server, expiring, for one
+ * context. The client finds a `counter` for it and sends both back with the request.
+ */
+export interface PowChallengeWire {
+  context: 'register' | 'login';
+  nonce: Uint8Array;
+  /** Leading zero bits the solution hash needs; 0 means no work. */
+  difficulty: number;
+  /** Unix milliseconds after which the server refuses it. */
+  expiresAt: number;
+  /** The server's HMAC over the fields above. */
+  mac: Uint8Array;
+}
+
+/** Details an error may carry besides its code and message. */
+export interface ErrorDetails {
   /** Milliseconds to wait before retrying, for RATE_LIMITED and BANNED. */
   retryAfterMs?: number;
   /** The group's current epoch, for STALE_EPOCH: catch up to it, then retry. */
   epoch?: number;
+  /** For POW_REQUIRED: a fresh challenge to solve, then repeat the request with the solution. */
+  pow?: PowChallengeWire;
+}
+
+/** The shape of an error on the wire. */
+export interface WireError extends ErrorDetails {
+  code: ErrorCode;
+  message: string;
 }
 
 /** An error with a stable code: thrown by handlers, turned into a WireError at the boundary. */
@@ -59,7 +80,7 @@ export class ParleyError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { retryAfterMs?: number; epoch?: number } = {},
+    readonly details: ErrorDetails = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -69,13 +90,15 @@ export class ParleyError extends Error {
     const wire: WireError = { code: this.code, message: this.message };
     if (this.details.retryAfterMs !== undefined) wire.retryAfterMs = this.details.retryAfterMs;
     if (this.details.epoch !== undefined) wire.epoch = this.details.epoch;
+    if (this.details.pow !== undefined) wire.pow = this.details.pow;
     return wire;
   }
 
   static fromWire(wire: WireError): ParleyError {
-    const details: { retryAfterMs?: number; epoch?: number } = {};
+    const details: ErrorDetails = {};
     if (wire.retryAfterMs !== undefined) details.retryAfterMs = wire.retryAfterMs;
     if (wire.epoch !== undefined) details.epoch = wire.epoch;
+    if (wire.pow !== undefined) details.pow = wire.pow;
     return new ParleyError(wire.code, wire.message, details);
   }
 }

@@ -1,4 +1,5 @@
 /** @module The op registry: one request and one response schema per op, shared by server and clients. */
+import type { PowChallengeWire } from './errors.js';
 import { deviceIdSchema, usernameSchema } from './identifiers.js';
 import { array, boolean, bytes, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
 
@@ -7,6 +8,7 @@ const ed25519Signature = bytes({ length: 64 });
 // OPAQUE messages (RFC 9807) for ristretto255 are under 200 bytes; leave room for other suites.
 const opaqueMessage = bytes({ min: 1, max: 1024 });
 const sealedBackup = bytes({ min: 1, max: 16 * 1024 });
+const opaqueRecord = bytes({ min: 1, max: 1024 });
 
 /** A device's signing key bound to the account by the identity key's signature (DESIGN §5). */
 export const deviceCertificateSchema = object({
@@ -32,6 +34,22 @@ export type DeviceInfo = Infer<typeof deviceInfoSchema>;
 
 const empty = object({});
 
+/** What a proof of work is for (DESIGN §10): the two requests that start expensive OPAQUE work. */
+export const powContextSchema = oneOf(['register', 'login'] as const);
+export type PowContext = Infer<typeof powContextSchema>;
+const powChallengeFields = {
+  context: powContextSchema,
+  nonce: bytes({ length: 16 }),
+  difficulty: uint({ max: 32 }),
+  expiresAt: uint(),
+  mac: bytes({ length: 32 }),
+};
+/** A challenge signed by the server (also carried by a POW_REQUIRED error). */
+export const powChallengeSchema: Schema<PowChallengeWire> = object(powChallengeFields);
+/** A solved challenge, sent with the request it is bound to (crypto `powBinding`). */
+export const powSolutionSchema = object({ ...powChallengeFields, counter: uint() });
+export type PowSolution = Infer<typeof powSolutionSchema>;
+
 /** MLS messages (RFC 9420): commits, Welcomes and GroupInfos carry the ratchet tree, so allow room. */
 const mlsMessage = bytes({ min: 1, max: 512 * 1024 });
 const keyPackage = bytes({ min: 1, max: 4096 });
@@ -46,6 +64,8 @@ export const directoryEntrySchema = object({
   username: usernameSchema,
   identityKey: ed25519PublicKey,
   devices: array(deviceCertificateSchema, { max: 100 }),
+  /** Revoked devices: their credentials were valid when they joined groups, which now remove them. */
+  revokedDevices: array(deviceCertificateSchema, { max: 1000 }),
 });
 export type DirectoryEntry = Infer<typeof directoryEntrySchema>;
 
@@ -112,8 +132,13 @@ const op = <Req, Res>(request: Schema<Req>, response: Schema<Res>) => ({ request
 export const ops = {
   /** Liveness check; also what a client sends to keep an idle connection open. */
   ping: op(empty, object({ time: uint() })),
-  /** OPAQUE registration, step 1 (RFC 9807 §5.1). */
-  'register.start': op(object({ username: usernameSchema, request: opaqueMessage }), object({ response: opaqueMessage })),
+  /**
+   * A proof-of-work challenge for registering or logging in (DESIGN §10). Difficulty follows load
+   * and is 0 when the server is quiet; clients may also skip this and answer POW_REQUIRED.
+   */
+  'pow.challenge': op(object({ context: powContextSchema }), object({ challenge: powChallengeSchema })),
+  /** OPAQUE registration, step 1 (RFC 9807 §5.1); `pow` when the server demands it (POW_REQUIRED). */
+  'register.start': op(object({ username: usernameSchema, request: opaqueMessage, pow: optional(powSolutionSchema) }), object({ response: opaqueMessage })),
   /** OPAQUE registration, step 2, with the account's public keys, its first device and its sealed key backups. */
   'register.finish': op(
     object({
@@ -126,8 +151,8 @@ export const ops = {
     }),
     sessionSchema,
   ),
-  /** OPAQUE login, step 1 (RFC 9807 §6). Unknown users get a fake response: no enumeration. */
-  'login.start': op(object({ username: usernameSchema, request: opaqueMessage }), object({ response: opaqueMessage })),
+  /** OPAQUE login, step 1 (RFC 9807 §6). Unknown users get a fake response: no enumeration. `pow` as for register. */
+  'login.start': op(object({ username: usernameSchema, request: opaqueMessage, pow: optional(powSolutionSchema) }), object({ response: opaqueMessage })),
   /** OPAQUE login, step 2; on success returns what a new device needs to open the key backup. */
   'login.finish': op(object({ finish: opaqueMessage }), object({ identityKey: ed25519PublicKey, backup: sealedBackup })),
   /** After a password login: enrol this connection's new device. */
@@ -142,6 +167,35 @@ export const ops = {
   'device.revoke': op(object({ deviceId: deviceIdSchema }), empty),
   /** End this device's session (revoking the device), or every device's with `all`. */
   'session.logout': op(object({ all: optional(boolean()) }), object({ revoked: uint() })),
+
+  /**
+   * Password change (DESIGN §5), step 1, on a signed-in device's connection: prove the current
+   * password again with an OPAQUE login (RFC 9807 §6).
+   */
+  'password.verify.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage })),
+  /** Step 2: on success, the current key backup, for the client to re-seal under the new password. */
+  'password.verify.finish': op(object({ finish: opaqueMessage }), object({ backup: sealedBackup })),
+  /** Step 3: OPAQUE registration of the new password; only right after a verify.finish on this connection. */
+  'password.change.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage })),
+  /**
+   * Step 4: the new record and re-sealed backup, signed by the identity key over
+   * `passwordChangeMessage`; both replace the old ones at once. One change per proof.
+   */
+  'password.change.finish': op(object({ record: opaqueRecord, backup: sealedBackup, signature: ed25519Signature }), empty),
+  /**
+   * Password reset with the recovery key, step 1 (anonymous): the OPAQUE registration request for
+   * the new password. Returns the recovery backup to open with the recovery key, and a one-time
+   * nonce to sign. Unknown users get a fake that looks the same (no enumeration).
+   */
+  'recover.start': op(
+    object({ username: usernameSchema, request: opaqueMessage }),
+    object({ response: opaqueMessage, identityKey: ed25519PublicKey, recoveryBackup: sealedBackup, nonce: bytes({ length: 32 }) }),
+  ),
+  /**
+   * Step 2: the new record and password backup, signed by the recovery signing key over
+   * `recoveryMessage` (with the nonce). On success the connection may enrol a device (`device.add`).
+   */
+  'recover.finish': op(object({ record: opaqueRecord, backup: sealedBackup, signature: ed25519Signature }), empty),
 
   /** A user's identity key and active device certificates: what clients check MLS credentials against. */
   'directory.lookup': op(object({ username: usernameSchema }), directoryEntrySchema),

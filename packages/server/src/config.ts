@@ -17,12 +17,29 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** PostgreSQL URL: keep state there, shared by every node, instead of SQLite in dataDir. */
   postgresUrl?: string;
-  /** Redis URL: share bus events between nodes through Redis instead of in-process only. */
+  /** Redis URL: share bus events and presence between nodes through Redis instead of in-process only. */
   redisUrl?: string;
+  /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. Default `parley:`. */
+  redisNamespace?: string;
+  /** How long to keep retrying PostgreSQL and Redis at start before giving up. Default 30 s. */
+  startupTimeoutMs?: number;
+  /**
+   * With Redis: a node that has not proved itself alive for this long (it crashed, or lost Redis)
+   * has its users shown offline by the others. Default 15 s.
+   */
+  presenceTtlMs?: number;
+  /**
+   * The server's key file (Noise static key and OPAQUE setup). Default `<dataDir>/server-keys.json`.
+   * Every node of one deployment must use the same file: clients pin the key, and registrations
+   * are bound to the OPAQUE setup.
+   */
+  keyFile?: string;
   /** Everyone sees everyone online, not just their group peers (DESIGN §7: an `open` server). */
   openDirectory: boolean;
   /** Group log entries older than this are deleted, read or not; devices are told of the gap (DESIGN §6). */
   retentionMs: number;
+  /** Most unacknowledged entries one device may have in one group; beyond it the oldest are skipped and reported. */
+  deviceBacklogQuota: number;
   /** Directory of the built web client (packages/web/dist), served at `/` when set. */
   webRoot?: string;
 }
@@ -37,6 +54,7 @@ export const defaultConfig: ServerConfig = {
   logLevel: 'info',
   openDirectory: false,
   retentionMs: 30 * 24 * 60 * 60_000,
+  deviceBacklogQuota: 10_000,
 };
 
 export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {

@@ -1,10 +1,12 @@
 /**
  * @module The server's long-term secrets: its Noise static key (clients pin it) and its OPAQUE
- * setup (without it, registration records are useless). Kept in one 0600 file in the data directory,
- * never in the database, so a leaked database dump holds no server secret.
+ * setup (without it, registration records are useless). Kept in one 0600 file, by default in the
+ * data directory, never in the database, so a leaked database dump holds no server secret. Every
+ * node of a deployment uses the same file (`--key-file`): the same key, the same OPAQUE setup.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fromBase64Url, toBase64Url } from '@parley/protocol';
 import { fingerprint, generateStaticKeyPair, opaqueServer, publicKeyFromPrivate, type StaticKeyPair } from '@parley/crypto';
 
@@ -22,19 +24,14 @@ interface KeyFile {
 
 export const KEY_FILE = 'server-keys.json';
 
-export async function loadOrCreateServerKeys(dataDir: string): Promise<ServerKeys> {
-  const path = join(dataDir, KEY_FILE);
+/** Reads the key file at `path`, or creates it (and its directory) with fresh keys if there is none. */
+export async function loadOrCreateServerKeys(path: string): Promise<ServerKeys> {
   let file: KeyFile;
   try {
     file = JSON.parse(await readFile(path, 'utf8')) as KeyFile;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read server key file ${path}`, { cause: error });
-    file = { version: 1, noisePrivateKey: toBase64Url(generateStaticKeyPair().privateKey), opaqueSetup: opaqueServer.createSetup() };
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    // Write then rename, so a crash never leaves a half-written key file behind.
-    const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(file, null, 2), { mode: 0o600, flag: 'wx' });
-    await rename(temporary, path);
+    file = await createKeyFile(path);
   }
   if (file.version !== 1 || typeof file.noisePrivateKey !== 'string' || typeof file.opaqueSetup !== 'string') {
     throw new Error(`server key file ${path} is not in a format this version understands`);
@@ -42,4 +39,25 @@ export async function loadOrCreateServerKeys(dataDir: string): Promise<ServerKey
   const privateKey = fromBase64Url(file.noisePrivateKey);
   const publicKey = publicKeyFromPrivate(privateKey);
   return { noise: { privateKey, publicKey }, opaqueSetup: file.opaqueSetup, fingerprint: fingerprint(publicKey) };
+}
+
+/**
+ * Writes a temporary file, then links it into place, so a crash never leaves a half-written key
+ * file and two nodes starting at once on a shared, still missing file end up with the same keys:
+ * the link fails for the second, which then reads the first one's file.
+ */
+async function createKeyFile(path: string): Promise<KeyFile> {
+  const file: KeyFile = { version: 1, noisePrivateKey: toBase64Url(generateStaticKeyPair().privateKey), opaqueSetup: opaqueServer.createSetup() };
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  await writeFile(temporary, JSON.stringify(file, null, 2), { mode: 0o600, flag: 'wx' });
+  try {
+    await link(temporary, path);
+    return file;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create server key file ${path}`, { cause: error });
+    return JSON.parse(await readFile(path, 'utf8')) as KeyFile;
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
 }

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { opaqueReady } from '@parley/crypto';
 import { CloseCode } from '@parley/protocol';
 import type { WebSocket } from 'ws';
-import { connectRedisBus, MemoryBus, type Bus } from './bus/index.js';
+import { connectRedisBus, MemoryBus, MemoryPresenceStore, RedisPresenceStore, type Bus, type PresenceStore } from './bus/index.js';
 import { resolveConfig, type ServerConfig } from './config.js';
-import { loadOrCreateServerKeys } from './keys.js';
+import { KEY_FILE, loadOrCreateServerKeys } from './keys.js';
 import { createLogger, type Logger } from './logger.js';
 import { createServices } from './services/index.js';
 import { Connection } from './session/connection.js';
@@ -36,17 +36,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const log = options.logger ?? createLogger(config.logLevel);
   await opaqueReady;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const keys = await loadOrCreateServerKeys(config.dataDir);
+  const keys = await loadOrCreateServerKeys(config.keyFile ?? join(config.dataDir, KEY_FILE));
+  const { startupTimeoutMs } = config;
   const storage: Storage = config.postgresUrl
-    ? await openPostgresStorage(config.postgresUrl, { log: log.child({ module: 'postgres' }) })
+    ? await openPostgresStorage(config.postgresUrl, { log: log.child({ module: 'postgres' }), startupTimeoutMs })
     : await openSqliteStorage(join(config.dataDir, 'parley.db'));
-  const bus: Bus = config.redisUrl
-    ? await connectRedisBus(config.redisUrl, { log: log.child({ module: 'redis' }) }).catch(async (error: unknown) => {
+  const redis = config.redisUrl
+    ? await connectRedisBus(config.redisUrl, { log: log.child({ module: 'redis' }), namespace: config.redisNamespace, startupTimeoutMs }).catch(async (error: unknown) => {
         await storage.close();
         throw error;
       })
-    : new MemoryBus();
-  const services = createServices({ storage, bus, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs });
+    : undefined;
+  const bus: Bus = redis ?? new MemoryBus();
+  // Several nodes share who is online through Redis, and expire the users of a node that died.
+  const presenceStore: PresenceStore = redis
+    ? new RedisPresenceStore(redis, { ttlMs: config.presenceTtlMs, log: log.child({ module: 'presence-store' }) })
+    : new MemoryPresenceStore();
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota });
 
   const connections = new Set<Connection>();
   const local = new LocalConnections();
@@ -54,6 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const unsubscribe = local.listen(bus);
   const stopRetention = services.delivery.startRetention();
+  const stopPresence = services.presence.startHeartbeat();
 
   const onSocket = (ws: WebSocket) => {
     const connection: Connection = new Connection(
@@ -113,6 +120,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       http.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    // Port taken, say: let go of storage and Redis too, so the process can exit with the error.
+    unsubscribe();
+    await stopRetention();
+    await stopPresence();
+    await services.presence.leave();
+    await bus.close();
+    await storage.close();
+    throw error;
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -132,8 +148,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         await new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
         await stopRetention();
-        // Offline announcements for the connections just closed, before the bus and storage go.
-        await services.presence.settled();
+        await stopPresence();
+        // Offline announcements for the connections just closed, and this node's presence entries
+        // removed from the shared registry, before the bus and storage go.
+        await services.presence.leave();
         await bus.close();
         await storage.close();
         log.info({ event: 'server.stopped' }, 'server stopped');

@@ -26,6 +26,7 @@
  * and come back as Uint8Array, so an object whose only key is `$bytes` is reserved.
  */
 import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '@parley/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import { createLogger, type Logger } from '../logger.js';
 import type { Bus, BusEvents, BusTopic } from './types.js';
@@ -43,6 +44,8 @@ export interface RedisBusOptions {
 /** Redis is unreachable (at start, or when publishing), or the bus is closed. The message names the server. */
 export class BusUnavailableError extends Error {
   override readonly name = 'BusUnavailableError';
+  /** The stable code `parley serve` prints with it (`error UNAVAILABLE: ...`). */
+  readonly code = ErrorCode.UNAVAILABLE;
 }
 
 type Handler = (message: never) => void;

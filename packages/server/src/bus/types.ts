@@ -22,8 +22,10 @@ export interface BusEvents {
   /**
    * A user's first device came online, or its last went offline. Every node tells its connected
    * users in `audience` (the user's group peers), or all of them on an open server.
+   * `version` orders the changes of one user (PresenceChange): a node that hears of an older
+   * change after a newer one, as can happen when two nodes publish them, drops it.
    */
-  presence: { username: string; online: boolean; audience: string[] | 'all' };
+  presence: { username: string; online: boolean; audience: string[] | 'all'; version?: number };
 }
 export type BusTopic = keyof BusEvents;
 

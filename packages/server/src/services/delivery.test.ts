@@ -40,7 +40,7 @@ describe('delivery and keys services', () => {
   });
 
   it('deletes entries past retention on a sweep and reports them to the device as a gap', async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY }, () => now);
+    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
     await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, createdAt: now });
     await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], welcome: new Uint8Array(8) }, () => undefined);
     for (const day of [0, 10, 40]) {

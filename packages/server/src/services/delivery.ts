@@ -21,6 +21,8 @@ const MAX_SWEEP_INTERVAL_MS = 60 * 60_000;
 export interface DeliveryOptions {
   /** Log entries older than this are deleted, read or not (DESIGN §6: default 30 days). */
   retentionMs: number;
+  /** See ServerConfig.deviceBacklogQuota. */
+  deviceBacklogQuota: number;
 }
 
 const hex = groupTag;
@@ -40,7 +42,7 @@ export class DeliveryService {
     let stored;
     try {
       stored = await this.storage.appendMessage(
-        { groupId: body.groupId, epoch, sender: session, payload: body.message, createdAt: this.now() },
+        { groupId: body.groupId, epoch, sender: session, payload: body.message, createdAt: this.now(), backlogQuota: this.options.deviceBacklogQuota },
         (group) => {
           requireDevice(group, session);
           // Only the current epoch: members who joined at a later epoch could never read an older one
@@ -69,7 +71,7 @@ export class DeliveryService {
     return {
       mailbox: fetched.mailbox.map(mailboxEntry),
       entries: fetched.entries.map(logEntry),
-      gaps: fetched.gaps.map((gap) => ({ ...gap, reason: 'retention' as const })),
+      gaps: fetched.gaps,
       more: fetched.more,
     };
   }

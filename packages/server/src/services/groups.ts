@@ -53,6 +53,7 @@ export class GroupService {
     private readonly storage: Storage,
     private readonly push: Push,
     private readonly log: Logger,
+    private readonly options: { deviceBacklogQuota?: number } = {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -79,6 +80,7 @@ export class GroupService {
       throw badRequest('a Welcome needs the devices it adds in add');
     }
     await this.requireActiveDevices(body.add);
+    const revoked = await this.revokedAmong(body.remove);
 
     const check: GroupCheck = (group) => {
       requireDevice(group, session);
@@ -88,7 +90,8 @@ export class GroupService {
       for (const device of body.remove) {
         if (!group.members.some((member) => sameDevice(member, device))) throw badRequest(`${name(device)} is not in the group`);
       }
-      const touchesOthers = [...body.add, ...body.remove].some((device) => device.username !== session.username);
+      // Removing a revoked device is housekeeping any member may do (DESIGN §5: revocation re-keys).
+      const touchesOthers = [...body.add, ...body.remove.filter((device) => !revoked.has(name(device)))].some((device) => device.username !== session.username);
       if (touchesOthers && !group.admins.includes(session.username)) {
         throw new ParleyError(ErrorCode.FORBIDDEN, "only a group admin may add or remove other users' devices");
       }
@@ -98,7 +101,7 @@ export class GroupService {
       }
     };
     const result = await this.accept(
-      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: body.add, remove: body.remove, welcome: body.welcome },
+      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: body.add, remove: body.remove, welcome: body.welcome, backlogQuota: this.options.deviceBacklogQuota },
       check,
     );
     this.log.info(
@@ -116,7 +119,7 @@ export class GroupService {
     checkCommit(body.commit, body.groupId, body.epoch, true);
     checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
     const result = await this.accept(
-      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: [session], remove: [] },
+      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: [session], remove: [], backlogQuota: this.options.deviceBacklogQuota },
       (group) => requireUser(group, session.username),
     );
     this.log.info({ event: 'group.rejoin', group: groupTag(body.groupId), seq: result.entry.seq, epoch: result.epoch }, 'external commit accepted');
@@ -138,7 +141,8 @@ export class GroupService {
   }
 
   async list(session: Session): Promise<ResponseOf<'group.list'>> {
-    return { groups: (await this.storage.listDeviceGroups(session)).map(groupSummary) };
+    // The account's groups, not just this device's: a new device of the account joins them all.
+    return { groups: (await this.storage.listUserGroups(session.username)).map(groupSummary) };
   }
 
   async promote(session: Session, body: RequestOf<'group.promote'>): Promise<GroupSummary> {
@@ -164,6 +168,15 @@ export class GroupService {
     const group = await this.storage.getGroup(groupId);
     if (!group) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
     return group;
+  }
+
+  private async revokedAmong(devices: readonly DeviceKey[]): Promise<Set<string>> {
+    const revoked = new Set<string>();
+    for (const device of devices) {
+      const record = await this.storage.getDevice(device.username, device.deviceId);
+      if (!record || record.revokedAt !== undefined) revoked.add(name(device));
+    }
+    return revoked;
   }
 
   /** Added devices must be active devices of existing accounts. */

@@ -1,9 +1,10 @@
 /** @module The server's services, built once over one storage and one bus. */
-import type { Bus } from '../bus/index.js';
+import type { Bus, PresenceStore } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../session/handlers.js';
 import type { Storage } from '../storage/index.js';
 import { AccountService } from './accounts.js';
+import { CredentialService } from './credentials.js';
 import { DeliveryService } from './delivery.js';
 import { DirectoryService } from './directory.js';
 import { GroupService } from './groups.js';
@@ -14,20 +15,24 @@ import { Push } from './push.js';
 export interface ServiceOptions {
   storage: Storage;
   bus: Bus;
+  /** Who is online: this node's connections (MemoryPresenceStore) or every node's (RedisPresenceStore). */
+  presenceStore: PresenceStore;
   log: Logger;
   opaqueSetup: string;
   openDirectory: boolean;
   retentionMs: number;
+  deviceBacklogQuota: number;
 }
 
-export function createServices({ storage, bus, log, opaqueSetup, openDirectory, retentionMs }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
+    credentials: new CredentialService(storage, opaqueSetup, log.child({ module: 'credentials' })),
     directory: new DirectoryService(storage),
     keys: new KeyService(storage, log.child({ module: 'keys' })),
-    groups: new GroupService(storage, push, log.child({ module: 'groups' })),
-    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs }),
-    presence: new PresenceService(storage, bus, log.child({ module: 'presence' }), { openDirectory }),
+    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota }),
+    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
+    presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
   };
 }

@@ -3,11 +3,12 @@
  * peers and itself, or everyone on an open server. A user's first device coming online and its
  * last going offline are announced on the bus to the same audience.
  *
- * The online registry is this node's connections only; across nodes it would live in Redis. The
- * announcements already go through the bus, so every node tells its own connections.
+ * Who is online lives in a PresenceStore: this node's connections by default, shared by all
+ * nodes through Redis when configured, where a node that stops heartbeating has its users
+ * expire. The announcements go through the bus, so every node tells its own connections.
  */
 import type { RequestOf, ResponseOf, Session } from '@parley/protocol';
-import type { Bus } from '../bus/index.js';
+import type { Bus, PresenceChange, PresenceStore } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 
@@ -20,53 +21,75 @@ export const DEFAULT_PRESENCE_PAGE = 50;
 export const MAX_PRESENCE_PAGE = 200;
 
 export class PresenceService {
-  /** username → deviceId → open connections. */
-  private readonly online = new Map<string, Map<string, number>>();
-  /** Announcements go out one at a time, so a quick online/offline pair is never reordered. */
+  /** Announcements go out one at a time, in the order of the events, so a quick online/offline pair is never reordered. */
   private announcing: Promise<void> = Promise.resolve();
+  /** Whether the last heartbeat failed, so an outage is logged once, not at every beat. */
+  private heartbeatFailing = false;
 
   constructor(
     private readonly storage: Storage,
     private readonly bus: Bus,
+    private readonly store: PresenceStore,
     private readonly log: Logger,
     private readonly options: PresenceOptions,
   ) {}
 
-  isOnline(username: string): boolean {
-    return this.online.has(username);
-  }
-
   /** A connection authenticated as this device. */
   connected(session: Session): void {
-    const devices = this.online.get(session.username) ?? new Map<string, number>();
-    const first = devices.size === 0;
-    devices.set(session.deviceId, (devices.get(session.deviceId) ?? 0) + 1);
-    this.online.set(session.username, devices);
-    if (first) this.announce(session.username, true);
+    // The store call starts now, so its writes keep the order of connects and disconnects.
+    this.enqueue(this.logFailure(this.store.connected(session.username, session.deviceId)));
   }
 
   /** A connection of this device closed. */
   disconnected(session: Session): void {
-    const devices = this.online.get(session.username);
-    const count = devices?.get(session.deviceId);
-    if (!devices || count === undefined) return;
-    if (count > 1) devices.set(session.deviceId, count - 1);
-    else devices.delete(session.deviceId);
-    if (devices.size > 0) return;
-    this.online.delete(session.username);
-    this.announce(session.username, false);
+    this.enqueue(this.logFailure(this.store.disconnected(session.username, session.deviceId)));
   }
 
   async list(session: Session, body: RequestOf<'presence.list'>): Promise<ResponseOf<'presence.list'>> {
     const limit = Math.min(MAX_PRESENCE_PAGE, Math.max(1, body.limit ?? DEFAULT_PRESENCE_PAGE));
-    const candidates = this.options.openDirectory ? [...this.online.keys()] : [...(await this.storage.listGroupPeers(session.username)), session.username];
     const after = body.after;
-    const visible = [...new Set(candidates)]
-      .filter((username) => this.isOnline(username) && (after === undefined || username > after))
-      .sort();
+    // One more than asked for, to know whether there is a next page.
+    let visible: string[];
+    if (this.options.openDirectory) {
+      visible = await this.store.listOnline(after, limit + 1);
+    } else {
+      const candidates = [...(await this.storage.listGroupPeers(session.username)), session.username]
+        .filter((username) => after === undefined || username > after)
+        .sort();
+      visible = (await this.store.filterOnline(candidates)).slice(0, limit + 1);
+    }
     const users = visible.slice(0, limit);
     const last = users.at(-1);
     return visible.length > limit && last !== undefined ? { users, next: last } : { users };
+  }
+
+  /**
+   * Runs the store's heartbeat, if it needs one, and announces what it reports (the users of
+   * expired nodes going offline). Returns a function that stops it.
+   */
+  startHeartbeat(): () => Promise<void> {
+    const interval = this.store.heartbeatIntervalMs;
+    if (interval === undefined) return async () => undefined;
+    let running: Promise<void> | undefined;
+    const beat = () => {
+      running ??= this.beat().finally(() => (running = undefined));
+    };
+    beat();
+    const timer = setInterval(beat, interval);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  /**
+   * This node leaves the shared registry (graceful shutdown, after its connections closed):
+   * anything still registered for it is removed and announced.
+   */
+  async leave(): Promise<void> {
+    this.enqueue(this.logFailure(this.store.leave()));
+    await this.announcing;
   }
 
   /** Resolves once every announcement so far has been published (for orderly shutdown and tests). */
@@ -74,13 +97,51 @@ export class PresenceService {
     return this.announcing;
   }
 
-  private announce(username: string, online: boolean): void {
-    this.announcing = this.announcing
-      .then(async () => {
-        const audience = this.options.openDirectory ? 'all' : (await this.storage.listGroupPeers(username)).filter((peer) => peer !== username);
-        if (audience !== 'all' && audience.length === 0) return;
-        await this.bus.publish('presence', { username, online, audience });
-      })
-      .catch((error: unknown) => this.log.warn({ err: error, event: 'presence.failed' }, 'presence not announced'));
+  private async beat(): Promise<void> {
+    const changes = this.store.heartbeat().then(
+      (changes) => {
+        if (this.heartbeatFailing) this.log.info({ event: 'presence.heartbeat_restored' }, 'presence heartbeat restored');
+        this.heartbeatFailing = false;
+        return changes;
+      },
+      (error: unknown) => {
+        // Logged once per outage, not at every beat.
+        if (!this.heartbeatFailing) {
+          this.log.warn({ err: error, event: 'presence.heartbeat_failed' }, "presence heartbeat failed; if it goes on, other nodes will show this node's users offline");
+        }
+        this.heartbeatFailing = true;
+        return [];
+      },
+    );
+    this.enqueue(changes);
+    await changes;
+  }
+
+  /** A store call that failed is logged and changes nothing here; the store repairs itself at a later heartbeat. */
+  private logFailure(pending: Promise<PresenceChange | PresenceChange[] | undefined>): Promise<PresenceChange[]> {
+    return pending.then(
+      (result) => (result === undefined ? [] : Array.isArray(result) ? result : [result]),
+      (error: unknown) => {
+        this.log.warn({ err: error, event: 'presence.store_failed' }, 'presence not updated');
+        return [];
+      },
+    );
+  }
+
+  /** Announces the changes once all earlier ones are out. `changes` never rejects. */
+  private enqueue(changes: Promise<PresenceChange[]>): void {
+    this.announcing = this.announcing.then(async () => {
+      for (const change of await changes) await this.announce(change);
+    });
+  }
+
+  private async announce({ username, online, version }: PresenceChange): Promise<void> {
+    try {
+      const audience = this.options.openDirectory ? 'all' : (await this.storage.listGroupPeers(username)).filter((peer) => peer !== username);
+      if (audience !== 'all' && audience.length === 0) return;
+      await this.bus.publish('presence', { username, online, audience, version });
+    } catch (error) {
+      this.log.warn({ err: error, event: 'presence.failed' }, 'presence not announced');
+    }
   }
 }

@@ -1,15 +1,17 @@
 /** @module The op → handler table, with the authentication each op needs (checked before it runs). */
 import { ErrorCode, ParleyError, type OpName, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
 import type { AccountService } from '../services/accounts.js';
+import type { CredentialService } from '../services/credentials.js';
 import type { DeliveryService } from '../services/delivery.js';
 import type { DirectoryService } from '../services/directory.js';
 import type { GroupService } from '../services/groups.js';
 import type { KeyService } from '../services/keys.js';
 import type { PresenceService } from '../services/presence.js';
-import type { RequestContext } from './state.js';
+import type { AuthState, RequestContext } from './state.js';
 
 export interface Services {
   accounts: AccountService;
+  credentials: CredentialService;
   directory: DirectoryService;
   keys: KeyService;
   groups: GroupService;
@@ -25,6 +27,12 @@ export type HandlerTable = { [O in OpName]: Handler<O> };
 
 function requireAnonymous(ctx: RequestContext): void {
   if (ctx.auth.kind !== 'anonymous') throw new ParleyError(ErrorCode.ALREADY_AUTHENTICATED, 'this connection is already signed in');
+}
+
+/** For ops that read and replace this connection's state as well as needing a signed-in device. */
+function requireDevice(ctx: RequestContext): Extract<AuthState, { kind: 'device' }> {
+  if (ctx.auth.kind !== 'device') throw new ParleyError(ErrorCode.UNAUTHENTICATED, 'changing the password needs a signed-in device');
+  return ctx.auth;
 }
 
 export const handlers: HandlerTable = {
@@ -101,6 +109,69 @@ export const handlers: HandlerTable = {
   'session.logout': {
     needs: 'device',
     handle: async (session, body, { accounts }) => ({ revoked: await accounts.logout(session, body.all ?? false) }),
+  },
+
+  // Password change (DESIGN §5). Each step consumes the state the one before left on this
+  // connection, before it awaits anything, so a failed or repeated step cannot be retried.
+  'password.verify.start': {
+    needs: 'none',
+    handle: async (ctx, body, { credentials }) => {
+      const { session } = requireDevice(ctx);
+      ctx.auth = { kind: 'device', session };
+      const { reply, pending } = await credentials.verifyStart(session, body);
+      ctx.auth = { kind: 'device', session, passwordChange: pending };
+      return reply;
+    },
+  },
+  'password.verify.finish': {
+    needs: 'none',
+    handle: async (ctx, body, { credentials }) => {
+      const { session, passwordChange } = requireDevice(ctx);
+      ctx.auth = { kind: 'device', session };
+      const { reply, pending } = await credentials.verifyFinish(session, passwordChange, body);
+      ctx.auth = { kind: 'device', session, passwordChange: pending };
+      return reply;
+    },
+  },
+  'password.change.start': {
+    needs: 'none',
+    handle: async (ctx, body, { credentials }) => {
+      const { session, passwordChange } = requireDevice(ctx);
+      ctx.auth = { kind: 'device', session };
+      const { reply, pending } = credentials.changeStart(session, passwordChange, body);
+      ctx.auth = { kind: 'device', session, passwordChange: pending };
+      return reply;
+    },
+  },
+  'password.change.finish': {
+    needs: 'none',
+    handle: async (ctx, body, { credentials }) => {
+      const { session, passwordChange } = requireDevice(ctx);
+      ctx.auth = { kind: 'device', session };
+      await credentials.changeFinish(session, passwordChange, body);
+      return {};
+    },
+  },
+  // Recovery: anonymous, and on success the connection may enrol a device, as after a login.
+  'recover.start': {
+    needs: 'none',
+    handle: async (ctx, body, { credentials }) => {
+      requireAnonymous(ctx);
+      const { reply, pending } = await credentials.recoverStart(body);
+      ctx.auth = { kind: 'anonymous', recovery: pending };
+      return reply;
+    },
+  },
+  'recover.finish': {
+    needs: 'none',
+    handle: async (ctx, body, { credentials }) => {
+      requireAnonymous(ctx);
+      const recovery = ctx.auth.kind === 'anonymous' ? ctx.auth.recovery : undefined;
+      ctx.auth = { kind: 'anonymous' };
+      const username = await credentials.recoverFinish(recovery, body);
+      ctx.auth = { kind: 'password', username };
+      return {};
+    },
   },
 
   'directory.lookup': { needs: 'device', handle: (_session, body, { directory }) => directory.lookup(body.username) },

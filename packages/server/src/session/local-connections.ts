@@ -8,10 +8,14 @@ import type { Bus } from '../bus/index.js';
 import type { Connection } from './connection.js';
 import { sessionKey } from './state.js';
 
+const MAX_REMEMBERED_PRESENCE = 10_000;
+
 export class LocalConnections {
   private readonly byDevice = new Map<string, Set<Connection>>();
   /** username → device keys with at least one connection here. */
   private readonly byUser = new Map<string, Set<string>>();
+  /** username → version of the latest presence change passed on, to drop older ones arriving late. */
+  private readonly presenceVersions = new Map<string, number>();
 
   add(connection: Connection, session: Session): void {
     const key = sessionKey(session.username, session.deviceId);
@@ -58,7 +62,8 @@ export class LocalConnections {
           for (const connection of this.ofDevice(username, deviceId)) connection.sendEncodedEvent((decoded ??= fromBase64Url(envelope)));
         }
       }),
-      bus.subscribe('presence', ({ username, online, audience }) => {
+      bus.subscribe('presence', ({ username, online, audience, version }) => {
+        if (version !== undefined && !this.isNewestPresence(username, version)) return;
         const targets = audience === 'all' ? this.all() : audience.flatMap((peer) => [...this.ofUser(peer)]);
         for (const connection of targets) {
           if (connection.session?.username !== username) connection.sendEvent('presence', { username, online });
@@ -68,5 +73,23 @@ export class LocalConnections {
     return () => {
       for (const unsubscribe of subscriptions) unsubscribe();
     };
+  }
+
+  /**
+   * Two nodes may publish two changes of one user (offline on one node, online on another) in
+   * either order; the later change has the larger version. Remembers the newest version of the
+   * most recently changed users, a bounded number: an older change that arrives later than
+   * that is long past any race.
+   */
+  private isNewestPresence(username: string, version: number): boolean {
+    const newest = this.presenceVersions.get(username);
+    if (newest !== undefined && newest >= version) return false;
+    this.presenceVersions.delete(username);
+    this.presenceVersions.set(username, version);
+    if (this.presenceVersions.size > MAX_REMEMBERED_PRESENCE) {
+      const oldest = this.presenceVersions.keys().next().value;
+      if (oldest !== undefined) this.presenceVersions.delete(oldest);
+    }
+    return true;
   }
 }

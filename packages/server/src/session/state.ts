@@ -1,12 +1,13 @@
 /** @module What a connection knows about who is on the other end. */
 import type { Session } from '@parley/protocol';
 import type { PendingAuth } from '../services/accounts.js';
+import type { PendingPasswordChange, PendingRecovery } from '../services/credentials.js';
 
 export type AuthState =
-  | { kind: 'anonymous'; pending?: PendingAuth }
+  | { kind: 'anonymous'; pending?: PendingAuth; recovery?: PendingRecovery }
   /** Password proven on this connection, no device enrolled yet: may only add a device. */
   | { kind: 'password'; username: string }
-  | { kind: 'device'; session: Session };
+  | { kind: 'device'; session: Session; passwordChange?: PendingPasswordChange };
 
 export interface RequestContext {
   readonly handshakeHash: Uint8Array;

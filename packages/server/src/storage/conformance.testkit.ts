@@ -72,6 +72,25 @@ export function runStorageConformance(name: string, create: () => Promise<Storag
       expect((await storage.listDevices('bob')).map((d) => d.username)).toEqual(['bob']);
     });
 
+    it('replaces the OPAQUE record and backup together, optionally only over the expected record', async () => {
+      await storage.createAccount(account('alice'), device('alice', 'device-a1'));
+      await storage.createAccount(account('bob'), device('bob', 'device-b1'));
+      const first = { opaqueRecord: key(10, 192), backup: key(11, 97) };
+      expect(await storage.updateCredentials('alice', first, { ifOpaqueRecord: account('alice').opaqueRecord })).toBe(true);
+      expect(await storage.getAccount('alice')).toEqual({ ...account('alice'), ...first });
+
+      // A change authorised against the old record loses to the one that already replaced it.
+      const stale = { opaqueRecord: key(12, 192), backup: key(13, 97) };
+      expect(await storage.updateCredentials('alice', stale, { ifOpaqueRecord: account('alice').opaqueRecord })).toBe(false);
+      expect(await storage.getAccount('alice')).toEqual({ ...account('alice'), ...first });
+
+      // Unconditional (recovery), and nothing for an unknown user.
+      expect(await storage.updateCredentials('alice', stale)).toBe(true);
+      expect((await storage.getAccount('alice'))?.opaqueRecord).toEqual(stale.opaqueRecord);
+      expect(await storage.updateCredentials('nobody', first)).toBe(false);
+      expect(await storage.getAccount('bob')).toEqual(account('bob'));
+    });
+
     runMessagingConformance(() => storage);
   });
 }

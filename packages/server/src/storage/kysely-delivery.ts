@@ -116,6 +116,8 @@ async function findGaps(db: Db, device: DeviceKey): Promise<GapRecord[]> {
       'd.group_id',
       'd.acked_seq',
       'd.removed_seq',
+      'd.quota_gap_from',
+      'd.quota_gap_to',
       'g.last_seq',
       eb.selectFrom('group_log as l').select((inner) => inner.fn.min('l.seq').as('oldest')).whereRef('l.group_id', '=', 'd.group_id').as('oldest'),
     ])
@@ -128,8 +130,11 @@ async function findGaps(db: Db, device: DeviceKey): Promise<GapRecord[]> {
     const acked = int(row.acked_seq);
     const end = optionalInt(row.removed_seq) ?? int(row.last_seq);
     const oldest = optionalInt(row.oldest) ?? int(row.last_seq) + 1;
+    const quotaFrom = optionalInt(row.quota_gap_from);
+    const quotaTo = optionalInt(row.quota_gap_to);
+    if (quotaFrom !== undefined && quotaTo !== undefined) gaps.push({ groupId: bytes(row.group_id), fromSeq: quotaFrom, toSeq: quotaTo, reason: 'quota' });
     const toSeq = Math.min(oldest - 1, end);
-    if (toSeq > acked) gaps.push({ groupId: bytes(row.group_id), fromSeq: acked + 1, toSeq });
+    if (toSeq > acked) gaps.push({ groupId: bytes(row.group_id), fromSeq: acked + 1, toSeq, reason: 'retention' });
   }
   return gaps;
 }
@@ -162,6 +167,15 @@ export async function advanceCursors(db: Db, device: DeviceKey, cursors: readonl
       .where('username', '=', device.username)
       .where('device_id', '=', device.deviceId)
       .where('acked_seq', '<', cursor.seq)
+      .execute();
+    // Acknowledging the end of a quota gap means the device was told: forget the gap.
+    await db
+      .updateTable('group_devices')
+      .set({ quota_gap_from: null, quota_gap_to: null })
+      .where('group_id', '=', cursor.groupId)
+      .where('username', '=', device.username)
+      .where('device_id', '=', device.deviceId)
+      .where('quota_gap_to', '<=', cursor.seq)
       .execute();
   }
   if (cursors.length === 0) return;

@@ -7,7 +7,7 @@
  * the end of the transaction, so later statements see the latest committed routing list and a
  * concurrent commit for the same epoch waits, then matches no row; SQLite serialises writers.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
 import { bytes, hexKey, int, toMailboxRecord } from './rows.js';
 import type { Database, GroupDevicesTable, GroupsTable, MailboxTable } from './schema.js';
 import {
@@ -121,6 +121,16 @@ export async function listDeviceGroups(db: Db, device: DeviceKey): Promise<Group
     .where('username', '=', device.username)
     .where('device_id', '=', device.deviceId)
     .where('removed_seq', 'is', null);
+  return listGroupsIn(db, mine);
+}
+
+/** Groups where any device of the user is routed: what a new device of the account should join. */
+export async function listUserGroups(db: Db, username: string): Promise<GroupRecord[]> {
+  const mine = db.selectFrom('group_devices').select('group_id').where('username', '=', username).where('removed_seq', 'is', null);
+  return listGroupsIn(db, mine);
+}
+
+async function listGroupsIn(db: Db, mine: SelectQueryBuilder<Database, 'group_devices', { group_id: Uint8Array }>): Promise<GroupRecord[]> {
   const groups = await db.selectFrom('groups').select(groupColumns).where('group_id', 'in', mine).orderBy('group_id').execute();
   if (groups.length === 0) return [];
   const adminRows = await db.selectFrom('group_admins').select(['group_id', 'username']).where('group_id', 'in', mine).orderBy('username').execute();
@@ -173,7 +183,7 @@ async function allocateMailboxIds(tx: Transaction<Database>, count: number): Pro
   return int(row.value) - count + 1;
 }
 
-async function appendLog(tx: Transaction<Database>, entry: LogRecord): Promise<void> {
+async function appendLog(tx: Transaction<Database>, entry: LogRecord, backlogQuota: number | undefined): Promise<void> {
   await tx
     .insertInto('group_log')
     .values({
@@ -196,6 +206,21 @@ async function appendLog(tx: Transaction<Database>, entry: LogRecord): Promise<v
     .where('username', '=', entry.sender.username)
     .where('device_id', '=', entry.sender.deviceId)
     .where('acked_seq', '=', entry.seq - 1)
+    .execute();
+  if (backlogQuota === undefined) return;
+  // DESIGN §6 quota: a device more than `backlogQuota` entries behind skips the oldest; the skipped
+  // range is remembered and reported to it as a gap, never silently lost.
+  const keepFrom = entry.seq - backlogQuota;
+  await tx
+    .updateTable('group_devices')
+    .set((eb) => ({
+      quota_gap_from: eb.fn.coalesce('quota_gap_from', eb('acked_seq', '+', 1)),
+      quota_gap_to: keepFrom,
+      acked_seq: keepFrom,
+    }))
+    .where('group_id', '=', entry.groupId)
+    .where('removed_seq', 'is', null)
+    .where('acked_seq', '<', keepFrom)
     .execute();
 }
 
@@ -227,7 +252,7 @@ export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck)
       createdAt: commit.createdAt,
       payload: commit.commit,
     };
-    await appendLog(tx, entry);
+    await appendLog(tx, entry, commit.backlogQuota);
 
     const removed: DeviceKey[] = [];
     for (const device of commit.remove) {
@@ -353,7 +378,7 @@ export async function appendMessage(db: Db, message: NewMessage, check: GroupChe
       createdAt: message.createdAt,
       payload: message.payload,
     };
-    await appendLog(tx, entry);
+    await appendLog(tx, entry, message.backlogQuota);
     return { entry, members: routing };
   });
 }

@@ -106,6 +106,17 @@ export class KyselyStorage implements Storage {
     return row && toAccount(row);
   }
 
+  async updateCredentials(username: string, credentials: { opaqueRecord: Uint8Array; backup: Uint8Array }, options: { ifOpaqueRecord?: Uint8Array } = {}): Promise<boolean> {
+    let query = this.db
+      .updateTable('accounts')
+      .set({ opaque_record: credentials.opaqueRecord, backup: credentials.backup })
+      .where('username', '=', username);
+    // Blob equality is plain `=` in both SQLite and PostgreSQL (bytea), so the check stays portable.
+    if (options.ifOpaqueRecord) query = query.where('opaque_record', '=', options.ifOpaqueRecord);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async addDevice(device: NewDevice): Promise<void> {
     const inserted = await this.db
       .insertInto('devices')
@@ -180,6 +191,10 @@ export class KyselyStorage implements Storage {
 
   listDeviceGroups(device: DeviceKey): Promise<GroupRecord[]> {
     return groups.listDeviceGroups(this.db, device);
+  }
+
+  listUserGroups(username: string): Promise<GroupRecord[]> {
+    return groups.listUserGroups(this.db, username);
   }
 
   leaveGroup(groupId: Uint8Array, username: string, at: number) {

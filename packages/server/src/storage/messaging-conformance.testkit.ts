@@ -247,6 +247,20 @@ export function runMessagingConformance(current: () => Storage): void {
         await expect(storage.leaveGroup(filled(0xa2), 'alice', NOW)).rejects.toBeInstanceOf(StorageNotFoundError);
       });
 
+      it('skips the oldest entries for a device past its backlog quota, and reports them once as a quota gap', async () => {
+        await groupWithBob(); // seq 1
+        for (let i = 0; i < 6; i++) {
+          await storage.appendMessage({ groupId: GROUP, epoch: 1, sender: alice, payload: filled(i, 30), createdAt: NOW, backlogQuota: 3 }, pass); // seq 2..7
+        }
+        const fetched = await storage.fetchForDevice(bob, { limit: 100, maxBytes: BIG });
+        expect(fetched.entries.map((e) => e.seq)).toEqual([5, 6, 7]);
+        expect(fetched.gaps).toEqual([{ groupId: GROUP, fromSeq: 2, toSeq: 4, reason: 'quota' }]);
+        // Alice, who sent them, is unaffected.
+        expect((await storage.fetchForDevice(alice, { limit: 100, maxBytes: BIG })).gaps).toEqual([]);
+        await storage.advanceCursors(bob, [{ groupId: GROUP, seq: 7 }]);
+        expect((await storage.fetchForDevice(bob, { limit: 100, maxBytes: BIG })).gaps).toEqual([]);
+      });
+
       it('re-adds a device with its cursor at the commit (external rejoin) without a mailbox entry', async () => {
         await groupWithBob();
         await send(storage, alice, 1); // seq 2
@@ -344,10 +358,10 @@ export function runMessagingConformance(current: () => Storage): void {
         expect(await storage.deleteLogBefore(NOW + 25)).toBe(3); // seq 1..3
         const bobs = await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG });
         expect(bobs.entries.map((e) => e.seq)).toEqual([4]);
-        expect(bobs.gaps).toEqual([{ groupId: GROUP, fromSeq: 2, toSeq: 3 }]);
+        expect(bobs.gaps).toEqual([{ groupId: GROUP, fromSeq: 2, toSeq: 3, reason: 'retention' }]);
         expect((await storage.fetchForDevice(alice, { limit: 10, maxBytes: BIG })).gaps).toEqual([]); // she had sent them all
         expect(await storage.deleteLogBefore(NOW + 100)).toBe(1);
-        expect((await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).gaps).toEqual([{ groupId: GROUP, fromSeq: 2, toSeq: 4 }]);
+        expect((await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).gaps).toEqual([{ groupId: GROUP, fromSeq: 2, toSeq: 4, reason: 'retention' }]);
         await storage.advanceCursors(bob, [{ groupId: GROUP, seq: 4 }]);
         expect((await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).gaps).toEqual([]);
       });

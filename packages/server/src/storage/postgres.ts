@@ -16,6 +16,7 @@
  * back, when the pool opens fresh connections by itself. Nothing is queued or retried
  * behind the caller's back: a transaction that failed was rolled back.
  */
+import { ErrorCode } from '@parley/protocol';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createLogger, type Logger } from '../logger.js';
@@ -40,6 +41,8 @@ export interface PostgresStorageOptions {
 /** PostgreSQL could not be reached, or refused Parley, at start. The message names the server. */
 export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
+  /** The stable code `parley serve` prints with it (`error UNAVAILABLE: ...`). */
+  readonly code = ErrorCode.UNAVAILABLE;
 }
 
 const INITIAL_RETRY_MS = 250;

@@ -61,6 +61,9 @@ export interface GroupDevicesTable {
   joined_seq: number;
   /** Set when a commit removed the device; the row goes once the device has acknowledged that commit. */
   removed_seq: number | null;
+  /** Entries dropped because the device's backlog passed its quota, until the device acknowledges the gap. */
+  quota_gap_from: number | null;
+  quota_gap_to: number | null;
 }
 
 export interface GroupLogTable {

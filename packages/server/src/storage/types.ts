@@ -130,6 +130,8 @@ export interface NewCommit {
   remove: DeviceKey[];
   /** Queued as a 'welcome' mailbox entry for every added device; none for an external rejoin. */
   welcome?: Uint8Array;
+  /** As in NewMessage. */
+  backlogQuota?: number;
 }
 
 export interface CommitResult {
@@ -149,6 +151,8 @@ export interface NewMessage {
   sender: DeviceKey;
   payload: Uint8Array;
   createdAt: number;
+  /** Most unacknowledged entries a device may have in the group; older ones are skipped for it (and reported). */
+  backlogQuota?: number;
 }
 
 /** Log entries a device can no longer get because they were deleted before it read them. */
@@ -156,6 +160,8 @@ export interface GapRecord {
   groupId: Uint8Array;
   fromSeq: number;
   toSeq: number;
+  /** Deleted by age (retention), or skipped because the device's backlog passed its quota. */
+  reason: 'retention' | 'quota';
 }
 
 export interface DeviceFetch {
@@ -181,6 +187,12 @@ export interface Storage {
   /** Creates the account and its first device together; throws StorageConflictError if the username exists. */
   createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void>;
   getAccount(username: string): Promise<AccountRecord | undefined>;
+  /**
+   * Replaces the account's OPAQUE record and password key backup together (password change or
+   * recovery). With `ifOpaqueRecord`, only while the stored record is still that one, so a change
+   * authorised by proving one password cannot overwrite a newer one. False if nothing was replaced.
+   */
+  updateCredentials(username: string, credentials: { opaqueRecord: Uint8Array; backup: Uint8Array }, options?: { ifOpaqueRecord?: Uint8Array }): Promise<boolean>;
   /** Throws StorageConflictError if the device id is already used by this account. */
   addDevice(device: NewDevice): Promise<void>;
   getDevice(username: string, deviceId: string): Promise<DeviceRecord | undefined>;
@@ -206,6 +218,8 @@ export interface Storage {
   getGroupInfo(groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
   /** Groups the device is routed in (not those it was removed from), by group id. */
   listDeviceGroups(device: DeviceKey): Promise<GroupRecord[]>;
+  /** Groups where any device of `username` is routed, by group id. */
+  listUserGroups(username: string): Promise<GroupRecord[]>;
   addAdmin(groupId: Uint8Array, username: string): Promise<void>;
   /**
    * In one transaction: checks `commit.epoch` is current (else StaleEpochError with the current

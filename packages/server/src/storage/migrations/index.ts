@@ -2,10 +2,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_accounts.js';
 import * as m0002 from './0002_messaging.js';
+import * as m0003 from './0003_device_quota.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
   '0002_messaging': m0002,
+  '0003_device_quota': m0003,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { processMessage } from '@parley/crypto';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestDevice } from '../support/device.js';
+import { startTestServer, type TestServer } from '../support/harness.js';
+
+const PASSWORD = 'devices test password';
+
+describe('accounts across devices', () => {
+  let server: TestServer;
+  const devices: TestDevice[] = [];
+  async function device(username: string, how: 'register' | 'login', name: string): Promise<TestDevice> {
+    const d = new TestDevice(server);
+    devices.push(d);
+    const client = await d.open();
+    if (how === 'register') await client.register(username, PASSWORD, { deviceName: name });
+    else await client.login(username, PASSWORD, { deviceName: name });
+    return d;
+  }
+  const titles = async (d: TestDevice) => (await d.messages.listConversations()).filter((c) => c.active).map((c) => c.title).sort();
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    for (const d of devices) d.close();
+    await server.close();
+  });
+
+  it('a laptop that logs in after the chats exist joins all of them and gets new messages in each', async () => {
+    const phone = await device('alice', 'register', 'phone');
+    const bob = await device('bob', 'register', 'bob');
+    const carol = await device('carol', 'register', 'carol');
+    await (await phone.messenger()).sendDirect('bob', 'hi bob');
+    await (await phone.messenger()).createGroup('book club', ['bob', 'carol']);
+    await bob.receive();
+    await carol.receive();
+
+    const laptop = await device('alice', 'login', 'laptop');
+    await laptop.receive(); // joins by external commit into every group of the account
+    await phone.receive(); // the phone, as creator, shares the group title with the laptop
+    await laptop.receive();
+    expect(await titles(laptop)).toEqual(['bob', 'book club']);
+
+    await (await bob.messenger()).sendDirect('alice', 'hello both alices');
+    await (await carol.messenger()).sendToGroup('book club', 'chapter one');
+    expect((await laptop.receive()).sort()).toEqual(['bob: hello both alices', 'carol: chapter one']);
+    expect((await phone.receive()).sort()).toEqual(['bob: hello both alices', 'carol: chapter one']);
+    // And what the laptop sends, everyone (the phone included) reads.
+    await (await laptop.messenger()).sendToGroup('book club', 'from the laptop');
+    for (const d of [phone, bob, carol]) expect(await d.receive()).toContain('alice: from the laptop');
+  });
+
+  it('a revoked device is removed from every group and cannot decrypt what is sent after', async () => {
+    const phone = await device('dave', 'register', 'phone');
+    const erin = await device('erin', 'register', 'erin');
+    await (await phone.messenger()).sendDirect('erin', 'before');
+    await erin.receive();
+    const stolen = await device('dave', 'login', 'stolen');
+    await stolen.receive();
+    await (await erin.messenger()).sendDirect('dave', 'the stolen one still reads this');
+    expect(await stolen.receive()).toEqual(['erin: the stolen one still reads this']);
+    const stolenState = (await stolen.messages.listConversations())[0]?.state ?? new Uint8Array();
+    const stolenId = (await (await stolen.open()).whoami()).deviceId;
+    stolen.close();
+
+    await (await phone.open()).revokeDevice(stolenId);
+    await phone.receive(); // commits the removal of the revoked device's leaf (re-key)
+    await erin.receive();
+    await (await erin.messenger()).sendDirect('dave', 'after revocation');
+    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+    const rows = db.prepare("select payload from group_log where kind = 'message' order by created_at desc limit 1").all() as { payload: Buffer }[];
+    db.close();
+    expect(rows).toHaveLength(1);
+    await expect(processMessage(stolenState, new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
+    expect(await phone.receive()).toEqual(['erin: after revocation']);
+    await expect((await stolen.open()).whoami()).rejects.toMatchObject({ code: 'DEVICE_REVOKED' });
+  });
+});
