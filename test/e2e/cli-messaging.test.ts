@@ -57,6 +57,18 @@ describe('messaging from the CLI', () => {
     expect(jsonLines<JsonMessage>(await ok('alice', ['sync'])).map((m) => m.text)).toEqual(['yes!']);
   });
 
+  it('verify prints the same safety number on both sides, with a QR code for people', async () => {
+    const fromAlice = jsonLines<{ safetyNumber: string; verified: boolean }>(await ok('alice', ['verify', 'bob']))[0];
+    const fromBob = jsonLines<{ safetyNumber: string }>(await ok('bob', ['verify', 'alice']))[0];
+    expect(fromAlice?.safetyNumber).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(fromBob?.safetyNumber).toBe(fromAlice?.safetyNumber);
+    expect(fromAlice?.verified).toBe(false);
+    expect(jsonLines<{ verified: boolean }>(await ok('alice', ['verify', 'bob', '--mark']))[0]?.verified).toBe(true);
+    const human = await runCli(['--server', server.url, '--profile', join(dir.path, 'bob'), 'verify', 'alice']);
+    expect(human.stdout).toContain(fromAlice?.safetyNumber ?? 'missing');
+    expect(human.stdout).toMatch(/[▀▄█]/); // the terminal QR code
+  });
+
   it('chats shows conversations with unread counts', async () => {
     await ok('carol', ['send', 'alice', 'one']);
     await ok('carol', ['send', 'alice', 'two']);

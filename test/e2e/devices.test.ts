@@ -78,3 +78,44 @@ describe('accounts across devices', () => {
     await expect((await stolen.open()).whoami()).rejects.toMatchObject({ code: 'DEVICE_REVOKED' });
   });
 });
+
+describe('safety numbers and key changes', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('are the same on both sides; a swapped identity key in the directory is detected, not trusted', async () => {
+    const alice = new TestDevice(server);
+    const bob = new TestDevice(server);
+    await (await alice.open()).register('alice', PASSWORD);
+    await (await bob.open()).register('bob', PASSWORD);
+    await (await alice.messenger()).sendDirect('bob', 'hello');
+    await bob.receive();
+    const fromAlice = await (await alice.open()).safety('bob');
+    const fromBob = await (await bob.open()).safety('alice');
+    expect(fromAlice.safetyNumber).toBe(fromBob.safetyNumber);
+    expect(fromAlice).toMatchObject({ verified: false, keyChanged: false });
+    await (await alice.open()).markVerified('bob');
+    expect(await (await alice.open()).safety('bob')).toMatchObject({ verified: true, keyChanged: false });
+
+    // A malicious server swaps bob's identity key in its directory.
+    alice.close();
+    bob.close();
+    await server.close();
+    const db = new Database(join(server.dataDir, 'parley.db'));
+    db.prepare('update accounts set identity_key = ? where username = ?').run(Buffer.alloc(32, 7), 'bob');
+    db.close();
+    server = await startTestServer({ dataDir: server.dataDir, port: server.port });
+
+    const after = await (await alice.open()).safety('bob');
+    expect(after).toMatchObject({ verified: false, keyChanged: true });
+    expect(after.safetyNumber).not.toBe(fromAlice.safetyNumber);
+    await expect((await alice.messenger()).sendDirect('bob', 'must not be sent')).rejects.toMatchObject({ code: 'IDENTITY_KEY_CHANGED' });
+    await expect((await alice.open()).markVerified('bob')).rejects.toMatchObject({ code: 'IDENTITY_KEY_CHANGED' });
+    alice.close();
+  });
+});

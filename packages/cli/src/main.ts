@@ -101,6 +101,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   program.command('sync').description('fetch, decrypt, print and acknowledge new messages').action(() => messaging.sync(context()));
   program.command('listen').description('stay connected; print messages as they arrive').action(() => messaging.listen(context()));
   program.command('chats').description('conversations with unread counts, newest first').action(() => messaging.chats(context()));
+  program
+    .command('verify <username>')
+    .description('safety number with USER (and a QR code); --mark once compared')
+    .option('--mark', 'record that you compared the safety number and it matched')
+    .option('--trust-new-key', "accept USER's changed identity key (after comparing the new number)")
+    .action((username: string, options: { mark?: boolean; trustNewKey?: boolean }) => messaging.verify(context(), username, options));
   const group = program.command('group').description('group conversations');
   group
     .command('create <name>')

@@ -1,5 +1,6 @@
 /** @module Client commands for conversations: send, sync, listen, chats, users, group … */
 import type { Message, Messenger, ParleyClient } from '@parley/client';
+import qrcode from 'qrcode-terminal';
 import { withClient, type CommandContext } from './account-commands.js';
 
 function printMessage(ctx: CommandContext, message: Message): void {
@@ -143,4 +144,27 @@ export async function groupSend(ctx: CommandContext, name: string, text: string)
     return messenger.sendToGroup(name, text);
   });
   ctx.output.result({ conversation: message.conversation, group: message.groupId, seq: message.seq, sentAt: new Date(message.sentAt).toISOString() }, `sent to #${message.conversation}`);
+}
+
+function qr(text: string): Promise<string> {
+  return new Promise((resolve) => qrcode.generate(text, { small: true }, resolve));
+}
+
+export async function verify(ctx: CommandContext, username: string, options: { mark?: boolean; trustNewKey?: boolean }): Promise<void> {
+  const state = await withClient(ctx, async (client) => {
+    if (options.mark || options.trustNewKey) await client.markVerified(username, { trustNewKey: options.trustNewKey ?? false });
+    return client.safety(username);
+  });
+  const status = state.keyChanged ? 'KEY CHANGED' : state.verified ? 'verified' : 'not verified';
+  const human = [
+    `safety number with ${state.username}: ${status}`,
+    state.safetyNumber,
+    ...(state.keyChanged
+      ? [`warning: ${state.username}'s identity key is not the one first seen. Nothing will be sent to them until you compare this number in person and run: parley verify ${state.username} --trust-new-key`]
+      : state.verified
+        ? []
+        : [`Compare it with ${state.username} (in person or by a call), then run: parley verify ${state.username} --mark`]),
+    await qr(`parley-safety:v1:${state.safetyNumber.replaceAll(' ', '')}`),
+  ].join('\n');
+  ctx.output.result({ username: state.username, safetyNumber: state.safetyNumber, verified: state.verified, keyChanged: state.keyChanged }, human);
 }

@@ -17,6 +17,7 @@ import {
   recoveryKeys,
   recoveryMessage,
   sameFingerprint,
+  safetyNumber,
   seal,
   sign,
   signingKeyPairFromSeed,
@@ -324,6 +325,38 @@ export class ParleyClient {
     this.messengerInstance = new Messenger(request, this.messageStore, session, member, validator);
     await this.messengerInstance.ensureKeyPackages();
     return this.messengerInstance;
+  }
+
+  /**
+   * The safety number I share with `username` (DESIGN §11), whether I marked it verified, and
+   * whether their identity key differs from the one first seen (then IDENTITY_KEY_CHANGED on send).
+   */
+  async safety(usernameInput: string): Promise<{ username: string; safetyNumber: string; verified: boolean; keyChanged: boolean; identityKey: Uint8Array }> {
+    const username = normalizeUsername(usernameInput);
+    const session = await this.resume();
+    const { account } = await this.store.load();
+    if (!account) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
+    const entry = await this.connection.request('directory.lookup', { username });
+    const pinned = await this.messageStore.getPinnedIdentity(username);
+    if (!pinned) await this.messageStore.pinIdentity(username, entry.identityKey);
+    const verifiedKey = await this.messageStore.getVerifiedIdentity(username);
+    return {
+      username,
+      safetyNumber: safetyNumber({ username: session.username, identityKey: account.identityPublicKey }, { username, identityKey: entry.identityKey }),
+      verified: verifiedKey !== undefined && sameBytes(verifiedKey, entry.identityKey),
+      keyChanged: pinned !== undefined && !sameBytes(pinned, entry.identityKey),
+      identityKey: entry.identityKey,
+    };
+  }
+
+  /** Record that I compared safety numbers with `username`; with `trustNewKey`, also accept a changed key. */
+  async markVerified(usernameInput: string, options: { trustNewKey?: boolean } = {}): Promise<void> {
+    const state = await this.safety(usernameInput);
+    if (state.keyChanged && !options.trustNewKey) {
+      throw new ParleyError(ErrorCode.IDENTITY_KEY_CHANGED, `the identity key of ${state.username} changed; compare the new safety number, then trust it explicitly`);
+    }
+    await this.messageStore.pinIdentity(state.username, state.identityKey);
+    await this.messageStore.setVerifiedIdentity(state.username, state.identityKey);
   }
 
   /** Online users visible to me, at most `limit`, in name order. */

@@ -50,7 +50,10 @@ export class CredentialValidator {
     const entry = await this.lookup(username);
     const pinned = await this.pins.get(username);
     if (pinned && !sameBytes(pinned, entry.identityKey)) {
-      throw new ParleyError(ErrorCode.BAD_SIGNATURE, `the identity key of ${username} changed; refusing to trust it until verified`);
+      throw new ParleyError(
+        ErrorCode.IDENTITY_KEY_CHANGED,
+        `the identity key of ${username} changed: nothing will be sent to them until you compare safety numbers (parley verify ${username}) and trust the new key`,
+      );
     }
     if (!pinned) await this.pins.set(username, entry.identityKey);
     this.entries.set(username, entry);

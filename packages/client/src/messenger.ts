@@ -91,6 +91,8 @@ export class Messenger {
   sendDirect(peer: string, text: string): Promise<Message> {
     return this.serial(async () => {
       if (peer === this.session.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
+      // Refuses with IDENTITY_KEY_CHANGED before anything is sent if the peer's key is not the one we know.
+      await this.credentials.entry(peer, true);
       let conversation = (await this.store.listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
       conversation ??= await this.createConversation('direct', peer, [peer]);
       return this.sendText(conversation, text);

@@ -18,7 +18,7 @@ create table if not exists messages (
   primary key (group_id, seq)
 );
 create table if not exists key_packages (ref text primary key, private_state blob not null, last_resort integer not null);
-create table if not exists identities (username text primary key, identity_key blob not null);
+create table if not exists identities (username text primary key, identity_key blob not null, verified_key blob);
 `;
 
 interface ConversationRow {
@@ -143,7 +143,18 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async pinIdentity(username: string, identityKey: Uint8Array) {
-    this.db.prepare('insert or replace into identities values (?, ?)').run(username, Buffer.from(identityKey));
+    this.db
+      .prepare('insert into identities (username, identity_key) values (?, ?) on conflict (username) do update set identity_key = excluded.identity_key')
+      .run(username, Buffer.from(identityKey));
+  }
+
+  async getVerifiedIdentity(username: string) {
+    const row = this.db.prepare('select verified_key from identities where username = ?').get(username) as { verified_key: Buffer | null } | undefined;
+    return row?.verified_key ? bytes(row.verified_key) : undefined;
+  }
+
+  async setVerifiedIdentity(username: string, identityKey: Uint8Array | undefined) {
+    this.db.prepare('update identities set verified_key = ? where username = ?').run(identityKey ? Buffer.from(identityKey) : null, username);
   }
 
   async close() {

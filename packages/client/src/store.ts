@@ -56,6 +56,9 @@ export interface ClientStore {
   getKeyPackage(ref: string): Promise<KeyPackageSecret | undefined>;
   getPinnedIdentity(username: string): Promise<Uint8Array | undefined>;
   pinIdentity(username: string, identityKey: Uint8Array): Promise<void>;
+  /** The identity key the user confirmed by comparing safety numbers, if any. */
+  getVerifiedIdentity(username: string): Promise<Uint8Array | undefined>;
+  setVerifiedIdentity(username: string, identityKey: Uint8Array | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ export class MemoryClientStore implements ClientStore {
   private readonly messages = new Map<string, StoredMessage[]>();
   private readonly keyPackages = new Map<string, KeyPackageSecret>();
   private readonly identities = new Map<string, Uint8Array>();
+  private readonly verified = new Map<string, Uint8Array>();
 
   async getConversation(groupId: string) {
     const record = this.conversations.get(groupId);
@@ -107,6 +111,13 @@ export class MemoryClientStore implements ClientStore {
   }
   async pinIdentity(username: string, identityKey: Uint8Array) {
     this.identities.set(username, identityKey);
+  }
+  async getVerifiedIdentity(username: string) {
+    return this.verified.get(username);
+  }
+  async setVerifiedIdentity(username: string, identityKey: Uint8Array | undefined) {
+    if (identityKey) this.verified.set(username, identityKey);
+    else this.verified.delete(username);
   }
   async close() {}
 }

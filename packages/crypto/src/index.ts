@@ -20,3 +20,4 @@ export {
   type PowSolver,
   type PowVerdict,
 } from './pow.js';
+export * from './safety.js';
