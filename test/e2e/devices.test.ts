@@ -50,6 +50,23 @@ describe('accounts across devices', () => {
     // And what the laptop sends, everyone (the phone included) reads.
     await (await laptop.messenger()).sendToGroup('book club', 'from the laptop');
     for (const d of [phone, bob, carol]) expect(await d.receive()).toContain('alice: from the laptop');
+
+    // History transfer: the phone sends what it has; the laptop then shows the old messages too.
+    const laptopId = (await (await laptop.open()).whoami()).deviceId;
+    const progress: string[] = [];
+    const sent = await (await phone.messenger()).sendHistory(laptopId, (done, total) => progress.push(`${done}/${total}`));
+    expect(sent.messages).toBeGreaterThanOrEqual(4);
+    expect(progress.at(-1)).toBe(`${sent.chunks}/${sent.chunks}`);
+    // Queued on the server, the history is sealed: no text appears in its database.
+    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+    const queued = db.prepare("select payload from mailbox where kind = 'transfer'").all() as { payload: Buffer }[];
+    db.close();
+    expect(queued.length).toBe(sent.chunks);
+    for (const row of queued) expect(row.payload.includes(Buffer.from('hello both alices'))).toBe(false);
+    const { history } = await (await laptop.messenger()).sync();
+    expect(history.at(-1)).toMatchObject({ received: sent.chunks, total: sent.chunks });
+    const direct = (await laptop.messages.listConversations()).find((c) => c.peer === 'bob');
+    expect((await laptop.messages.listMessages(direct?.groupId ?? '')).map((m) => m.text)).toEqual(['hi bob', 'hello both alices']);
   });
 
   it('a revoked device is removed from every group and cannot decrypt what is sent after', async () => {

@@ -107,6 +107,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .option('--mark', 'record that you compared the safety number and it matched')
     .option('--trust-new-key', "accept USER's changed identity key (after comparing the new number)")
     .action((username: string, options: { mark?: boolean; trustNewKey?: boolean }) => messaging.verify(context(), username, options));
+  program
+    .command('history')
+    .description('message history between devices of this account')
+    .command('send <deviceId>')
+    .description('send this device\'s message history, end-to-end encrypted, to another device of the account')
+    .action((deviceId: string) => messaging.historySend(context(), deviceId));
   const group = program.command('group').description('group conversations');
   group
     .command('create <name>')

@@ -32,8 +32,9 @@ export async function send(ctx: CommandContext, username: string, text: string):
 
 /** Print stored unread messages and new ones, then mark them shown. */
 async function showNew(ctx: CommandContext, messenger: Messenger): Promise<number> {
-  const { gaps } = await messenger.sync();
+  const { gaps, history } = await messenger.sync();
   for (const gap of gaps) ctx.output.note(`warning: messages ${gap.fromSeq}..${gap.toSeq} of a conversation were dropped by the server (${gap.reason})`);
+  for (const chunk of history) ctx.output.note(`history: received part ${chunk.received} of ${chunk.total} (${chunk.messages} messages)`);
   const unread = await messenger.unread();
   for (const message of unread) printMessage(ctx, message);
   await messenger.markShown(unread);
@@ -167,4 +168,11 @@ export async function verify(ctx: CommandContext, username: string, options: { m
     await qr(`parley-safety:v1:${state.safetyNumber.replaceAll(' ', '')}`),
   ].join('\n');
   ctx.output.result({ username: state.username, safetyNumber: state.safetyNumber, verified: state.verified, keyChanged: state.keyChanged }, human);
+}
+
+export async function historySend(ctx: CommandContext, deviceId: string): Promise<void> {
+  const result = await withMessenger(ctx, (messenger) =>
+    messenger.sendHistory(deviceId, (sent, total) => ctx.output.note(`history: sent part ${sent} of ${total}`)),
+  );
+  ctx.output.result({ to: deviceId, ...result }, `sent ${result.messages} messages in ${result.chunks} parts to device ${deviceId}`);
 }

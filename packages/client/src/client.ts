@@ -28,6 +28,7 @@ import { decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, t
 import { Connection } from './connection.js';
 import { CredentialValidator, encodeCredential } from './credentials.js';
 import { Messenger, type Message, type Requester } from './messenger.js';
+import { withProofOfWork, type PowOptions, type PowProgress, type PowSolver } from './pow.js';
 import { MemoryClientStore, type ClientStore } from './store.js';
 import type { DeviceAccount, DeviceSecrets, ProfileStore } from './profile.js';
 import { serverOrigin, websocketUrl, type SocketFactory } from './socket.js';
@@ -44,6 +45,18 @@ export interface ClientOptions {
   /** Called when a server key is pinned for the first time (trust on first use). */
   onServerKeyPinned?(fingerprint: string): void;
   timeoutMs?: number;
+  /**
+   * Solves the proof of work a busy server asks before registration or login (DESIGN §10).
+   * Default: `solvePow` on this thread. Browser apps pass one that runs it in a Web Worker.
+   */
+  solvePow?: PowSolver;
+}
+
+/** Options of `register` and `login`. */
+export interface SignInOptions {
+  deviceName?: string;
+  /** Progress of a proof of work, when the server asks one (not called when it does not). */
+  onPowProgress?: (progress: PowProgress) => void;
 }
 
 export interface Registration extends Session {
@@ -74,6 +87,7 @@ export class ParleyClient {
     readonly server: string,
     /** The fingerprint of the key this server proved it holds. */
     readonly serverFingerprint: string,
+    private readonly powSolver: PowSolver | undefined,
   ) {}
 
   /** Open the secure channel. The server's key must match the pin (or `serverKey`), else SERVER_KEY_CHANGED. */
@@ -102,7 +116,7 @@ export class ParleyClient {
         }
       },
     });
-    return new ParleyClient(connection, options.store, options.messages ?? new MemoryClientStore(), options.server, seen);
+    return new ParleyClient(connection, options.store, options.messages ?? new MemoryClientStore(), options.server, seen, options.solvePow);
   }
 
   get currentSession(): Session | undefined {
@@ -110,11 +124,16 @@ export class ParleyClient {
   }
 
   /** Create an account with this profile as its first device. */
-  async register(usernameInput: string, password: string, options: { deviceName?: string } = {}): Promise<Registration> {
+  async register(usernameInput: string, password: string, options: SignInOptions = {}): Promise<Registration> {
     const username = normalizeUsername(usernameInput);
     checkPassword(password);
     const start = opaqueClient.startRegistration(password);
-    const { response } = await this.connection.request('register.start', { username, request: start.request });
+    const { response } = await withProofOfWork(
+      'register',
+      { op: 'register.start', username, request: start.request },
+      (pow) => this.connection.request('register.start', { username, request: start.request, ...(pow ? { pow } : {}) }),
+      this.powOptions(options),
+    );
     const { record, exportKey } = opaqueClient.finishRegistration(start.state, password, username, response);
 
     const identity = generateSigningKeyPair();
@@ -141,10 +160,15 @@ export class ParleyClient {
   }
 
   /** Prove the password, open the key backup, and enrol this profile as a new device of the account. */
-  async login(usernameInput: string, password: string, options: { deviceName?: string } = {}): Promise<Session> {
+  async login(usernameInput: string, password: string, options: SignInOptions = {}): Promise<Session> {
     const username = normalizeUsername(usernameInput);
     const start = opaqueClient.startLogin(password);
-    const { response } = await this.connection.request('login.start', { username, request: start.request });
+    const { response } = await withProofOfWork(
+      'login',
+      { op: 'login.start', username, request: start.request },
+      (pow) => this.connection.request('login.start', { username, request: start.request, ...(pow ? { pow } : {}) }),
+      this.powOptions(options),
+    );
     let finished;
     try {
       finished = opaqueClient.finishLogin(start.state, password, username, response);
@@ -400,6 +424,14 @@ export class ParleyClient {
   close(): void {
     this.connection.close();
     void this.messageStore.close();
+  }
+
+  private powOptions(options: SignInOptions): PowOptions {
+    return {
+      ...(this.powSolver ? { solve: this.powSolver } : {}),
+      ...(options.onPowProgress ? { onProgress: options.onPowProgress } : {}),
+      fetchChallenge: async (context) => (await this.connection.request('pow.challenge', { context })).challenge,
+    };
   }
 
   private newDevice(username: string, identity: SigningKeyPair, deviceName: string | undefined) {

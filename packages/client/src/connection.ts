@@ -57,6 +57,18 @@ function toBytes(data: unknown): Uint8Array {
   throw new ParleyError(ErrorCode.BAD_FRAME, 'the server sent a non-binary frame');
 }
 
+/**
+ * Why the WebSocket could not open. A server refuses a banned address or one with too many
+ * connections with 403 or 429 (DESIGN §10); Node's `ws` names the status, browsers do not.
+ */
+function connectError(url: string, event: unknown): ParleyError {
+  const message = typeof event === 'object' && event !== null && 'message' in event ? String(event.message) : '';
+  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+  if (status === '403') return new ParleyError(ErrorCode.BANNED, `${url} refused the connection: this address is banned for a while after repeated abuse`);
+  if (status === '429') return new ParleyError(ErrorCode.RATE_LIMITED, `${url} refused the connection: too many connections from this address`);
+  return new ParleyError(ErrorCode.CONNECTION_FAILED, `cannot connect to ${url}`);
+}
+
 export class Connection {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -92,7 +104,7 @@ export class Connection {
       const timer = setTimeout(() => fail(new ParleyError(ErrorCode.TIMEOUT, `no handshake answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
       let answered = false;
       socket.addEventListener('open', () => socket.send(initiator.writeMessage1(encodeCbor({ v: PROTOCOL_VERSION }))));
-      socket.addEventListener('error', () => fail(new ParleyError(ErrorCode.CONNECTION_FAILED, `cannot connect to ${url}`)));
+      socket.addEventListener('error', (event) => fail(connectError(url, event)));
       socket.addEventListener('close', (event) => {
         if (!answered) fail(new ParleyError(ErrorCode.CONNECTION_FAILED, `the server closed the connection during the handshake (${event.code} ${event.reason})`));
       });

@@ -11,14 +11,19 @@ import {
   groupMetadata,
   inspectMessage,
   joinExternal,
+  openFromDevice,
+  sealToDevice,
   joinFromWelcome,
   processMessage,
   removeMembers,
   type MlsMember,
 } from '@parley/crypto';
 import {
+  decodeCbor,
   decodeContent,
+  encodeCbor,
   encodeContent,
+  s,
   ErrorCode,
   fromBase64Url,
   ParleyError,
@@ -48,7 +53,22 @@ export interface Message extends StoredMessage {
 export interface SyncResult {
   messages: Message[];
   gaps: Gap[];
+  /** History chunks received from another device of the account in this sync. */
+  history: { received: number; total: number; messages: number }[];
 }
+
+// One history chunk's plaintext: versioned CBOR, sealed to the receiving device.
+const historyChunkSchema = s.object({
+  v: s.literal(1),
+  index: s.uint(),
+  total: s.uint({ max: 100_000 }),
+  messages: s.array(
+    s.object({ groupId: s.string({ max: 64 }), seq: s.uint(), sender: s.string({ max: 64 }), senderDevice: s.string({ max: 64 }), sentAt: s.uint(), text: s.string({ max: 16_000 }) }),
+    { max: 10_000 },
+  ),
+});
+/** Plaintext budget per chunk, well under the 512 KiB a transfer op may carry once sealed. */
+const HISTORY_CHUNK_BYTES = 256 * 1024;
 
 const KEY_PACKAGE_TARGET = 20;
 const KEY_PACKAGE_LOW_WATER = 5;
@@ -181,6 +201,7 @@ export class Messenger {
     return this.serial(async () => {
       const messages: Message[] = [];
       const gaps: Gap[] = [];
+      const history: SyncResult['history'] = [];
       for (;;) {
         const batch = await this.request('sync.fetch', { limit: 500 });
         gaps.push(...batch.gaps);
@@ -189,7 +210,12 @@ export class Messenger {
         // Acknowledging the end of a gap tells the server we know what was lost.
         for (const gap of batch.gaps) cursors.set(toBase64Url(gap.groupId), Math.max(cursors.get(toBase64Url(gap.groupId)) ?? 0, gap.toSeq));
         for (const entry of batch.mailbox) {
-          await this.applyMailbox(entry);
+          if (entry.kind === 'transfer') {
+            const chunk = await this.applyHistory(entry);
+            if (chunk) history.push(chunk);
+          } else {
+            await this.applyMailbox(entry);
+          }
           acked.push(entry.id);
         }
         for (const entry of batch.entries) {
@@ -211,13 +237,8 @@ export class Messenger {
       if (await this.rejoinLostGroups(groups)) groups = (await this.request('group.list', {})).groups;
       await this.reconcileMembers(groups);
       await this.shareTitles(groups);
-      return { messages, gaps };
+      return { messages, gaps, history };
     });
-  }
-
-  /** Process one pushed entry at once when it is the next in order; otherwise catch up with a full sync. */
-  async receive(entry: LogEntry | MailboxEntry): Promise<Message[]> {
-    return (await this.sync()).messages.filter((message) => 'seq' in entry && message.groupId === toBase64Url(entry.groupId));
   }
 
   private async createConversation(kind: GroupKind, title: string, members: string[]): Promise<ConversationRecord> {
@@ -479,6 +500,67 @@ export class Messenger {
       const newSiblings = mine.devices.filter((device) => !tree.has(device.deviceId) && !routed.has(`${this.session.username}/${device.deviceId}`));
       if (newSiblings.length > 0) await this.addUsers(refreshed, [this.session.username]);
     }
+  }
+
+  /**
+   * Send this device's message history to another device of the account, sealed to that device
+   * in chunks through its mailbox (DESIGN §5); `onProgress` hears each chunk as it is accepted.
+   */
+  sendHistory(toDeviceId: string, onProgress: (sent: number, total: number) => void = () => undefined): Promise<{ chunks: number; messages: number }> {
+    return this.serial(async () => {
+      const own = await this.credentials.entry(this.session.username, true);
+      const target = own.devices.find((device) => device.deviceId === toDeviceId);
+      if (!target || toDeviceId === this.session.deviceId) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no other active device ${toDeviceId} on this account`);
+      const all: StoredMessage[] = [];
+      for (const conversation of await this.store.listConversations()) all.push(...(await this.store.listMessages(conversation.groupId)));
+      const chunks: StoredMessage[][] = [[]];
+      let size = 0;
+      for (const message of all) {
+        const cost = message.text.length * 3 + 128;
+        if (size + cost > HISTORY_CHUNK_BYTES && (chunks.at(-1)?.length ?? 0) > 0) {
+          chunks.push([]);
+          size = 0;
+        }
+        chunks.at(-1)?.push(message);
+        size += cost;
+      }
+      const transferId = crypto.getRandomValues(new Uint8Array(16));
+      for (const [index, chunk] of chunks.entries()) {
+        const plaintext = encodeCbor({
+          v: 1,
+          index,
+          total: chunks.length,
+          messages: chunk.map(({ groupId, seq, sender, senderDevice, sentAt, text }) => ({ groupId, seq, sender, senderDevice, sentAt, text })),
+        });
+        const payload = sealToDevice({ senderPrivateKey: this.member.signaturePrivateKey, recipientPublicKey: target.publicKey, plaintext, context: `${toBase64Url(transferId)}/${index}` });
+        await this.request('device.transfer', { to: toDeviceId, transferId, index, payload });
+        onProgress(index + 1, chunks.length);
+      }
+      return { chunks: chunks.length, messages: all.length };
+    });
+  }
+
+  /** Open a history chunk from a sibling device and merge it; a chunk that does not open is dropped. */
+  private async applyHistory(entry: MailboxEntry): Promise<SyncResult['history'][number] | undefined> {
+    if (!entry.payload || entry.sender.username !== this.session.username) return undefined;
+    const own = await this.credentials.entry(this.session.username, true);
+    const sender = own.devices.find((device) => device.deviceId === entry.sender.deviceId);
+    if (!sender) return undefined;
+    let chunk;
+    try {
+      const plaintext = openFromDevice({
+        recipientPrivateKey: this.member.signaturePrivateKey,
+        recipientPublicKey: this.member.signaturePublicKey,
+        senderPublicKey: sender.publicKey,
+        sealed: entry.payload,
+        context: `${toBase64Url(entry.groupId)}/${entry.seq}`,
+      });
+      chunk = historyChunkSchema.parse(decodeCbor(plaintext, 2 * 1024 * 1024));
+    } catch {
+      return undefined;
+    }
+    await this.store.importHistory(chunk.messages.map((message) => ({ ...message, read: true })));
+    return { received: chunk.index + 1, total: chunk.total, messages: chunk.messages.length };
   }
 
   /** The group's creator tells devices that joined by themselves what the group is called. */

@@ -117,6 +117,13 @@ export class SqliteClientStore implements ClientStore {
     return (this.db.prepare(sql).all(groupId) as MessageRow[]).map(toMessage);
   }
 
+  async importHistory(messages: StoredMessage[]) {
+    const insert = this.db.prepare('insert or ignore into messages values (?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const m of messages) insert.run(m.groupId, m.seq, m.sender, m.senderDevice, m.sentAt, m.text, m.read ? 1 : 0);
+    })();
+  }
+
   async countUnread(groupId: string) {
     return (this.db.prepare('select count(*) as n from messages where group_id = ? and read = 0').get(groupId) as { n: number }).n;
   }

@@ -50,6 +50,8 @@ export interface ClientStore {
   /** Apply an update atomically: state, cursor, message and consumed secret together, or nothing. */
   apply(update: ConversationUpdate): Promise<void>;
   listMessages(groupId: string, options?: { unreadOnly?: boolean }): Promise<StoredMessage[]>;
+  /** Add messages received from another device of the account; ones already stored are kept as they are. */
+  importHistory(messages: StoredMessage[]): Promise<void>;
   countUnread(groupId: string): Promise<number>;
   markRead(groupId: string, upToSeq: number): Promise<void>;
   putKeyPackages(secrets: KeyPackageSecret[]): Promise<void>;
@@ -92,6 +94,14 @@ export class MemoryClientStore implements ClientStore {
   }
   async listMessages(groupId: string, options: { unreadOnly?: boolean } = {}) {
     return (this.messages.get(groupId) ?? []).filter((message) => !options.unreadOnly || !message.read).map((message) => ({ ...message }));
+  }
+  async importHistory(messages: StoredMessage[]) {
+    for (const message of messages) {
+      const list = this.messages.get(message.groupId) ?? [];
+      if (!list.some((existing) => existing.seq === message.seq)) list.push({ ...message });
+      list.sort((a, b) => a.seq - b.seq);
+      this.messages.set(message.groupId, list);
+    }
   }
   async countUnread(groupId: string) {
     return (this.messages.get(groupId) ?? []).filter((message) => !message.read).length;

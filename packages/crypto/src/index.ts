@@ -21,3 +21,4 @@ export {
   type PowVerdict,
 } from './pow.js';
 export * from './safety.js';
+export * from './device-box.js';

@@ -97,12 +97,15 @@ export const logEntrySchema = object({
 });
 export type LogEntry = Infer<typeof logEntrySchema>;
 
-/** A per-device mailbox entry: a Welcome into a group, or notice of removal from one. */
+/**
+ * A per-device mailbox entry: a Welcome into a group, notice of removal from one, or a chunk of
+ * history sent by another device of the account (then `groupId` is the transfer id, `seq` the chunk index).
+ */
 export const mailboxEntrySchema = object({
   id: uint(),
-  kind: oneOf(['welcome', 'removed'] as const),
+  kind: oneOf(['welcome', 'removed', 'transfer'] as const),
   groupId: groupIdSchema,
-  /** The log position the device starts after (the commit that added or removed it). */
+  /** The log position the device starts after (the commit that added or removed it); a transfer's chunk index. */
   seq,
   sender: deviceRefSchema,
   sentAt: uint(),
@@ -251,6 +254,15 @@ export const ops = {
   /** Advance this device's cursors; the server deletes what every member device has acknowledged. */
   'sync.ack': op(
     object({ mailbox: array(uint(), { max: 1000 }), cursors: array(object({ groupId: groupIdSchema, seq }), { max: 1000 }) }),
+    empty,
+  ),
+
+  /**
+   * A chunk of message history for another device of my account, sealed to that device (the server
+   * cannot read it); queued in its mailbox.
+   */
+  'device.transfer': op(
+    object({ to: deviceIdSchema, transferId: bytes({ length: 16 }), index: uint({ max: 100_000 }), payload: bytes({ min: 1, max: 512 * 1024 }) }),
     empty,
   ),
 

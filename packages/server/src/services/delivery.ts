@@ -66,6 +66,24 @@ export class DeliveryService {
     return { seq: stored.entry.seq };
   }
 
+  /** Relay a sealed history chunk to another active device of the same account (DESIGN §5). */
+  async transfer(session: Session, body: RequestOf<'device.transfer'>): Promise<ResponseOf<'device.transfer'>> {
+    if (body.to === session.deviceId) throw new ParleyError(ErrorCode.BAD_REQUEST, 'a device cannot send history to itself');
+    const target = await this.storage.getDevice(session.username, body.to);
+    if (!target || target.revokedAt !== undefined) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no active device ${body.to} on this account`);
+    const record = await this.storage.queueMailbox({
+      recipient: { username: session.username, deviceId: body.to },
+      kind: 'transfer',
+      groupId: body.transferId,
+      seq: body.index,
+      sender: session,
+      createdAt: this.now(),
+      payload: body.payload,
+    });
+    await this.push.toDevices([record.recipient], 'mailbox', mailboxEntry(record));
+    return {};
+  }
+
   async fetch(session: Session, body: RequestOf<'sync.fetch'>): Promise<ResponseOf<'sync.fetch'>> {
     const fetched = await this.storage.fetchForDevice(session, { limit: body.limit ?? DEFAULT_FETCH_LIMIT, maxBytes: FETCH_MAX_BYTES });
     return {

@@ -1,11 +1,13 @@
 /** @module The op → handler table, with the authentication each op needs (checked before it runs). */
 import { ErrorCode, ParleyError, type OpName, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { powBinding } from '@parley/crypto';
 import type { AccountService } from '../services/accounts.js';
 import type { CredentialService } from '../services/credentials.js';
 import type { DeliveryService } from '../services/delivery.js';
 import type { DirectoryService } from '../services/directory.js';
 import type { GroupService } from '../services/groups.js';
 import type { KeyService } from '../services/keys.js';
+import type { PowService } from '../services/pow.js';
 import type { PresenceService } from '../services/presence.js';
 import type { AuthState, RequestContext } from './state.js';
 
@@ -17,6 +19,7 @@ export interface Services {
   groups: GroupService;
   delivery: DeliveryService;
   presence: PresenceService;
+  pow: PowService;
 }
 
 type Handler<O extends OpName> =
@@ -37,11 +40,14 @@ function requireDevice(ctx: RequestContext): Extract<AuthState, { kind: 'device'
 
 export const handlers: HandlerTable = {
   ping: { needs: 'none', handle: async () => ({ time: Date.now() }) },
+  'pow.challenge': { needs: 'none', handle: async (_ctx, body, { pow }) => ({ challenge: pow.challenge(body.context) }) },
 
   'register.start': {
     needs: 'none',
-    handle: async (ctx, body, { accounts }) => {
+    handle: async (ctx, body, { accounts, pow }) => {
       requireAnonymous(ctx);
+      // Before any OPAQUE work: under load, only a solved challenge bound to this request gets through.
+      await pow.check('register', powBinding('register.start', body.username, body.request), body.pow, (reason) => ctx.strike(reason));
       const { reply, pending } = await accounts.registerStart(body);
       ctx.auth = { kind: 'anonymous', pending };
       return reply;
@@ -60,8 +66,10 @@ export const handlers: HandlerTable = {
   },
   'login.start': {
     needs: 'none',
-    handle: async (ctx, body, { accounts }) => {
+    handle: async (ctx, body, { accounts, pow }) => {
       requireAnonymous(ctx);
+      // Before any OPAQUE work: under load, only a solved challenge bound to this request gets through.
+      await pow.check('login', powBinding('login.start', body.username, body.request), body.pow, (reason) => ctx.strike(reason));
       const { reply, pending } = await accounts.loginStart(body);
       ctx.auth = { kind: 'anonymous', pending };
       return reply;
@@ -191,6 +199,7 @@ export const handlers: HandlerTable = {
 
   'sync.fetch': { needs: 'device', handle: (session, body, { delivery }) => delivery.fetch(session, body) },
   'sync.ack': { needs: 'device', handle: (session, body, { delivery }) => delivery.ack(session, body) },
+  'device.transfer': { needs: 'device', handle: (session, body, { delivery }) => delivery.transfer(session, body) },
 
   'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
 };

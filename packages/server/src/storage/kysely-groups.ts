@@ -304,6 +304,26 @@ export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck)
   });
 }
 
+export async function queueMailbox(db: Db, entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord> {
+  return db.transaction().execute(async (tx) => {
+    const id = await allocateMailboxIds(tx, 1);
+    const row: MailboxTable = {
+      id,
+      username: entry.recipient.username,
+      device_id: entry.recipient.deviceId,
+      kind: entry.kind,
+      group_id: entry.groupId,
+      seq: entry.seq,
+      sender_username: entry.sender.username,
+      sender_device: entry.sender.deviceId,
+      payload: entry.payload ?? null,
+      created_at: entry.createdAt,
+    };
+    await tx.insertInto('mailbox').values(row).execute();
+    return toMailboxRecord(row);
+  });
+}
+
 export async function leaveGroup(db: Db, groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceKey[]; mailbox: MailboxRecord[] }> {
   return db.transaction().execute(async (tx) => {
     const group = await tx.selectFrom('groups').select('last_seq').where('group_id', '=', groupId).executeTakeFirst();

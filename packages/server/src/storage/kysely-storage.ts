@@ -17,6 +17,7 @@ import {
   type DeviceRecord,
   type GroupCheck,
   type GroupRecord,
+  type MailboxRecord,
   type LogRecord,
   type NewCommit,
   type NewDevice,
@@ -231,6 +232,10 @@ export class KyselyStorage implements Storage {
 
   deleteMailbox(device: DeviceKey, ids: readonly number[]): Promise<number> {
     return delivery.deleteMailbox(this.db, device, ids);
+  }
+
+  queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord> {
+    return groups.queueMailbox(this.db, entry);
   }
 
   collectAcknowledged(groupId: Uint8Array): Promise<number> {

@@ -100,7 +100,7 @@ export interface LogRecord {
   payload: Uint8Array;
 }
 
-export type MailboxKind = 'welcome' | 'removed';
+export type MailboxKind = 'welcome' | 'removed' | 'transfer';
 
 export interface MailboxRecord {
   id: number;
@@ -254,6 +254,8 @@ export interface Storage {
   advanceCursors(device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void>;
   /** Deletes the device's mailbox entries with these ids; returns how many went. */
   deleteMailbox(device: DeviceKey, ids: readonly number[]): Promise<number>;
+  /** Queues one entry in a device's mailbox (a history chunk from a sibling device). */
+  queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord>;
   /** Deletes the group's log entries every routed device has acknowledged; returns how many went. */
   collectAcknowledged(groupId: Uint8Array): Promise<number>;
   /** Retention: deletes log entries created before `cutoff`, acknowledged or not; returns how many went. */
