@@ -10,20 +10,14 @@ import {
   generateKeyPackage,
   groupMetadata,
   inspectMessage,
-  joinExternal,
-  openFromDevice,
-  sealToDevice,
   joinFromWelcome,
   processMessage,
   removeMembers,
   type MlsMember,
 } from '@parley/crypto';
 import {
-  decodeCbor,
   decodeContent,
-  encodeCbor,
   encodeContent,
-  s,
   ErrorCode,
   fromBase64Url,
   ParleyError,
@@ -34,15 +28,16 @@ import {
   type GroupSummary,
   type LogEntry,
   type MailboxEntry,
-  type OpName,
-  type RequestOf,
-  type ResponseOf,
   type Session,
 } from '@parley/protocol';
 import { credentialOwner, type CredentialValidator } from './credentials.js';
+import type { MessengerContext } from './context.js';
+import { applyHistory, sendHistory, type HistoryChunkReceived } from './history.js';
+import { recoverFromGaps, rejoinLostGroups } from './rejoin.js';
+import type { Requester } from './requester.js';
 import type { ClientStore, ConversationRecord, StoredMessage } from './store.js';
 
-export type Requester = <O extends OpName>(op: O, body: RequestOf<O>) => Promise<ResponseOf<O>>;
+export type { Requester } from './requester.js';
 
 /** A message as the user sees it. */
 export interface Message extends StoredMessage {
@@ -54,21 +49,9 @@ export interface SyncResult {
   messages: Message[];
   gaps: Gap[];
   /** History chunks received from another device of the account in this sync. */
-  history: { received: number; total: number; messages: number }[];
+  history: HistoryChunkReceived[];
 }
 
-// One history chunk's plaintext: versioned CBOR, sealed to the receiving device.
-const historyChunkSchema = s.object({
-  v: s.literal(1),
-  index: s.uint(),
-  total: s.uint({ max: 100_000 }),
-  messages: s.array(
-    s.object({ groupId: s.string({ max: 64 }), seq: s.uint(), sender: s.string({ max: 64 }), senderDevice: s.string({ max: 64 }), sentAt: s.uint(), text: s.string({ max: 16_000 }) }),
-    { max: 10_000 },
-  ),
-});
-/** Plaintext budget per chunk, well under the 512 KiB a transfer op may carry once sealed. */
-const HISTORY_CHUNK_BYTES = 256 * 1024;
 
 const KEY_PACKAGE_TARGET = 20;
 const KEY_PACKAGE_LOW_WATER = 5;
@@ -86,6 +69,10 @@ export class Messenger {
     private readonly member: MlsMember,
     private readonly credentials: CredentialValidator,
   ) {}
+
+  private get context(): MessengerContext {
+    return { request: this.request, store: this.store, session: this.session, member: this.member, credentials: this.credentials };
+  }
 
   /** Run `task` after every earlier one: group state changes must never interleave. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -211,7 +198,7 @@ export class Messenger {
         for (const gap of batch.gaps) cursors.set(toBase64Url(gap.groupId), Math.max(cursors.get(toBase64Url(gap.groupId)) ?? 0, gap.toSeq));
         for (const entry of batch.mailbox) {
           if (entry.kind === 'transfer') {
-            const chunk = await this.applyHistory(entry);
+            const chunk = await applyHistory(this.context, entry);
             if (chunk) history.push(chunk);
           } else {
             await this.applyMailbox(entry);
@@ -231,10 +218,10 @@ export class Messenger {
         }
         if (!batch.more) break;
       }
-      await this.recoverFromGaps(gaps);
+      await recoverFromGaps(this.context, gaps);
       let { groups } = await this.request('group.list', {});
       // Joining changes the routing lists: read them again before reconciling.
-      if (await this.rejoinLostGroups(groups)) groups = (await this.request('group.list', {})).groups;
+      if (await rejoinLostGroups(this.context, groups)) groups = (await this.request('group.list', {})).groups;
       await this.reconcileMembers(groups);
       await this.shareTitles(groups);
       return { messages, gaps, history };
@@ -507,60 +494,7 @@ export class Messenger {
    * in chunks through its mailbox (DESIGN §5); `onProgress` hears each chunk as it is accepted.
    */
   sendHistory(toDeviceId: string, onProgress: (sent: number, total: number) => void = () => undefined): Promise<{ chunks: number; messages: number }> {
-    return this.serial(async () => {
-      const own = await this.credentials.entry(this.session.username, true);
-      const target = own.devices.find((device) => device.deviceId === toDeviceId);
-      if (!target || toDeviceId === this.session.deviceId) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no other active device ${toDeviceId} on this account`);
-      const all: StoredMessage[] = [];
-      for (const conversation of await this.store.listConversations()) all.push(...(await this.store.listMessages(conversation.groupId)));
-      const chunks: StoredMessage[][] = [[]];
-      let size = 0;
-      for (const message of all) {
-        const cost = message.text.length * 3 + 128;
-        if (size + cost > HISTORY_CHUNK_BYTES && (chunks.at(-1)?.length ?? 0) > 0) {
-          chunks.push([]);
-          size = 0;
-        }
-        chunks.at(-1)?.push(message);
-        size += cost;
-      }
-      const transferId = crypto.getRandomValues(new Uint8Array(16));
-      for (const [index, chunk] of chunks.entries()) {
-        const plaintext = encodeCbor({
-          v: 1,
-          index,
-          total: chunks.length,
-          messages: chunk.map(({ groupId, seq, sender, senderDevice, sentAt, text }) => ({ groupId, seq, sender, senderDevice, sentAt, text })),
-        });
-        const payload = sealToDevice({ senderPrivateKey: this.member.signaturePrivateKey, recipientPublicKey: target.publicKey, plaintext, context: `${toBase64Url(transferId)}/${index}` });
-        await this.request('device.transfer', { to: toDeviceId, transferId, index, payload });
-        onProgress(index + 1, chunks.length);
-      }
-      return { chunks: chunks.length, messages: all.length };
-    });
-  }
-
-  /** Open a history chunk from a sibling device and merge it; a chunk that does not open is dropped. */
-  private async applyHistory(entry: MailboxEntry): Promise<SyncResult['history'][number] | undefined> {
-    if (!entry.payload || entry.sender.username !== this.session.username) return undefined;
-    const own = await this.credentials.entry(this.session.username, true);
-    const sender = own.devices.find((device) => device.deviceId === entry.sender.deviceId);
-    if (!sender) return undefined;
-    let chunk;
-    try {
-      const plaintext = openFromDevice({
-        recipientPrivateKey: this.member.signaturePrivateKey,
-        recipientPublicKey: this.member.signaturePublicKey,
-        senderPublicKey: sender.publicKey,
-        sealed: entry.payload,
-        context: `${toBase64Url(entry.groupId)}/${entry.seq}`,
-      });
-      chunk = historyChunkSchema.parse(decodeCbor(plaintext, 2 * 1024 * 1024));
-    } catch {
-      return undefined;
-    }
-    await this.store.importHistory(chunk.messages.map((message) => ({ ...message, read: true })));
-    return { received: chunk.index + 1, total: chunk.total, messages: chunk.messages.length };
+    return this.serial(() => sendHistory(this.context, toDeviceId, onProgress));
   }
 
   /** The group's creator tells devices that joined by themselves what the group is called. */
@@ -571,59 +505,6 @@ export class Messenger {
       const conversation = await this.store.getConversation(groupId);
       if (group?.createdBy === this.session.username && conversation?.active) await this.sendContent(conversation, { t: 'meta', title: conversation.title });
     }
-  }
-
-  /**
-   * Entries the server dropped (retention, quota) may have held commits; if the group has moved to
-   * an epoch we never reached, our state is unusable: let rejoinLostGroups join it afresh.
-   */
-  private async recoverFromGaps(gaps: Gap[]): Promise<void> {
-    for (const groupId of new Set(gaps.map((gap) => toBase64Url(gap.groupId)))) {
-      const conversation = await this.store.getConversation(groupId);
-      if (!conversation?.active) continue;
-      const summary = await this.request('group.get', { groupId: fromBase64Url(groupId) });
-      if (BigInt(summary.epoch) !== groupMetadata(conversation.state).epoch) await this.store.apply({ conversation: { ...conversation, active: false } });
-    }
-  }
-
-  /**
-   * Groups of this account that this device has no usable state for (a new device, or lost
-   * state): join by external commit from the stored GroupInfo (RFC 9420 §12.4.3.2).
-   */
-  private async rejoinLostGroups(groups: GroupSummary[]): Promise<boolean> {
-    let joined = false;
-    for (const group of groups) {
-      const groupId = toBase64Url(group.groupId);
-      const local = await this.store.getConversation(groupId);
-      if (local?.active) continue;
-      for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
-        const info = await this.request('group.info', { groupId: group.groupId });
-        const external = await joinExternal(info.groupInfo, this.member, this.credentials.validate);
-        try {
-          const { seq } = await this.request('group.rejoin', { groupId: group.groupId, epoch: info.epoch, commit: external.commit, groupInfo: external.groupInfo });
-          const peer = group.kind === 'direct' ? group.members.map((m) => m.username).find((name) => name !== this.session.username) : undefined;
-          const now = Date.now();
-          await this.store.apply({
-            conversation: {
-              groupId,
-              kind: group.kind,
-              title: local?.title ?? peer ?? `group by ${group.createdBy}`,
-              ...(peer ? { peer } : {}),
-              state: external.pendingState,
-              processedSeq: seq,
-              active: true,
-              createdAt: local?.createdAt ?? now,
-              lastActivityAt: now,
-            },
-          });
-          joined = true;
-          break;
-        } catch (error) {
-          if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH) throw error;
-        }
-      }
-    }
-    return joined;
   }
 
   private async findGroup(name: string): Promise<ConversationRecord> {

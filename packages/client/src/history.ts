@@ -1,0 +1,90 @@
+/**
+ * @module History transfer between devices of one account (DESIGN §5): the sender seals chunks of
+ * its stored messages to the new device's key and queues them in that device's mailbox; the
+ * receiver opens each chunk on its own, so chunks can arrive over several syncs.
+ */
+import { openFromDevice, sealToDevice } from '@parley/crypto';
+import { decodeCbor, encodeCbor, ErrorCode, ParleyError, s, toBase64Url, type MailboxEntry } from '@parley/protocol';
+import type { MessengerContext } from './context.js';
+import type { StoredMessage } from './store.js';
+
+export interface HistoryChunkReceived {
+  received: number;
+  total: number;
+  messages: number;
+}
+
+// One chunk's plaintext: versioned CBOR, sealed to the receiving device.
+const historyChunkSchema = s.object({
+  v: s.literal(1),
+  index: s.uint(),
+  total: s.uint({ max: 100_000 }),
+  messages: s.array(
+    s.object({ groupId: s.string({ max: 64 }), seq: s.uint(), sender: s.string({ max: 64 }), senderDevice: s.string({ max: 64 }), sentAt: s.uint(), text: s.string({ max: 16_000 }) }),
+    { max: 10_000 },
+  ),
+});
+/** Plaintext budget per chunk, well under the 512 KiB a transfer op may carry once sealed. */
+const HISTORY_CHUNK_BYTES = 256 * 1024;
+
+const boxContext = (transferId: Uint8Array, index: number) => `${toBase64Url(transferId)}/${index}`;
+
+function chunked(messages: StoredMessage[]): StoredMessage[][] {
+  const chunks: StoredMessage[][] = [[]];
+  let size = 0;
+  for (const message of messages) {
+    const cost = message.text.length * 3 + 128;
+    if (size + cost > HISTORY_CHUNK_BYTES && (chunks.at(-1)?.length ?? 0) > 0) {
+      chunks.push([]);
+      size = 0;
+    }
+    chunks.at(-1)?.push(message);
+    size += cost;
+  }
+  return chunks;
+}
+
+export async function sendHistory(ctx: MessengerContext, toDeviceId: string, onProgress: (sent: number, total: number) => void): Promise<{ chunks: number; messages: number }> {
+  const own = await ctx.credentials.entry(ctx.session.username, true);
+  const target = own.devices.find((device) => device.deviceId === toDeviceId);
+  if (!target || toDeviceId === ctx.session.deviceId) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no other active device ${toDeviceId} on this account`);
+  const all: StoredMessage[] = [];
+  for (const conversation of await ctx.store.listConversations()) all.push(...(await ctx.store.listMessages(conversation.groupId)));
+  const chunks = chunked(all);
+  const transferId = crypto.getRandomValues(new Uint8Array(16));
+  for (const [index, chunk] of chunks.entries()) {
+    const plaintext = encodeCbor({
+      v: 1,
+      index,
+      total: chunks.length,
+      messages: chunk.map(({ groupId, seq, sender, senderDevice, sentAt, text }) => ({ groupId, seq, sender, senderDevice, sentAt, text })),
+    });
+    const payload = sealToDevice({ senderPrivateKey: ctx.member.signaturePrivateKey, recipientPublicKey: target.publicKey, plaintext, context: boxContext(transferId, index) });
+    await ctx.request('device.transfer', { to: toDeviceId, transferId, index, payload });
+    onProgress(index + 1, chunks.length);
+  }
+  return { chunks: chunks.length, messages: all.length };
+}
+
+/** Open a chunk from a sibling device and merge it; one that does not open or verify is dropped. */
+export async function applyHistory(ctx: MessengerContext, entry: MailboxEntry): Promise<HistoryChunkReceived | undefined> {
+  if (!entry.payload || entry.sender.username !== ctx.session.username) return undefined;
+  const own = await ctx.credentials.entry(ctx.session.username, true);
+  const sender = own.devices.find((device) => device.deviceId === entry.sender.deviceId);
+  if (!sender) return undefined;
+  let chunk;
+  try {
+    const plaintext = openFromDevice({
+      recipientPrivateKey: ctx.member.signaturePrivateKey,
+      recipientPublicKey: ctx.member.signaturePublicKey,
+      senderPublicKey: sender.publicKey,
+      sealed: entry.payload,
+      context: boxContext(entry.groupId, entry.seq),
+    });
+    chunk = historyChunkSchema.parse(decodeCbor(plaintext, 2 * 1024 * 1024));
+  } catch {
+    return undefined;
+  }
+  await ctx.store.importHistory(chunk.messages.map((message) => ({ ...message, read: true })));
+  return { received: chunk.index + 1, total: chunk.total, messages: chunk.messages.length };
+}

@@ -1,0 +1,64 @@
+/**
+ * @module Getting a device back into its groups when its state is missing or behind: a new device
+ * of the account, lost local state, or a gap that swallowed a commit. All by external commit from
+ * the GroupInfo the Delivery Service keeps (RFC 9420 §12.4.3.2).
+ */
+import { groupMetadata, joinExternal } from '@parley/crypto';
+import { ErrorCode, fromBase64Url, ParleyError, toBase64Url, type Gap, type GroupSummary } from '@parley/protocol';
+import type { MessengerContext } from './context.js';
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Entries the server dropped (retention, quota) may have held commits; if the group has moved to
+ * an epoch we never reached, our state is unusable: let rejoinLostGroups join it afresh.
+ */
+export async function recoverFromGaps(ctx: MessengerContext, gaps: Gap[]): Promise<void> {
+  for (const groupId of new Set(gaps.map((gap) => toBase64Url(gap.groupId)))) {
+    const conversation = await ctx.store.getConversation(groupId);
+    if (!conversation?.active) continue;
+    const summary = await ctx.request('group.get', { groupId: fromBase64Url(groupId) });
+    if (BigInt(summary.epoch) !== groupMetadata(conversation.state).epoch) await ctx.store.apply({ conversation: { ...conversation, active: false } });
+  }
+}
+
+
+/**
+ * Groups of this account that this device has no usable state for (a new device, or lost
+ * state): join by external commit from the stored GroupInfo (RFC 9420 §12.4.3.2).
+ */
+export async function rejoinLostGroups(ctx: MessengerContext, groups: GroupSummary[]): Promise<boolean> {
+  let joined = false;
+  for (const group of groups) {
+    const groupId = toBase64Url(group.groupId);
+    const local = await ctx.store.getConversation(groupId);
+    if (local?.active) continue;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const info = await ctx.request('group.info', { groupId: group.groupId });
+      const external = await joinExternal(info.groupInfo, ctx.member, ctx.credentials.validate);
+      try {
+        const { seq } = await ctx.request('group.rejoin', { groupId: group.groupId, epoch: info.epoch, commit: external.commit, groupInfo: external.groupInfo });
+        const peer = group.kind === 'direct' ? group.members.map((m) => m.username).find((name) => name !== ctx.session.username) : undefined;
+        const now = Date.now();
+        await ctx.store.apply({
+          conversation: {
+            groupId,
+            kind: group.kind,
+            title: local?.title ?? peer ?? `group by ${group.createdBy}`,
+            ...(peer ? { peer } : {}),
+            state: external.pendingState,
+            processedSeq: seq,
+            active: true,
+            createdAt: local?.createdAt ?? now,
+            lastActivityAt: now,
+          },
+        });
+        joined = true;
+        break;
+      } catch (error) {
+        if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH) throw error;
+      }
+    }
+  }
+  return joined;
+}
