@@ -11,7 +11,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return name === 'node_modules' || name === 'dist' ? [] : sourceFiles(path);
-    return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
+    return /\.tsx?$/.test(path) && !path.endsWith('.d.ts') ? [path] : [];
   });
 }
 
@@ -22,12 +22,13 @@ const allowed: Record<string, string[]> = {
   server: ['protocol', 'crypto'],
   client: ['protocol', 'crypto'],
   cli: ['protocol', 'crypto', 'server', 'client'],
+  web: ['client'],
 };
 
 describe('architecture', () => {
   it('has no import cycles', async () => {
     const result = await madge(packagesDir, {
-      fileExtensions: ['ts'],
+      fileExtensions: ['ts', 'tsx'],
       excludeRegExp: [/node_modules/, /dist\//, /\.d\.ts$/],
       tsConfig: join(root, 'tsconfig.base.json'),
       detectiveOptions: { ts: { skipTypeImports: true } },
@@ -53,9 +54,25 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
   });
 
+  it('imports ioredis, pg and better-sqlite3 only in the adapter files named for them (STYLE §4)', () => {
+    const adapters: [RegExp, RegExp][] = [
+      [/from 'ioredis'/, /redis[^/]*\.ts$/],
+      [/from 'pg'/, /postgres[^/]*\.ts$/],
+      [/from 'better-sqlite3'/, /sqlite[^/]*\.ts$/],
+    ];
+    const offenders = Object.keys(allowed)
+      .flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src')))
+      .filter((file) => !file.endsWith('.test.ts'))
+      .flatMap((file) => {
+        const text = readFileSync(file, 'utf8');
+        return adapters.filter(([dependency, name]) => dependency.test(text) && !name.test(file)).map(([dependency]) => `${relative(root, file)}: ${dependency.source}`);
+      });
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps heavy Node-only dependencies out of the isomorphic packages', () => {
     const nodeOnly = /from '(ws|better-sqlite3|pino|kysely|pg|ioredis|node:[a-z/]+)'/;
-    const offenders = ['protocol', 'crypto', 'client']
+    const offenders = ['protocol', 'crypto', 'client', 'web']
       .flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src')))
       // Node adapters are named as such and reached only through @parley/client/node.
       .filter((file) => !file.endsWith('.test.ts') && !/\/client\/src\/(node|sqlite-store)\.ts$/.test(file))

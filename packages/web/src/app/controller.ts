@@ -1,0 +1,388 @@
+/**
+ * @module The web client's engine: one ParleyClient at a time over the browser adapters
+ * (IndexedDB profile and store, platform WebSocket), reconnecting with backoff when the
+ * connection drops, and a snapshot of what to show that React reads with useSyncExternalStore.
+ * Loaded as its own chunk: it pulls in the SDK, crypto and OPAQUE's WASM.
+ */
+import { ErrorCode, ParleyClient, serverOrigin, type Messenger, type SignInOptions } from '@parley/client';
+import { IndexedDbClientStore } from '../storage/client-store.js';
+import { IndexedDbProfileStore } from '../storage/profile-store.js';
+import { workerPowSolver } from '../pow.js';
+import { browserSocketFactory } from '../socket.js';
+import { browserDeviceName } from './device-name.js';
+import { Conversations } from './conversations.js';
+import { describeError, isCode, isConnectionError } from './errors.js';
+import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type Selection } from './state.js';
+
+export interface ControllerOptions {
+  /** Base URL of the Parley server; the web client talks to the server that served it. */
+  server: string;
+  profileDatabase?: string;
+  messagesDatabase?: string;
+}
+
+/** Only one tab may be this device: two would race on the same MLS state. */
+const DEVICE_LOCK = 'parley-device';
+const RECONNECT_MIN_MS = 1_000;
+const RECONNECT_MAX_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 20_000;
+const ONLINE_LIMIT = 200;
+
+type Session = Awaited<ReturnType<ParleyClient['resume']>>;
+
+export class Controller implements Actions {
+  private state: AppState = initialState;
+  private readonly listeners = new Set<() => void>();
+  private readonly profiles: IndexedDbProfileStore;
+  private store: IndexedDbClientStore;
+  private client: ParleyClient | undefined;
+  private messenger: Messenger | undefined;
+  /** Bumped for every connection: callbacks from an older one ignore themselves. */
+  private generation = 0;
+  /** Set while this device logs itself out, so the server's closing of the socket is expected. */
+  private leaving = false;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly chats = new Conversations({
+    state: () => this.state,
+    set: (patch) => this.set(patch),
+    store: () => this.store,
+    messenger: () => this.messenger,
+  });
+
+  constructor(private readonly options: ControllerOptions) {
+    this.profiles = new IndexedDbProfileStore(options.profileDatabase);
+    this.store = new IndexedDbClientStore(options.messagesDatabase);
+  }
+
+  // --- the snapshot React reads --------------------------------------------------------------
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getSnapshot = (): AppState => this.state;
+
+  private set(patch: Partial<AppState> | ((state: AppState) => Partial<AppState>)): void {
+    this.state = { ...this.state, ...(typeof patch === 'function' ? patch(this.state) : patch) };
+    for (const listener of this.listeners) listener();
+  }
+
+  // --- starting, connecting, reconnecting ------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (!globalThis.isSecureContext || !globalThis.crypto?.subtle) {
+      this.set({ screen: { name: 'failed', message: 'Parley needs a secure page: open it over https:// or on localhost.' } });
+      return;
+    }
+    if (!('indexedDB' in globalThis)) {
+      this.set({ screen: { name: 'failed', message: 'This browser keeps no local storage for Parley (IndexedDB is off, e.g. in some private modes).' } });
+      return;
+    }
+    await this.holdDeviceLock();
+    globalThis.addEventListener('online', () => {
+      if (this.state.connectivity.state === 'offline') this.reconnectNow();
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'visible') return;
+      void this.chats.markSelectionRead();
+      if (this.state.connectivity.state === 'offline') this.reconnectNow();
+    });
+    await this.connect();
+  }
+
+  /** Wait until no other tab of this browser is this device (Web Locks API), then keep the lock. */
+  private holdDeviceLock(): Promise<void> {
+    const locks = globalThis.navigator?.locks;
+    if (!locks) return Promise.resolve();
+    return new Promise((resolve) => {
+      const hold = (): Promise<void> => {
+        resolve();
+        return new Promise<void>(() => undefined);
+      };
+      void locks.request(DEVICE_LOCK, { ifAvailable: true }, (lock) => {
+        if (lock) return hold();
+        this.set({ screen: { name: 'other-tab' } });
+        void locks.request(DEVICE_LOCK, () => {
+          this.set({ screen: { name: 'starting' } });
+          return hold();
+        });
+        return undefined;
+      });
+    });
+  }
+
+  private async connect(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    const generation = ++this.generation;
+    this.client?.close();
+    this.client = undefined;
+    this.messenger = undefined;
+    this.store = new IndexedDbClientStore(this.options.messagesDatabase);
+    this.set({ connectivity: { state: 'connecting' } });
+    let client: ParleyClient;
+    try {
+      client = await ParleyClient.connect({
+        server: this.options.server,
+        store: this.profiles,
+        messages: this.store,
+        socketFactory: browserSocketFactory,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        solvePow: workerPowSolver,
+      });
+    } catch (error) {
+      if (generation !== this.generation) return;
+      if (isCode(error, ErrorCode.SERVER_KEY_CHANGED)) {
+        this.set({ screen: { name: 'failed', message: describeError(error), serverKeyChanged: true }, connectivity: { state: 'offline', reason: describeError(error), retryAt: 0 } });
+        return;
+      }
+      await this.showOffline();
+      this.scheduleReconnect(isConnectionError(error) ? '' : describeError(error));
+      return;
+    }
+    if (generation !== this.generation) {
+      client.close();
+      return;
+    }
+    this.client = client;
+    client.onClose((error) => this.connectionClosed(generation, error));
+    client.onEvent((event) => {
+      if (generation !== this.generation) return;
+      if (event.kind === 'message' || event.kind === 'mailbox') this.chats.requestSync();
+      else if (event.kind === 'presence') this.presenceChanged(event.body.username, event.body.online);
+    });
+    this.set({ serverFingerprint: client.serverFingerprint });
+
+    const { account } = await this.profiles.load();
+    if (!account) {
+      this.attempt = 0;
+      this.set({ screen: { name: 'signed-out' }, connectivity: { state: 'online' } });
+      return;
+    }
+    try {
+      await this.enterMain(generation, await client.resume());
+    } catch (error) {
+      if (generation !== this.generation) return;
+      if (isCode(error, ErrorCode.DEVICE_REVOKED, ErrorCode.UNKNOWN_DEVICE, ErrorCode.NOT_LOGGED_IN)) {
+        await this.forgetDevice('This device was logged out. Log in again to use it.');
+      } else if (!isConnectionError(error)) {
+        this.set({ notice: describeError(error) });
+      }
+      // A lost connection is handled by connectionClosed, which schedules the reconnect.
+    }
+  }
+
+  /** No server: still show who is signed in and the history kept in this browser. */
+  private async showOffline(): Promise<void> {
+    if (this.state.screen.name !== 'starting') return;
+    const { account } = await this.profiles.load();
+    if (!account) {
+      this.set({ screen: { name: 'signed-out' } });
+      return;
+    }
+    this.set({ screen: { name: 'main' }, me: { username: account.username, deviceId: account.deviceId } });
+    await this.chats.refreshConversations();
+  }
+
+  private async enterMain(generation: number, session: Session): Promise<void> {
+    this.attempt = 0;
+    this.set((state) => ({
+      me: { username: session.username, deviceId: session.deviceId },
+      screen: state.screen.name === 'recovery' ? state.screen : { name: 'main' },
+      connectivity: { state: 'online' },
+    }));
+    await this.chats.refreshConversations();
+    await this.chats.reloadSelection();
+    const client = this.client;
+    if (!client) return;
+    const messenger = await client.messenger();
+    if (generation !== this.generation) return;
+    this.messenger = messenger;
+    this.chats.requestSync();
+    void this.refreshOnline().catch(() => undefined);
+  }
+
+  private connectionClosed(generation: number, error: { code: ErrorCode; message: string }): void {
+    if (generation !== this.generation || this.leaving) return;
+    this.client = undefined;
+    this.messenger = undefined;
+    // Presence is unknown until we are back.
+    this.set({ online: [] });
+    if (error.code === ErrorCode.DEVICE_REVOKED) {
+      void this.forgetDevice('This device was logged out from another device.').then(() => this.connect());
+      return;
+    }
+    this.scheduleReconnect(isConnectionError(error) ? '' : describeError(error));
+  }
+
+  private scheduleReconnect(reason: string): void {
+    clearTimeout(this.retryTimer);
+    // Exponential backoff with jitter, so a restarted server is not hit by every client at once.
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
+    this.attempt++;
+    this.set({ connectivity: { state: 'offline', reason, retryAt: Date.now() + delay } });
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  reconnectNow(): void {
+    void this.connect();
+  }
+
+  async trustNewServerKey(): Promise<void> {
+    const profile = await this.profiles.load();
+    const { [serverOrigin(this.options.server)]: _old, ...pins } = profile.pins;
+    await this.profiles.savePins(pins);
+    this.set({ screen: { name: 'starting' } });
+    await this.connect();
+  }
+
+  // --- account ---------------------------------------------------------------------------------
+
+  private requireClient(): ParleyClient {
+    if (!this.client) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
+    return this.client;
+  }
+
+  /** Options for register and login: this browser's device name, and proof-of-work progress. */
+  private signInOptions(): SignInOptions {
+    return {
+      deviceName: browserDeviceName(globalThis.navigator?.userAgent ?? ''),
+      onPowProgress: ({ tried, expected, done }) => this.set({ proofOfWork: done ? undefined : Math.min(0.99, tried / expected) }),
+    };
+  }
+
+  async register(username: string, password: string): Promise<void> {
+    try {
+      const client = this.requireClient();
+      // A new device starts with nothing: no history or group state from an earlier account.
+      await this.store.clear();
+      const registration = await client.register(username, password, this.signInOptions());
+      this.set({ screen: { name: 'recovery', recoveryKey: registration.recoveryKey }, notice: undefined });
+      await this.enterMain(this.generation, registration);
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    } finally {
+      this.set({ proofOfWork: undefined });
+    }
+  }
+
+  finishRegistration(): void {
+    this.set({ screen: { name: 'main' } });
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    try {
+      const client = this.requireClient();
+      await this.store.clear();
+      const session = await client.login(username, password, this.signInOptions());
+      this.set({ notice: undefined });
+      await this.enterMain(this.generation, session);
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    } finally {
+      this.set({ proofOfWork: undefined });
+    }
+  }
+
+  async logout(): Promise<void> {
+    await this.leave(async (client) => {
+      await client.logout();
+    }, 'You are logged out. This browser no longer holds your keys or messages.');
+  }
+
+  /** End this device's session, forget everything local, and start over on a fresh connection. */
+  private async leave(end: (client: ParleyClient) => Promise<void>, notice: string): Promise<void> {
+    const client = this.requireClient();
+    this.leaving = true;
+    try {
+      await end(client);
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    } finally {
+      this.leaving = false;
+    }
+    await this.forgetDevice(notice);
+    await this.connect();
+  }
+
+  private async forgetDevice(notice: string): Promise<void> {
+    this.generation++;
+    this.client?.close();
+    this.client = undefined;
+    this.messenger = undefined;
+    await this.profiles.saveAccount(undefined, undefined);
+    await this.store.clear();
+    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], notice });
+  }
+
+  async devices(): Promise<DeviceView[]> {
+    try {
+      const devices = await this.requireClient().devices();
+      return devices.map((d) => ({ deviceId: d.deviceId, name: d.name, createdAt: d.createdAt, current: d.current, ...(d.lastSeenAt === undefined ? {} : { lastSeenAt: d.lastSeenAt }) }));
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
+  async revokeDevice(deviceId: string): Promise<void> {
+    if (deviceId === this.state.me?.deviceId) return this.logout();
+    try {
+      await this.requireClient().revokeDevice(deviceId);
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
+  // --- conversations (see conversations.ts) --------------------------------------------------
+
+  select(selection: Selection): void {
+    this.chats.select(selection);
+  }
+  startChat(username: string): Promise<void> {
+    return this.chats.startChat(username);
+  }
+  send(text: string): Promise<void> {
+    return this.chats.send(text);
+  }
+  retry(message: ChatMessage): Promise<void> {
+    return this.chats.retry(message);
+  }
+  createGroup(title: string, members: string[]): Promise<void> {
+    return this.chats.createGroup(title, members);
+  }
+  groupMembers(groupId: string): Promise<GroupMembers> {
+    return this.chats.groupMembers(groupId);
+  }
+  addMembers(groupId: string, usernames: string[]): Promise<void> {
+    return this.chats.addMembers(groupId, usernames);
+  }
+  removeMember(groupId: string, username: string): Promise<void> {
+    return this.chats.removeMember(groupId, username);
+  }
+  leaveGroup(groupId: string): Promise<void> {
+    return this.chats.leaveGroup(groupId);
+  }
+
+  // --- presence --------------------------------------------------------------------------------
+
+  async refreshOnline(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const users = await client.onlineUsers(ONLINE_LIMIT);
+    this.set({ online: users.filter((user) => user !== this.state.me?.username) });
+  }
+
+  private presenceChanged(username: string, online: boolean): void {
+    if (username === this.state.me?.username) return;
+    this.set((state) => ({ online: online ? [...new Set([...state.online, username])].sort() : state.online.filter((user) => user !== username) }));
+  }
+
+  dismissNotice(): void {
+    this.set({ notice: undefined });
+  }
+}
+
+export function createController(options: ControllerOptions): Controller {
+  return new Controller(options);
+}

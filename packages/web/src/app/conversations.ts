@@ -1,0 +1,262 @@
+/**
+ * @module The conversations side of the engine: the list (from the local store, so it works
+ * offline), history of the open chat, the sync loop driven by server pushes, sending with
+ * delivery state, and group membership. The connection side lends it the messenger.
+ */
+import { ErrorCode, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import type { IndexedDbClientStore } from '../storage/client-store.js';
+import { describeError, isCode, isConnectionError, USERNAME_RULE } from './errors.js';
+import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
+
+export interface ConversationsHost {
+  state(): AppState;
+  set(patch: Partial<AppState> | ((state: AppState) => Partial<AppState>)): void;
+  /** This browser's store (a new handle per connection). */
+  store(): IndexedDbClientStore;
+  /** The current connection's messenger; undefined while offline. */
+  messenger(): Messenger | undefined;
+}
+
+const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+
+const draftKey = (peer: string): string => `draft:${peer}`;
+
+function toChatMessage(message: StoredMessage, me: string | undefined): ChatMessage {
+  const mine = message.sender === me;
+  return {
+    key: `${message.groupId}:${message.seq}`,
+    groupId: message.groupId,
+    seq: message.seq,
+    sender: message.sender,
+    sentAt: message.sentAt,
+    text: message.text,
+    mine,
+    delivery: mine ? 'sent' : 'received',
+  };
+}
+
+export class Conversations {
+  private syncing = false;
+  private syncAgain = false;
+  private localIds = 0;
+
+  constructor(private readonly host: ConversationsHost) {}
+
+  private requireMessenger(): Messenger {
+    const messenger = this.host.messenger();
+    if (!messenger) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
+    return messenger;
+  }
+
+  private setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void {
+    this.host.set((state) => ({ messages: { ...state.messages, [key]: update(state.messages[key] ?? []) } }));
+  }
+
+
+  /** The conversation list from the local store (works offline too), newest first. */
+  async refreshConversations(): Promise<void> {
+    const store = this.host.store();
+    const records = await store.listConversations();
+    const views = await Promise.all(
+      records.map(async (record): Promise<ConversationView> => {
+        const [unread, last] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId)]);
+        return {
+          groupId: record.groupId,
+          kind: record.kind,
+          name: record.kind === 'direct' ? (record.peer ?? record.title) : record.title,
+          unread,
+          lastActivityAt: Math.max(record.lastActivityAt, last?.sentAt ?? 0),
+          active: record.active,
+          ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text}` } : {}),
+        };
+      }),
+    );
+    views.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+    this.host.set({ conversations: views });
+  }
+
+  /** Fetch and process everything new; events that arrive meanwhile cause one more round. */
+  requestSync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    void (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          const messenger = this.host.messenger();
+          if (!messenger) break;
+          const { messages, gaps } = await messenger.sync();
+          if (messenger !== this.host.messenger()) break;
+          await this.received(messages);
+          if (gaps.length > 0) this.host.set({ notice: `${gaps.reduce((n, gap) => n + gap.toSeq - gap.fromSeq + 1, 0)} older messages were dropped by the server before this device fetched them.` });
+          await this.refreshConversations();
+        } while (this.syncAgain);
+      } catch (error) {
+        if (!isConnectionError(error)) this.host.set({ notice: describeError(error) });
+      } finally {
+        this.syncing = false;
+      }
+    })();
+  }
+
+  private async received(messages: Message[]): Promise<void> {
+    const me = this.host.state().me?.username;
+    for (const message of messages) {
+      if (!this.host.state().messages[message.groupId]) continue; // loaded from the store when opened
+      this.setMessages(message.groupId, (list) => (list.some((m) => m.seq === message.seq) ? list : [...list, toChatMessage(message, me)].sort(byTime)));
+    }
+    await this.markSelectionRead();
+  }
+
+  select(selection: Selection): void {
+    this.host.set({ selection });
+    void this.reloadSelection();
+  }
+
+  async reloadSelection(): Promise<void> {
+    const selection = this.host.state().selection;
+    if (selection.kind !== 'chat') return;
+    const stored = await this.host.store().listMessages(selection.groupId);
+    const me = this.host.state().me?.username;
+    this.setMessages(selection.groupId, (list) => {
+      const pending = list.filter((m) => m.seq === undefined);
+      return [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime);
+    });
+    await this.markSelectionRead();
+  }
+
+  async markSelectionRead(): Promise<void> {
+    const selection = this.host.state().selection;
+    if (selection.kind !== 'chat' || document.visibilityState !== 'visible') return;
+    const unread = this.host.state().conversations.find((c) => c.groupId === selection.groupId)?.unread ?? 0;
+    const loaded = this.host.state().messages[selection.groupId] ?? [];
+    const newest = loaded.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);
+    if (newest === 0) return;
+    const hasUnread = unread > 0 || (await this.host.store().countUnread(selection.groupId)) > 0;
+    if (!hasUnread) return;
+    await this.host.store().markRead(selection.groupId, newest);
+    await this.refreshConversations();
+  }
+
+  async startChat(input: string): Promise<void> {
+    const peer = input.trim().toLowerCase();
+    if (!USERNAME.test(peer)) throw new Error(USERNAME_RULE);
+    if (peer === this.host.state().me?.username) throw new Error('That is you. To keep notes, create a group with only yourself.');
+    const existing = (await this.host.store().listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
+    this.select(existing ? { kind: 'chat', groupId: existing.groupId } : { kind: 'draft', peer });
+  }
+
+  async send(text: string): Promise<void> {
+    const selection = this.host.state().selection;
+    const me = this.host.state().me?.username;
+    if (selection.kind === 'none' || !me) throw new Error('Choose a conversation first.');
+    const key = selection.kind === 'chat' ? selection.groupId : draftKey(selection.peer);
+    const local: ChatMessage = { key: `local:${++this.localIds}`, groupId: key, sender: me, sentAt: Date.now(), text, mine: true, delivery: 'sending' };
+    this.setMessages(key, (list) => [...list, local]);
+    await this.deliver(local, selection);
+  }
+
+  async retry(message: ChatMessage): Promise<void> {
+    const selection = this.host.state().selection;
+    if (selection.kind === 'none') return;
+    const retried: ChatMessage = { ...message, delivery: 'sending', sentAt: Date.now() };
+    delete retried.error;
+    this.setMessages(message.groupId, (list) => list.map((m) => (m.key === message.key ? retried : m)));
+    await this.deliver(retried, selection);
+  }
+
+  private async deliver(local: ChatMessage, selection: Exclude<Selection, { kind: 'none' }>): Promise<void> {
+    try {
+      const messenger = this.requireMessenger();
+      let sent: Message;
+      if (selection.kind === 'draft') {
+        sent = await messenger.sendDirect(selection.peer, local.text);
+      } else {
+        const record = await this.host.store().getConversation(selection.groupId);
+        if (!record) throw new Error('This conversation is gone from this browser.');
+        sent = record.kind === 'direct' && record.peer ? await messenger.sendDirect(record.peer, local.text) : await messenger.sendToGroup(record.groupId, local.text);
+      }
+      const delivered: ChatMessage = { ...local, key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sentAt: sent.sentAt, delivery: 'sent' };
+      if (local.groupId !== sent.groupId) {
+        // A draft became a conversation: move its messages there and open it.
+        const drafts = this.host.state().messages[local.groupId] ?? [];
+        const stored = await this.host.store().listMessages(sent.groupId);
+        this.host.set((state) => {
+          const { [local.groupId]: _draft, ...rest } = state.messages;
+          const moved = drafts.filter((m) => m.key !== local.key).map((m) => ({ ...m, groupId: sent.groupId }));
+          return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
+        });
+        const current = this.host.state().selection;
+        if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId } });
+      } else {
+        this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
+      }
+      await this.refreshConversations();
+    } catch (error) {
+      const peer = selection.kind === 'draft' ? selection.peer : undefined;
+      const reason = isCode(error, ErrorCode.UNKNOWN_USER) && peer ? `There is no user called ${peer}.` : error instanceof Error && !('code' in error) ? error.message : describeError(error);
+      this.setMessages(local.groupId, (list) => list.map((m) => (m.key === local.key ? { ...m, delivery: 'failed', error: reason } : m)));
+      // The SDK may have created the conversation before failing; show it if so.
+      await this.refreshConversations();
+    }
+  }
+
+  async createGroup(title: string, members: string[]): Promise<void> {
+    try {
+      const conversation = await this.requireMessenger().createGroup(title.trim(), members);
+      await this.refreshConversations();
+      this.select({ kind: 'chat', groupId: conversation.groupId });
+    } catch (error) {
+      await this.refreshConversations();
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
+  async groupMembers(groupId: string): Promise<GroupMembers> {
+    try {
+      const { summary } = await this.requireMessenger().groupSummary(groupId);
+      const members = [...new Set(summary.members.map((m) => m.username))].sort();
+      return { members, admins: summary.admins, createdBy: summary.createdBy };
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
+  async addMembers(groupId: string, usernames: string[]): Promise<void> {
+    try {
+      await this.requireMessenger().addToGroup(groupId, usernames);
+      await this.refreshConversations();
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
+  async removeMember(groupId: string, username: string): Promise<void> {
+    try {
+      await this.requireMessenger().removeFromGroup(groupId, [username]);
+      await this.refreshConversations();
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
+  async leaveGroup(groupId: string): Promise<void> {
+    try {
+      await this.requireMessenger().leaveGroup(groupId);
+      await this.refreshConversations();
+    } catch (error) {
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+}
+
+function byTime(a: ChatMessage, b: ChatMessage): number {
+  // Numbered messages in the server's order; unnumbered (still sending) ones after them.
+  if (a.seq !== undefined && b.seq !== undefined) return a.seq - b.seq;
+  if (a.seq !== undefined) return -1;
+  if (b.seq !== undefined) return 1;
+  return a.sentAt - b.sentAt;
+}

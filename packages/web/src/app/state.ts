@@ -1,0 +1,113 @@
+/**
+ * @module What the screens render: one immutable snapshot, replaced on every change. No SDK
+ * imports at run time, so the UI shell loads and paints before the SDK chunk (crypto, WASM).
+ */
+
+export type Delivery = 'sending' | 'sent' | 'failed' | 'received';
+
+export interface ChatMessage {
+  /** Stable React key: `groupId:seq` once the server numbered it, a local id before. */
+  key: string;
+  groupId: string;
+  seq?: number;
+  sender: string;
+  sentAt: number;
+  text: string;
+  mine: boolean;
+  delivery: Delivery;
+  /** Why it was not sent, in words. */
+  error?: string;
+}
+
+export interface ConversationView {
+  groupId: string;
+  kind: 'direct' | 'group';
+  /** The other user for a direct chat; the group's title otherwise. */
+  name: string;
+  unread: number;
+  lastActivityAt: number;
+  active: boolean;
+  preview?: string;
+}
+
+export interface GroupMembers {
+  members: string[];
+  admins: string[];
+  createdBy: string;
+}
+
+export interface DeviceView {
+  deviceId: string;
+  name: string;
+  createdAt: number;
+  lastSeenAt?: number;
+  current: boolean;
+}
+
+/** What the user is looking at in the main screen. */
+export type Selection = { kind: 'none' } | { kind: 'chat'; groupId: string } | { kind: 'draft'; peer: string };
+
+export type Screen =
+  | { name: 'starting' }
+  | { name: 'signed-out' }
+  /** Just registered: the recovery key is shown once, then never again. */
+  | { name: 'recovery'; recoveryKey: string }
+  | { name: 'main' }
+  /** Another tab of this browser is this device; two would race on the same MLS state. */
+  | { name: 'other-tab' }
+  | { name: 'failed'; message: string; serverKeyChanged?: boolean };
+
+export type Connectivity =
+  | { state: 'connecting' }
+  | { state: 'online' }
+  /** `reason` is empty when the network or server is simply unreachable; `retryAt` 0 means no retry. */
+  | { state: 'offline'; reason: string; retryAt: number };
+
+export interface AppState {
+  screen: Screen;
+  connectivity: Connectivity;
+  me?: { username: string; deviceId: string };
+  serverFingerprint?: string;
+  conversations: ConversationView[];
+  /** History of the conversations opened so far, oldest first. */
+  messages: Record<string, ChatMessage[]>;
+  selection: Selection;
+  online: string[];
+  /** While a busy server makes us solve a proof of work before signing in: roughly how far along (0..1). */
+  proofOfWork?: number;
+  /** A one-line message for the user (removed from a group, messages dropped, signed out…). */
+  notice?: string;
+}
+
+export const initialState: AppState = {
+  screen: { name: 'starting' },
+  connectivity: { state: 'connecting' },
+  conversations: [],
+  messages: {},
+  selection: { kind: 'none' },
+  online: [],
+};
+
+/** The operations the screens call. Each rejects with an Error whose message is fit to show. */
+export interface Actions {
+  register(username: string, password: string): Promise<void>;
+  login(username: string, password: string): Promise<void>;
+  finishRegistration(): void;
+  logout(): Promise<void>;
+  select(selection: Selection): void;
+  /** Open the direct chat with `username`, or a draft that the first message creates. */
+  startChat(username: string): Promise<void>;
+  send(text: string): Promise<void>;
+  retry(message: ChatMessage): Promise<void>;
+  createGroup(title: string, members: string[]): Promise<void>;
+  groupMembers(groupId: string): Promise<GroupMembers>;
+  addMembers(groupId: string, usernames: string[]): Promise<void>;
+  removeMember(groupId: string, username: string): Promise<void>;
+  leaveGroup(groupId: string): Promise<void>;
+  devices(): Promise<DeviceView[]>;
+  revokeDevice(deviceId: string): Promise<void>;
+  refreshOnline(): Promise<void>;
+  reconnectNow(): void;
+  trustNewServerKey(): Promise<void>;
+  dismissNotice(): void;
+}

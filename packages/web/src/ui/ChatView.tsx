@@ -1,0 +1,131 @@
+/** @module One conversation: its messages, live, and the composer. */
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { Actions, AppState, ChatMessage } from '../app/state.js';
+import { MembersDialog } from './dialogs.js';
+import { isoTime, longDate, messageTime } from './format.js';
+
+export function ChatView({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
+  const selection = state.selection;
+  const [text, setText] = useState('');
+  const [showMembers, setShowMembers] = useState(false);
+  const listRef = useRef<HTMLOListElement>(null);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+
+  const key = selection.kind === 'chat' ? selection.groupId : selection.kind === 'draft' ? `draft:${selection.peer}` : '';
+  const conversation = selection.kind === 'chat' ? state.conversations.find((c) => c.groupId === selection.groupId) : undefined;
+  const name = selection.kind === 'draft' ? selection.peer : (conversation?.name ?? '…');
+  const isGroup = conversation?.kind === 'group';
+  const active = selection.kind === 'draft' || (conversation?.active ?? true);
+  const messages = state.messages[key] ?? [];
+
+  // Keep the newest message in view as messages arrive.
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (list) list.scrollTop = list.scrollHeight;
+  }, [messages.length, key]);
+
+  useEffect(() => {
+    inputRef.current?.focus();
+  }, [key]);
+
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    const body = text.trim();
+    if (body.length === 0) return;
+    setText('');
+    void actions.send(body);
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    // Enter sends; Shift+Enter starts a new line.
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  };
+
+  return (
+    <section className="chat" aria-label={isGroup ? `Group ${name}` : `Chat with ${name}`}>
+      <header className="chat-header">
+        <button type="button" className="link back" onClick={onBack} aria-label="Back to conversations">
+          ‹ Back
+        </button>
+        <h2>
+          {isGroup && <span aria-hidden="true"># </span>}
+          {name}
+        </h2>
+        {isGroup && conversation?.active && (
+          <button type="button" className="secondary small" onClick={() => setShowMembers(true)}>
+            Members
+          </button>
+        )}
+      </header>
+      {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
+      <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
+        {messages.map((message) => (
+          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} />
+        ))}
+      </ol>
+      {active ? (
+        <form className="composer" onSubmit={submit}>
+          <label className="visually-hidden" htmlFor="composer-input">
+            Message
+          </label>
+          <textarea
+            id="composer-input"
+            ref={inputRef}
+            rows={1}
+            placeholder={`Message ${name}`}
+            value={text}
+            maxLength={16000}
+            onChange={(event) => setText(event.target.value)}
+            onKeyDown={onKeyDown}
+          />
+          <button type="submit" disabled={text.trim().length === 0}>
+            Send
+          </button>
+        </form>
+      ) : (
+        <p className="hint pad" role="status">
+          You are no longer a member of this group.
+        </p>
+      )}
+      {showMembers && conversation && <MembersDialog state={state} actions={actions} groupId={conversation.groupId} name={name} onClose={() => setShowMembers(false)} />}
+    </section>
+  );
+}
+
+function MessageItem({ message, showSender, onRetry }: { message: ChatMessage; showSender: boolean; onRetry(): void }) {
+  return (
+    <li className={`message ${message.mine ? 'mine' : 'theirs'} ${message.delivery}`}>
+      {showSender && <span className="sender">{message.mine ? 'You' : message.sender}</span>}
+      <p className="text">{message.text}</p>
+      <span className="meta">
+        <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
+          {messageTime(message.sentAt)}
+        </time>
+        {message.mine && <DeliveryState message={message} onRetry={onRetry} />}
+      </span>
+    </li>
+  );
+}
+
+function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): void }) {
+  switch (message.delivery) {
+    case 'sending':
+      return <span className="delivery">Sending…</span>;
+    case 'sent':
+      return <span className="delivery">Sent</span>;
+    case 'failed':
+      return (
+        <span className="delivery failed" role="alert">
+          Not sent: {message.error}{' '}
+          <button type="button" className="link" onClick={onRetry}>
+            Retry
+          </button>
+        </span>
+      );
+    case 'received':
+      return null;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * @module The signed-in screen: conversations on the left, the open chat or panel on the right.
+ * At phone width one column shows at a time, with a Back button.
+ */
+import { useEffect, useState } from 'react';
+import type { Actions, AppState } from '../app/state.js';
+import { ChatView } from './ChatView.js';
+import { NewChatDialog, NewGroupDialog } from './dialogs.js';
+import { messageTime } from './format.js';
+import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
+
+type Panel = 'chats' | 'online' | 'devices' | 'server';
+type Dialog = 'none' | 'new-chat' | 'new-group';
+
+export function MainScreen({ state, actions }: { state: AppState; actions: Actions }) {
+  const [panel, setPanel] = useState<Panel>('chats');
+  const [dialog, setDialog] = useState<Dialog>('none');
+  const showingPane = panel !== 'chats' || state.selection.kind !== 'none';
+
+  const openPanel = (next: Panel) => {
+    setPanel(next);
+    if (next !== 'chats') actions.select({ kind: 'none' });
+  };
+  const back = () => {
+    setPanel('chats');
+    actions.select({ kind: 'none' });
+  };
+
+  return (
+    <div className={`app ${showingPane ? 'pane-open' : 'list-open'}`}>
+      <ConnectionBanner state={state} actions={actions} />
+      {state.notice && (
+        <div role="status" className="notice banner">
+          <span>{state.notice}</span>
+          <button type="button" className="link" onClick={() => actions.dismissNotice()}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <aside className="sidebar">
+        <header className="sidebar-header">
+          <h1 className="brand">Parley</h1>
+          <span className="me" title="Signed in as">
+            {state.me?.username}
+          </span>
+        </header>
+        <div className="row actions">
+          <button type="button" onClick={() => setDialog('new-chat')}>
+            New chat
+          </button>
+          <button type="button" className="secondary" onClick={() => setDialog('new-group')}>
+            New group
+          </button>
+        </div>
+        <ConversationList
+          state={state}
+          onOpen={(groupId) => {
+            setPanel('chats');
+            actions.select({ kind: 'chat', groupId });
+          }}
+        />
+        <nav className="sidebar-nav" aria-label="More">
+          <button type="button" className="link" aria-current={panel === 'online' ? 'page' : undefined} onClick={() => openPanel('online')}>
+            Online{state.online.length > 0 ? ` (${state.online.length})` : ''}
+          </button>
+          <button type="button" className="link" aria-current={panel === 'devices' ? 'page' : undefined} onClick={() => openPanel('devices')}>
+            Devices
+          </button>
+          <button type="button" className="link" aria-current={panel === 'server' ? 'page' : undefined} onClick={() => openPanel('server')}>
+            Server key
+          </button>
+          <LogoutButton actions={actions} />
+        </nav>
+      </aside>
+      <main className="pane">
+        {panel === 'online' ? (
+          <OnlinePanel
+            state={state}
+            actions={actions}
+            onBack={back}
+            onChat={(user) => {
+              setPanel('chats');
+              void actions.startChat(user);
+            }}
+          />
+        ) : panel === 'devices' ? (
+          <DevicesPanel actions={actions} onBack={back} />
+        ) : panel === 'server' ? (
+          <ServerPanel state={state} onBack={back} />
+        ) : state.selection.kind !== 'none' ? (
+          <ChatView state={state} actions={actions} onBack={back} />
+        ) : (
+          <div className="empty">
+            <p>Choose a conversation, or start one with New chat.</p>
+          </div>
+        )}
+      </main>
+      {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={() => setPanel('chats')} />}
+      {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={() => setPanel('chats')} />}
+    </div>
+  );
+}
+
+function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: string): void }) {
+  const selected = state.selection.kind === 'chat' ? state.selection.groupId : undefined;
+  return (
+    <nav className="conversations" aria-label="Conversations">
+      {state.conversations.length === 0 ? (
+        <p className="hint pad">No conversations yet.</p>
+      ) : (
+        <ul>
+          {state.conversations.map((conversation) => (
+            <li key={conversation.groupId}>
+              <button
+                type="button"
+                className="conversation"
+                aria-current={conversation.groupId === selected ? 'true' : undefined}
+                aria-label={`${conversation.name}${conversation.kind === 'group' ? ' (group)' : ''}${conversation.unread > 0 ? `, ${conversation.unread} unread` : ''}`}
+                onClick={() => onOpen(conversation.groupId)}
+              >
+                <span className="conversation-top">
+                  <span className="conversation-name">
+                    {conversation.kind === 'group' && <span aria-hidden="true"># </span>}
+                    {conversation.name}
+                  </span>
+                  <time className="conversation-time">{messageTime(conversation.lastActivityAt)}</time>
+                </span>
+                <span className="conversation-bottom">
+                  <span className="preview">{conversation.active ? (conversation.preview ?? 'No messages yet') : 'You are no longer a member'}</span>
+                  {conversation.unread > 0 && (
+                    <span className="badge" aria-hidden="true">
+                      {conversation.unread}
+                    </span>
+                  )}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </nav>
+  );
+}
+
+function LogoutButton({ actions }: { actions: Actions }) {
+  const [busy, setBusy] = useState(false);
+  return (
+    <button
+      type="button"
+      className="link"
+      disabled={busy}
+      onClick={() => {
+        setBusy(true);
+        actions.logout().catch((error: unknown) => {
+          setBusy(false);
+          globalThis.alert(error instanceof Error ? error.message : String(error));
+        });
+      }}
+    >
+      Log out
+    </button>
+  );
+}
+
+/** "Connection lost" with a countdown to the next attempt, and a way to try at once. */
+export function ConnectionBanner({ state, actions }: { state: AppState; actions: Actions }) {
+  const connectivity = state.connectivity;
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (connectivity.state !== 'offline') return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [connectivity]);
+  if (connectivity.state === 'online') return null;
+  if (connectivity.state === 'connecting') {
+    return state.screen.name === 'main' ? (
+      <div role="status" className="banner connecting">
+        Connecting…
+      </div>
+    ) : null;
+  }
+  const seconds = Math.max(0, Math.ceil((connectivity.retryAt - now) / 1000));
+  return (
+    <div role="alert" className="banner offline">
+      <span>
+        {connectivity.reason ? `Connection lost: ${connectivity.reason}` : 'Connection lost.'}
+        {connectivity.retryAt > 0 && (seconds > 0 ? ` Reconnecting in ${seconds} s…` : ' Reconnecting…')}
+      </span>
+      <button type="button" className="link" onClick={() => actions.reconnectNow()}>
+        Reconnect now
+      </button>
+    </div>
+  );
+}
