@@ -1,7 +1,8 @@
-/** @module Client commands for accounts and devices: register, login, logout, whoami, devices. */
+/** @module Client commands for accounts and devices: register, login, logout, whoami, devices, passwd, recover. */
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, ParleyClient, ParleyError } from '@parley/client';
+import { recoveryKeys } from '@parley/crypto';
 import { toBase64Url } from '@parley/protocol';
 import { DirectoryProfileStore, nodeSocketFactory, SqliteClientStore } from '@parley/client/node';
 import { mkdirSync } from 'node:fs';
@@ -92,6 +93,11 @@ export async function passwd(ctx: CommandContext): Promise<void> {
 export async function recover(ctx: CommandContext, username: string, options: { recoveryKey?: string; deviceName?: string }): Promise<void> {
   const recoveryKey = options.recoveryKey ?? ctx.env.PARLEY_RECOVERY_KEY;
   if (!recoveryKey) throw new ParleyError(ErrorCode.BAD_INPUT, 'give the recovery key with --recovery-key KEY (or PARLEY_RECOVERY_KEY)');
+  try {
+    recoveryKeys(recoveryKey); // its form, checked before asking for a new password
+  } catch (error) {
+    throw new ParleyError(ErrorCode.BAD_INPUT, `not a recovery key: ${(error as Error).message}`);
+  }
   const password = await readNewPassword(ctx.passwords, 'New password: ');
   const session = await withClient(ctx, (client) => client.recover(username, recoveryKey, password, { deviceName: options.deviceName ?? hostname() }), false);
   ctx.output.result(

@@ -3,7 +3,7 @@ import { backupKeyFromExportKey, generateRecoveryKey, open, recoveryKeys, seal }
 import { CryptoError } from './errors.js';
 import { fingerprint, sameFingerprint } from './fingerprint.js';
 import { opaqueClient, opaqueReady, opaqueServer } from './opaque.js';
-import { channelAuthMessage, deviceCertificateMessage, generateSigningKeyPair, sign, verify } from './signing.js';
+import { channelAuthMessage, deviceCertificateMessage, generateSigningKeyPair, passwordChangeMessage, recoveryMessage, sign, verify } from './signing.js';
 
 describe('OPAQUE', () => {
   it('registers and logs in; a wrong password and an unknown user fail the same way', async () => {
@@ -71,6 +71,20 @@ describe('signatures', () => {
     expect(verify(identity.publicKey, deviceCertificateMessage({ ...cert, username: 'mallory' }), signature)).toBe(false);
     expect(verify(identity.publicKey, channelAuthMessage(new Uint8Array(32), 'alice', 'dev12345'), signature)).toBe(false);
     expect(verify(new Uint8Array(32), new Uint8Array(1), new Uint8Array(3))).toBe(false);
+  });
+
+  it('binds a password change and a recovery to every field, and keeps them apart', () => {
+    const key = generateSigningKeyPair();
+    const [record, backup, nonce] = [new Uint8Array(192).fill(1), new Uint8Array(97).fill(2), new Uint8Array(32).fill(3)];
+    const change = sign(key.privateKey, passwordChangeMessage('alice', record, backup));
+    expect(verify(key.publicKey, passwordChangeMessage('alice', record, backup), change)).toBe(true);
+    expect(verify(key.publicKey, passwordChangeMessage('mallory', record, backup), change)).toBe(false);
+    expect(verify(key.publicKey, passwordChangeMessage('alice', record, new Uint8Array(97)), change)).toBe(false);
+    const recovery = sign(key.privateKey, recoveryMessage('alice', nonce, record, backup));
+    expect(verify(key.publicKey, recoveryMessage('alice', nonce, record, backup), recovery)).toBe(true);
+    expect(verify(key.publicKey, recoveryMessage('alice', new Uint8Array(32), record, backup), recovery)).toBe(false);
+    expect(verify(key.publicKey, recoveryMessage('alice', nonce, new Uint8Array(192), backup), recovery)).toBe(false);
+    expect(verify(key.publicKey, passwordChangeMessage('alice', record, backup), recovery)).toBe(false);
   });
 
   it('formats and compares fingerprints', () => {
