@@ -95,11 +95,15 @@ export function conversationList(page: Page): Locator {
   return page.getByRole('navigation', { name: 'Conversations' });
 }
 
-/** The conversation's entry in the list: its accessible name is "NAME", "NAME (group)", then ", N unread". */
-export function conversationEntry(page: Page, name: string, options: { group?: boolean; unread?: number } = {}): Locator {
+/**
+ * The conversation's entry in the list: its accessible name is "NAME" or "NAME (group)", then
+ * ", verified" or ", key changed" for a direct chat, then ", N unread".
+ */
+export function conversationEntry(page: Page, name: string, options: { group?: boolean; trust?: 'verified' | 'key changed' | 'none'; unread?: number } = {}): Locator {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const trust = options.trust === undefined ? '(, verified|, key changed)?' : options.trust === 'none' ? '' : `, ${options.trust}`;
   const unread = options.unread === undefined ? '(, \\d+ unread)?' : options.unread === 0 ? '' : `, ${options.unread} unread`;
-  return conversationList(page).getByRole('button', { name: new RegExp(`^${escaped}${options.group ? ' \\(group\\)' : ''}${unread}$`) });
+  return conversationList(page).getByRole('button', { name: new RegExp(`^${escaped}${options.group ? ' \\(group\\)' : ''}${trust}${unread}$`) });
 }
 
 export function history(page: Page): Locator {

@@ -12,7 +12,8 @@ import { browserSocketFactory } from '../socket.js';
 import { browserDeviceName } from './device-name.js';
 import { Conversations } from './conversations.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
-import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type Selection } from './state.js';
+import { Safety } from './safety.js';
+import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type SafetyView, type Selection } from './state.js';
 
 export interface ControllerOptions {
   /** Base URL of the Parley server; the web client talks to the server that served it. */
@@ -48,6 +49,15 @@ export class Controller implements Actions {
     set: (patch) => this.set(patch),
     store: () => this.store,
     messenger: () => this.messenger,
+    openedDirect: (peer) => this.trust.check(peer),
+    identityKeyChanged: (peer) => this.trust.keyChanged(peer),
+  });
+  private readonly trust = new Safety({
+    state: () => this.state,
+    set: (patch) => this.set(patch),
+    // Only once the session is resumed (enterMain): two concurrent resumes would both authenticate.
+    client: () => (this.state.connectivity.state === 'online' && this.state.me ? this.client : undefined),
+    refreshConversations: () => this.chats.refreshConversations(),
   });
 
   constructor(private readonly options: ControllerOptions) {
@@ -200,6 +210,9 @@ export class Controller implements Actions {
     if (generation !== this.generation) return;
     this.messenger = messenger;
     this.chats.requestSync();
+    // The directory may show a changed key for the open chat's peer since we last looked.
+    const peer = this.chats.peerOf(this.state.selection);
+    if (peer && this.state.selection.kind === 'chat') this.trust.check(peer);
     void this.refreshOnline().catch(() => undefined);
   }
 
@@ -313,7 +326,7 @@ export class Controller implements Actions {
     this.messenger = undefined;
     await this.profiles.saveAccount(undefined, undefined);
     await this.store.clear();
-    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], notice });
+    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], notice });
   }
 
   async devices(): Promise<DeviceView[]> {
@@ -362,6 +375,15 @@ export class Controller implements Actions {
   }
   leaveGroup(groupId: string): Promise<void> {
     return this.chats.leaveGroup(groupId);
+  }
+
+  // --- safety numbers (see safety.ts) --------------------------------------------------------
+
+  safety(username: string): Promise<SafetyView> {
+    return this.trust.view(username);
+  }
+  markVerified(username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView> {
+    return this.trust.markVerified(username, options);
   }
 
   // --- presence --------------------------------------------------------------------------------

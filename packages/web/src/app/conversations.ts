@@ -5,7 +5,7 @@
  */
 import { ErrorCode, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
-import { describeError, isCode, isConnectionError, USERNAME_RULE } from './errors.js';
+import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
 
 export interface ConversationsHost {
@@ -15,11 +15,19 @@ export interface ConversationsHost {
   store(): IndexedDbClientStore;
   /** The current connection's messenger; undefined while offline. */
   messenger(): Messenger | undefined;
+  /** A direct chat with `peer` was opened: look at their identity key. */
+  openedDirect(peer: string): void;
+  /** A send to `peer` was refused because their identity key changed. */
+  identityKeyChanged(peer: string): void;
 }
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 
 const draftKey = (peer: string): string => `draft:${peer}`;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
+}
 
 function toChatMessage(message: StoredMessage, me: string | undefined): ChatMessage {
   const mine = message.sender === me;
@@ -59,7 +67,8 @@ export class Conversations {
     const records = await store.listConversations();
     const views = await Promise.all(
       records.map(async (record): Promise<ConversationView> => {
-        const [unread, last] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId)]);
+        const peer = record.kind === 'direct' ? record.peer : undefined;
+        const [unread, last, verified] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false]);
         return {
           groupId: record.groupId,
           kind: record.kind,
@@ -68,6 +77,7 @@ export class Conversations {
           lastActivityAt: Math.max(record.lastActivityAt, last?.sentAt ?? 0),
           active: record.active,
           ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text}` } : {}),
+          ...(peer ? { peer, verified } : {}),
         };
       }),
     );
@@ -114,6 +124,15 @@ export class Conversations {
   select(selection: Selection): void {
     this.host.set({ selection });
     void this.reloadSelection();
+    const peer = selection.kind === 'chat' ? this.peerOf(selection) : undefined;
+    if (peer) this.host.openedDirect(peer);
+  }
+
+  /** The other user of a direct chat or draft; undefined for a group. */
+  peerOf(selection: Selection): string | undefined {
+    if (selection.kind === 'draft') return selection.peer;
+    if (selection.kind === 'chat') return this.host.state().conversations.find((c) => c.groupId === selection.groupId)?.peer;
+    return undefined;
   }
 
   async reloadSelection(): Promise<void> {
@@ -196,8 +215,14 @@ export class Conversations {
       }
       await this.refreshConversations();
     } catch (error) {
-      const peer = selection.kind === 'draft' ? selection.peer : undefined;
-      const reason = isCode(error, ErrorCode.UNKNOWN_USER) && peer ? `There is no user called ${peer}.` : error instanceof Error && !('code' in error) ? error.message : describeError(error);
+      const peer = this.peerOf(selection);
+      let reason: string;
+      if (isCode(error, ErrorCode.UNKNOWN_USER) && selection.kind === 'draft') reason = `There is no user called ${selection.peer}.`;
+      else if (isCode(error, ErrorCode.IDENTITY_KEY_CHANGED) && peer) {
+        // The SDK refused before anything left this browser (DESIGN §11).
+        reason = keyChangedMessage(peer);
+        this.host.identityKeyChanged(peer);
+      } else reason = error instanceof Error && !('code' in error) ? error.message : describeError(error);
       this.setMessages(local.groupId, (list) => list.map((m) => (m.key === local.key ? { ...m, delivery: 'failed', error: reason } : m)));
       // The SDK may have created the conversation before failing; show it if so.
       await this.refreshConversations();
@@ -251,6 +276,12 @@ export class Conversations {
       throw new Error(describeError(error), { cause: error });
     }
   }
+}
+
+/** Marked verified, and the key compared is still the one this browser knows (the pinned key). */
+async function isVerified(store: IndexedDbClientStore, peer: string): Promise<boolean> {
+  const [verified, pinned] = await Promise.all([store.getVerifiedIdentity(peer), store.getPinnedIdentity(peer)]);
+  return verified !== undefined && pinned !== undefined && sameBytes(verified, pinned);
 }
 
 function byTime(a: ChatMessage, b: ChatMessage): number {

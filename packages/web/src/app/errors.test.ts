@@ -1,6 +1,6 @@
 import { ErrorCode, ParleyError } from '@parley/client';
 import { describe, expect, it } from 'vitest';
-import { describeError, isConnectionError } from './errors.js';
+import { describeError, isConnectionError, keyChangedMessage } from './errors.js';
 
 describe('describeError', () => {
   it('says the same for a wrong password and an unknown user', () => {
@@ -11,6 +11,8 @@ describe('describeError', () => {
     expect(describeError(new ParleyError(ErrorCode.USERNAME_TAKEN, 'the username alice is taken'))).toBe('That username is taken; choose another.');
     expect(describeError(new ParleyError(ErrorCode.CONNECTION_FAILED, 'cannot connect to ws://x'))).toMatch(/^Cannot reach the server/);
     expect(describeError(new ParleyError(ErrorCode.SERVER_KEY_CHANGED, 'x'))).toMatch(/intercepting/);
+    expect(describeError(new ParleyError(ErrorCode.IDENTITY_KEY_CHANGED, 'the identity key of bob changed: … (parley verify bob) …'))).toMatch(/^Their identity key changed, so nothing was sent\. Compare safety numbers/);
+    expect(keyChangedMessage('bob')).toMatch(/^bob’s identity key changed, so nothing was sent\. Compare safety numbers with bob/);
   });
 
   it('makes a sentence of any other message', () => {

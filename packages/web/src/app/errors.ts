@@ -10,6 +10,11 @@ function sentence(text: string): string {
 
 export const USERNAME_RULE = 'Usernames are 3 to 32 characters: a–z, 0–9, “_”, “.” and “-”.';
 
+/** A send refused because the peer's identity key changed (DESIGN §11): nothing left this browser. */
+export function keyChangedMessage(peer: string): string {
+  return `${peer}’s identity key changed, so nothing was sent. Compare safety numbers with ${peer} (Verify safety number), and trust the new key only if they match.`;
+}
+
 export function isCode(error: unknown, ...codes: ErrorCode[]): error is ParleyError {
   return error instanceof ParleyError && codes.includes(error.code);
 }
@@ -44,6 +49,9 @@ export function describeError(error: unknown): string {
           'The server presented a different key from the one this browser trusted before. Someone may be ' +
           'intercepting the connection. Continue only if the server operator confirms the key changed.'
         );
+      case ErrorCode.IDENTITY_KEY_CHANGED:
+        // The SDK's message names the CLI command; the web client has the Verify screen instead.
+        return 'Their identity key changed, so nothing was sent. Compare safety numbers with them (Verify safety number), and trust the new key only if they match.';
       case ErrorCode.NOT_LOGGED_IN:
         return 'This browser is not logged in.';
       default:

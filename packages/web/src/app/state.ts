@@ -28,6 +28,20 @@ export interface ConversationView {
   lastActivityAt: number;
   active: boolean;
   preview?: string;
+  /** The other user of a direct chat. */
+  peer?: string;
+  /** A direct chat whose peer I marked verified, with the identity key this browser knows for them. */
+  verified?: boolean;
+}
+
+/** The safety number I share with another user (DESIGN §11), as the Verify screen shows it. */
+export interface SafetyView {
+  username: string;
+  /** 60 digits, without spaces. */
+  digits: string;
+  verified: boolean;
+  /** Their identity key differs from the one this browser saw first: nothing is sent to them until trusted. */
+  keyChanged: boolean;
 }
 
 export interface GroupMembers {
@@ -73,6 +87,8 @@ export interface AppState {
   messages: Record<string, ChatMessage[]>;
   selection: Selection;
   online: string[];
+  /** Users whose identity key the server's directory shows changed since this browser first saw it. */
+  keyChanged: string[];
   /** While a busy server makes us solve a proof of work before signing in: roughly how far along (0..1). */
   proofOfWork?: number;
   /** A one-line message for the user (removed from a group, messages dropped, signed out…). */
@@ -86,6 +102,7 @@ export const initialState: AppState = {
   messages: {},
   selection: { kind: 'none' },
   online: [],
+  keyChanged: [],
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */
@@ -107,6 +124,10 @@ export interface Actions {
   devices(): Promise<DeviceView[]>;
   revokeDevice(deviceId: string): Promise<void>;
   refreshOnline(): Promise<void>;
+  /** The safety number with `username`, looked up in the server's directory. */
+  safety(username: string): Promise<SafetyView>;
+  /** Record that the numbers matched; `trustNewKey` also accepts a changed identity key. */
+  markVerified(username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView>;
   reconnectNow(): void;
   trustNewServerKey(): Promise<void>;
   dismissNotice(): void;

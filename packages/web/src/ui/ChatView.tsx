@@ -3,11 +3,14 @@ import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type Keyb
 import type { Actions, AppState, ChatMessage } from '../app/state.js';
 import { MembersDialog } from './dialogs.js';
 import { isoTime, longDate, messageTime } from './format.js';
+import { SafetyPanel } from './SafetyPanel.js';
 
 export function ChatView({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
   const selection = state.selection;
   const [text, setText] = useState('');
   const [showMembers, setShowMembers] = useState(false);
+  /** The peer whose Verify screen is open in place of the chat. */
+  const [verifying, setVerifying] = useState<string>();
   const listRef = useRef<HTMLOListElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
@@ -15,6 +18,8 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   const conversation = selection.kind === 'chat' ? state.conversations.find((c) => c.groupId === selection.groupId) : undefined;
   const name = selection.kind === 'draft' ? selection.peer : (conversation?.name ?? '…');
   const isGroup = conversation?.kind === 'group';
+  const peer = conversation?.peer;
+  const keyChanged = peer !== undefined && state.keyChanged.includes(peer);
   const active = selection.kind === 'draft' || (conversation?.active ?? true);
   const messages = state.messages[key] ?? [];
 
@@ -22,11 +27,11 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   useLayoutEffect(() => {
     const list = listRef.current;
     if (list) list.scrollTop = list.scrollHeight;
-  }, [messages.length, key]);
+  }, [messages.length, key, verifying]);
 
   useEffect(() => {
     inputRef.current?.focus();
-  }, [key]);
+  }, [key, verifying]);
 
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
@@ -44,6 +49,8 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
     }
   };
 
+  if (peer && verifying === peer) return <SafetyPanel peer={peer} state={state} actions={actions} onBack={() => setVerifying(undefined)} />;
+
   return (
     <section className="chat" aria-label={isGroup ? `Group ${name}` : `Chat with ${name}`}>
       <header className="chat-header">
@@ -53,13 +60,34 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
         <h2>
           {isGroup && <span aria-hidden="true"># </span>}
           {name}
+          {conversation?.verified && !keyChanged && (
+            <>
+              {' '}
+              <span className="tag verified">verified</span>
+            </>
+          )}
         </h2>
+        {peer && (
+          <button type="button" className="secondary small" aria-label="Verify safety number" onClick={() => setVerifying(peer)}>
+            Verify
+          </button>
+        )}
         {isGroup && conversation?.active && (
           <button type="button" className="secondary small" onClick={() => setShowMembers(true)}>
             Members
           </button>
         )}
       </header>
+      {keyChanged && (
+        <div role="alert" className="key-changed">
+          <span>
+            <strong>{peer}’s identity key changed.</strong> Nothing will be sent to {peer} until you compare safety numbers and trust the new key.
+          </span>
+          <button type="button" className="link" onClick={() => setVerifying(peer)}>
+            Compare safety numbers
+          </button>
+        </div>
+      )}
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
       <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
         {messages.map((message) => (

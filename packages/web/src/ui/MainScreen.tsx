@@ -3,7 +3,7 @@
  * At phone width one column shows at a time, with a Back button.
  */
 import { useEffect, useState } from 'react';
-import type { Actions, AppState } from '../app/state.js';
+import type { Actions, AppState, ConversationView } from '../app/state.js';
 import { ChatView } from './ChatView.js';
 import { NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
@@ -110,35 +110,54 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
       ) : (
         <ul>
           {state.conversations.map((conversation) => (
-            <li key={conversation.groupId}>
-              <button
-                type="button"
-                className="conversation"
-                aria-current={conversation.groupId === selected ? 'true' : undefined}
-                aria-label={`${conversation.name}${conversation.kind === 'group' ? ' (group)' : ''}${conversation.unread > 0 ? `, ${conversation.unread} unread` : ''}`}
-                onClick={() => onOpen(conversation.groupId)}
-              >
-                <span className="conversation-top">
-                  <span className="conversation-name">
-                    {conversation.kind === 'group' && <span aria-hidden="true"># </span>}
-                    {conversation.name}
-                  </span>
-                  <time className="conversation-time">{messageTime(conversation.lastActivityAt)}</time>
-                </span>
-                <span className="conversation-bottom">
-                  <span className="preview">{conversation.active ? (conversation.preview ?? 'No messages yet') : 'You are no longer a member'}</span>
-                  {conversation.unread > 0 && (
-                    <span className="badge" aria-hidden="true">
-                      {conversation.unread}
-                    </span>
-                  )}
-                </span>
-              </button>
-            </li>
+            <ConversationItem
+              key={conversation.groupId}
+              conversation={conversation}
+              selected={conversation.groupId === selected}
+              keyChanged={conversation.peer !== undefined && state.keyChanged.includes(conversation.peer)}
+              onOpen={onOpen}
+            />
           ))}
         </ul>
       )}
     </nav>
+  );
+}
+
+/** One entry of the list; its accessible name says what the badges show (group, verified or key changed, unread). */
+function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conversation: ConversationView; selected: boolean; keyChanged: boolean; onOpen(groupId: string): void }) {
+  const trust = keyChanged ? 'key changed' : conversation.verified ? 'verified' : undefined;
+  return (
+    <li>
+      <button
+        type="button"
+        className="conversation"
+        aria-current={selected ? 'true' : undefined}
+        aria-label={`${conversation.name}${conversation.kind === 'group' ? ' (group)' : ''}${trust ? `, ${trust}` : ''}${conversation.unread > 0 ? `, ${conversation.unread} unread` : ''}`}
+        onClick={() => onOpen(conversation.groupId)}
+      >
+        <span className="conversation-top">
+          <span className="conversation-name">
+            {conversation.kind === 'group' && <span aria-hidden="true"># </span>}
+            {conversation.name}
+            {trust && (
+              <span className={`tag ${trust === 'verified' ? 'verified' : 'changed'}`} aria-hidden="true">
+                {trust}
+              </span>
+            )}
+          </span>
+          <time className="conversation-time">{messageTime(conversation.lastActivityAt)}</time>
+        </span>
+        <span className="conversation-bottom">
+          <span className="preview">{conversation.active ? (conversation.preview ?? 'No messages yet') : 'You are no longer a member'}</span>
+          {conversation.unread > 0 && (
+            <span className="badge" aria-hidden="true">
+              {conversation.unread}
+            </span>
+          )}
+        </span>
+      </button>
+    </li>
   );
 }
 
