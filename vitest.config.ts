@@ -9,15 +9,15 @@ export const alias = [
   { find: /^@parley\/([a-z]+)$/, replacement: src('$1/src/index.ts') },
 ];
 
-// Suites that need a live PostgreSQL or Redis are named *.pg.test.ts and *.redis.test.ts and
-// run only when their server is configured, so an unconfigured run has no skipped tests.
-const needsService: Record<string, string> = {
-  PARLEY_TEST_POSTGRES_URL: '**/*.pg.test.ts',
-  PARLEY_TEST_REDIS_URL: '**/*.redis.test.ts',
-};
-const unavailable = Object.entries(needsService)
-  .filter(([variable]) => !process.env[variable])
-  .map(([, pattern]) => pattern);
+// Suites that need a live PostgreSQL or Redis are named *.pg.test.ts and *.redis.test.ts, and
+// those that need both *.pg-redis.test.ts; each runs only when all its servers are configured,
+// so an unconfigured run has no skipped tests.
+const needsServices: [pattern: string, variables: string[]][] = [
+  ['**/*.pg.test.ts', ['PARLEY_TEST_POSTGRES_URL']],
+  ['**/*.redis.test.ts', ['PARLEY_TEST_REDIS_URL']],
+  ['**/*.pg-redis.test.ts', ['PARLEY_TEST_POSTGRES_URL', 'PARLEY_TEST_REDIS_URL']],
+];
+const unavailable = needsServices.filter(([, variables]) => variables.some((variable) => !process.env[variable])).map(([pattern]) => pattern);
 
 export default defineConfig({
   resolve: { alias },

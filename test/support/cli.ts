@@ -33,10 +33,10 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Start `parley serve` and wait for its two announcement lines. */
-export function startServeProcess(args: string[]): Promise<ServeProcess> {
+/** Start `parley serve` and wait for its two announcement lines. `env` adds to this process's environment. */
+export function startServeProcess(args: string[], options: { env?: Record<string, string> } = {}): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PARLEY_BIN, 'serve', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [PARLEY_BIN, 'serve', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));

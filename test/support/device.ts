@@ -1,5 +1,5 @@
 /** A simulated device: a profile and a message store that outlive any one connection, like a phone's disk. */
-import { MemoryClientStore, MemoryProfileStore, type Message, type ParleyClient } from '@parley/client';
+import { MemoryClientStore, MemoryProfileStore, type Message, type ParleyClient, type SocketFactory } from '@parley/client';
 import { connectClient } from './harness.js';
 
 export class TestDevice {
@@ -7,7 +7,11 @@ export class TestDevice {
   messages = new MemoryClientStore();
   private client: ParleyClient | undefined;
 
-  constructor(private server: { url: string }) {}
+  constructor(
+    private server: { url: string },
+    /** How this device connects, e.g. `socketFactoryFrom(address)` to look like another host. */
+    private readonly connectOptions: { socketFactory?: SocketFactory } = {},
+  ) {}
 
   /** Point this device at another server address (e.g. a restarted server on a new port). */
   moveTo(server: { url: string }): void {
@@ -16,7 +20,7 @@ export class TestDevice {
 
   async open(): Promise<ParleyClient> {
     if (this.client) return this.client;
-    this.client = await connectClient(this.server, this.profile, {}, this.messages);
+    this.client = await connectClient(this.server, this.profile, this.connectOptions, this.messages);
     this.client.onClose(() => {
       this.client = undefined;
     });

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { MemoryProfileStore, ParleyClient, type ClientStore, type ProfileStore } from '@parley/client';
+import { MemoryProfileStore, ParleyClient, type ClientStore, type PowSolver, type ProfileStore, type SocketFactory, type SocketLike } from '@parley/client';
 import { nodeSocketFactory } from '@parley/client/node';
 import { createLogger, startServer, type RunningServer, type StartOptions } from '@parley/server';
+import { WebSocket } from 'ws';
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `parley-${prefix}-`));
@@ -34,8 +35,13 @@ export async function startTestServer(options: StartOptions & { dataDir?: string
 export async function connectClient(
   server: { url: string },
   store: ProfileStore = new MemoryProfileStore(),
-  options: { serverKey?: string } = {},
+  options: { serverKey?: string; socketFactory?: SocketFactory; solvePow?: PowSolver } = {},
   messages?: ClientStore,
 ): Promise<ParleyClient> {
   return ParleyClient.connect({ server: server.url, store, socketFactory: nodeSocketFactory, ...options, ...(messages ? { messages } : {}) });
+}
+
+/** Sockets from `localAddress` (any of 127.0.0.0/8 on loopback): a client that looks like another host. */
+export function socketFactoryFrom(localAddress: string): SocketFactory {
+  return (url) => new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000, localAddress }) as unknown as SocketLike;
 }

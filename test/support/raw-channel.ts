@@ -13,8 +13,9 @@ export interface RawChannel {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export function openSocket(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/v1/ws');
+/** `localAddress` picks the client's source address (any of 127.0.0.0/8 on loopback), so tests can act as several hosts. */
+export function openSocket(url: string, options: { localAddress?: string } = {}): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/v1/ws', options);
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, closed }));
@@ -22,8 +23,8 @@ export function openSocket(url: string): Promise<{ ws: WebSocket; closed: Promis
   });
 }
 
-export async function openRawChannel(url: string, version = 1): Promise<RawChannel> {
-  const { ws, closed } = await openSocket(url);
+export async function openRawChannel(url: string, version = 1, options: { localAddress?: string } = {}): Promise<RawChannel> {
+  const { ws, closed } = await openSocket(url, options);
   const initiator = new NoiseNXInitiator();
   const inbox: Uint8Array[] = [];
   const waiters: ((frame: Uint8Array) => void)[] = [];

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, startServer } from '@parley/server';
+import { abuseConfigFromEnv, createLogger, startServer } from '@parley/server';
 
 export interface ServeOptions {
   port?: string;
@@ -48,7 +48,12 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv): Prom
   if (postgresUrl && !redisUrl) {
     logger.warn({ event: 'redis.missing' }, "PostgreSQL without Redis: run one node only, as nodes would not push to, or see, each other's users");
   }
+  if (redisUrl && !postgresUrl) {
+    logger.warn({ event: 'postgres.missing' }, 'Redis without PostgreSQL: this node keeps its own SQLite database, which no other node shares');
+  }
   const server = await startServer({
+    // Abuse defences (DESIGN §10): PARLEY_BAN_MS, PARLEY_STRIKE_LIMIT, PARLEY_TRUSTED_PROXIES, ... (README).
+    ...abuseConfigFromEnv(env),
     port,
     host: options.host ?? env.PARLEY_HOST ?? '127.0.0.1',
     dataDir: options.data ?? env.PARLEY_DATA ?? './data',

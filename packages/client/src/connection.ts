@@ -42,6 +42,9 @@ interface Pending {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** RATE_LIMITED answers waited out per request, and the longest wait taken (longer ones go to the caller). */
+const MAX_RATE_LIMIT_RETRIES = 8;
+const MAX_RATE_LIMIT_WAIT_MS = 5_000;
 
 const closeCodeErrors: Partial<Record<number, ErrorCode>> = {
   [CloseCode.SESSION_REVOKED]: ErrorCode.DEVICE_REVOKED,
@@ -150,7 +153,25 @@ export class Connection {
     return this.closedWith === undefined;
   }
 
-  request<O extends OpName>(op: O, body: RequestOf<O>): Promise<ResponseOf<O>> {
+  /**
+   * Sends a request and resolves with its validated reply. A RATE_LIMITED answer is waited out
+   * and the request sent again (a few times, for short waits): the server refuses it before
+   * running anything (DESIGN §10), so sending it again is always safe.
+   */
+  async request<O extends OpName>(op: O, body: RequestOf<O>): Promise<ResponseOf<O>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce(op, body);
+      } catch (error) {
+        const wait = error instanceof ParleyError && error.code === ErrorCode.RATE_LIMITED ? error.details.retryAfterMs : undefined;
+        if (wait === undefined || wait > MAX_RATE_LIMIT_WAIT_MS || attempt >= MAX_RATE_LIMIT_RETRIES || this.closedWith) throw error;
+        // Jittered, so requests limited together do not all come back at the same instant.
+        await new Promise((resolve) => setTimeout(resolve, wait * (1 + Math.random() * attempt)));
+      }
+    }
+  }
+
+  private requestOnce<O extends OpName>(op: O, body: RequestOf<O>): Promise<ResponseOf<O>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.nextId++;
     return new Promise<ResponseOf<O>>((resolve, reject) => {

@@ -42,6 +42,46 @@ export interface ServerConfig {
   deviceBacklogQuota: number;
   /** Directory of the built web client (packages/web/dist), served at `/` when set. */
   webRoot?: string;
+
+  // Abuse defences (DESIGN §10). Every one of them is counted in /metrics when it bites.
+  /** From TCP accept (or the end of the TLS handshake, itself bounded by this) to a complete HTTP request or WebSocket upgrade. */
+  upgradeTimeoutMs: number;
+  /** All of an HTTP request's headers (Node's `headersTimeout`), for every request on a connection. */
+  headersTimeoutMs: number;
+  /** A whole HTTP request, body included (Node's `requestTimeout`). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive HTTP connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** An open WebSocket is pinged this often... */
+  pingIntervalMs: number;
+  /** ...and cut when a pong is this late. */
+  pongTimeoutMs: number;
+  /** Bytes queued for a WebSocket that is not reading; past this it is cut rather than buffered for. */
+  maxBufferedBytes: number;
+  /** Open TCP connections per client address (IPv6: per /64); more are refused at accept. */
+  maxConnectionsPerIp: number;
+  /** Requests per second per connection (token bucket, bursts of two seconds' worth). */
+  connectionRequestsPerSecond: number;
+  /** Requests per second per account, over all its connections to this node. */
+  accountRequestsPerSecond: number;
+  /** Strikes (missed deadlines, malformed frames, failed logins) within `strikeWindowMs` that ban an address... */
+  strikeLimit: number;
+  strikeWindowMs: number;
+  /** ...for this long: its connections are refused at accept. */
+  banMs: number;
+  /**
+   * Highest proof-of-work difficulty in leading zero bits. 17 bits is 2^17 ≈ 131,000 hashes on
+   * average; `solvePow` does ~250,000–470,000 hashes/s in Node on a 2-core server, so ~0.3–0.5 s
+   * there and ~0.5–1 s in a browser worker. The search is random: one in twenty takes over three
+   * times the mean, so about two seconds is what a legitimate browser pays at worst (DESIGN §10).
+   */
+  powMaxDifficulty: number;
+  /** Registration or login attempts per second (each, per node) above which difficulty rises one bit a second. */
+  powTargetPerSecond: number;
+  /** How long a proof-of-work challenge stays valid. */
+  powChallengeTtlMs: number;
+  /** Reverse proxies (exact addresses) whose `X-Forwarded-For` names the client; they are never struck or limited themselves. */
+  trustedProxies: string[];
 }
 
 export const defaultConfig: ServerConfig = {
@@ -55,7 +95,68 @@ export const defaultConfig: ServerConfig = {
   openDirectory: false,
   retentionMs: 30 * 24 * 60 * 60_000,
   deviceBacklogQuota: 10_000,
+  upgradeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  pingIntervalMs: 30_000,
+  pongTimeoutMs: 10_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxConnectionsPerIp: 100,
+  connectionRequestsPerSecond: 50,
+  accountRequestsPerSecond: 100,
+  strikeLimit: 10,
+  strikeWindowMs: 60_000,
+  banMs: 10 * 60_000,
+  powMaxDifficulty: 17,
+  powTargetPerSecond: 10,
+  powChallengeTtlMs: 60_000,
+  trustedProxies: [],
 };
+
+/** The abuse settings that `abuseConfigFromEnv` reads, each from `PARLEY_` + its name in SNAKE_CASE. */
+const ABUSE_NUMBERS = [
+  'handshakeTimeoutMs',
+  'authTimeoutMs',
+  'maxBadFrames',
+  'upgradeTimeoutMs',
+  'headersTimeoutMs',
+  'requestTimeoutMs',
+  'keepAliveTimeoutMs',
+  'pingIntervalMs',
+  'pongTimeoutMs',
+  'maxBufferedBytes',
+  'maxConnectionsPerIp',
+  'connectionRequestsPerSecond',
+  'accountRequestsPerSecond',
+  'strikeLimit',
+  'strikeWindowMs',
+  'banMs',
+  'powMaxDifficulty',
+  'powTargetPerSecond',
+  'powChallengeTtlMs',
+] as const satisfies readonly (keyof ServerConfig)[];
+
+/** `strikeWindowMs` → `PARLEY_STRIKE_WINDOW_MS`. */
+export const envName = (key: string): string => `PARLEY_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+
+/**
+ * The abuse settings given in the environment (`PARLEY_BAN_MS=60000`, `PARLEY_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`, ...),
+ * for `parley serve` to pass on. A value that is not a non-negative number is an error naming the variable.
+ */
+export function abuseConfigFromEnv(env: Record<string, string | undefined>): Partial<ServerConfig> {
+  const config: Partial<Record<(typeof ABUSE_NUMBERS)[number], number>> & Partial<ServerConfig> = {};
+  for (const key of ABUSE_NUMBERS) {
+    const raw = env[envName(key)];
+    if (raw === undefined || raw.trim() === '') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${envName(key)} must be a non-negative number, not ${JSON.stringify(raw)}`);
+    config[key] = value;
+  }
+  const proxies = env.PARLEY_TRUSTED_PROXIES;
+  if (proxies) config.trustedProxies = proxies.split(',').map((proxy) => proxy.trim()).filter(Boolean);
+  return config;
+}
 
 export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));

@@ -1,4 +1,4 @@
 /** @module @parley/server: the Parley server (Node only). */
 export { startServer, type RunningServer, type StartOptions } from './server.js';
-export { defaultConfig, resolveConfig, type ServerConfig } from './config.js';
+export { abuseConfigFromEnv, defaultConfig, resolveConfig, type ServerConfig } from './config.js';
 export { createLogger, type Logger } from './logger.js';

@@ -7,8 +7,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-type Labels = Record<string, string>;
-
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

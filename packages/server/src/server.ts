@@ -7,14 +7,17 @@ import { CloseCode } from '@parley/protocol';
 import type { WebSocket } from 'ws';
 import { connectRedisBus, MemoryBus, MemoryPresenceStore, RedisPresenceStore, type Bus, type PresenceStore } from './bus/index.js';
 import { resolveConfig, type ServerConfig } from './config.js';
+import { createDefences } from './defences.js';
 import { KEY_FILE, loadOrCreateServerKeys } from './keys.js';
 import { createLogger, type Logger } from './logger.js';
+import { Gauge, METRICS_CONTENT_TYPE } from './metrics.js';
 import { createServices } from './services/index.js';
 import { Connection } from './session/connection.js';
 import { LocalConnections } from './session/local-connections.js';
 import { openPostgresStorage, openSqliteStorage, type Storage } from './storage/index.js';
 import { createTransport } from './transport/http.js';
 import { serveStatic } from './transport/static.js';
+import { boundedSender } from './transport/websocket.js';
 
 export interface RunningServer {
   /** http://host:port */
@@ -52,20 +55,27 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const presenceStore: PresenceStore = redis
     ? new RedisPresenceStore(redis, { ttlMs: config.presenceTtlMs, log: log.child({ module: 'presence-store' }) })
     : new MemoryPresenceStore();
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota });
+  const defences = createDefences(config, { serverPrivateKey: keys.noise.privateKey, log, ...(redis ? { redis } : {}) });
+  const { metrics, guard } = defences;
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, pow: defences.pow });
 
   const connections = new Set<Connection>();
+  /** Open connections by client address, so a ban closes them at once. */
+  const byAddress = new Map<string, Set<Connection>>();
   const local = new LocalConnections();
   let nextConnectionId = 1;
+  const stopBans = guard.onBan((ip) => {
+    for (const connection of [...(byAddress.get(ip) ?? [])]) connection.close(CloseCode.BANNED, 'this address is banned for a while after repeated abuse');
+  });
 
   const unsubscribe = local.listen(bus);
   const stopRetention = services.delivery.startRetention();
   const stopPresence = services.presence.startHeartbeat();
 
-  const onSocket = (ws: WebSocket) => {
+  const onSocket = (ws: WebSocket, _request: unknown, ip: string) => {
     const connection: Connection = new Connection(
       {
-        send: (frame) => ws.send(frame),
+        send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
         close: (code, reason) => ws.close(code, reason),
       },
       {
@@ -75,12 +85,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         handshakeTimeoutMs: config.handshakeTimeoutMs,
         authTimeoutMs: config.authTimeoutMs,
         maxBadFrames: config.maxBadFrames,
+        requestsPerSecond: config.connectionRequestsPerSecond,
+        accountLimiter: defences.accountLimiter,
+        metrics,
+        onStrike: (reason) => void guard.strike(ip, reason),
         onAuthenticated: (conn, session) => {
           local.add(conn, session);
           services.presence.connected(session);
         },
         onClosed: (conn) => {
           connections.delete(conn);
+          const sameAddress = byAddress.get(ip);
+          sameAddress?.delete(conn);
+          if (sameAddress?.size === 0) byAddress.delete(ip);
           const session = conn.session;
           if (!session) return;
           local.remove(conn, session);
@@ -90,6 +107,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       log.child({ conn: nextConnectionId++ }),
     );
     connections.add(connection);
+    byAddress.set(ip, (byAddress.get(ip) ?? new Set()).add(connection));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) connection.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
@@ -101,18 +119,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
 
   const serveWeb = config.webRoot ? serveStatic(config.webRoot) : undefined;
+  metrics.registry.register(new Gauge('parley_websocket_connections', 'Open WebSocket connections.', [], (set) => set({}, connections.size)));
   const { http, wss } = createTransport({
     onSocket,
+    gate: guard,
+    metrics,
     onHttp: (request, response) => {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (path === '/healthz') {
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', serverKey: keys.fingerprint }));
         return;
       }
+      if (path === '/metrics') {
+        response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metrics.registry.expose());
+        return;
+      }
       if (serveWeb?.(request, response)) return;
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     },
-  }, config.tls);
+  }, config);
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -123,6 +148,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }).catch(async (error: unknown) => {
     // Port taken, say: let go of storage and Redis too, so the process can exit with the error.
     unsubscribe();
+    stopBans();
+    await defences.close();
     await stopRetention();
     await stopPresence();
     await services.presence.leave();
@@ -143,12 +170,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     close: () => {
       closing ??= (async () => {
         unsubscribe();
+        stopBans();
         for (const connection of connections) connection.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down');
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
         await stopRetention();
         await stopPresence();
+        await defences.close();
         // Offline announcements for the connections just closed, and this node's presence entries
         // removed from the shared registry, before the bus and storage go.
         await services.presence.leave();

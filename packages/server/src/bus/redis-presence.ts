@@ -16,9 +16,13 @@
  *
  * Expiry: every node calls `heartbeat()` every `ttlMs / 3`, which pushes its own deadline
  * `ttlMs` ahead and expires every node whose deadline has passed, removing that node's
- * devices and reporting the users who are then offline nowhere else. A node killed without
- * a goodbye therefore has its users shown offline between `ttlMs` and `ttlMs` plus one
- * heartbeat interval (of the surviving nodes) later: 15 to 20 s by default.
+ * devices and reporting the users who are then offline nowhere else (the node that expired
+ * them announces it). A node killed without a goodbye had last beaten up to one interval
+ * before it died, and the survivors look once an interval, so its users are shown offline
+ * between `ttlMs` minus one interval and `ttlMs` plus one interval after the crash: 10 to
+ * 20 s by default. A graceful shutdown (`leave()`) announces them at once. A node that finds
+ * it missed its own deadline (Redis was unreachable, for all nodes alike, or this process
+ * stalled) expires no one for one TTL, so the others have time to beat again.
  *
  * Repair: this node's own connections are counted here too, and Redis holds a copy. When a
  * write fails (Redis unreachable), or the heartbeat finds this node gone from `nodes` (it was
@@ -99,20 +103,28 @@ settle(ARGV[3], changes)
 return changes
 `;
 
-/** ARGV 3: ttl. Refreshes this node, expires dead ones. Returns {node was unregistered (0/1), changes}. */
+/**
+ * ARGV 3: ttl; 4: '1' to expire dead nodes, '0' not to. Refreshes this node and expires dead
+ * ones. Returns {node was unregistered (0/1), node was itself past its deadline (0/1), changes}.
+ */
 const HEARTBEAT = `${PREAMBLE}
 local now = now_ms()
 local changes = {}
+local previous = redis.call('ZSCORE', NODES, node)
+local late = 0
+if previous and tonumber(previous) < now then late = 1 end
 local missing = redis.call('ZADD', NODES, digits(now + tonumber(ARGV[3])), node)
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', NODES, '-inf', '(' .. digits(now))) do
-  for _, username in ipairs(redis.call('SMEMBERS', node_key(dead))) do
-    drop_node(username, dead)
-    settle(username, changes)
+if ARGV[4] == '1' and late == 0 then
+  for _, dead in ipairs(redis.call('ZRANGEBYSCORE', NODES, '-inf', '(' .. digits(now))) do
+    for _, username in ipairs(redis.call('SMEMBERS', node_key(dead))) do
+      drop_node(username, dead)
+      settle(username, changes)
+    end
+    redis.call('DEL', node_key(dead))
+    redis.call('ZREM', NODES, dead)
   end
-  redis.call('DEL', node_key(dead))
-  redis.call('ZREM', NODES, dead)
 end
-return {missing, changes}
+return {missing, late, changes}
 `;
 
 /**
@@ -135,8 +147,12 @@ for i = 4, #ARGV, 2 do
   touch(ARGV[i])
 end
 for _, username in ipairs(users) do settle(username, changes) end
-if ARGV[3] == 'leave' then redis.call('ZREM', NODES, node)
-else redis.call('ZADD', NODES, digits(now_ms() + tonumber(ARGV[3])), node) end
+if ARGV[3] ~= 'leave' then
+  redis.call('ZADD', NODES, digits(now_ms() + tonumber(ARGV[3])), node)
+elseif redis.call('ZREM', NODES, node) == 1 and redis.call('EXISTS', NODES) == 0 then
+  -- The last node left: nothing of the deployment stays. Versions go on from the clock.
+  redis.call('DEL', VERSION)
+end
 return changes
 `;
 
@@ -155,6 +171,8 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly counts = new ConnectionCounts();
   /** A write may not have reached Redis: the next heartbeat rewrites this node's entries. */
   private dirty = false;
+  /** Dead nodes are expired only from this time on (see heartbeat). */
+  private sweepAfter = 0;
 
   constructor(bus: RedisBus, options: RedisPresenceOptions = {}) {
     const { ttlMs = DEFAULT_PRESENCE_TTL_MS } = options;
@@ -193,7 +211,12 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async heartbeat(): Promise<PresenceChange[]> {
-    const [missing, raw] = (await this.run(scripts.heartbeat, [this.ttlMs])) as [number, RawChange[]];
+    const sweep = Date.now() >= this.sweepAfter;
+    const [missing, late, raw] = (await this.run(scripts.heartbeat, [this.ttlMs, sweep ? '1' : '0'])) as [number, number, RawChange[]];
+    // This node missed its own deadline: most likely Redis was unreachable, for every node alike.
+    // The others get a TTL to beat again before anyone is expired, or all their users would
+    // flap offline and back when Redis returns.
+    if (late === 1) this.sweepAfter = Date.now() + this.ttlMs;
     const changes = parseChanges(raw);
     if (missing === 1 || this.dirty) {
       if (this.dirty) this.log.info({ event: 'presence.resync', devices: [...this.counts.devices()].length }, "rewriting this node's presence entries");

@@ -36,8 +36,12 @@ export interface AbuseStore {
   close(): Promise<void>;
 }
 
-/** Entries kept before expired ones are swept; past twice this, the oldest go first (memory stays bounded). */
-const SWEEP_AT = 50_000;
+/**
+ * Past this many entries a map sweeps out the expired ones and, if still above three quarters
+ * of it, the oldest: memory stays bounded, and sweeps are rare enough to cost O(1) per insert.
+ */
+const MAX_ENTRIES = 50_000;
+const SWEEP_TO = (MAX_ENTRIES * 3) / 4;
 
 /** Insertion-ordered map of key → expiry, bounded: an attacker with many addresses cannot grow it without limit. */
 class ExpiringMap<V extends { expiresAt: number }> {
@@ -57,7 +61,7 @@ class ExpiringMap<V extends { expiresAt: number }> {
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
-    if (this.entries.size > SWEEP_AT) this.sweep();
+    if (this.entries.size > MAX_ENTRIES) this.sweep();
   }
 
   delete(key: string): void {
@@ -72,7 +76,7 @@ class ExpiringMap<V extends { expiresAt: number }> {
     const now = this.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
     for (const key of this.entries.keys()) {
-      if (this.entries.size <= SWEEP_AT) break;
+      if (this.entries.size <= SWEEP_TO) break;
       this.entries.delete(key);
     }
   }
@@ -146,7 +150,7 @@ export class FallbackAbuseStore implements AbuseStore {
   }
 
   async unban(key: string): Promise<void> {
-    await Promise.allSettled([this.local.unban(key)]);
+    await this.local.unban(key);
     await this.attempt((store) => store.unban(key));
   }
 

@@ -6,6 +6,7 @@ import { channelAuthMessage, deviceCertificateMessage, opaqueServer, verify } fr
 import { ErrorCode, ParleyError, type DeviceCertificate, type DeviceInfo, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../logger.js';
+import { opaqueInput } from './opaque-input.js';
 import { StorageConflictError, type AccountRecord, type Storage } from '../storage/index.js';
 
 /** What one connection remembers between the two steps of registration or login. */
@@ -27,7 +28,7 @@ export class AccountService {
   async registerStart(body: RequestOf<'register.start'>): Promise<{ reply: ResponseOf<'register.start'>; pending: PendingAuth }> {
     // Telling a registrant the name is taken is unavoidable; login never reveals it (see loginStart).
     if (await this.storage.getAccount(body.username)) throw usernameTaken(body.username);
-    const response = opaqueServer.registrationResponse(this.opaqueSetup, body.username, body.request);
+    const response = opaqueInput('register.start', () => opaqueServer.registrationResponse(this.opaqueSetup, body.username, body.request));
     return { reply: { response }, pending: { kind: 'register', username: body.username } };
   }
 
@@ -60,7 +61,7 @@ export class AccountService {
   async loginStart(body: RequestOf<'login.start'>): Promise<{ reply: ResponseOf<'login.start'>; pending: PendingAuth }> {
     const account = await this.storage.getAccount(body.username);
     // For an unknown user OPAQUE still answers, with a response indistinguishable from a real one.
-    const { state, response } = opaqueServer.startLogin(this.opaqueSetup, body.username, account?.opaqueRecord, body.request);
+    const { state, response } = opaqueInput('login.start', () => opaqueServer.startLogin(this.opaqueSetup, body.username, account?.opaqueRecord, body.request));
     return { reply: { response }, pending: { kind: 'login', username: body.username, state: account ? state : undefined } };
   }
 

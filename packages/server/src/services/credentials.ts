@@ -8,6 +8,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { opaqueServer, passwordChangeMessage, recoveryMessage, signingKeyPairFromSeed, verify } from '@parley/crypto';
 import { ErrorCode, ParleyError, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
 import type { Logger } from '../logger.js';
+import { opaqueInput } from './opaque-input.js';
 import type { AccountRecord, Storage } from '../storage/index.js';
 
 /**
@@ -51,7 +52,7 @@ export class CredentialService {
 
   async verifyStart(session: Session, body: RequestOf<'password.verify.start'>): Promise<{ reply: ResponseOf<'password.verify.start'>; pending: PendingPasswordChange }> {
     const account = await this.requireAccount(session.username);
-    const { state, response } = opaqueServer.startLogin(this.opaqueSetup, session.username, account.opaqueRecord, body.request);
+    const { state, response } = opaqueInput('password.verify.start', () => opaqueServer.startLogin(this.opaqueSetup, session.username, account.opaqueRecord, body.request));
     return { reply: { response }, pending: { step: 'verify', state, record: account.opaqueRecord } };
   }
 
@@ -79,7 +80,7 @@ export class CredentialService {
     body: RequestOf<'password.change.start'>,
   ): { reply: ResponseOf<'password.change.start'>; pending: PendingPasswordChange } {
     const proof = this.freshProof(pending, 'proven', 'prove the current password on this connection first (password.verify)');
-    const response = opaqueServer.registrationResponse(this.opaqueSetup, session.username, body.request);
+    const response = opaqueInput('password.change.start', () => opaqueServer.registrationResponse(this.opaqueSetup, session.username, body.request));
     return { reply: { response }, pending: { step: 'change', record: proof.record, expiresAt: proof.expiresAt } };
   }
 
@@ -102,7 +103,7 @@ export class CredentialService {
   async recoverStart(body: RequestOf<'recover.start'>): Promise<{ reply: ResponseOf<'recover.start'>; pending: PendingRecovery }> {
     const account = await this.storage.getAccount(body.username);
     // The OPRF key is derived from the server setup and the username, so this answers any name alike.
-    const response = opaqueServer.registrationResponse(this.opaqueSetup, body.username, body.request);
+    const response = opaqueInput('recover.start', () => opaqueServer.registrationResponse(this.opaqueSetup, body.username, body.request));
     const { identityKey, recoveryBackup } = account ?? this.fakeAccount(body.username);
     const nonce = new Uint8Array(randomBytes(32));
     return {

@@ -9,6 +9,7 @@ import { DeliveryService } from './delivery.js';
 import { DirectoryService } from './directory.js';
 import { GroupService } from './groups.js';
 import { KeyService } from './keys.js';
+import type { PowService } from './pow.js';
 import { PresenceService } from './presence.js';
 import { Push } from './push.js';
 
@@ -22,9 +23,11 @@ export interface ServiceOptions {
   openDirectory: boolean;
   retentionMs: number;
   deviceBacklogQuota: number;
+  /** Proof of work before registration and login; built by the server, which runs its clock. */
+  pow: PowService;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, pow }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
@@ -34,5 +37,6 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota }),
     delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
+    pow,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, TokenBucket } from './rate-limit.js';
 
 describe('RateLimiter', () => {
   it('allows a burst of `rate`, then refills continuously and tells how long to wait', () => {
@@ -14,5 +14,17 @@ describe('RateLimiter', () => {
     expect(limiter.take('a')).toBeUndefined();
     now = 10 * 60_000;
     expect([limiter.take('a'), limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([undefined, undefined, undefined, 20_000]);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('allows a burst, then `perSecond` a second, and tells how long to wait', () => {
+    let now = 0;
+    const bucket = new TokenBucket(10, 3, () => now);
+    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([undefined, undefined, undefined, 100]);
+    now = 100;
+    expect([bucket.take(), bucket.take()]).toEqual([undefined, 100]);
+    now = 60_000;
+    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([undefined, undefined, undefined, 100]);
   });
 });

@@ -1,4 +1,4 @@
-/** @module A token bucket per key (e.g. per account): `rate` tokens per `perMs`, bursts up to `rate`. */
+/** @module Token buckets: one per key (e.g. per account) in `RateLimiter`, or a single `TokenBucket` (e.g. per connection). */
 
 // Past this many keys, buckets that have refilled completely are forgotten (they carry no state).
 const PRUNE_AT = 10_000;
@@ -31,5 +31,32 @@ export class RateLimiter {
     for (const [key, bucket] of this.buckets) {
       if (bucket.tokens + ((now - bucket.at) * this.rate) / this.perMs >= this.rate) this.buckets.delete(key);
     }
+  }
+}
+
+/** One token bucket (e.g. per connection): `perSecond` tokens a second, bursts up to `burst`. */
+export class TokenBucket {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.at = now();
+  }
+
+  /** Takes a token: undefined when allowed, else the milliseconds until one is available. */
+  take(): number | undefined {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.perSecond) / 1000);
+    this.at = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return undefined;
+    }
+    return Math.ceil(((1 - this.tokens) * 1000) / this.perSecond);
   }
 }

@@ -24,6 +24,9 @@ import {
   type Session,
 } from '@parley/protocol';
 import type { Logger } from '../logger.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { StrikeReason } from '../services/abuse.js';
+import { TokenBucket, type RateLimiter } from '../services/rate-limit.js';
 import { handlers, type Services } from './handlers.js';
 import type { AuthState, RequestContext } from './state.js';
 
@@ -42,7 +45,17 @@ export interface ConnectionOptions {
   maxBadFrames: number;
   onAuthenticated(connection: Connection, session: Session): void;
   onClosed(connection: Connection): void;
+  /** Counts a strike against the client's address (DESIGN §10): missed deadlines, malformed frames, failed logins. */
+  onStrike?(reason: StrikeReason): void;
+  /** Requests per second this connection may make (bursts of two seconds' worth); unlimited if absent. */
+  requestsPerSecond?: number;
+  /** Token buckets per account, shared by all of an account's connections on this node. */
+  accountLimiter?: RateLimiter;
+  metrics?: ServerMetrics;
 }
+
+/** `HANDSHAKE_TIMEOUT` → `handshake_timeout`: the `reason` label of closes counted in /metrics. */
+const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name.toLowerCase()]));
 
 // Requests are handled one at a time, in order; this bounds how many may wait.
 const MAX_QUEUED_FRAMES = 64;
@@ -59,13 +72,22 @@ export class Connection implements RequestContext {
   private dispatching = false;
   private revokeAfterReply = false;
   private deadline: ReturnType<typeof setTimeout> | undefined;
+  private readonly requests: TokenBucket | undefined;
 
   constructor(
     private readonly socket: FrameSocket,
     private readonly options: ConnectionOptions,
     readonly log: Logger,
   ) {
-    this.deadline = setTimeout(() => this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout'), options.handshakeTimeoutMs);
+    this.deadline = setTimeout(() => {
+      this.strike('handshake_timeout');
+      this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout');
+    }, options.handshakeTimeoutMs);
+    this.requests = options.requestsPerSecond === undefined ? undefined : new TokenBucket(options.requestsPerSecond, options.requestsPerSecond * 2);
+  }
+
+  strike(reason: StrikeReason): void {
+    this.options.onStrike?.(reason);
   }
 
   get session(): Session | undefined {
@@ -111,6 +133,8 @@ export class Connection implements RequestContext {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
+    this.options.metrics?.closed.inc({ reason: closeReasons.get(code) ?? String(code) });
+    this.strikeAbandonedLogin();
     this.socket.close(code, reason);
     this.options.onClosed(this);
   }
@@ -120,7 +144,18 @@ export class Connection implements RequestContext {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
+    this.strikeAbandonedLogin();
     this.options.onClosed(this);
+  }
+
+  /**
+   * With OPAQUE the client learns from login.start's reply whether its password was right, and
+   * only then sends login.finish: a wrong guess shows up here as a login never finished. So a
+   * login left pending when the connection closes is a failed login (handlers do the same when
+   * a new login.start replaces a pending one).
+   */
+  private strikeAbandonedLogin(): void {
+    if (this.auth.kind === 'anonymous' && this.auth.pending?.kind === 'login') this.strike('auth_failed');
   }
 
   private handleHandshake(frame: Uint8Array): void {
@@ -129,6 +164,7 @@ export class Connection implements RequestContext {
     try {
       version = clientHelloSchema.parse(decodeCbor(responder.readMessage1(frame))).v;
     } catch {
+      this.strike('bad_handshake');
       this.close(CloseCode.BAD_HANDSHAKE, 'malformed handshake');
       return;
     }
@@ -146,7 +182,9 @@ export class Connection implements RequestContext {
     this.handshakeHash = result.handshakeHash;
     clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
-      if (this.auth.kind !== 'device') this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout');
+      if (this.auth.kind === 'device') return;
+      this.strike('auth_timeout');
+      this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout');
     }, this.options.authTimeoutMs);
   }
 
@@ -156,6 +194,7 @@ export class Connection implements RequestContext {
       chunk = (this.channel as HandshakeResult).receive.decrypt(frame);
     } catch {
       // A frame that fails authentication means the channel is desynchronised or under attack.
+      this.strike('channel_broken');
       this.close(CloseCode.CHANNEL_BROKEN, 'frame failed authentication');
       return;
     }
@@ -176,6 +215,8 @@ export class Connection implements RequestContext {
   }
 
   private rejectFrame(id: number | undefined, error: ParleyError): void {
+    this.options.metrics?.errors.inc({ code: error.code });
+    this.strike('bad_frame');
     this.sendSealed(encodeErrorReply(id, error.toWire()));
     if (++this.badFrames >= this.options.maxBadFrames) this.close(CloseCode.TOO_MANY_BAD_FRAMES, 'too many malformed frames');
   }
@@ -187,7 +228,10 @@ export class Connection implements RequestContext {
       | { needs: 'device'; handle: (session: Session, body: unknown, services: Services) => Promise<unknown> };
     const before = this.auth.kind;
     this.dispatching = true;
+    this.options.metrics?.requests.inc({ op: request.op });
+    const limited = this.checkRate();
     try {
+      if (limited) throw limited;
       let body: unknown;
       if (handler.needs === 'device') {
         const session = this.session;
@@ -199,8 +243,14 @@ export class Connection implements RequestContext {
       this.sendSealed(encodeReply(request.id, body as never));
     } catch (error) {
       if (error instanceof ParleyError) {
+        this.options.metrics?.errors.inc({ code: error.code });
+        // Limits inside services (e.g. KeyPackage claims) are counted under their op.
+        if (error.code === ErrorCode.RATE_LIMITED && error !== limited) this.options.metrics?.rateLimited.inc({ scope: request.op });
+        // Every failed proof of a password or a device key (login, device auth, password change).
+        if (error.code === ErrorCode.AUTH_FAILED) this.strike('auth_failed');
         this.sendSealed(encodeErrorReply(request.id, error.toWire()));
       } else {
+        this.options.metrics?.errors.inc({ code: ErrorCode.INTERNAL });
         this.log.error({ err: error, op: request.op }, 'request failed');
         this.sendSealed(encodeErrorReply(request.id, { code: ErrorCode.INTERNAL, message: 'internal server error' }));
       }
@@ -217,6 +267,20 @@ export class Connection implements RequestContext {
       clearTimeout(this.deadline);
       this.options.onAuthenticated(this, after.session);
     }
+  }
+
+  /** Per-connection, then per-account token buckets (DESIGN §10): the RATE_LIMITED error to answer, if over. */
+  private checkRate(): ParleyError | undefined {
+    const connectionWait = this.requests?.take();
+    if (connectionWait !== undefined) {
+      this.options.metrics?.rateLimited.inc({ scope: 'connection' });
+      return new ParleyError(ErrorCode.RATE_LIMITED, `too many requests on this connection; retry in ${connectionWait} ms`, { retryAfterMs: connectionWait });
+    }
+    const username = this.session?.username;
+    const accountWait = username === undefined ? undefined : this.options.accountLimiter?.take(username);
+    if (accountWait === undefined) return undefined;
+    this.options.metrics?.rateLimited.inc({ scope: 'account' });
+    return new ParleyError(ErrorCode.RATE_LIMITED, `too many requests from this account; retry in ${accountWait} ms`, { retryAfterMs: accountWait });
   }
 
   private sendSealed(envelope: Uint8Array): void {

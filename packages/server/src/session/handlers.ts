@@ -68,6 +68,11 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { accounts, pow }) => {
       requireAnonymous(ctx);
+      // A login started and never finished is a wrong password (see Connection.strikeAbandonedLogin).
+      if (ctx.auth.kind === 'anonymous' && ctx.auth.pending?.kind === 'login') {
+        ctx.strike('auth_failed');
+        ctx.auth = { kind: 'anonymous' };
+      }
       // Before any OPAQUE work: under load, only a solved challenge bound to this request gets through.
       await pow.check('login', powBinding('login.start', body.username, body.request), body.pow, (reason) => ctx.strike(reason));
       const { reply, pending } = await accounts.loginStart(body);

@@ -1,5 +1,6 @@
 /** @module What a connection knows about who is on the other end. */
 import type { Session } from '@parley/protocol';
+import type { StrikeReason } from '../services/abuse.js';
 import type { PendingAuth } from '../services/accounts.js';
 import type { PendingPasswordChange, PendingRecovery } from '../services/credentials.js';
 
@@ -12,6 +13,8 @@ export type AuthState =
 export interface RequestContext {
   readonly handshakeHash: Uint8Array;
   auth: AuthState;
+  /** Counts a strike against the client's address (DESIGN §10), e.g. for a forged proof of work. */
+  strike(reason: StrikeReason): void;
 }
 
 export function sessionKey(username: string, deviceId: string): string {

@@ -1,0 +1,70 @@
+/**
+ * `parley serve` options for running several nodes (DESIGN §12) that need no live PostgreSQL or
+ * Redis: a shared key file, and clear errors when either server is unreachable at start.
+ */
+import { statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, startServeProcess, type ServeProcess } from '../support/cli.js';
+import { tempDir } from '../support/harness.js';
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('parley serve for several nodes', () => {
+  const dir = tempDir('serve-nodes');
+  const running: ServeProcess[] = [];
+  afterAll(async () => {
+    await Promise.all(running.map((server) => server.stop()));
+    dir.remove();
+  });
+
+  it('nodes with their own data directories share one key file, given by flag or PARLEY_KEY_FILE', async () => {
+    const keyFile = join(dir.path, 'keys', 'server-keys.json');
+    const [first, second] = await Promise.all([
+      startServeProcess(['--port', '0', '--data', join(dir.path, 'node1'), '--key-file', keyFile]),
+      startServeProcess(['--port', '0', '--data', join(dir.path, 'node2')], { env: { PARLEY_KEY_FILE: keyFile } }),
+    ]);
+    running.push(first, second);
+    expect(first.url).not.toBe(second.url);
+    expect(second.fingerprint).toBe(first.fingerprint);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    // Without it, a node makes a key of its own in its data directory.
+    const alone = await startServeProcess(['--port', '0', '--data', join(dir.path, 'node3')]);
+    running.push(alone);
+    expect(alone.fingerprint).not.toBe(first.fingerprint);
+    expect(statSync(join(dir.path, 'node3', 'server-keys.json')).isFile()).toBe(true);
+  });
+
+  it('exits with UNAVAILABLE, naming the server but never the password, when PostgreSQL is unreachable', async () => {
+    const port = await closedPort();
+    const result = await runCli(['serve', '--port', '0', '--data', join(dir.path, 'pg'), '--startup-timeout', '1'], {
+      env: { PARLEY_POSTGRES_URL: `postgres://parley:pg-s3cret@127.0.0.1:${port}/parley`, PARLEY_LOG_LEVEL: 'warn' },
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`^error UNAVAILABLE: PostgreSQL at 127\\.0\\.0\\.1:${port}/parley is unreachable .*ECONNREFUSED`, 'm'));
+    expect(result.stderr).not.toContain('pg-s3cret');
+  });
+
+  it('exits with UNAVAILABLE, naming the server but never the password, when Redis is unreachable', async () => {
+    const port = await closedPort();
+    const result = await runCli(['serve', '--port', '0', '--data', join(dir.path, 'redis'), '--redis', `redis://:redis-s3cret@127.0.0.1:${port}`, '--startup-timeout', '1', '--json']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`"code":"UNAVAILABLE","message":"Redis at 127\\.0\\.0\\.1:${port} is unreachable`));
+    expect(result.stderr).not.toContain('redis-s3cret');
+  });
+
+  it('refuses nonsense durations', async () => {
+    const result = await runCli(['serve', '--port', '0', '--data', join(dir.path, 'bad'), '--presence-ttl', 'soon']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/^error BAD_INPUT: --presence-ttl must be a number of seconds/m);
+  });
+});

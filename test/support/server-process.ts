@@ -1,0 +1,51 @@
+/** A Parley server in a child process, configured like `startServer` (test/dos: its memory and CPU are its own). */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ServerConfig } from '@parley/server';
+import { metric, scrapeMetrics } from './abuse.js';
+import { tempDir } from './harness.js';
+
+const RUNNER = fileURLToPath(new URL('./serve-child.mjs', import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  fingerprint: string;
+  pid: number;
+  /** Everything the server logged on stderr (warnings and errors, JSON lines). */
+  stderr(): string;
+  metrics(): Promise<string>;
+  /** The server's resident memory, from its /metrics. */
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startServerProcess(options: Partial<ServerConfig> & { logLevel?: string } = {}): Promise<ServerProcess> {
+  const data = tempDir('dos');
+  const child = spawn(process.execPath, [RUNNER, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: data.path, ...options })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { url, fingerprint } = await new Promise<{ url: string; fingerprint: string }>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const url = /parley listening on (\S+)/.exec(stdout)?.[1];
+      const fingerprint = /server key (\S+)/.exec(stdout)?.[1];
+      if (url && fingerprint) resolve({ url, fingerprint });
+    });
+    void exited.then((code) => reject(new Error(`server process exited with ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    fingerprint,
+    pid: child.pid ?? 0,
+    stderr: () => stderr,
+    metrics: () => scrapeMetrics(url, { localAddress: '127.0.0.254' }),
+    rss: async () => metric(await scrapeMetrics(url, { localAddress: '127.0.0.254' }), 'process_resident_memory_bytes'),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      data.remove();
+    },
+  };
+}
