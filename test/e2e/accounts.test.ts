@@ -103,6 +103,27 @@ describe('accounts and devices over the SDK', () => {
     }
   });
 
+  it('resumes at another address of the same server (same key), but not at a different server', async () => {
+    const dataDir = tempDir('moving').path;
+    const first = await startTestServer({ dataDir });
+    const store = new MemoryProfileStore();
+    const registering = await connectClient(first, store);
+    await registering.register('frank-moves', PASSWORD);
+    registering.close();
+    await first.close();
+    const second = await startTestServer({ dataDir }); // same data and key, another port
+    try {
+      const moved = await connectClient(second, store, { serverKey: second.fingerprint });
+      expect((await moved.whoami()).username).toBe('frank-moves');
+      moved.close();
+      const stranger = await connectClient(server, store);
+      await expect(stranger.whoami()).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
+      stranger.close();
+    } finally {
+      await second.close();
+    }
+  });
+
   it('keeps neither passwords nor private keys in the database or the logs', async () => {
     const store = new MemoryProfileStore();
     await (await connect(store)).register('erin', 'erins very secret password');

@@ -294,10 +294,13 @@ export class ParleyClient {
   /** Authenticate as the device saved in the profile, by signing this channel's handshake hash. */
   async resume(): Promise<Session> {
     if (this.session) return this.session;
-    const { account } = await this.store.load();
+    const { account, pins } = await this.store.load();
     const secrets = await this.store.loadSecrets();
     if (!account || !secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in; run register or login first');
-    if (serverOrigin(account.server) !== serverOrigin(this.server)) {
+    // Another address of the same server (another node behind the same key) is the same server.
+    const accountKey = pins[serverOrigin(account.server)];
+    const sameServer = serverOrigin(account.server) === serverOrigin(this.server) || (accountKey !== undefined && sameFingerprint(accountKey, this.serverFingerprint));
+    if (!sameServer) {
       throw new ParleyError(ErrorCode.NOT_LOGGED_IN, `this profile is logged in to ${account.server}, not ${this.server}`);
     }
     const signature = sign(secrets.devicePrivateKey, channelAuthMessage(this.connection.handshakeHash, account.username, account.deviceId));
