@@ -4,8 +4,9 @@
  * challenge; the SDK solves it, reporting progress; a solution is single-use and bound to its request.
  */
 import { MemoryProfileStore, type PowProgress } from '@parley/client';
-import { opaqueClient, opaqueReady, powBinding, solvePow } from '@parley/crypto';
-import { encodeRequest, type PowChallengeWire, type ServerMessage } from '@parley/protocol';
+import { createHash } from 'node:crypto';
+import { leadingZeroBits, opaqueClient, opaqueReady, powBinding, solvePow } from '@parley/crypto';
+import { encodeCbor, encodeRequest, type PowChallengeWire, type ServerMessage } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metric, scrapeMetrics, waitFor } from '../support/abuse.js';
 import { connectClient, startTestServer, type TestServer } from '../support/harness.js';
@@ -27,6 +28,16 @@ describe('adaptive proof of work', () => {
     flood.send(encodeRequest('login.start', nextId++, { username, request, ...(pow ? { pow } : {}) } as never));
     return { request, reply: flood.next() };
   };
+  /** Floods until an unsolved login.start is refused with at least `bits` of difficulty; returns that challenge. */
+  const busy = async (bits: number): Promise<PowChallengeWire> => {
+    let challenge: PowChallengeWire | undefined;
+    await waitFor(async () => {
+      const replies = await Promise.all(Array.from({ length: 6 }, () => loginStart('pow-user').reply));
+      for (const reply of replies) if (reply.type === 'reply' && !reply.ok && (reply.error.pow?.difficulty ?? 0) >= bits) challenge = reply.error.pow;
+      return challenge !== undefined;
+    }, `the difficulty to reach ${bits} bits`);
+    return challenge as PowChallengeWire;
+  };
 
   beforeAll(async () => {
     await opaqueReady;
@@ -43,13 +54,7 @@ describe('adaptive proof of work', () => {
 
   it('asks nothing while quiet, then refuses unsolved logins with POW_REQUIRED as a flood raises the difficulty', async () => {
     expect(await loginStart('pow-user').reply).toMatchObject({ ok: true });
-    const seen: number[] = [];
-    await waitFor(async () => {
-      const replies = await Promise.all(Array.from({ length: 6 }, () => loginStart('pow-user').reply));
-      const refused = replies.filter((reply) => reply.type === 'reply' && !reply.ok);
-      for (const reply of refused) seen.push(challengeOf(reply).difficulty);
-      return seen.length > 0 && Math.max(...seen) >= 2;
-    }, 'the difficulty to reach 2 bits');
+    expect((await busy(2)).context).toBe('login');
     const metrics = await scrapeMetrics(server.url);
     expect(metric(metrics, 'parley_pow_difficulty', { context: 'login' })).toBeGreaterThanOrEqual(2);
     expect(metric(metrics, 'parley_pow_difficulty', { context: 'register' })).toBe(0);
@@ -57,7 +62,7 @@ describe('adaptive proof of work', () => {
   });
 
   it('lets the SDK solve transparently and report progress', async () => {
-    for (let i = 0; i < 6; i++) await loginStart('pow-user').reply; // keep the load up
+    await busy(3); // at most halved (to 1 bit) by the time the SDK asks
     const progress: PowProgress[] = [];
     const client = await connectClient(server, new MemoryProfileStore());
     const session = await client.login('pow-user', PASSWORD, { onPowProgress: (update) => progress.push(update) });
@@ -70,9 +75,7 @@ describe('adaptive proof of work', () => {
   });
 
   it('takes a solution once, only for the request it was solved for', async () => {
-    for (let i = 0; i < 6; i++) await loginStart('pow-user').reply;
-    const first = loginStart('pow-user');
-    const challenge = challengeOf(await first.reply);
+    const challenge = await busy(1);
     const { request } = opaqueClient.startLogin('another guess');
     const counter = await solvePow(challenge, powBinding('login.start', 'pow-user', request));
     const pow = { ...challenge, counter };
@@ -83,9 +86,13 @@ describe('adaptive proof of work', () => {
     expect(await send('pow-user')).toMatchObject({ ok: true });
     expect(await send('pow-user')).toMatchObject({ ok: false, error: { code: 'POW_REQUIRED', message: expect.stringMatching(/already used/) as string } });
     // The same solution for another username is not one: it was bound to the request it was solved for.
-    const fresh = challengeOf(await loginStart('pow-user').reply);
+    const fresh = await busy(1);
     const solvedFor = { ...fresh, counter: await solvePow(fresh, powBinding('login.start', 'pow-user', request)) };
-    flood.send(encodeRequest('login.start', nextId++, { username: 'someone-else', request, pow: solvedFor }));
+    // At a low difficulty a counter may happen to suit another request too: pick a username it does not suit.
+    const suits = (username: string) => leadingZeroBits(createHash('sha256').update(encodeCbor([fresh.mac, powBinding('login.start', username, request), solvedFor.counter])).digest()) >= fresh.difficulty;
+    let other = 0;
+    while (suits(`someone-${other}`)) other++;
+    flood.send(encodeRequest('login.start', nextId++, { username: `someone-${other}`, request, pow: solvedFor }));
     expect(challengeOf(await flood.next()).context).toBe('login');
     const metrics = await scrapeMetrics(server.url);
     expect(metric(metrics, 'parley_pow_verdicts_total', { result: 'replayed' })).toBe(1);

@@ -1,4 +1,4 @@
-import { powBinding, solvePow } from '@parley/crypto';
+import { powBinding, solvePow, verifyPow } from '@parley/crypto';
 import { ErrorCode, ParleyError, type PowSolution } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
@@ -66,7 +66,11 @@ describe('PowService', () => {
     expect(replay.message).toMatch(/already used/);
     expect(replay.details.pow).toBeDefined();
     const other = await solved(pow, await refusal(check(undefined)));
-    const elsewhere = await refusal(check(other, powBinding('login.start', 'mallory', new Uint8Array([1, 2, 3]))));
+    // At a low difficulty a counter may happen to suit another request too: pick one it does not suit.
+    const { counter, ...otherChallenge } = other;
+    let mallory = 0;
+    while (verifyPow(secret, otherChallenge, 'login', powBinding('login.start', `mallory${mallory}`, new Uint8Array([1, 2, 3])), counter) === 'ok') mallory++;
+    const elsewhere = await refusal(check(other, powBinding('login.start', `mallory${mallory}`, new Uint8Array([1, 2, 3]))));
     expect(elsewhere.message).toMatch(/does not meet|another request/);
     const forged = await refusal(check({ ...other, mac: new Uint8Array(32) }));
     expect(forged.message).toMatch(/not issued by this server/);
