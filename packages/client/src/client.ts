@@ -78,6 +78,7 @@ function defaultDeviceName(): string {
 
 export class ParleyClient {
   private session: Session | undefined;
+  private resuming: Promise<Session> | undefined;
   private messengerInstance: Messenger | undefined;
 
   private constructor(
@@ -292,8 +293,16 @@ export class ParleyClient {
   }
 
   /** Authenticate as the device saved in the profile, by signing this channel's handshake hash. */
-  async resume(): Promise<Session> {
-    if (this.session) return this.session;
+  resume(): Promise<Session> {
+    if (this.session) return Promise.resolve(this.session);
+    // Callers racing to resume share one device.auth: the server accepts it once per connection.
+    this.resuming ??= this.authenticateDevice().finally(() => {
+      this.resuming = undefined;
+    });
+    return this.resuming;
+  }
+
+  private async authenticateDevice(): Promise<Session> {
     const { account, pins } = await this.store.load();
     const secrets = await this.store.loadSecrets();
     if (!account || !secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in; run register or login first');
