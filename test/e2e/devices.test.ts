@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { processMessage } from '@parley/crypto';
+import { groupMetadata, processMessage } from '@parley/crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDevice } from '../support/device.js';
@@ -67,6 +67,26 @@ describe('accounts across devices', () => {
     expect(history.at(-1)).toMatchObject({ received: sent.chunks, total: sent.chunks });
     const direct = (await laptop.messages.listConversations()).find((c) => c.peer === 'bob');
     expect((await laptop.messages.listMessages(direct?.groupId ?? '')).map((m) => m.text)).toEqual(['hi bob', 'hello both alices']);
+  });
+
+  it('an online device adds a new sibling to its chats before the new one looks', async () => {
+    const tablet = await device('grace', 'register', 'tablet');
+    const heidi = await device('heidi', 'register', 'heidi');
+    await (await tablet.messenger()).sendDirect('heidi', 'first');
+    await heidi.receive();
+    const watch = await device('grace', 'login', 'watch'); // logs in, does not sync yet
+    await tablet.receive(); // sees a device of its account missing from the group: adds it (Welcome)
+    // The tablet's tree already holds the watch, before the watch has done anything.
+    const watchId = (await watch.profile.load()).account?.deviceId;
+    const tabletState = (await tablet.messages.listConversations())[0]?.state ?? new Uint8Array();
+    expect(groupMetadata(tabletState).members.map((leaf) => new TextDecoder().decode(leaf.identity)).some((identity) => identity.includes(watchId ?? 'missing'))).toBe(true);
+    const joined = await watch.receive();
+    expect(joined).toEqual([]);
+    const conversation = (await watch.messages.listConversations())[0];
+    expect(conversation).toMatchObject({ peer: 'heidi', active: true });
+    await (await heidi.messenger()).sendDirect('grace', 'to both of you');
+    expect(await watch.receive()).toEqual(['heidi: to both of you']);
+    expect(await tablet.receive()).toEqual(['heidi: to both of you']);
   });
 
   it('a revoked device is removed from every group and cannot decrypt what is sent after', async () => {
