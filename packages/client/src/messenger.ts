@@ -33,17 +33,16 @@ import {
 import { credentialOwner, type CredentialValidator } from './credentials.js';
 import type { MessengerContext } from './context.js';
 import { applyHistory, sendHistory, type HistoryChunkReceived } from './history.js';
+import { commitAllowed } from './policy.js';
+import * as views from './views.js';
 import { recoverFromGaps, rejoinLostGroups } from './rejoin.js';
+import type { Message } from './views.js';
 import type { Requester } from './requester.js';
 import type { ClientStore, ConversationRecord, StoredMessage } from './store.js';
 
 export type { Requester } from './requester.js';
 
-/** A message as the user sees it. */
-export interface Message extends StoredMessage {
-  conversation: string;
-  kind: GroupKind;
-}
+export type { Message } from './views.js';
 
 export interface SyncResult {
   messages: Message[];
@@ -162,25 +161,17 @@ export class Messenger {
     return this.request('group.promote', { groupId: fromBase64Url(conversation.groupId), username });
   }
 
-  async conversations(): Promise<(ConversationRecord & { unread: number })[]> {
-    const list = await this.store.listConversations();
-    const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await this.store.countUnread(c.groupId) })));
-    return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+  conversations(): Promise<(ConversationRecord & { unread: number })[]> {
+    return views.conversations(this.store);
   }
 
   /** Stored messages not yet shown, oldest first per conversation. */
-  async unread(): Promise<Message[]> {
-    const out: Message[] = [];
-    for (const conversation of await this.store.listConversations()) {
-      for (const message of await this.store.listMessages(conversation.groupId, { unreadOnly: true })) out.push(this.present(conversation, message));
-    }
-    return out.sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+  unread(): Promise<Message[]> {
+    return views.unread(this.store);
   }
 
-  async markShown(messages: Message[]): Promise<void> {
-    const highest = new Map<string, number>();
-    for (const message of messages) highest.set(message.groupId, Math.max(highest.get(message.groupId) ?? 0, message.seq));
-    for (const [groupId, seq] of highest) await this.store.markRead(groupId, seq);
+  markShown(messages: Message[]): Promise<void> {
+    return views.markShown(this.store, messages);
   }
 
   /** Fetch, process and acknowledge everything new. Returns the new messages in order. */
@@ -397,7 +388,7 @@ export class Messenger {
       return undefined;
     }
     if (processed.kind === 'commit') {
-      if (!(await this.commitAllowed(entry, processed.added, processed.removed, processed.external))) {
+      if (!(await commitAllowed(this.context, entry, processed.added, processed.removed, processed.external))) {
         await this.store.apply({ conversation: advance({}) });
         return undefined;
       }
@@ -435,21 +426,6 @@ export class Messenger {
     const updated = advance({ state: processed.state, lastActivityAt: entry.sentAt });
     await this.store.apply({ conversation: updated, message });
     return this.present(updated, message);
-  }
-
-  /** Clients check admin rules too: only admins change other users' membership (DESIGN §6). */
-  private async commitAllowed(entry: LogEntry, added: { identity: Uint8Array }[], removed: { identity: Uint8Array }[], external: boolean): Promise<boolean> {
-    const committer = entry.sender.username;
-    const owners = (leaves: { identity: Uint8Array }[]) => leaves.map((leaf) => credentialOwner(leaf.identity));
-    if (external) return owners(removed).every((owner) => owner?.username === committer);
-    const addsOthers = owners(added).some((owner) => owner?.username !== committer);
-    const removedOthers = owners(removed).filter((owner) => owner?.username !== committer);
-    if (!addsOthers && removedOthers.length === 0) return true;
-    const summary = await this.request('group.get', { groupId: entry.groupId });
-    if (summary.admins.includes(committer)) return true;
-    // Anyone may finish removing devices that left or were revoked: the server no longer routes them.
-    const routed = new Set(summary.members.map((member) => `${member.username}/${member.deviceId}`));
-    return !addsOthers && removedOthers.every((owner) => owner !== undefined && !routed.has(`${owner.username}/${owner.deviceId}`));
   }
 
   /**
@@ -507,17 +483,11 @@ export class Messenger {
     }
   }
 
-  private async findGroup(name: string): Promise<ConversationRecord> {
-    const groups = (await this.store.listConversations()).filter((c) => c.kind === 'group' && c.active);
-    const byId = groups.find((c) => c.groupId === name);
-    if (byId) return byId;
-    const byTitle = groups.filter((c) => c.title === name);
-    if (byTitle.length === 1 && byTitle[0]) return byTitle[0];
-    if (byTitle.length > 1) throw new ParleyError(ErrorCode.BAD_INPUT, `several groups are called ${name}; use the group id (${byTitle.map((c) => c.groupId).join(', ')})`);
-    throw new ParleyError(ErrorCode.NOT_FOUND, `no group ${name} among your groups`);
+  private findGroup(name: string): Promise<ConversationRecord> {
+    return views.findGroup(this.store, name);
   }
 
   private present(conversation: ConversationRecord, message: StoredMessage): Message {
-    return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
+    return views.present(conversation, message);
   }
 }

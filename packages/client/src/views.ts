@@ -1,0 +1,45 @@
+/** @module Read-only views over the client store: conversation lists, unread messages, group lookup. */
+import { ErrorCode, ParleyError, type GroupKind } from '@parley/protocol';
+import type { ClientStore, ConversationRecord, StoredMessage } from './store.js';
+
+/** A message as the user sees it. */
+export interface Message extends StoredMessage {
+  conversation: string;
+  kind: GroupKind;
+}
+
+export function present(conversation: ConversationRecord, message: StoredMessage): Message {
+  return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
+}
+
+/** Conversations with unread counts, newest activity first. */
+export async function conversations(store: ClientStore): Promise<(ConversationRecord & { unread: number })[]> {
+  const list = await store.listConversations();
+  const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await store.countUnread(c.groupId) })));
+  return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+}
+
+export async function unread(store: ClientStore): Promise<Message[]> {
+  const out: Message[] = [];
+  for (const conversation of await store.listConversations()) {
+    for (const message of await store.listMessages(conversation.groupId, { unreadOnly: true })) out.push(present(conversation, message));
+  }
+  return out.sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+}
+
+export async function markShown(store: ClientStore, messages: Message[]): Promise<void> {
+  const highest = new Map<string, number>();
+  for (const message of messages) highest.set(message.groupId, Math.max(highest.get(message.groupId) ?? 0, message.seq));
+  for (const [groupId, seq] of highest) await store.markRead(groupId, seq);
+}
+
+/** A group by id, or by title when exactly one of my active groups has it. */
+export async function findGroup(store: ClientStore, name: string): Promise<ConversationRecord> {
+  const groups = (await store.listConversations()).filter((c) => c.kind === 'group' && c.active);
+  const byId = groups.find((c) => c.groupId === name);
+  if (byId) return byId;
+  const byTitle = groups.filter((c) => c.title === name);
+  if (byTitle.length === 1 && byTitle[0]) return byTitle[0];
+  if (byTitle.length > 1) throw new ParleyError(ErrorCode.BAD_INPUT, `several groups are called ${name}; use the group id (${byTitle.map((c) => c.groupId).join(', ')})`);
+  throw new ParleyError(ErrorCode.NOT_FOUND, `no group ${name} among your groups`);
+}
