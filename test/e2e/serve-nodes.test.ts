@@ -3,20 +3,11 @@
  * Redis: a shared key file, and clear errors when either server is unreachable at start.
  */
 import { statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/tcp-link.js';
 import { runCli, startServeProcess, type ServeProcess } from '../support/cli.js';
 import { tempDir } from '../support/harness.js';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('parley serve for several nodes', () => {
   const dir = tempDir('serve-nodes');

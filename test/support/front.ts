@@ -4,7 +4,7 @@
  * takes a dead node out. A client profile is bound to one server address (and its pinned key),
  * so a client that moves between nodes does so behind one front, exactly as in production.
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { startTcpLink, targetOf } from './tcp-link.js';
 
 export interface Front {
   /** http://127.0.0.1:PORT, the address clients use. */
@@ -15,28 +15,10 @@ export interface Front {
 }
 
 export async function startFront(initial: { url: string }): Promise<Front> {
-  let target = new URL(initial.url);
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const link = await startTcpLink(targetOf(initial.url, 80));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    route: (next) => {
-      target = new URL(next.url);
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    url: `http://127.0.0.1:${link.port}`,
+    route: (next) => link.route(targetOf(next.url, 80)),
+    close: () => link.close(),
   };
 }

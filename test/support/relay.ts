@@ -1,5 +1,5 @@
 /** A loopback TCP relay that records every byte in both directions, like a network tap. */
-import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { startTcpLink, targetOf } from './tcp-link.js';
 
 export interface Relay {
   url: string;
@@ -11,30 +11,14 @@ export interface Relay {
 }
 
 export async function startRelay(target: string): Promise<Relay> {
-  const { hostname, port } = new URL(target);
   const up: Buffer[] = [];
   const down: Buffer[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(port), hostname);
-    client.on('data', (chunk: Buffer) => {
-      up.push(chunk);
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      down.push(chunk);
-      client.write(chunk);
-    });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const link = await startTcpLink(targetOf(target, 80), { tap: { upstream: (chunk) => up.push(chunk), downstream: (chunk) => down.push(chunk) } });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${link.port}`,
     upstream: () => Buffer.concat(up),
     downstream: () => Buffer.concat(down),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => link.close(),
   };
 }
 

@@ -1,9 +1,9 @@
 /** The Redis bus against a live server (PARLEY_TEST_REDIS_URL); every test has its own namespace. */
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startTcpLink, targetOf, throughLink } from '../../../../test/support/tcp-link.js';
 import { createLogger } from '../logger.js';
 import { runBusConformance } from './conformance.testkit.js';
 import { BusUnavailableError, RedisBus, type RedisBusOptions } from './redis.js';
@@ -22,31 +22,8 @@ runBusConformance('Redis', async () => {
 
 /** The same server reached through a loopback port that a test can cut and bring back, like a network. */
 async function startLink(port = 0): Promise<{ url: string; port: number; close(): Promise<void> }> {
-  const target = new URL(serverUrl);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const linkUrl = new URL(serverUrl);
-  linkUrl.hostname = '127.0.0.1';
-  linkUrl.port = String((server.address() as AddressInfo).port);
-  return {
-    url: linkUrl.href,
-    port: Number(linkUrl.port),
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
+  const link = await startTcpLink(targetOf(serverUrl, 6379), { port });
+  return { url: throughLink(serverUrl, link), port: link.port, close: () => link.close() };
 }
 
 function capturedLogger() {

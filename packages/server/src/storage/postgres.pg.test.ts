@@ -1,11 +1,11 @@
 /** PostgreSQL storage against a live server (PARLEY_TEST_POSTGRES_URL); each store lives in a fresh schema. */
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpLink, targetOf, throughLink } from '../../../../test/support/tcp-link.js';
 import { createLogger } from '../logger.js';
 import { account, device, runStorageConformance } from './conformance.testkit.js';
 import { openPostgresStorage, StorageUnavailableError, type PostgresStorageOptions } from './postgres.js';
@@ -46,35 +46,8 @@ runStorageConformance('PostgreSQL', () => open());
 
 /** The same server reached through a loopback port that a test can open late or cut, like a network. */
 async function startCuttableLink(port = 0): Promise<{ url: string; port: number; cut(): void; close(): Promise<void> }> {
-  const target = new URL(serverUrl);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const linkUrl = new URL(serverUrl);
-  linkUrl.hostname = '127.0.0.1';
-  linkUrl.port = String((server.address() as AddressInfo).port);
-  const cut = () => {
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    url: linkUrl.href,
-    port: Number(linkUrl.port),
-    cut,
-    close: () => {
-      cut();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
+  const link = await startTcpLink(targetOf(serverUrl, 5432), { port });
+  return { url: throughLink(serverUrl, link), port: link.port, cut: () => link.cut(), close: () => link.close() };
 }
 
 function capturedLogger(): { log: ReturnType<typeof createLogger>; lines(): string } {

@@ -1,19 +1,10 @@
 /** PostgreSQL storage when there is no PostgreSQL: clear errors, no secrets. Needs no server. */
-import { createServer, type AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../../../../test/support/tcp-link.js';
 import { createLogger } from '../logger.js';
 import { openPostgresStorage, StorageUnavailableError } from './postgres.js';
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('PostgreSQL storage without a server', () => {
   it('retries for the start-up time, then fails naming host and database but never the password', async () => {
