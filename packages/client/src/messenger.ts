@@ -127,7 +127,7 @@ export class Messenger {
 
   removeFromGroup(name: string, usernames: string[]): Promise<void> {
     return this.serial(async () => {
-      let conversation = await this.findGroup(name);
+      const conversation = await this.findGroup(name);
       await this.commitWithRetry(conversation, async (current) => {
         const leaves = groupMetadata(current.state).members.filter((leaf) => usernames.includes(credentialOwner(leaf.identity)?.username ?? ''));
         const missing = usernames.filter((user) => !leaves.some((leaf) => credentialOwner(leaf.identity)?.username === user));
@@ -136,7 +136,6 @@ export class Messenger {
         const remove = leaves.map((leaf) => credentialOwner(leaf.identity)).filter((owner): owner is DeviceRef => owner !== undefined);
         return { ...output, add: [], remove };
       });
-      conversation = (await this.store.getConversation(conversation.groupId)) ?? conversation;
     });
   }
 
@@ -340,7 +339,8 @@ export class Messenger {
       if (existing) await this.store.apply({ conversation: { ...existing, active: false, processedSeq: Math.max(existing.processedSeq, entry.seq) } });
       return;
     }
-    if (existing?.active || !entry.payload) return;
+    // History chunks are applied by sync(), which acknowledges them; catch-up leaves them queued.
+    if (entry.kind !== 'welcome' || existing?.active || !entry.payload) return;
     const framing = inspectMessage(entry.payload);
     if (framing.kind !== 'welcome') return;
     for (const ref of framing.keyPackageRefs) {
