@@ -24,7 +24,7 @@ import {
   type RecoveryKeys,
   type SigningKeyPair,
 } from '@parley/crypto';
-import { decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, toBase64Url, type DeviceCertificate, type DeviceInfo, type Event, type Session } from '@parley/protocol';
+import { equalBytes, decodeCbor, encodeCbor, ErrorCode, normalizeUsername, ParleyError, s, toBase64Url, type DeviceCertificate, type DeviceInfo, type Event, type DeviceRef } from '@parley/protocol';
 import { Connection } from './connection.js';
 import { CredentialValidator, encodeCredential } from './credentials.js';
 import { Messenger, type Message, type Requester } from './messenger.js';
@@ -59,7 +59,7 @@ export interface SignInOptions {
   onPowProgress?: (progress: PowProgress) => void;
 }
 
-export interface Registration extends Session {
+export interface Registration extends DeviceRef {
   /** Shown once: the only way back in if the password is lost. */
   recoveryKey: string;
 }
@@ -77,8 +77,8 @@ function defaultDeviceName(): string {
 }
 
 export class ParleyClient {
-  private session: Session | undefined;
-  private resuming: Promise<Session> | undefined;
+  private session: DeviceRef | undefined;
+  private resuming: Promise<DeviceRef> | undefined;
   private messengerInstance: Messenger | undefined;
 
   private constructor(
@@ -120,7 +120,7 @@ export class ParleyClient {
     return new ParleyClient(connection, options.store, options.messages ?? new MemoryClientStore(), options.server, seen, options.solvePow);
   }
 
-  get currentSession(): Session | undefined {
+  get currentSession(): DeviceRef | undefined {
     return this.session;
   }
 
@@ -161,7 +161,7 @@ export class ParleyClient {
   }
 
   /** Prove the password, open the key backup, and enrol this profile as a new device of the account. */
-  async login(usernameInput: string, password: string, options: SignInOptions = {}): Promise<Session> {
+  async login(usernameInput: string, password: string, options: SignInOptions = {}): Promise<DeviceRef> {
     const username = normalizeUsername(usernameInput);
     const start = opaqueClient.startLogin(password);
     const { response } = await withProofOfWork(
@@ -188,7 +188,7 @@ export class ParleyClient {
     } finally {
       wipe(finished.exportKey, backupKey);
     }
-    if (!sameBytes(identity.publicKey, identityKey)) {
+    if (!equalBytes(identity.publicKey, identityKey)) {
       throw new ParleyError(ErrorCode.AUTH_FAILED, 'the server returned an identity key that does not match the key backup');
     }
     const device = this.newDevice(username, identity, options.deviceName);
@@ -203,7 +203,7 @@ export class ParleyClient {
    * register the new one, and re-seal the key backup under it, signed by the identity key. The
    * old password stops working; other devices stay logged in.
    */
-  async changePassword(currentPassword: string, newPassword: string): Promise<Session> {
+  async changePassword(currentPassword: string, newPassword: string): Promise<DeviceRef> {
     checkPassword(newPassword);
     const session = await this.resume();
     const { username } = session;
@@ -231,7 +231,7 @@ export class ParleyClient {
     } finally {
       wipe(proven.exportKey, oldKey);
     }
-    if (!sameBytes(backedUp, secrets.identityPrivateKey)) {
+    if (!equalBytes(backedUp, secrets.identityPrivateKey)) {
       throw new ParleyError(ErrorCode.AUTH_FAILED, "the key backup on the server holds another identity key than this device's; the password was not changed");
     }
 
@@ -251,7 +251,7 @@ export class ParleyClient {
    * profile as a new device of the account. The identity key stays the same, so contacts see no
    * key change and the devices already in the account's conversations carry on.
    */
-  async recover(usernameInput: string, recoveryKey: string, newPassword: string, options: { deviceName?: string } = {}): Promise<Session> {
+  async recover(usernameInput: string, recoveryKey: string, newPassword: string, options: { deviceName?: string } = {}): Promise<DeviceRef> {
     const username = normalizeUsername(usernameInput);
     checkPassword(newPassword);
     let recovery: RecoveryKeys;
@@ -274,7 +274,7 @@ export class ParleyClient {
     } finally {
       wipe(recovery.sealKey);
     }
-    if (!sameBytes(identity.publicKey, start.identityKey)) {
+    if (!equalBytes(identity.publicKey, start.identityKey)) {
       throw new ParleyError(ErrorCode.AUTH_FAILED, 'the server returned an identity key that does not match the recovery backup');
     }
     const { record, exportKey } = opaqueClient.finishRegistration(registration.state, newPassword, username, start.response);
@@ -293,7 +293,7 @@ export class ParleyClient {
   }
 
   /** Authenticate as the device saved in the profile, by signing this channel's handshake hash. */
-  resume(): Promise<Session> {
+  resume(): Promise<DeviceRef> {
     if (this.session) return Promise.resolve(this.session);
     // Callers racing to resume share one device.auth: the server accepts it once per connection.
     this.resuming ??= this.authenticateDevice().finally(() => {
@@ -302,7 +302,7 @@ export class ParleyClient {
     return this.resuming;
   }
 
-  private async authenticateDevice(): Promise<Session> {
+  private async authenticateDevice(): Promise<DeviceRef> {
     const { account, pins } = await this.store.load();
     const secrets = await this.store.loadSecrets();
     if (!account || !secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in; run register or login first');
@@ -317,7 +317,7 @@ export class ParleyClient {
     return this.session;
   }
 
-  async whoami(): Promise<Session & { identityKey: Uint8Array }> {
+  async whoami(): Promise<DeviceRef & { identityKey: Uint8Array }> {
     await this.resume();
     return this.connection.request('account.whoami', {});
   }
@@ -379,8 +379,8 @@ export class ParleyClient {
     return {
       username,
       safetyNumber: safetyNumber({ username: session.username, identityKey: account.identityPublicKey }, { username, identityKey: entry.identityKey }),
-      verified: verifiedKey !== undefined && sameBytes(verifiedKey, entry.identityKey),
-      keyChanged: pinned !== undefined && !sameBytes(pinned, entry.identityKey),
+      verified: verifiedKey !== undefined && equalBytes(verifiedKey, entry.identityKey),
+      keyChanged: pinned !== undefined && !equalBytes(pinned, entry.identityKey),
       identityKey: entry.identityKey,
     };
   }
@@ -454,7 +454,7 @@ export class ParleyClient {
     return { keys, certificate: { deviceId, name, publicKey: keys.publicKey, signature } };
   }
 
-  private async saveDevice(session: Session, identity: SigningKeyPair, device: SigningKeyPair, certificate: DeviceCertificate): Promise<void> {
+  private async saveDevice(session: DeviceRef, identity: SigningKeyPair, device: SigningKeyPair, certificate: DeviceCertificate): Promise<void> {
     const account: DeviceAccount = {
       server: this.server,
       username: session.username,
@@ -485,6 +485,3 @@ function wipe(...secrets: Uint8Array[]): void {
   for (const secret of secrets) secret.fill(0);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
-}

@@ -4,7 +4,7 @@
  * user's identity key signed it.
  */
 import { deviceCertificateMessage, verify } from '@parley/crypto';
-import { decodeCbor, deviceCertificateSchema, encodeCbor, ErrorCode, ParleyError, s, usernameSchema, type DirectoryEntry, type Infer } from '@parley/protocol';
+import { equalBytes, decodeCbor, deviceCertificateSchema, encodeCbor, ErrorCode, ParleyError, s, usernameSchema, type DirectoryEntry, type Infer } from '@parley/protocol';
 
 const credentialSchema = s.object({ username: usernameSchema, certificate: deviceCertificateSchema });
 export type Credential = Infer<typeof credentialSchema>;
@@ -27,9 +27,6 @@ export function credentialOwner(bytes: Uint8Array): { username: string; deviceId
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
-}
 
 /**
  * Checks credentials against the server's directory. Identity keys are pinned on first sight:
@@ -49,7 +46,7 @@ export class CredentialValidator {
     if (cached && !refresh) return cached;
     const entry = await this.lookup(username);
     const pinned = await this.pins.get(username);
-    if (pinned && !sameBytes(pinned, entry.identityKey)) {
+    if (pinned && !equalBytes(pinned, entry.identityKey)) {
       throw new ParleyError(
         ErrorCode.IDENTITY_KEY_CHANGED,
         `the identity key of ${username} changed: nothing will be sent to them until you compare safety numbers (parley verify ${username}) and trust the new key`,
@@ -68,11 +65,11 @@ export class CredentialValidator {
       return false;
     }
     const { username, certificate } = credential;
-    if (!sameBytes(certificate.publicKey, signaturePublicKey)) return false;
+    if (!equalBytes(certificate.publicKey, signaturePublicKey)) return false;
     const check = (entry: DirectoryEntry) =>
       verify(entry.identityKey, deviceCertificateMessage({ username, ...certificate }), certificate.signature) &&
       // A device revoked since it joined still had a valid credential then; reconciling removes it next.
-      [...entry.devices, ...entry.revokedDevices].some((device) => device.deviceId === certificate.deviceId && sameBytes(device.publicKey, certificate.publicKey));
+      [...entry.devices, ...entry.revokedDevices].some((device) => device.deviceId === certificate.deviceId && equalBytes(device.publicKey, certificate.publicKey));
     try {
       if (check(await this.entry(username))) return true;
       // A device added since we last looked: ask the directory again once.

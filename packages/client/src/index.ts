@@ -8,4 +8,4 @@ export { MemoryProfileStore, type DeviceAccount, type DeviceSecrets, type Profil
 export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './socket.js';
 export { Messenger, type Message, type SyncResult } from './messenger.js';
 export { MemoryClientStore, type ClientStore, type ConversationRecord, type ConversationUpdate, type KeyPackageSecret, type StoredMessage } from './store.js';
-export { ErrorCode, ParleyError } from '@parley/protocol';
+export { equalBytes, ErrorCode, groupIdText, ParleyError, parseGroupId, type DeviceRef } from '@parley/protocol';

@@ -28,7 +28,6 @@ import {
   type GroupSummary,
   type LogEntry,
   type MailboxEntry,
-  type Session,
 } from '@parley/protocol';
 import { credentialOwner, type CredentialValidator } from './credentials.js';
 import type { MessengerContext } from './context.js';
@@ -64,7 +63,7 @@ export class Messenger {
   constructor(
     private readonly request: Requester,
     private readonly store: ClientStore,
-    private readonly session: Session,
+    private readonly session: DeviceRef,
     private readonly member: MlsMember,
     private readonly credentials: CredentialValidator,
   ) {}

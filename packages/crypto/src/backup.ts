@@ -11,13 +11,14 @@ import { signingKeyPairFromSeed, type SigningKeyPair } from './signing.js';
 
 const NONCE_BYTES = 24;
 
-function derive(secret: Uint8Array, info: string): Uint8Array {
-  return hkdf(sha256, secret, undefined, utf8ToBytes(info), 32);
+/** HKDF-SHA256 (RFC 5869) with no salt: a `length`-byte key for the purpose named by `info`. */
+export function deriveKey(secret: Uint8Array, info: string, length = 32): Uint8Array {
+  return hkdf(sha256, secret, undefined, utf8ToBytes(info), length);
 }
 
 /** HKDF(exportKey, "parley/backup/v1"): the password-derived backup key. */
 export function backupKeyFromExportKey(exportKey: Uint8Array): Uint8Array {
-  return derive(exportKey, 'parley/backup/v1');
+  return deriveKey(exportKey, 'parley/backup/v1');
 }
 
 /** Seal `plaintext` with XChaCha20-Poly1305; `context` (e.g. the username) is bound as associated data. */
@@ -93,7 +94,7 @@ function parseRecoveryKey(text: string): Uint8Array {
 export function recoveryKeys(recoveryKey: string): RecoveryKeys {
   const secret = parseRecoveryKey(recoveryKey);
   return {
-    sealKey: derive(secret, 'parley/recovery/seal/v1'),
-    signing: signingKeyPairFromSeed(derive(secret, 'parley/recovery/sign/v1')),
+    sealKey: deriveKey(secret, 'parley/recovery/seal/v1'),
+    signing: signingKeyPairFromSeed(deriveKey(secret, 'parley/recovery/sign/v1')),
   };
 }

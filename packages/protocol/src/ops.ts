@@ -1,6 +1,6 @@
 /** @module The op registry: one request and one response schema per op, shared by server and clients. */
 import type { PowChallengeWire } from './errors.js';
-import { deviceIdSchema, usernameSchema } from './identifiers.js';
+import { deviceIdSchema, deviceRefSchema, usernameSchema } from './identifiers.js';
 import { array, boolean, bytes, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
 
 const ed25519PublicKey = bytes({ length: 32 });
@@ -19,8 +19,8 @@ export const deviceCertificateSchema = object({
 });
 export type DeviceCertificate = Infer<typeof deviceCertificateSchema>;
 
-export const sessionSchema = object({ username: usernameSchema, deviceId: deviceIdSchema });
-export type Session = Infer<typeof sessionSchema>;
+/** Who a signed-in connection is: the device it authenticated as. */
+export const sessionSchema = deviceRefSchema;
 
 export const deviceInfoSchema = object({
   deviceId: deviceIdSchema,
@@ -56,9 +56,6 @@ const keyPackage = bytes({ min: 1, max: 4096 });
 export const groupIdSchema = bytes({ length: 16 });
 const epoch = uint();
 const seq = uint();
-
-export const deviceRefSchema = object({ username: usernameSchema, deviceId: deviceIdSchema });
-export type DeviceRef = Infer<typeof deviceRefSchema>;
 
 export const directoryEntrySchema = object({
   username: usernameSchema,

@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { connectRedisBus, MemoryBus, MemoryPresenceStore, RedisPresenceStore, type Bus, type PresenceStore } from './bus/index.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { createDefences } from './defences.js';
-import { KEY_FILE, loadOrCreateServerKeys } from './keys.js';
+import { KEY_FILE, loadOrCreateServerKeys } from './server-keys.js';
 import { createLogger, type Logger } from './logger.js';
 import { Gauge, METRICS_CONTENT_TYPE } from './metrics.js';
 import { createServices } from './services/index.js';

@@ -4,13 +4,14 @@
  */
 import { emptyPskIndex, joinGroup, joinGroupExternal } from 'ts-mls';
 import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
+import { equalBytes } from '@parley/protocol';
 import { mlsError, requireBytes, requireFunction } from './fail.js';
 import { groupInfoOf } from './group.js';
 import { UNBOUNDED_LIFETIME, buildKeyPackage, loadKeyPackagePrivateState } from './keyPackage.js';
 import { runOperation, suiteImpl } from './runtime.js';
 import { checkMember, findLeafBySignatureKey, saveState } from './state.js';
 import type { MlsCommitOutput, MlsJoinOutput, MlsMember, ValidateCredential } from './types.js';
-import { decodeMessageOf, encodeMessage, equalBytes } from './wire.js';
+import { decodeMessageOf, encodeMessage } from './wire.js';
 
 /**
  * Joins from a Welcome with the KeyPackage private state it was addressed to. ts-mls checks the

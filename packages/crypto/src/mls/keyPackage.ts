@@ -12,6 +12,7 @@ import {
 } from 'ts-mls';
 import { makeKeyPackageRef, verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { verifyLeafNodeSignatureKeyPackage } from 'ts-mls/leafNode.js';
+import { equalBytes } from '@parley/protocol';
 import { badInput, mlsError, requireBytes } from './fail.js';
 import { isSupportedSuite, runOperation, suiteImpl, type MlsOperation } from './runtime.js';
 import { checkMember } from './state.js';
@@ -23,7 +24,7 @@ import {
   type MlsKeyPackageOptions,
   type MlsMember,
 } from './types.js';
-import { decodeMessageOf, encodeMessage, equalBytes, packFields, unpackFields } from './wire.js';
+import { decodeMessageOf, encodeMessage, packFields, unpackFields } from './wire.js';
 
 /** draft-ietf-mls-extensions §4.2.5 `last_resort` KeyPackage extension (IANA MLS Extension Types 0x000A). */
 export const LAST_RESORT_EXTENSION = 0x000a;

@@ -16,6 +16,7 @@ import {
   type RatchetTree,
 } from 'ts-mls';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
+import { equalBytes } from '@parley/protocol';
 import { mlsError, requireBytes, requireFunction } from './fail.js';
 import { runOperation, suiteImpl, type MlsOperation } from './runtime.js';
 import { describeLeaf, findLeafBySignatureKey, leafAt, loadState, saveState } from './state.js';
@@ -27,7 +28,7 @@ import type {
   MlsProcessed,
   ValidateCredential,
 } from './types.js';
-import { MAX_MESSAGE_BYTES, decodeMessage, encodeMessage, equalBytes } from './wire.js';
+import { MAX_MESSAGE_BYTES, decodeMessage, encodeMessage } from './wire.js';
 
 /** Encrypts an application message for the group's current epoch (RFC 9420 §6.3). */
 export async function encrypt(

@@ -5,10 +5,11 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeGroupState, encodeGroupState, type ClientState, type LeafNode, type RatchetTree } from 'ts-mls';
+import { equalBytes } from '@parley/protocol';
 import { badInput, mlsError, requireBytes } from './fail.js';
 import { isSupportedSuite, type MlsOperation } from './runtime.js';
 import { ED25519_KEY_LENGTH, type MlsMember, type MlsMemberInfo } from './types.js';
-import { equalBytes, hasTag } from './wire.js';
+import { hasTag } from './wire.js';
 
 /** 'P' 'G' (Parley group) and format version 1. */
 const GROUP_STATE_TAG = new Uint8Array([0x50, 0x47, 0x01]);

@@ -83,11 +83,3 @@ export function unpackFields(bytes: Uint8Array, tag: Uint8Array, count: number, 
 export function hasTag(bytes: Uint8Array, tag: Uint8Array): boolean {
   return bytes.length >= tag.length && tag.every((byte, i) => bytes[i] === byte);
 }
-
-/** Comparison without an early exit; used for keys and references. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i += 1) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}

@@ -3,12 +3,7 @@
  * Payloads are plain JSON (strings, numbers, arrays, maps) so any transport carries them as is;
  * bytes travel base64url-encoded.
  */
-
-/** A device to push to, as named in a group's routing list. */
-export interface BusDevice {
-  username: string;
-  deviceId: string;
-}
+import type { DeviceRef } from '@parley/protocol';
 
 export interface BusEvents {
   /** Devices whose sessions must end now, wherever they are connected. */
@@ -18,7 +13,7 @@ export interface BusEvents {
    * `envelope` is the event already encoded for the wire (protocol `encodeEvent`), base64url;
    * `kind` repeats its event kind for logs and metrics.
    */
-  deliver: { devices: BusDevice[]; kind: string; envelope: string };
+  deliver: { devices: DeviceRef[]; kind: string; envelope: string };
   /**
    * A user's first device came online, or its last went offline. Every node tells its connected
    * users in `audience` (the user's group peers), or all of them on an open server.

@@ -3,7 +3,7 @@
  * device reconnects by handshake-hash signature, listing, revocation and logout.
  */
 import { channelAuthMessage, deviceCertificateMessage, opaqueServer, verify } from '@parley/crypto';
-import { ErrorCode, ParleyError, type DeviceCertificate, type DeviceInfo, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { ErrorCode, ParleyError, type DeviceCertificate, type DeviceInfo, type RequestOf, type ResponseOf, type DeviceRef } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 import { opaqueInput } from './opaque-input.js';
@@ -32,7 +32,7 @@ export class AccountService {
     return { reply: { response }, pending: { kind: 'register', username: body.username } };
   }
 
-  async registerFinish(pending: PendingAuth | undefined, body: RequestOf<'register.finish'>): Promise<Session> {
+  async registerFinish(pending: PendingAuth | undefined, body: RequestOf<'register.finish'>): Promise<DeviceRef> {
     if (pending?.kind !== 'register') throw new ParleyError(ErrorCode.BAD_REQUEST, 'register.finish must follow register.start on the same connection');
     const username = pending.username;
     checkCertificate(username, body.identityKey, body.device);
@@ -78,7 +78,7 @@ export class AccountService {
   }
 
   /** Enrol a new device for an account whose password was just proven on this connection. */
-  async addDevice(username: string, device: DeviceCertificate): Promise<Session> {
+  async addDevice(username: string, device: DeviceCertificate): Promise<DeviceRef> {
     const account = await this.requireAccount(username);
     checkCertificate(username, account.identityKey, device);
     try {
@@ -92,7 +92,7 @@ export class AccountService {
   }
 
   /** A known device reconnects by signing this channel's handshake hash (no bearer token to steal). */
-  async authenticateDevice(handshakeHash: Uint8Array, body: RequestOf<'device.auth'>): Promise<Session> {
+  async authenticateDevice(handshakeHash: Uint8Array, body: RequestOf<'device.auth'>): Promise<DeviceRef> {
     const device = await this.storage.getDevice(body.username, body.deviceId);
     if (!device) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, 'this device is not registered with the server; log in again');
     if (device.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was logged out or revoked; log in again to use it');
@@ -103,12 +103,12 @@ export class AccountService {
     return { username: body.username, deviceId: body.deviceId };
   }
 
-  async whoami(session: Session): Promise<ResponseOf<'account.whoami'>> {
+  async whoami(session: DeviceRef): Promise<ResponseOf<'account.whoami'>> {
     const account = await this.requireAccount(session.username);
     return { username: session.username, deviceId: session.deviceId, identityKey: account.identityKey };
   }
 
-  async listDevices(session: Session): Promise<DeviceInfo[]> {
+  async listDevices(session: DeviceRef): Promise<DeviceInfo[]> {
     const devices = await this.storage.listDevices(session.username);
     return devices.map((device) => ({
       deviceId: device.deviceId,
@@ -120,13 +120,13 @@ export class AccountService {
     }));
   }
 
-  async revokeDevice(session: Session, deviceId: string): Promise<void> {
+  async revokeDevice(session: DeviceRef, deviceId: string): Promise<void> {
     const device = await this.storage.getDevice(session.username, deviceId);
     if (!device || device.revokedAt !== undefined) throw new ParleyError(ErrorCode.NOT_FOUND, `no active device ${deviceId}`);
     await this.revoke(session.username, [deviceId]);
   }
 
-  async logout(session: Session, all: boolean): Promise<number> {
+  async logout(session: DeviceRef, all: boolean): Promise<number> {
     return (await this.revoke(session.username, all ? 'all' : [session.deviceId])).length;
   }
 

@@ -8,7 +8,7 @@ import { MemoryBus } from '../bus/index.js';
 import { createLogger } from '../logger.js';
 import { openSqliteStorage, type Storage } from '../storage/index.js';
 import { DeliveryService } from './delivery.js';
-import { KeyService } from './keys.js';
+import { KeyPackageService } from './key-packages.js';
 import { Push } from './push.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -56,7 +56,7 @@ describe('delivery and keys services', () => {
   });
 
   it('rate-limits KeyPackage claims per claiming account', async () => {
-    const keys = new KeyService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2 }, () => now);
+    const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2 }, () => now);
     const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };
     const packages = await Promise.all([1, 2, 3].map(() => generateKeyPackage(member, { now: Math.floor(now / 1000) })));
     await expect(keys.upload(bob, { keyPackages: packages.map((p) => p.keyPackage) })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /at most 2/ });

@@ -4,13 +4,13 @@
  * every routed device acknowledged is deleted, and so is anything past the retention limit; a
  * device that had not read what retention deleted is told so by a gap, never silently.
  */
-import { ErrorCode, MAX_ENVELOPE_BYTES, ParleyError, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { ErrorCode, groupIdText, MAX_ENVELOPE_BYTES, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
 import { checkApplicationMessage } from './mls-checks.js';
 import type { Push } from './push.js';
-import { groupTag, logEntry, mailboxEntry, sameDevice } from './wire.js';
+import { logEntry, mailboxEntry } from './protocol-shapes.js';
 
 export const DEFAULT_FETCH_LIMIT = 500;
 /** Payload bytes in one sync.fetch reply: the rest of an envelope is left for the fields around them. */
@@ -25,8 +25,6 @@ export interface DeliveryOptions {
   deviceBacklogQuota: number;
 }
 
-const hex = groupTag;
-
 export class DeliveryService {
   constructor(
     private readonly storage: Storage,
@@ -36,7 +34,7 @@ export class DeliveryService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async send(session: Session, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
+  async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
     let stored;
@@ -57,7 +55,7 @@ export class DeliveryService {
       if (error instanceof StorageNotFoundError) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
       throw error;
     }
-    this.log.debug({ event: 'group.send', group: groupTag(body.groupId), seq: stored.entry.seq }, 'message stored');
+    this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: stored.entry.seq }, 'message stored');
     await this.push.toDevices(
       stored.members.filter((device) => !sameDevice(device, session)),
       'message',
@@ -67,7 +65,7 @@ export class DeliveryService {
   }
 
   /** Relay a sealed history chunk to another active device of the same account (DESIGN §5). */
-  async transfer(session: Session, body: RequestOf<'device.transfer'>): Promise<ResponseOf<'device.transfer'>> {
+  async transfer(session: DeviceRef, body: RequestOf<'device.transfer'>): Promise<ResponseOf<'device.transfer'>> {
     if (body.to === session.deviceId) throw new ParleyError(ErrorCode.BAD_REQUEST, 'a device cannot send history to itself');
     const target = await this.storage.getDevice(session.username, body.to);
     if (!target || target.revokedAt !== undefined) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no active device ${body.to} on this account`);
@@ -84,7 +82,7 @@ export class DeliveryService {
     return {};
   }
 
-  async fetch(session: Session, body: RequestOf<'sync.fetch'>): Promise<ResponseOf<'sync.fetch'>> {
+  async fetch(session: DeviceRef, body: RequestOf<'sync.fetch'>): Promise<ResponseOf<'sync.fetch'>> {
     const fetched = await this.storage.fetchForDevice(session, { limit: body.limit ?? DEFAULT_FETCH_LIMIT, maxBytes: FETCH_MAX_BYTES });
     return {
       mailbox: fetched.mailbox.map(mailboxEntry),
@@ -99,18 +97,18 @@ export class DeliveryService {
    * and has not caught up with), never past the group's last entry. Then whatever every routed
    * device has acknowledged is deleted.
    */
-  async ack(session: Session, body: RequestOf<'sync.ack'>): Promise<ResponseOf<'sync.ack'>> {
-    const cursors = new Map((await this.storage.listCursors(session)).map((cursor) => [hex(cursor.groupId), cursor]));
+  async ack(session: DeviceRef, body: RequestOf<'sync.ack'>): Promise<ResponseOf<'sync.ack'>> {
+    const cursors = new Map((await this.storage.listCursors(session)).map((cursor) => [groupIdText(cursor.groupId), cursor]));
     for (const { groupId, seq } of body.cursors) {
-      const cursor = cursors.get(hex(groupId));
-      if (!cursor) throw new ParleyError(ErrorCode.BAD_REQUEST, `this device is not in group ${hex(groupId)}`);
+      const cursor = cursors.get(groupIdText(groupId));
+      if (!cursor) throw new ParleyError(ErrorCode.BAD_REQUEST, `this device is not in group ${groupIdText(groupId)}`);
       const end = cursor.removedSeq ?? cursor.lastSeq;
-      if (seq > end) throw new ParleyError(ErrorCode.BAD_REQUEST, `group ${hex(groupId)} has no entry ${seq} for this device (last is ${end})`);
+      if (seq > end) throw new ParleyError(ErrorCode.BAD_REQUEST, `group ${groupIdText(groupId)} has no entry ${seq} for this device (last is ${end})`);
     }
     await this.storage.advanceCursors(session, body.cursors);
     const deletedMailbox = await this.storage.deleteMailbox(session, body.mailbox);
     let collected = 0;
-    for (const key of new Set(body.cursors.map(({ groupId }) => hex(groupId)))) {
+    for (const key of new Set(body.cursors.map(({ groupId }) => groupIdText(groupId)))) {
       const cursor = cursors.get(key);
       if (cursor) collected += await this.storage.collectAcknowledged(cursor.groupId);
     }

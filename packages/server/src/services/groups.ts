@@ -9,14 +9,13 @@
  * leaves, the user of the earliest-joined remaining device becomes admin, so a group with
  * members always has one. A direct group never holds more than two users.
  */
-import { ErrorCode, ParleyError, type GroupSummary, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { deviceKey, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type GroupSummary, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import {
   StaleEpochError,
   StorageConflictError,
   StorageNotFoundError,
   type CommitResult,
-  type DeviceKey,
   type GroupCheck,
   type GroupRecord,
   type NewCommit,
@@ -24,27 +23,26 @@ import {
 } from '../storage/index.js';
 import { checkCommit, checkGroupInfo, checkWelcome } from './mls-checks.js';
 import type { Push } from './push.js';
-import { groupSummary, groupTag, logEntry, mailboxEntry, sameDevice } from './wire.js';
+import { groupSummary, logEntry, mailboxEntry } from './protocol-shapes.js';
 
 const badRequest = (message: string) => new ParleyError(ErrorCode.BAD_REQUEST, message);
 const staleEpoch = (epoch: number) =>
   new ParleyError(ErrorCode.STALE_EPOCH, `the group is at epoch ${epoch}; process the newer commits, then retry`, { epoch });
 const notAMember = () => new ParleyError(ErrorCode.NOT_A_MEMBER, 'you are not a member of this group');
-const name = (device: DeviceKey) => `${device.username}/${device.deviceId}`;
 
 /** Membership of a device (send, commit) or of a user through any of its devices (read, rejoin). */
-export function requireDevice(group: { members: readonly DeviceKey[] }, device: DeviceKey): void {
+export function requireDevice(group: { members: readonly DeviceRef[] }, device: DeviceRef): void {
   if (!group.members.some((member) => sameDevice(member, device))) throw notAMember();
 }
-export function requireUser(group: { members: readonly DeviceKey[] }, username: string): void {
+export function requireUser(group: { members: readonly DeviceRef[] }, username: string): void {
   if (!group.members.some((member) => member.username === username)) throw notAMember();
 }
 
-function distinct(devices: readonly DeviceKey[], field: string): void {
+function distinct(devices: readonly DeviceRef[], field: string): void {
   const seen = new Set<string>();
   for (const device of devices) {
-    if (seen.has(name(device))) throw badRequest(`${field} lists ${name(device)} twice`);
-    seen.add(name(device));
+    if (seen.has(deviceKey(device))) throw badRequest(`${field} lists ${deviceKey(device)} twice`);
+    seen.add(deviceKey(device));
   }
 }
 
@@ -57,11 +55,11 @@ export class GroupService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(session: Session, body: RequestOf<'group.create'>): Promise<GroupSummary> {
+  async create(session: DeviceRef, body: RequestOf<'group.create'>): Promise<GroupSummary> {
     checkGroupInfo(body.groupInfo, body.groupId, 0);
     try {
       const group = await this.storage.createGroup({ groupId: body.groupId, kind: body.kind, groupInfo: body.groupInfo, creator: session, createdAt: this.now() });
-      this.log.info({ event: 'group.created', group: groupTag(body.groupId), kind: body.kind }, 'group created');
+      this.log.info({ event: 'group.created', group: groupIdText(body.groupId), kind: body.kind }, 'group created');
       return groupSummary(group);
     } catch (error) {
       if (error instanceof StorageConflictError) throw badRequest('a group with this id exists; pick another random id');
@@ -69,7 +67,7 @@ export class GroupService {
     }
   }
 
-  async commit(session: Session, body: RequestOf<'group.commit'>): Promise<ResponseOf<'group.commit'>> {
+  async commit(session: DeviceRef, body: RequestOf<'group.commit'>): Promise<ResponseOf<'group.commit'>> {
     checkCommit(body.commit, body.groupId, body.epoch, false);
     checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
     distinct([...body.add, ...body.remove], 'add and remove together');
@@ -85,13 +83,13 @@ export class GroupService {
     const check: GroupCheck = (group) => {
       requireDevice(group, session);
       for (const device of body.add) {
-        if (group.members.some((member) => sameDevice(member, device))) throw badRequest(`${name(device)} is already in the group`);
+        if (group.members.some((member) => sameDevice(member, device))) throw badRequest(`${deviceKey(device)} is already in the group`);
       }
       for (const device of body.remove) {
-        if (!group.members.some((member) => sameDevice(member, device))) throw badRequest(`${name(device)} is not in the group`);
+        if (!group.members.some((member) => sameDevice(member, device))) throw badRequest(`${deviceKey(device)} is not in the group`);
       }
       // Removing a revoked device is housekeeping any member may do (DESIGN §5: revocation re-keys).
-      const touchesOthers = [...body.add, ...body.remove.filter((device) => !revoked.has(name(device)))].some((device) => device.username !== session.username);
+      const touchesOthers = [...body.add, ...body.remove.filter((device) => !revoked.has(deviceKey(device)))].some((device) => device.username !== session.username);
       if (touchesOthers && !group.admins.includes(session.username)) {
         throw new ParleyError(ErrorCode.FORBIDDEN, "only a group admin may add or remove other users' devices");
       }
@@ -105,7 +103,7 @@ export class GroupService {
       check,
     );
     this.log.info(
-      { event: 'group.commit', group: groupTag(body.groupId), seq: result.entry.seq, epoch: result.epoch, added: body.add.length, removed: body.remove.length },
+      { event: 'group.commit', group: groupIdText(body.groupId), seq: result.entry.seq, epoch: result.epoch, added: body.add.length, removed: body.remove.length },
       'commit accepted',
     );
     // Added devices start after this commit (their Welcome is for the new epoch); removed ones still get it.
@@ -115,51 +113,51 @@ export class GroupService {
   }
 
   /** RFC 9420 §12.4.3.2 external commit by a device of a member user that lost its state. */
-  async rejoin(session: Session, body: RequestOf<'group.rejoin'>): Promise<ResponseOf<'group.rejoin'>> {
+  async rejoin(session: DeviceRef, body: RequestOf<'group.rejoin'>): Promise<ResponseOf<'group.rejoin'>> {
     checkCommit(body.commit, body.groupId, body.epoch, true);
     checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
     const result = await this.accept(
       { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: [session], remove: [], backlogQuota: this.options.deviceBacklogQuota },
       (group) => requireUser(group, session.username),
     );
-    this.log.info({ event: 'group.rejoin', group: groupTag(body.groupId), seq: result.entry.seq, epoch: result.epoch }, 'external commit accepted');
+    this.log.info({ event: 'group.rejoin', group: groupIdText(body.groupId), seq: result.entry.seq, epoch: result.epoch }, 'external commit accepted');
     await this.fanOut(result, session, result.members);
     return { seq: result.entry.seq, epoch: result.epoch };
   }
 
-  async info(session: Session, groupId: Uint8Array): Promise<ResponseOf<'group.info'>> {
+  async info(session: DeviceRef, groupId: Uint8Array): Promise<ResponseOf<'group.info'>> {
     requireUser(await this.load(groupId), session.username);
     const info = await this.storage.getGroupInfo(groupId);
     if (!info) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
     return info;
   }
 
-  async get(session: Session, groupId: Uint8Array): Promise<GroupSummary> {
+  async get(session: DeviceRef, groupId: Uint8Array): Promise<GroupSummary> {
     const group = await this.load(groupId);
     requireUser(group, session.username);
     return groupSummary(group);
   }
 
-  async list(session: Session): Promise<ResponseOf<'group.list'>> {
+  async list(session: DeviceRef): Promise<ResponseOf<'group.list'>> {
     // The account's groups, not just this device's: a new device of the account joins them all.
     return { groups: (await this.storage.listUserGroups(session.username)).map(groupSummary) };
   }
 
-  async promote(session: Session, body: RequestOf<'group.promote'>): Promise<GroupSummary> {
+  async promote(session: DeviceRef, body: RequestOf<'group.promote'>): Promise<GroupSummary> {
     const group = await this.load(body.groupId);
     requireUser(group, session.username);
     if (!group.admins.includes(session.username)) throw new ParleyError(ErrorCode.FORBIDDEN, 'only a group admin may promote members');
     if (!group.members.some((member) => member.username === body.username)) throw badRequest(`${body.username} is not a member of this group`);
     await this.storage.addAdmin(body.groupId, body.username);
-    this.log.info({ event: 'group.promoted', group: groupTag(body.groupId) }, 'member promoted');
+    this.log.info({ event: 'group.promoted', group: groupIdText(body.groupId) }, 'member promoted');
     return groupSummary(await this.load(body.groupId));
   }
 
   /** Stop routing the group to all of this user's devices; the remaining members commit the removal. */
-  async leave(session: Session, body: RequestOf<'group.leave'>): Promise<ResponseOf<'group.leave'>> {
+  async leave(session: DeviceRef, body: RequestOf<'group.leave'>): Promise<ResponseOf<'group.leave'>> {
     requireUser(await this.load(body.groupId), session.username);
     const { mailbox } = await this.storage.leaveGroup(body.groupId, session.username, this.now());
-    this.log.info({ event: 'group.left', group: groupTag(body.groupId), devices: mailbox.length }, 'member left');
+    this.log.info({ event: 'group.left', group: groupIdText(body.groupId), devices: mailbox.length }, 'member left');
     for (const record of mailbox) await this.push.toDevices([record.recipient], 'mailbox', mailboxEntry(record));
     return {};
   }
@@ -170,21 +168,21 @@ export class GroupService {
     return group;
   }
 
-  private async revokedAmong(devices: readonly DeviceKey[]): Promise<Set<string>> {
+  private async revokedAmong(devices: readonly DeviceRef[]): Promise<Set<string>> {
     const revoked = new Set<string>();
     for (const device of devices) {
       const record = await this.storage.getDevice(device.username, device.deviceId);
-      if (!record || record.revokedAt !== undefined) revoked.add(name(device));
+      if (!record || record.revokedAt !== undefined) revoked.add(deviceKey(device));
     }
     return revoked;
   }
 
   /** Added devices must be active devices of existing accounts. */
-  private async requireActiveDevices(devices: readonly DeviceKey[]): Promise<void> {
+  private async requireActiveDevices(devices: readonly DeviceRef[]): Promise<void> {
     const unknown: string[] = [];
     for (const username of new Set(devices.map((device) => device.username))) {
       const active = new Set((await this.storage.listDevices(username)).map((device) => device.deviceId));
-      for (const device of devices) if (device.username === username && !active.has(device.deviceId)) unknown.push(name(device));
+      for (const device of devices) if (device.username === username && !active.has(device.deviceId)) unknown.push(deviceKey(device));
     }
     if (unknown.length > 0) throw badRequest(`not active devices of existing users: ${unknown.join(', ')}`);
   }
@@ -209,7 +207,7 @@ export class GroupService {
     }
   }
 
-  private async fanOut(result: CommitResult, sender: DeviceKey, readers: readonly DeviceKey[]): Promise<void> {
+  private async fanOut(result: CommitResult, sender: DeviceRef, readers: readonly DeviceRef[]): Promise<void> {
     await this.push.toDevices(
       readers.filter((device) => !sameDevice(device, sender)),
       'message',

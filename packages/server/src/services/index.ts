@@ -4,11 +4,11 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../session/handlers.js';
 import type { Storage } from '../storage/index.js';
 import { AccountService } from './accounts.js';
-import { CredentialService } from './credentials.js';
+import { PasswordService } from './passwords.js';
 import { DeliveryService } from './delivery.js';
 import { DirectoryService } from './directory.js';
 import { GroupService } from './groups.js';
-import { KeyService } from './keys.js';
+import { KeyPackageService } from './key-packages.js';
 import type { PowService } from './pow.js';
 import { PresenceService } from './presence.js';
 import { Push } from './push.js';
@@ -31,9 +31,9 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
-    credentials: new CredentialService(storage, opaqueSetup, log.child({ module: 'credentials' })),
+    passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
     directory: new DirectoryService(storage),
-    keys: new KeyService(storage, log.child({ module: 'keys' })),
+    keyPackages: new KeyPackageService(storage, log.child({ module: 'key-packages' })),
     groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota }),
     delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),

@@ -4,13 +4,10 @@
  * so garbage is refused with a clear BAD_REQUEST instead of reaching other members.
  */
 import { inspectMessage, type MlsFraming } from '@parley/crypto';
-import { ErrorCode, ParleyError } from '@parley/protocol';
+import { equalBytes, ErrorCode, ParleyError } from '@parley/protocol';
 
 const badRequest = (message: string) => new ParleyError(ErrorCode.BAD_REQUEST, message);
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
 
 function framing(bytes: Uint8Array, field: string): MlsFraming {
   try {
@@ -31,7 +28,7 @@ type Framed = Extract<MlsFraming, { kind: 'application' | 'commit' | 'proposal' 
 function framedFor(bytes: Uint8Array, field: string, kind: Framed['kind'], groupId: Uint8Array): Framed {
   const framed = framing(bytes, field);
   if (framed.kind !== kind) throw badRequest(`${field} must be an MLS ${kind} message, not ${framed.kind}`);
-  if (!sameBytes(framed.groupId, groupId)) throw badRequest(`${field} belongs to another group`);
+  if (!equalBytes(framed.groupId, groupId)) throw badRequest(`${field} belongs to another group`);
   return framed;
 }
 
@@ -39,7 +36,7 @@ function framedFor(bytes: Uint8Array, field: string, kind: Framed['kind'], group
 export function checkGroupInfo(bytes: Uint8Array, groupId: Uint8Array, epoch: number): void {
   const framed = framing(bytes, 'groupInfo');
   if (framed.kind !== 'group_info') throw badRequest(`groupInfo must be an MLS GroupInfo, not ${framed.kind}`);
-  if (!sameBytes(framed.groupId, groupId)) throw badRequest('groupInfo belongs to another group');
+  if (!equalBytes(framed.groupId, groupId)) throw badRequest('groupInfo belongs to another group');
   if (epochNumber(framed.epoch, 'groupInfo') !== epoch) throw badRequest(`groupInfo must be for epoch ${epoch}`);
 }
 

@@ -7,7 +7,7 @@
  * nodes through Redis when configured, where a node that stops heartbeating has its users
  * expire. The announcements go through the bus, so every node tells its own connections.
  */
-import type { RequestOf, ResponseOf, Session } from '@parley/protocol';
+import type { RequestOf, ResponseOf, DeviceRef } from '@parley/protocol';
 import type { Bus, PresenceChange, PresenceStore } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
@@ -35,17 +35,17 @@ export class PresenceService {
   ) {}
 
   /** A connection authenticated as this device. */
-  connected(session: Session): void {
+  connected(session: DeviceRef): void {
     // The store call starts now, so its writes keep the order of connects and disconnects.
     this.enqueue(this.logFailure(this.store.connected(session.username, session.deviceId)));
   }
 
   /** A connection of this device closed. */
-  disconnected(session: Session): void {
+  disconnected(session: DeviceRef): void {
     this.enqueue(this.logFailure(this.store.disconnected(session.username, session.deviceId)));
   }
 
-  async list(session: Session, body: RequestOf<'presence.list'>): Promise<ResponseOf<'presence.list'>> {
+  async list(session: DeviceRef, body: RequestOf<'presence.list'>): Promise<ResponseOf<'presence.list'>> {
     const limit = Math.min(MAX_PRESENCE_PAGE, Math.max(1, body.limit ?? DEFAULT_PRESENCE_PAGE));
     const after = body.after;
     // One more than asked for, to know whether there is a next page.

@@ -3,10 +3,9 @@
  * to delivers it (DESIGN §6: online devices get a push at once). Pushes are a courtesy: what they
  * announce is already stored, and a device that misses one fetches it on reconnect.
  */
-import { encodeEvent, toBase64Url, type EventKind, type EventOf } from '@parley/protocol';
+import { encodeEvent, toBase64Url, type EventKind, type EventOf, type DeviceRef } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../logger.js';
-import type { DeviceKey } from '../storage/index.js';
 
 export class Push {
   constructor(
@@ -14,7 +13,7 @@ export class Push {
     private readonly log: Logger,
   ) {}
 
-  async toDevices<K extends EventKind>(devices: readonly DeviceKey[], kind: K, body: EventOf<K>): Promise<void> {
+  async toDevices<K extends EventKind>(devices: readonly DeviceRef[], kind: K, body: EventOf<K>): Promise<void> {
     if (devices.length === 0) return;
     try {
       await this.bus.publish('deliver', {

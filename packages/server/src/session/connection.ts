@@ -21,7 +21,7 @@ import {
   type EventKind,
   type EventOf,
   type Request,
-  type Session,
+  type DeviceRef,
 } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -43,7 +43,7 @@ export interface ConnectionOptions {
   handshakeTimeoutMs: number;
   authTimeoutMs: number;
   maxBadFrames: number;
-  onAuthenticated(connection: Connection, session: Session): void;
+  onAuthenticated(connection: Connection, session: DeviceRef): void;
   onClosed(connection: Connection): void;
   /** Counts a strike against the client's address (DESIGN §10): missed deadlines, malformed frames, failed logins. */
   onStrike?(reason: StrikeReason): void;
@@ -90,7 +90,7 @@ export class Connection implements RequestContext {
     this.options.onStrike?.(reason);
   }
 
-  get session(): Session | undefined {
+  get session(): DeviceRef | undefined {
     return this.auth.kind === 'device' ? this.auth.session : undefined;
   }
 
@@ -225,7 +225,7 @@ export class Connection implements RequestContext {
     // The table is keyed by op, so each entry's body type matches its request; TypeScript cannot see through the union.
     const handler = handlers[request.op] as
       | { needs: 'none'; handle: (ctx: RequestContext, body: unknown, services: Services) => Promise<unknown> }
-      | { needs: 'device'; handle: (session: Session, body: unknown, services: Services) => Promise<unknown> };
+      | { needs: 'device'; handle: (session: DeviceRef, body: unknown, services: Services) => Promise<unknown> };
     const before = this.auth.kind;
     this.dispatching = true;
     this.options.metrics?.requests.inc({ op: request.op });

@@ -1,21 +1,21 @@
 /** @module The op → handler table, with the authentication each op needs (checked before it runs). */
-import { ErrorCode, ParleyError, type OpName, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { ErrorCode, ParleyError, type OpName, type RequestOf, type ResponseOf, type DeviceRef } from '@parley/protocol';
 import { powBinding } from '@parley/crypto';
 import type { AccountService } from '../services/accounts.js';
-import type { CredentialService } from '../services/credentials.js';
+import type { PasswordService } from '../services/passwords.js';
 import type { DeliveryService } from '../services/delivery.js';
 import type { DirectoryService } from '../services/directory.js';
 import type { GroupService } from '../services/groups.js';
-import type { KeyService } from '../services/keys.js';
+import type { KeyPackageService } from '../services/key-packages.js';
 import type { PowService } from '../services/pow.js';
 import type { PresenceService } from '../services/presence.js';
 import type { AuthState, RequestContext } from './state.js';
 
 export interface Services {
   accounts: AccountService;
-  credentials: CredentialService;
+  passwords: PasswordService;
   directory: DirectoryService;
-  keys: KeyService;
+  keyPackages: KeyPackageService;
   groups: GroupService;
   delivery: DeliveryService;
   presence: PresenceService;
@@ -24,7 +24,7 @@ export interface Services {
 
 type Handler<O extends OpName> =
   | { needs: 'none'; handle: (ctx: RequestContext, body: RequestOf<O>, services: Services) => Promise<ResponseOf<O>> }
-  | { needs: 'device'; handle: (session: Session, body: RequestOf<O>, services: Services) => Promise<ResponseOf<O>> };
+  | { needs: 'device'; handle: (session: DeviceRef, body: RequestOf<O>, services: Services) => Promise<ResponseOf<O>> };
 
 export type HandlerTable = { [O in OpName]: Handler<O> };
 
@@ -128,69 +128,69 @@ export const handlers: HandlerTable = {
   // connection, before it awaits anything, so a failed or repeated step cannot be retried.
   'password.verify.start': {
     needs: 'none',
-    handle: async (ctx, body, { credentials }) => {
+    handle: async (ctx, body, { passwords }) => {
       const { session } = requireDevice(ctx);
       ctx.auth = { kind: 'device', session };
-      const { reply, pending } = await credentials.verifyStart(session, body);
+      const { reply, pending } = await passwords.verifyStart(session, body);
       ctx.auth = { kind: 'device', session, passwordChange: pending };
       return reply;
     },
   },
   'password.verify.finish': {
     needs: 'none',
-    handle: async (ctx, body, { credentials }) => {
+    handle: async (ctx, body, { passwords }) => {
       const { session, passwordChange } = requireDevice(ctx);
       ctx.auth = { kind: 'device', session };
-      const { reply, pending } = await credentials.verifyFinish(session, passwordChange, body);
+      const { reply, pending } = await passwords.verifyFinish(session, passwordChange, body);
       ctx.auth = { kind: 'device', session, passwordChange: pending };
       return reply;
     },
   },
   'password.change.start': {
     needs: 'none',
-    handle: async (ctx, body, { credentials }) => {
+    handle: async (ctx, body, { passwords }) => {
       const { session, passwordChange } = requireDevice(ctx);
       ctx.auth = { kind: 'device', session };
-      const { reply, pending } = credentials.changeStart(session, passwordChange, body);
+      const { reply, pending } = passwords.changeStart(session, passwordChange, body);
       ctx.auth = { kind: 'device', session, passwordChange: pending };
       return reply;
     },
   },
   'password.change.finish': {
     needs: 'none',
-    handle: async (ctx, body, { credentials }) => {
+    handle: async (ctx, body, { passwords }) => {
       const { session, passwordChange } = requireDevice(ctx);
       ctx.auth = { kind: 'device', session };
-      await credentials.changeFinish(session, passwordChange, body);
+      await passwords.changeFinish(session, passwordChange, body);
       return {};
     },
   },
   // Recovery: anonymous, and on success the connection may enrol a device, as after a login.
   'recover.start': {
     needs: 'none',
-    handle: async (ctx, body, { credentials }) => {
+    handle: async (ctx, body, { passwords }) => {
       requireAnonymous(ctx);
-      const { reply, pending } = await credentials.recoverStart(body);
+      const { reply, pending } = await passwords.recoverStart(body);
       ctx.auth = { kind: 'anonymous', recovery: pending };
       return reply;
     },
   },
   'recover.finish': {
     needs: 'none',
-    handle: async (ctx, body, { credentials }) => {
+    handle: async (ctx, body, { passwords }) => {
       requireAnonymous(ctx);
       const recovery = ctx.auth.kind === 'anonymous' ? ctx.auth.recovery : undefined;
       ctx.auth = { kind: 'anonymous' };
-      const username = await credentials.recoverFinish(recovery, body);
+      const username = await passwords.recoverFinish(recovery, body);
       ctx.auth = { kind: 'password', username };
       return {};
     },
   },
 
   'directory.lookup': { needs: 'device', handle: (_session, body, { directory }) => directory.lookup(body.username) },
-  'keys.upload': { needs: 'device', handle: (session, body, { keys }) => keys.upload(session, body) },
-  'keys.claim': { needs: 'device', handle: (session, body, { keys }) => keys.claim(session, body) },
-  'keys.count': { needs: 'device', handle: (session, _body, { keys }) => keys.count(session) },
+  'keys.upload': { needs: 'device', handle: (session, body, { keyPackages }) => keyPackages.upload(session, body) },
+  'keys.claim': { needs: 'device', handle: (session, body, { keyPackages }) => keyPackages.claim(session, body) },
+  'keys.count': { needs: 'device', handle: (session, _body, { keyPackages }) => keyPackages.count(session) },
 
   'group.create': { needs: 'device', handle: (session, body, { groups }) => groups.create(session, body) },
   'group.commit': { needs: 'device', handle: (session, body, { groups }) => groups.commit(session, body) },

@@ -1,11 +1,11 @@
-import type { Session } from '@parley/protocol';
+import type { DeviceRef } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/index.js';
 import type { Connection } from './connection.js';
 import { LocalConnections } from './local-connections.js';
 
 /** A connection that records the presence events it is sent. */
-function fakeConnection(session: Session) {
+function fakeConnection(session: DeviceRef) {
   const events: string[] = [];
   const connection = { session, sendEvent: (_kind: string, body: { username: string; online: boolean }) => events.push(`${body.username} ${body.online}`) };
   return { connection: connection as unknown as Connection, events };

@@ -3,10 +3,9 @@
  * reach them: revocations, event deliveries and presence. Every node subscribes, so a service on
  * any node reaches a device wherever it is connected.
  */
-import { fromBase64Url, type Session } from '@parley/protocol';
+import { deviceKey, fromBase64Url, type DeviceRef } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Connection } from './connection.js';
-import { sessionKey } from './state.js';
 
 const MAX_REMEMBERED_PRESENCE = 10_000;
 
@@ -17,8 +16,8 @@ export class LocalConnections {
   /** username → version of the latest presence change passed on, to drop older ones arriving late. */
   private readonly presenceVersions = new Map<string, number>();
 
-  add(connection: Connection, session: Session): void {
-    const key = sessionKey(session.username, session.deviceId);
+  add(connection: Connection, session: DeviceRef): void {
+    const key = deviceKey(session);
     const set = this.byDevice.get(key) ?? new Set();
     set.add(connection);
     this.byDevice.set(key, set);
@@ -27,8 +26,8 @@ export class LocalConnections {
     this.byUser.set(session.username, devices);
   }
 
-  remove(connection: Connection, session: Session): void {
-    const key = sessionKey(session.username, session.deviceId);
+  remove(connection: Connection, session: DeviceRef): void {
+    const key = deviceKey(session);
     const set = this.byDevice.get(key);
     if (!set?.delete(connection)) return;
     if (set.size > 0) return;
@@ -39,7 +38,7 @@ export class LocalConnections {
   }
 
   ofDevice(username: string, deviceId: string): Iterable<Connection> {
-    return this.byDevice.get(sessionKey(username, deviceId)) ?? [];
+    return this.byDevice.get(deviceKey({ username, deviceId })) ?? [];
   }
 
   *ofUser(username: string): Iterable<Connection> {

@@ -2,10 +2,11 @@
  * @module Delivery queries (DESIGN §6): what a device has not acknowledged yet, moving its cursors,
  * and deleting what everyone acknowledged or what outlived the retention limit.
  */
+import type { DeviceRef } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import { bytes, hexKey, int, optionalInt, toLogRecord, toMailboxRecord } from './rows.js';
 import type { Database } from './schema.js';
-import type { CursorRecord, DeviceFetch, DeviceKey, GapRecord } from './types.js';
+import type { CursorRecord, DeviceFetch, GapRecord } from './types.js';
 
 type Db = Kysely<Database>;
 
@@ -13,7 +14,7 @@ type Db = Kysely<Database>;
 export const FETCH_ENTRY_OVERHEAD = 256;
 
 /** The log entries a device has not acknowledged, oldest first per group, as a query to refine. */
-function unread(db: Db, device: DeviceKey) {
+function unread(db: Db, device: DeviceRef) {
   return (
     db
       .selectFrom('group_log as l')
@@ -45,7 +46,7 @@ function fit(sizes: readonly (number | string | null)[], budget: number, takenBe
  * Sizes are read first and payloads only for what fits in `maxBytes`, so a reply stays within
  * one protocol envelope however large the waiting entries are; `more` says the rest is waiting.
  */
-export async function fetchForDevice(db: Db, device: DeviceKey, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
+export async function fetchForDevice(db: Db, device: DeviceRef, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
   const { limit, maxBytes } = options;
   // One row past the limit tells whether more is waiting.
   const boxSizes = await db
@@ -108,7 +109,7 @@ export async function fetchForDevice(db: Db, device: DeviceKey, options: { limit
 }
 
 /** Entries between a cursor and the oldest entry still kept were deleted by retention: say so. */
-async function findGaps(db: Db, device: DeviceKey): Promise<GapRecord[]> {
+async function findGaps(db: Db, device: DeviceRef): Promise<GapRecord[]> {
   const rows = await db
     .selectFrom('group_devices as d')
     .innerJoin('groups as g', 'g.group_id', 'd.group_id')
@@ -139,7 +140,7 @@ async function findGaps(db: Db, device: DeviceKey): Promise<GapRecord[]> {
   return gaps;
 }
 
-export async function listCursors(db: Db, device: DeviceKey): Promise<CursorRecord[]> {
+export async function listCursors(db: Db, device: DeviceRef): Promise<CursorRecord[]> {
   const rows = await db
     .selectFrom('group_devices as d')
     .innerJoin('groups as g', 'g.group_id', 'd.group_id')
@@ -156,7 +157,7 @@ export async function listCursors(db: Db, device: DeviceKey): Promise<CursorReco
   }));
 }
 
-export async function advanceCursors(db: Db, device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
+export async function advanceCursors(db: Db, device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
   // One statement per cursor, outside any transaction: each stands alone, and holding one row
   // lock at a time means an acknowledgement never deadlocks with a commit (PostgreSQL).
   for (const cursor of cursors) {
@@ -189,7 +190,7 @@ export async function advanceCursors(db: Db, device: DeviceKey, cursors: readonl
     .execute();
 }
 
-export async function deleteMailbox(db: Db, device: DeviceKey, ids: readonly number[]): Promise<number> {
+export async function deleteMailbox(db: Db, device: DeviceRef, ids: readonly number[]): Promise<number> {
   if (ids.length === 0) return 0;
   const result = await db
     .deleteFrom('mailbox')

@@ -7,6 +7,7 @@
  * the end of the transaction, so later statements see the latest committed routing list and a
  * concurrent commit for the same epoch waits, then matches no row; SQLite serialises writers.
  */
+import type { DeviceRef } from '@parley/protocol';
 import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
 import { bytes, hexKey, int, toMailboxRecord } from './rows.js';
 import type { Database, GroupDevicesTable, GroupsTable, MailboxTable } from './schema.js';
@@ -15,7 +16,6 @@ import {
   StorageConflictError,
   StorageNotFoundError,
   type CommitResult,
-  type DeviceKey,
   type GroupCheck,
   type GroupKind,
   type GroupMember,
@@ -67,7 +67,7 @@ async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
   return rows.map(toMember);
 }
 
-const deviceKey = ({ username, deviceId }: DeviceKey): DeviceKey => ({ username, deviceId });
+const deviceKey = ({ username, deviceId }: DeviceRef): DeviceRef => ({ username, deviceId });
 
 export async function createGroup(db: Db, group: NewGroup): Promise<GroupRecord> {
   return db.transaction().execute(async (tx) => {
@@ -114,7 +114,7 @@ export async function getGroupInfo(db: Db, groupId: Uint8Array): Promise<{ epoch
   return row && { epoch: int(row.epoch), groupInfo: bytes(row.group_info) };
 }
 
-export async function listDeviceGroups(db: Db, device: DeviceKey): Promise<GroupRecord[]> {
+export async function listDeviceGroups(db: Db, device: DeviceRef): Promise<GroupRecord[]> {
   const mine = db
     .selectFrom('group_devices')
     .select('group_id')
@@ -254,7 +254,7 @@ export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck)
     };
     await appendLog(tx, entry, commit.backlogQuota);
 
-    const removed: DeviceKey[] = [];
+    const removed: DeviceRef[] = [];
     for (const device of commit.remove) {
       const result = await tx
         .updateTable('group_devices')
@@ -277,7 +277,7 @@ export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck)
     }
 
     const queued: Omit<MailboxTable, 'id'>[] = [];
-    const mailboxRow = (to: DeviceKey, kind: 'welcome' | 'removed', payload: Uint8Array | null): Omit<MailboxTable, 'id'> => ({
+    const mailboxRow = (to: DeviceRef, kind: 'welcome' | 'removed', payload: Uint8Array | null): Omit<MailboxTable, 'id'> => ({
       username: to.username,
       device_id: to.deviceId,
       kind,
@@ -324,7 +324,7 @@ export async function queueMailbox(db: Db, entry: Omit<MailboxRecord, 'id'>): Pr
   });
 }
 
-export async function leaveGroup(db: Db, groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceKey[]; mailbox: MailboxRecord[] }> {
+export async function leaveGroup(db: Db, groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }> {
   return db.transaction().execute(async (tx) => {
     const group = await tx.selectFrom('groups').select('last_seq').where('group_id', '=', groupId).executeTakeFirst();
     if (!group) throw new StorageNotFoundError('no such group');
@@ -367,7 +367,7 @@ export async function leaveGroup(db: Db, groupId: Uint8Array, username: string, 
  * A group is never left without an admin while it has members: the user of the earliest-joined
  * remaining device is promoted.
  */
-async function settleAdmins(tx: Transaction<Database>, groupId: Uint8Array, before: string[], after: DeviceKey[]): Promise<string[]> {
+async function settleAdmins(tx: Transaction<Database>, groupId: Uint8Array, before: string[], after: DeviceRef[]): Promise<string[]> {
   const present = new Set(after.map((device) => device.username));
   const gone = before.filter((username) => !present.has(username));
   if (gone.length > 0) await tx.deleteFrom('group_admins').where('group_id', '=', groupId).where('username', 'in', gone).execute();
@@ -378,7 +378,7 @@ async function settleAdmins(tx: Transaction<Database>, groupId: Uint8Array, befo
   return [heir.username];
 }
 
-export async function appendMessage(db: Db, message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }> {
+export async function appendMessage(db: Db, message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
   return db.transaction().execute(async (tx) => {
     const claimed = await tx
       .updateTable('groups')

@@ -1,8 +1,9 @@
 /** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
+import type { DeviceRef } from '@parley/protocol';
 import { Migrator, type Kysely, type Selectable } from 'kysely';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
-import * as keys from './kysely-keys.js';
+import * as keys from './kysely-key-packages.js';
 import { migrationProvider } from './migrations/index.js';
 import { bytes, int, optionalInt } from './rows.js';
 import type { AccountsTable, Database, DevicesTable } from './schema.js';
@@ -13,7 +14,6 @@ import {
   type CommitResult,
   type CursorRecord,
   type DeviceFetch,
-  type DeviceKey,
   type DeviceRecord,
   type GroupCheck,
   type GroupRecord,
@@ -160,17 +160,17 @@ export class KyselyStorage implements Storage {
     await this.db.updateTable('devices').set({ last_seen_at: at }).where('username', '=', username).where('device_id', '=', deviceId).execute();
   }
 
-  // Messaging queries live in one module per concern; see kysely-keys, kysely-groups, kysely-delivery.
+  // Messaging queries live in one module per concern; see kysely-key-packages, kysely-groups, kysely-delivery.
 
-  addKeyPackages(device: DeviceKey, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void> {
+  addKeyPackages(device: DeviceRef, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void> {
     return keys.addKeyPackages(this.db, device, oneTime, lastResort, at);
   }
 
-  countKeyPackages(device: DeviceKey, now: number): Promise<{ oneTime: number; lastResort: boolean }> {
+  countKeyPackages(device: DeviceRef, now: number): Promise<{ oneTime: number; lastResort: boolean }> {
     return keys.countKeyPackages(this.db, device, now);
   }
 
-  claimKeyPackage(device: DeviceKey, now: number): Promise<ClaimedKeyPackage | undefined> {
+  claimKeyPackage(device: DeviceRef, now: number): Promise<ClaimedKeyPackage | undefined> {
     return keys.claimKeyPackage(this.db, device, now);
   }
 
@@ -190,7 +190,7 @@ export class KyselyStorage implements Storage {
     return groups.getGroupInfo(this.db, groupId);
   }
 
-  listDeviceGroups(device: DeviceKey): Promise<GroupRecord[]> {
+  listDeviceGroups(device: DeviceRef): Promise<GroupRecord[]> {
     return groups.listDeviceGroups(this.db, device);
   }
 
@@ -210,7 +210,7 @@ export class KyselyStorage implements Storage {
     return groups.acceptCommit(this.db, commit, check);
   }
 
-  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }> {
+  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
     return groups.appendMessage(this.db, message, check);
   }
 
@@ -218,19 +218,19 @@ export class KyselyStorage implements Storage {
     return groups.listGroupPeers(this.db, username);
   }
 
-  fetchForDevice(device: DeviceKey, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
+  fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
     return delivery.fetchForDevice(this.db, device, options);
   }
 
-  listCursors(device: DeviceKey): Promise<CursorRecord[]> {
+  listCursors(device: DeviceRef): Promise<CursorRecord[]> {
     return delivery.listCursors(this.db, device);
   }
 
-  advanceCursors(device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
+  advanceCursors(device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
     return delivery.advanceCursors(this.db, device, cursors);
   }
 
-  deleteMailbox(device: DeviceKey, ids: readonly number[]): Promise<number> {
+  deleteMailbox(device: DeviceRef, ids: readonly number[]): Promise<number> {
     return delivery.deleteMailbox(this.db, device, ids);
   }
 

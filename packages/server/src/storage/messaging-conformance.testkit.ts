@@ -1,11 +1,11 @@
 /** The messaging half of the storage conformance suite (KeyPackages, groups, log, mailbox); run by runStorageConformance. */
+import type { DeviceRef } from '@parley/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   StaleEpochError,
   StorageConflictError,
   StorageNotFoundError,
   type AccountRecord,
-  type DeviceKey,
   type GroupCheck,
   type NewCommit,
   type NewDevice,
@@ -32,10 +32,10 @@ const device = (username: string, deviceId: string): NewDevice => ({
   certificate: filled(7, 64),
   createdAt: 1_700_000_000_000,
 });
-const alice: DeviceKey = { username: 'alice', deviceId: 'alice-dev1' };
-const alice2: DeviceKey = { username: 'alice', deviceId: 'alice-dev2' };
-const bob: DeviceKey = { username: 'bob', deviceId: 'bob-dev-1' };
-const carol: DeviceKey = { username: 'carol', deviceId: 'carol-dev1' };
+const alice: DeviceRef = { username: 'alice', deviceId: 'alice-dev1' };
+const alice2: DeviceRef = { username: 'alice', deviceId: 'alice-dev2' };
+const bob: DeviceRef = { username: 'bob', deviceId: 'bob-dev-1' };
+const carol: DeviceRef = { username: 'carol', deviceId: 'carol-dev1' };
 const GROUP = filled(0xa1);
 const NOW = 1_700_000_000_000;
 const pass: GroupCheck = () => undefined;
@@ -57,7 +57,7 @@ function commit(epoch: number, fields: Partial<NewCommit> = {}): NewCommit {
   };
 }
 
-async function send(storage: Storage, from: DeviceKey, fill: number, createdAt = NOW): Promise<number> {
+async function send(storage: Storage, from: DeviceRef, fill: number, createdAt = NOW): Promise<number> {
   const { entry } = await storage.appendMessage({ groupId: GROUP, epoch: 1, sender: from, payload: filled(fill, 30), createdAt }, pass);
   return entry.seq;
 }

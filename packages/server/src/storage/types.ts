@@ -1,4 +1,5 @@
 /** @module The storage interface the services use. Async everywhere, so a network database fits behind it. */
+import type { DeviceRef } from '@parley/protocol';
 
 export interface AccountRecord {
   username: string;
@@ -24,11 +25,6 @@ export interface DeviceRecord {
 
 export type NewDevice = Omit<DeviceRecord, 'lastSeenAt' | 'revokedAt'>;
 
-/** One device of one account: the unit of routing. */
-export interface DeviceKey {
-  username: string;
-  deviceId: string;
-}
 
 export interface NewKeyPackage {
   /** The KeyPackageRef (RFC 9420 §5.2); uploading the same one twice stores it once. */
@@ -49,7 +45,7 @@ export interface NewGroup {
   groupId: Uint8Array;
   kind: GroupKind;
   groupInfo: Uint8Array;
-  creator: DeviceKey;
+  creator: DeviceRef;
   createdAt: number;
 }
 
@@ -68,7 +64,7 @@ export interface GroupRecord {
   members: GroupMember[];
 }
 
-export interface GroupMember extends DeviceKey {
+export interface GroupMember extends DeviceRef {
   ackedSeq: number;
   joinedSeq: number;
 }
@@ -83,7 +79,7 @@ export interface GroupState {
   /** The epoch before this operation. */
   epoch: number;
   admins: string[];
-  members: DeviceKey[];
+  members: DeviceRef[];
 }
 export type GroupCheck = (group: GroupState) => void;
 
@@ -95,7 +91,7 @@ export interface LogRecord {
   kind: LogKind;
   /** The epoch the MLS message was made in. */
   epoch: number;
-  sender: DeviceKey;
+  sender: DeviceRef;
   createdAt: number;
   payload: Uint8Array;
 }
@@ -104,12 +100,12 @@ export type MailboxKind = 'welcome' | 'removed' | 'transfer';
 
 export interface MailboxRecord {
   id: number;
-  recipient: DeviceKey;
+  recipient: DeviceRef;
   kind: MailboxKind;
   groupId: Uint8Array;
   /** The commit that added or removed the recipient. */
   seq: number;
-  sender: DeviceKey;
+  sender: DeviceRef;
   createdAt: number;
   payload: Uint8Array | undefined;
 }
@@ -119,15 +115,15 @@ export interface NewCommit {
   groupId: Uint8Array;
   /** The epoch the commit was made in; accepted only if it is still the group's epoch. */
   epoch: number;
-  sender: DeviceKey;
+  sender: DeviceRef;
   commit: Uint8Array;
   /** GroupInfo for the new epoch. */
   groupInfo: Uint8Array;
   createdAt: number;
   /** Devices to route to from this commit on (a device already routed gets its cursor moved here). */
-  add: DeviceKey[];
+  add: DeviceRef[];
   /** Routed devices to remove; each keeps reading up to and including this commit. */
-  remove: DeviceKey[];
+  remove: DeviceRef[];
   /** Queued as a 'welcome' mailbox entry for every added device; none for an external rejoin. */
   welcome?: Uint8Array;
   /** As in NewMessage. */
@@ -139,7 +135,7 @@ export interface CommitResult {
   /** The epoch the commit started. */
   epoch: number;
   /** The routing list after the commit. */
-  members: DeviceKey[];
+  members: DeviceRef[];
   admins: string[];
   /** Mailbox entries queued by the commit: welcomes for added devices, notices for removed ones. */
   mailbox: MailboxRecord[];
@@ -148,7 +144,7 @@ export interface CommitResult {
 export interface NewMessage {
   groupId: Uint8Array;
   epoch: number;
-  sender: DeviceKey;
+  sender: DeviceRef;
   payload: Uint8Array;
   createdAt: number;
   /** Most unacknowledged entries a device may have in the group; older ones are skipped for it (and reported). */
@@ -204,11 +200,11 @@ export interface Storage {
 
   // KeyPackages (RFC 9420 §10; DESIGN §6).
   /** Stores one-time KeyPackages; a given `lastResort` replaces the device's previous one. */
-  addKeyPackages(device: DeviceKey, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void>;
+  addKeyPackages(device: DeviceRef, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void>;
   /** Unexpired one-time KeyPackages left, and whether an unexpired last-resort one is stored. */
-  countKeyPackages(device: DeviceKey, now: number): Promise<{ oneTime: number; lastResort: boolean }>;
+  countKeyPackages(device: DeviceRef, now: number): Promise<{ oneTime: number; lastResort: boolean }>;
   /** Consumes the oldest unexpired one-time KeyPackage, atomically; else returns the last-resort one, kept. */
-  claimKeyPackage(device: DeviceKey, now: number): Promise<ClaimedKeyPackage | undefined>;
+  claimKeyPackage(device: DeviceRef, now: number): Promise<ClaimedKeyPackage | undefined>;
   deleteExpiredKeyPackages(now: number): Promise<number>;
 
   // Groups: the Delivery Service's routing state.
@@ -217,7 +213,7 @@ export interface Storage {
   getGroup(groupId: Uint8Array): Promise<GroupRecord | undefined>;
   getGroupInfo(groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
   /** Groups the device is routed in (not those it was removed from), by group id. */
-  listDeviceGroups(device: DeviceKey): Promise<GroupRecord[]>;
+  listDeviceGroups(device: DeviceRef): Promise<GroupRecord[]>;
   /** Groups where any device of `username` is routed, by group id. */
   listUserGroups(username: string): Promise<GroupRecord[]>;
   addAdmin(groupId: Uint8Array, username: string): Promise<void>;
@@ -235,9 +231,9 @@ export interface Storage {
    * `removed` notice for each, and settles admins as acceptCommit does. Returns the notices and
    * the routing list after; StorageNotFoundError for no group.
    */
-  leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceKey[]; mailbox: MailboxRecord[] }>;
+  leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
-  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceKey[] }>;
+  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
   /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
   listGroupPeers(username: string): Promise<string[]>;
 
@@ -247,13 +243,13 @@ export interface Storage {
    * mailbox first, and no more than fits in `maxBytes` (payloads plus a fixed allowance per
    * entry), though always at least one entry if any is waiting.
    */
-  fetchForDevice(device: DeviceKey, options: { limit: number; maxBytes: number }): Promise<DeviceFetch>;
+  fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number }): Promise<DeviceFetch>;
   /** The device's cursors, including groups it was removed from but has not caught up with. */
-  listCursors(device: DeviceKey): Promise<CursorRecord[]>;
+  listCursors(device: DeviceRef): Promise<CursorRecord[]>;
   /** Moves cursors forward only; a removed device's row goes once it acknowledged its removal. */
-  advanceCursors(device: DeviceKey, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void>;
+  advanceCursors(device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void>;
   /** Deletes the device's mailbox entries with these ids; returns how many went. */
-  deleteMailbox(device: DeviceKey, ids: readonly number[]): Promise<number>;
+  deleteMailbox(device: DeviceRef, ids: readonly number[]): Promise<number>;
   /** Queues one entry in a device's mailbox (a history chunk from a sibling device). */
   queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord>;
   /** Deletes the group's log entries every routed device has acknowledged; returns how many went. */

@@ -3,7 +3,7 @@
  * offline), history of the open chat, the sync loop driven by server pushes, sending with
  * delivery state, and group membership. The connection side lends it the messenger.
  */
-import { ErrorCode, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import { equalBytes, ErrorCode, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
@@ -25,9 +25,6 @@ const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 
 const draftKey = (peer: string): string => `draft:${peer}`;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
-}
 
 function toChatMessage(message: StoredMessage, me: string | undefined): ChatMessage {
   const mine = message.sender === me;
@@ -281,7 +278,7 @@ export class Conversations {
 /** Marked verified, and the key compared is still the one this browser knows (the pinned key). */
 async function isVerified(store: IndexedDbClientStore, peer: string): Promise<boolean> {
   const [verified, pinned] = await Promise.all([store.getVerifiedIdentity(peer), store.getPinnedIdentity(peer)]);
-  return verified !== undefined && pinned !== undefined && sameBytes(verified, pinned);
+  return verified !== undefined && pinned !== undefined && equalBytes(verified, pinned);
 }
 
 function byTime(a: ChatMessage, b: ChatMessage): number {

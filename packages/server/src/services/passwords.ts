@@ -4,9 +4,9 @@
  * identity key; a user who lost the password does the same with a signature by the recovery key.
  * The server never sees either password or any private key: it checks proofs and signatures.
  */
-import { hkdfSync, randomBytes } from 'node:crypto';
-import { opaqueServer, passwordChangeMessage, recoveryMessage, signingKeyPairFromSeed, verify } from '@parley/crypto';
-import { ErrorCode, ParleyError, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { randomBytes } from 'node:crypto';
+import { deriveKey, opaqueServer, passwordChangeMessage, recoveryMessage, signingKeyPairFromSeed, verify } from '@parley/crypto';
+import { equalBytes, ErrorCode, ParleyError, type RequestOf, type ResponseOf, type DeviceRef } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import { opaqueInput } from './opaque-input.js';
 import type { AccountRecord, Storage } from '../storage/index.js';
@@ -42,7 +42,7 @@ export const FAKE_RECOVERY_BACKUP_BYTES = 97;
 const wrongPassword = () => new ParleyError(ErrorCode.AUTH_FAILED, 'wrong password');
 const recoveryFailed = () => new ParleyError(ErrorCode.AUTH_FAILED, 'the recovery key does not match');
 
-export class CredentialService {
+export class PasswordService {
   constructor(
     private readonly storage: Storage,
     private readonly opaqueSetup: string,
@@ -50,14 +50,14 @@ export class CredentialService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async verifyStart(session: Session, body: RequestOf<'password.verify.start'>): Promise<{ reply: ResponseOf<'password.verify.start'>; pending: PendingPasswordChange }> {
+  async verifyStart(session: DeviceRef, body: RequestOf<'password.verify.start'>): Promise<{ reply: ResponseOf<'password.verify.start'>; pending: PendingPasswordChange }> {
     const account = await this.requireAccount(session.username);
     const { state, response } = opaqueInput('password.verify.start', () => opaqueServer.startLogin(this.opaqueSetup, session.username, account.opaqueRecord, body.request));
     return { reply: { response }, pending: { step: 'verify', state, record: account.opaqueRecord } };
   }
 
   async verifyFinish(
-    session: Session,
+    session: DeviceRef,
     pending: PendingPasswordChange | undefined,
     body: RequestOf<'password.verify.finish'>,
   ): Promise<{ reply: ResponseOf<'password.verify.finish'>; pending: PendingPasswordChange }> {
@@ -70,12 +70,12 @@ export class CredentialService {
     }
     const account = await this.requireAccount(session.username);
     // The backup returned must be the one sealed under the password just proven.
-    if (!sameBytes(account.opaqueRecord, pending.record)) throw changedMeanwhile();
+    if (!equalBytes(account.opaqueRecord, pending.record)) throw changedMeanwhile();
     return { reply: { backup: account.backup }, pending: { step: 'proven', record: pending.record, expiresAt: this.now() + CREDENTIAL_CHALLENGE_TTL_MS } };
   }
 
   changeStart(
-    session: Session,
+    session: DeviceRef,
     pending: PendingPasswordChange | undefined,
     body: RequestOf<'password.change.start'>,
   ): { reply: ResponseOf<'password.change.start'>; pending: PendingPasswordChange } {
@@ -84,7 +84,7 @@ export class CredentialService {
     return { reply: { response }, pending: { step: 'change', record: proof.record, expiresAt: proof.expiresAt } };
   }
 
-  async changeFinish(session: Session, pending: PendingPasswordChange | undefined, body: RequestOf<'password.change.finish'>): Promise<void> {
+  async changeFinish(session: DeviceRef, pending: PendingPasswordChange | undefined, body: RequestOf<'password.change.finish'>): Promise<void> {
     const proof = this.freshProof(pending, 'change', 'password.change.finish must follow a password proof and password.change.start on this connection');
     const account = await this.requireAccount(session.username);
     if (!verify(account.identityKey, passwordChangeMessage(session.username, body.record, body.backup), body.signature)) {
@@ -136,7 +136,7 @@ export class CredentialService {
   }
 
   private fakeAccount(username: string): Pick<AccountRecord, 'identityKey' | 'recoveryKey' | 'recoveryBackup'> {
-    const derive = (label: string, length: number) => new Uint8Array(hkdfSync('sha256', this.opaqueSetup, '', `parley/recover/fake/${label}/v1/${username}`, length));
+    const derive = (label: string, length: number) => deriveKey(new TextEncoder().encode(this.opaqueSetup), `parley/recover/fake/${label}/v1/${username}`, length);
     return {
       identityKey: signingKeyPairFromSeed(derive('identity', 32)).publicKey,
       recoveryKey: signingKeyPairFromSeed(derive('recovery', 32)).publicKey,
@@ -155,6 +155,3 @@ function changedMeanwhile(): ParleyError {
   return new ParleyError(ErrorCode.AUTH_FAILED, 'the password was changed meanwhile; prove the current password and try again');
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
-}

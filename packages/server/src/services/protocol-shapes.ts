@@ -1,10 +1,6 @@
 /** @module Storage records turned into the protocol's shapes (DESIGN §6): what a client is sent. */
-import type { DeviceRef, GroupSummary, LogEntry, MailboxEntry } from '@parley/protocol';
-import type { DeviceKey, GroupRecord, LogRecord, MailboxRecord } from '../storage/index.js';
-
-export const deviceRef = ({ username, deviceId }: DeviceKey): DeviceRef => ({ username, deviceId });
-
-export const sameDevice = (a: DeviceKey, b: DeviceKey): boolean => a.username === b.username && a.deviceId === b.deviceId;
+import { deviceRef, type GroupSummary, type LogEntry, type MailboxEntry } from '@parley/protocol';
+import type { GroupRecord, LogRecord, MailboxRecord } from '../storage/index.js';
 
 export function groupSummary(group: GroupRecord): GroupSummary {
   return {
@@ -43,5 +39,3 @@ export function mailboxEntry(record: MailboxRecord): MailboxEntry {
   return entry;
 }
 
-/** A group id in hex, for logs: an identifier, never content. */
-export const groupTag = (groupId: Uint8Array): string => Buffer.from(groupId.buffer, groupId.byteOffset, groupId.byteLength).toString('hex');

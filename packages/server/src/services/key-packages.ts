@@ -4,39 +4,36 @@
  * with the uploading device's key, so nobody can plant KeyPackages for someone else's device.
  */
 import { keyPackageInfo, type MlsKeyPackageInfo } from '@parley/crypto';
-import { ErrorCode, ParleyError, type RequestOf, type ResponseOf, type Session } from '@parley/protocol';
+import { equalBytes, ErrorCode, ParleyError, type RequestOf, type ResponseOf, type DeviceRef } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { NewKeyPackage, Storage } from '../storage/index.js';
 import { RateLimiter } from './rate-limit.js';
 
-export interface KeyServiceOptions {
+export interface KeyPackageServiceOptions {
   /** One-time KeyPackages a device may keep on the server. */
   maxOneTimePerDevice: number;
   /** keys.claim requests per claiming account per minute. */
   claimsPerMinute: number;
 }
 
-export const defaultKeyServiceOptions: KeyServiceOptions = { maxOneTimePerDevice: 200, claimsPerMinute: 60 };
+export const defaultKeyPackageServiceOptions: KeyPackageServiceOptions = { maxOneTimePerDevice: 200, claimsPerMinute: 60 };
 
 const badRequest = (message: string) => new ParleyError(ErrorCode.BAD_REQUEST, message);
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
 
-export class KeyService {
+export class KeyPackageService {
   private readonly claims: RateLimiter;
 
   constructor(
     private readonly storage: Storage,
     private readonly log: Logger,
-    private readonly options: KeyServiceOptions = defaultKeyServiceOptions,
+    private readonly options: KeyPackageServiceOptions = defaultKeyPackageServiceOptions,
     private readonly now: () => number = Date.now,
   ) {
     this.claims = new RateLimiter(options.claimsPerMinute, 60_000, now);
   }
 
-  async upload(session: Session, body: RequestOf<'keys.upload'>): Promise<ResponseOf<'keys.upload'>> {
+  async upload(session: DeviceRef, body: RequestOf<'keys.upload'>): Promise<ResponseOf<'keys.upload'>> {
     const device = await this.storage.getDevice(session.username, session.deviceId);
     if (!device || device.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
     const now = this.now();
@@ -47,7 +44,7 @@ export class KeyService {
       } catch {
         throw badRequest(`${field} is not a valid MLS KeyPackage`);
       }
-      if (!sameBytes(info.signaturePublicKey, device.publicKey)) throw badRequest(`${field} is not signed with this device's key`);
+      if (!equalBytes(info.signaturePublicKey, device.publicKey)) throw badRequest(`${field} is not signed with this device's key`);
       if (info.lastResort !== lastResort) {
         throw badRequest(lastResort ? `${field} lacks the last_resort extension` : `${field} is a last-resort KeyPackage; upload it as lastResort`);
       }
@@ -70,7 +67,7 @@ export class KeyService {
     return { count: after.oneTime };
   }
 
-  async count(session: Session): Promise<ResponseOf<'keys.count'>> {
+  async count(session: DeviceRef): Promise<ResponseOf<'keys.count'>> {
     const { oneTime, lastResort } = await this.storage.countKeyPackages(session, this.now());
     return { count: oneTime, lastResort };
   }
@@ -80,7 +77,7 @@ export class KeyService {
    * claiming device (it cannot be added to a group twice). Devices with none left are left out;
    * NO_KEY_PACKAGES only when no device has any.
    */
-  async claim(session: Session, body: RequestOf<'keys.claim'>): Promise<ResponseOf<'keys.claim'>> {
+  async claim(session: DeviceRef, body: RequestOf<'keys.claim'>): Promise<ResponseOf<'keys.claim'>> {
     const retryAfterMs = this.claims.take(session.username);
     if (retryAfterMs !== undefined) throw new ParleyError(ErrorCode.RATE_LIMITED, 'too many KeyPackage claims; slow down', { retryAfterMs });
     const account = await this.storage.getAccount(body.username);

@@ -1,13 +1,14 @@
 /** @module KeyPackage queries (RFC 9420 §10): upload, count, and the claim that consumes one. */
+import type { DeviceRef } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import { bytes, int } from './rows.js';
 import type { Database, KeyPackagesTable } from './schema.js';
-import type { ClaimedKeyPackage, DeviceKey, NewKeyPackage } from './types.js';
+import type { ClaimedKeyPackage, NewKeyPackage } from './types.js';
 
 // A claim that loses a race for a row (another claim deleted it first) tries the next one.
 const CLAIM_ATTEMPTS = 8;
 
-function row(device: DeviceKey, keyPackage: NewKeyPackage, lastResort: boolean, at: number): KeyPackagesTable {
+function row(device: DeviceRef, keyPackage: NewKeyPackage, lastResort: boolean, at: number): KeyPackagesTable {
   return {
     username: device.username,
     device_id: device.deviceId,
@@ -21,7 +22,7 @@ function row(device: DeviceKey, keyPackage: NewKeyPackage, lastResort: boolean, 
 
 export async function addKeyPackages(
   db: Kysely<Database>,
-  device: DeviceKey,
+  device: DeviceRef,
   oneTime: readonly NewKeyPackage[],
   lastResort: NewKeyPackage | undefined,
   at: number,
@@ -46,7 +47,7 @@ export async function addKeyPackages(
   });
 }
 
-export async function countKeyPackages(db: Kysely<Database>, device: DeviceKey, now: number): Promise<{ oneTime: number; lastResort: boolean }> {
+export async function countKeyPackages(db: Kysely<Database>, device: DeviceRef, now: number): Promise<{ oneTime: number; lastResort: boolean }> {
   const rows = await db
     .selectFrom('key_packages')
     .select((eb) => ['last_resort', eb.fn.countAll().as('count')])
@@ -63,7 +64,7 @@ export async function countKeyPackages(db: Kysely<Database>, device: DeviceKey, 
  * Select-then-delete: the delete names the exact row, so of two concurrent claims only one
  * deletes it and the other moves on to the next row. Portable, and needs no row locks.
  */
-export async function claimKeyPackage(db: Kysely<Database>, device: DeviceKey, now: number): Promise<ClaimedKeyPackage | undefined> {
+export async function claimKeyPackage(db: Kysely<Database>, device: DeviceRef, now: number): Promise<ClaimedKeyPackage | undefined> {
   const ofDevice = db
     .selectFrom('key_packages')
     .select(['id', 'key_package'])

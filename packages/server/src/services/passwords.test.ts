@@ -19,7 +19,7 @@ import { encodeCbor } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { openSqliteStorage, type Storage } from '../storage/index.js';
-import { CREDENTIAL_CHALLENGE_TTL_MS, CredentialService, FAKE_RECOVERY_BACKUP_BYTES } from './credentials.js';
+import { CREDENTIAL_CHALLENGE_TTL_MS, PasswordService, FAKE_RECOVERY_BACKUP_BYTES } from './passwords.js';
 
 const PASSWORD = 'the current password';
 const session = { username: 'alice', deviceId: 'alice-dev1' };
@@ -28,7 +28,7 @@ describe('credential service', () => {
   let dir: string;
   let storage: Storage;
   let now: number;
-  let service: CredentialService;
+  let service: PasswordService;
   let setup: string;
   const identity = generateSigningKeyPair();
   const recoveryKey = generateRecoveryKey();
@@ -41,7 +41,7 @@ describe('credential service', () => {
     storage = await openSqliteStorage(join(dir, 'db'));
     now = Date.UTC(2030, 0, 1);
     setup = opaqueServer.createSetup();
-    service = new CredentialService(storage, setup, createLogger('silent'), () => now);
+    service = new PasswordService(storage, setup, createLogger('silent'), () => now);
     const registration = opaqueClient.startRegistration(PASSWORD);
     const response = opaqueServer.registrationResponse(setup, 'alice', registration.request);
     const { record, exportKey } = opaqueClient.finishRegistration(registration.state, PASSWORD, 'alice', response);
@@ -114,7 +114,7 @@ describe('credential service', () => {
     expect(fakeAgain.reply.recoveryBackup).toEqual(fake.reply.recoveryBackup);
     expect(fakeAgain.reply.identityKey).toEqual(fake.reply.identityKey);
     // A service with another secret fakes differently: the fake reveals nothing to compare against.
-    const other = new CredentialService(storage, opaqueServer.createSetup(), createLogger('silent'), () => now);
+    const other = new PasswordService(storage, opaqueServer.createSetup(), createLogger('silent'), () => now);
     expect((await other.recoverStart({ username: 'nobody', request })).reply.recoveryBackup).not.toEqual(fake.reply.recoveryBackup);
     const forged = sign(recovery.signing.privateKey, recoveryMessage('nobody', fake.reply.nonce, record, backup));
     await expect(service.recoverFinish(fake.pending, { record, backup, signature: forged })).rejects.toMatchObject({ code: 'AUTH_FAILED', message: 'the recovery key does not match' });
