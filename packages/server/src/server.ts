@@ -89,6 +89,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         accountLimiter: defences.accountLimiter,
         metrics,
         onStrike: (reason) => void guard.strike(ip, reason),
+        onFailedProof: (username) => void defences.accounts.failed(username),
         onAuthenticated: (conn, session) => {
           local.add(conn, session);
           services.presence.connected(session);

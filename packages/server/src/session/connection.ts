@@ -27,8 +27,8 @@ import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { StrikeReason } from '../services/abuse.js';
 import { TokenBucket, type RateLimiter } from '../services/rate-limit.js';
-import { handlers, type Services } from './handlers.js';
-import type { AuthState, RequestContext } from './state.js';
+import { Authentication } from './authentication.js';
+import { handlers, type RequestContext, type Services } from './handlers.js';
 
 /** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
 export interface FrameSocket {
@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   onClosed(connection: Connection): void;
   /** Counts a strike against the client's address (DESIGN §10): missed deadlines, malformed frames, failed logins. */
   onStrike?(reason: StrikeReason): void;
+  /** A proof of `username`'s credential failed, or was replaced or abandoned (counted per account, DESIGN §10). */
+  onFailedProof?(username: string): void;
   /** Requests per second this connection may make (bursts of two seconds' worth); unlimited if absent. */
   requestsPerSecond?: number;
   /** Token buckets per account, shared by all of an account's connections on this node. */
@@ -61,7 +63,7 @@ const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([nam
 const MAX_QUEUED_FRAMES = 64;
 
 export class Connection implements RequestContext {
-  auth: AuthState = { kind: 'anonymous' };
+  readonly auth: Authentication;
   handshakeHash: Uint8Array = new Uint8Array(0);
   private channel: HandshakeResult | undefined;
   private readonly reassembler = new Reassembler();
@@ -79,6 +81,11 @@ export class Connection implements RequestContext {
     private readonly options: ConnectionOptions,
     readonly log: Logger,
   ) {
+    // Every failed proof is a strike for the address and a failure for the account.
+    this.auth = new Authentication((username) => {
+      this.strike('auth_failed');
+      options.onFailedProof?.(username);
+    });
     this.deadline = setTimeout(() => {
       this.strike('handshake_timeout');
       this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout');
@@ -91,7 +98,7 @@ export class Connection implements RequestContext {
   }
 
   get session(): DeviceRef | undefined {
-    return this.auth.kind === 'device' ? this.auth.session : undefined;
+    return this.auth.session;
   }
 
   /** Feed one binary WebSocket message. */
@@ -134,7 +141,7 @@ export class Connection implements RequestContext {
     this.closed = true;
     clearTimeout(this.deadline);
     this.options.metrics?.closed.inc({ reason: closeReasons.get(code) ?? String(code) });
-    this.strikeAbandonedLogin();
+    this.auth.abandon();
     this.socket.close(code, reason);
     this.options.onClosed(this);
   }
@@ -144,18 +151,8 @@ export class Connection implements RequestContext {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
-    this.strikeAbandonedLogin();
+    this.auth.abandon();
     this.options.onClosed(this);
-  }
-
-  /**
-   * With OPAQUE the client learns from login.start's reply whether its password was right, and
-   * only then sends login.finish: a wrong guess shows up here as a login never finished. So a
-   * login left pending when the connection closes is a failed login (handlers do the same when
-   * a new login.start replaces a pending one).
-   */
-  private strikeAbandonedLogin(): void {
-    if (this.auth.kind === 'anonymous' && this.auth.pending?.kind === 'login') this.strike('auth_failed');
   }
 
   private handleHandshake(frame: Uint8Array): void {
@@ -182,7 +179,7 @@ export class Connection implements RequestContext {
     this.handshakeHash = result.handshakeHash;
     clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
-      if (this.auth.kind === 'device') return;
+      if (this.session) return;
       this.strike('auth_timeout');
       this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout');
     }, this.options.authTimeoutMs);
@@ -226,7 +223,7 @@ export class Connection implements RequestContext {
     const handler = handlers[request.op] as
       | { needs: 'none'; handle: (ctx: RequestContext, body: unknown, services: Services) => Promise<unknown> }
       | { needs: 'device'; handle: (session: DeviceRef, body: unknown, services: Services) => Promise<unknown> };
-    const before = this.auth.kind;
+    const before = this.auth.identity.kind;
     this.dispatching = true;
     this.options.metrics?.requests.inc({ op: request.op });
     const limited = this.checkRate();
@@ -246,8 +243,6 @@ export class Connection implements RequestContext {
         this.options.metrics?.errors.inc({ code: error.code });
         // Limits inside services (e.g. KeyPackage claims) are counted under their op.
         if (error.code === ErrorCode.RATE_LIMITED && error !== limited) this.options.metrics?.rateLimited.inc({ scope: request.op });
-        // Every failed proof of a password or a device key (login, device auth, password change).
-        if (error.code === ErrorCode.AUTH_FAILED) this.strike('auth_failed');
         this.sendSealed(encodeErrorReply(request.id, error.toWire()));
       } else {
         this.options.metrics?.errors.inc({ code: ErrorCode.INTERNAL });
@@ -261,11 +256,11 @@ export class Connection implements RequestContext {
       this.close(CloseCode.SESSION_REVOKED, 'device revoked');
       return;
     }
-    // Handlers may have changed the auth state while awaiting; re-read it.
-    const after = this.auth as AuthState;
-    if (before !== 'device' && after.kind === 'device') {
+    // Handlers may have signed the connection in while awaiting; re-read it.
+    const session = this.auth.session;
+    if (before !== 'device' && session) {
       clearTimeout(this.deadline);
-      this.options.onAuthenticated(this, after.session);
+      this.options.onAuthenticated(this, session);
     }
   }
 
