@@ -241,12 +241,12 @@ export class ParleyClient {
     }
 
     const registration = opaqueClient.startRegistration(newPassword);
-    const { response: registrationResponse } = await this.connection.request('password.change.start', { request: registration.request });
+    const { response: registrationResponse, nonce } = await this.connection.request('password.change.start', { request: registration.request });
     const { record, exportKey } = opaqueClient.finishRegistration(registration.state, newPassword, username, registrationResponse);
     const newKey = backupKeyFromExportKey(exportKey);
     const newBackup = seal(newKey, plaintext, backupContext(username));
     wipe(exportKey, newKey, plaintext);
-    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage(username, record, newBackup));
+    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage(username, nonce, record, newBackup));
     await this.connection.request('password.change.finish', { record, backup: newBackup, signature });
     return session;
   }

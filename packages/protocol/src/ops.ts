@@ -178,11 +178,14 @@ export const ops = {
   'password.verify.start': op(object({ request: opaqueMessage, pow: optional(powSolutionSchema) }), object({ response: opaqueMessage })),
   /** Step 2: on success, the current key backup, for the client to re-seal under the new password. */
   'password.verify.finish': op(object({ finish: opaqueMessage }), object({ backup: sealedBackup })),
-  /** Step 3: OPAQUE registration of the new password; only right after a verify.finish on this connection. */
-  'password.change.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage })),
+  /**
+   * Step 3: OPAQUE registration of the new password; only right after a verify.finish on this
+   * connection. The one-time nonce goes into the signed change, so it cannot be replayed.
+   */
+  'password.change.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage, nonce: bytes({ length: 32 }) })),
   /**
    * Step 4: the new record and re-sealed backup, signed by the identity key over
-   * `passwordChangeMessage`; both replace the old ones at once. One change per proof.
+   * `passwordChangeMessage` (with step 3's nonce); both replace the old ones at once. One change per proof.
    */
   'password.change.finish': op(object({ record: opaqueRecord, backup: sealedBackup, signature: ed25519Signature }), empty),
   /**

@@ -20,8 +20,8 @@ export type PendingPasswordChange =
   | { kind: 'password.verify'; username: string; state: string; record: Uint8Array }
   /** After a successful verify. */
   | { kind: 'password.proven'; record: Uint8Array; expiresAt: number }
-  /** After change.start. */
-  | { kind: 'password.change'; record: Uint8Array; expiresAt: number };
+  /** After change.start: also the nonce the identity key must sign with the change, once. */
+  | { kind: 'password.change'; record: Uint8Array; expiresAt: number; nonce: Uint8Array };
 
 /** A recovery in progress on one anonymous connection: the nonce the recovery key must sign, once. */
 export interface PendingRecovery {
@@ -84,14 +84,15 @@ export class PasswordService {
   ): { reply: ResponseOf<'password.change.start'>; pending: PendingPasswordChange } {
     const proof = this.freshProof(pending?.kind === 'password.proven' ? pending : undefined, 'prove the current password on this connection first (password.verify)');
     const response = opaqueInput('password.change.start', () => opaqueServer.registrationResponse(this.opaqueSetup, session.username, body.request));
-    return { reply: { response }, pending: { kind: 'password.change', record: proof.record, expiresAt: proof.expiresAt } };
+    const nonce = new Uint8Array(randomBytes(32));
+    return { reply: { response, nonce }, pending: { kind: 'password.change', record: proof.record, expiresAt: proof.expiresAt, nonce } };
   }
 
   async changeFinish(session: DeviceRef, pending: PendingPasswordChange | undefined, body: RequestOf<'password.change.finish'>): Promise<void> {
     const change = pending?.kind === 'password.change' ? pending : undefined;
     const proof = this.freshProof(change, 'password.change.finish must follow a password proof and password.change.start on this connection');
     const account = await this.requireAccount(session.username);
-    if (!verify(account.identityKey, passwordChangeMessage(session.username, body.record, body.backup), body.signature)) {
+    if (!verify(account.identityKey, passwordChangeMessage(session.username, proof.nonce, body.record, body.backup), body.signature)) {
       throw new ParleyError(ErrorCode.BAD_SIGNATURE, 'the password change is not signed by the account identity key');
     }
     const replaced = await this.storage.updateCredentials(session.username, { opaqueRecord: body.record, backup: body.backup }, { ifOpaqueRecord: proof.record });
