@@ -77,6 +77,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       {
         send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
         close: (code, reason) => ws.close(code, reason),
+        abort: (code, reason) => {
+          // The close frame is written at once; destroying then drops only the wait for the peer's.
+          ws.close(code, reason);
+          ws.terminate();
+        },
       },
       {
         staticKey: keys.noise,

@@ -2,10 +2,11 @@
  * @module One client connection: the Noise NX handshake (DESIGN §4), then sealed request/reply
  * frames dispatched to handlers. Bad input gets an error reply; a broken channel gets a close code.
  */
-import { NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
+import { CryptoError, NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
 import {
   clientHelloSchema,
   CloseCode,
+  CodecError,
   decodeCbor,
   decodeRequest,
   encodeCbor,
@@ -18,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   Reassembler,
   SUPPORTED_VERSIONS,
+  ValidationError,
   type EventKind,
   type EventOf,
   type Request,
@@ -34,6 +36,8 @@ import { handlers, type RequestContext, type Services } from './handlers.js';
 export interface FrameSocket {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
+  /** Sends the close frame and destroys the socket at once, without waiting for the peer's answer. */
+  abort(code: number, reason: string): void;
 }
 
 export interface ConnectionOptions {
@@ -54,6 +58,13 @@ export interface ConnectionOptions {
   /** Token buckets per account, shared by all of an account's connections on this node. */
   accountLimiter?: RateLimiter;
   metrics?: ServerMetrics;
+}
+
+/** Handshake message 2's payload: the version this server speaks, and why it refuses the client's if it does. */
+function serverHello(version: number): { v: number; error?: { code: ErrorCode; message: string } } {
+  if (SUPPORTED_VERSIONS.includes(version)) return { v: PROTOCOL_VERSION };
+  const message = `protocol version ${version} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}`;
+  return { v: PROTOCOL_VERSION, error: { code: ErrorCode.UNSUPPORTED_VERSION, message } };
 }
 
 /** `HANDSHAKE_TIMEOUT` → `handshake_timeout`: the `reason` label of closes counted in /metrics. */
@@ -88,7 +99,7 @@ export class Connection implements RequestContext {
     });
     this.deadline = setTimeout(() => {
       this.strike('handshake_timeout');
-      this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout');
+      this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout', { abort: true });
     }, options.handshakeTimeoutMs);
     this.requests = options.requestsPerSecond === undefined ? undefined : new TokenBucket(options.requestsPerSecond, options.requestsPerSecond * 2);
   }
@@ -136,13 +147,18 @@ export class Connection implements RequestContext {
     else this.close(CloseCode.SESSION_REVOKED, 'device revoked');
   }
 
-  close(code: number, reason: string): void {
+  /**
+   * Closes with `code`. With `abort`, for a peer that missed a deadline and may never answer the
+   * close handshake, the socket is destroyed at once instead of waiting for its answer.
+   */
+  close(code: number, reason: string, options: { abort?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
     this.options.metrics?.closed.inc({ reason: closeReasons.get(code) ?? String(code) });
     this.auth.abandon();
-    this.socket.close(code, reason);
+    if (options.abort) this.socket.abort(code, reason);
+    else this.socket.close(code, reason);
     this.options.onClosed(this);
   }
 
@@ -158,20 +174,21 @@ export class Connection implements RequestContext {
   private handleHandshake(frame: Uint8Array): void {
     const responder = new NoiseNXResponder({ staticKey: this.options.staticKey });
     let version: number;
+    let answer: { message: Uint8Array; result: HandshakeResult };
     try {
       version = clientHelloSchema.parse(decodeCbor(responder.readMessage1(frame))).v;
-    } catch {
+      // The client's ephemeral key is first used here: an invalid one fails here, as the client's fault.
+      answer = responder.writeMessage2(encodeCbor(serverHello(version)));
+    } catch (error) {
+      if (!(error instanceof CryptoError || error instanceof CodecError || error instanceof ValidationError)) throw error;
+      this.log.warn({ event: 'handshake.rejected', reason: error.message }, 'handshake rejected');
       this.strike('bad_handshake');
       this.close(CloseCode.BAD_HANDSHAKE, 'malformed handshake');
       return;
     }
-    const supported = SUPPORTED_VERSIONS.includes(version);
-    const hello = supported
-      ? { v: PROTOCOL_VERSION }
-      : { v: PROTOCOL_VERSION, error: { code: ErrorCode.UNSUPPORTED_VERSION, message: `protocol version ${version} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}` } };
-    const { message, result } = responder.writeMessage2(encodeCbor(hello));
+    const { message, result } = answer;
     this.socket.send(message);
-    if (!supported) {
+    if (!SUPPORTED_VERSIONS.includes(version)) {
       this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
       return;
     }
@@ -181,7 +198,7 @@ export class Connection implements RequestContext {
     this.deadline = setTimeout(() => {
       if (this.session) return;
       this.strike('auth_timeout');
-      this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout');
+      this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout', { abort: true });
     }, this.options.authTimeoutMs);
   }
 
