@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,6 +26,31 @@ describe('SQLite file', () => {
     const raw = new Database(file, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();
+  });
+
+  it('keeps the database and its WAL and shared-memory files 0600, whatever the directory and umask allow', async () => {
+    const open = join(dir, 'open-dir');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const mode = (file: string) => statSync(file).mode & 0o777;
+    const previous = process.umask(0);
+    try {
+      const file = join(open, 'parley.db');
+      const storage = await openSqliteStorage(file);
+      await storage.createAccount(account('alice'), device('alice', 'device-a1'));
+      expect([mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+      await storage.close();
+
+      // A database left readable by an older version is closed up when opened.
+      const old = join(open, 'old.db');
+      writeFileSync(old, '', { mode: 0o644 });
+      writeFileSync(`${old}-wal`, '', { mode: 0o644 });
+      const reopened = await openSqliteStorage(old);
+      expect([mode(old), mode(`${old}-wal`), mode(`${old}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+      await reopened.close();
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it('has the schema the migrations define (snapshot guards every persisted format)', async () => {
