@@ -53,6 +53,25 @@ describe('SQLite file', () => {
     }
   });
 
+  it('migrates a 0003 database to 0004 keeping its data; the first start records its server key (0004_server_key)', async () => {
+    const file = join(dir, 'upgrade-0004.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0003_device_quota');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    old.prepare("insert into accounts values ('alice', x'01', x'02', x'03', x'04', x'05', 1)").run();
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect((await storage.getAccount('alice'))?.identityKey).toEqual(new Uint8Array([1]));
+    expect(await storage.recordServerKey('first-key', 5)).toBe('first-key');
+    await storage.close();
+    const reopened = await openSqliteStorage(file);
+    expect(await reopened.recordServerKey('other-key', 6)).toBe('first-key');
+    await reopened.close();
+  });
+
   it('has the schema the migrations define (snapshot guards every persisted format)', async () => {
     const file = join(dir, 'schema.db');
     await (await openSqliteStorage(file)).close();
