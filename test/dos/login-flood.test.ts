@@ -1,8 +1,9 @@
 /**
  * A login flood without proof of work (DESIGN §10): refused with POW_REQUIRED while the difficulty
  * rises one bit a second up to its cap; an honest client solves and gets in within a few seconds;
- * when the flood stops the difficulty falls back to zero. Bans are off here (a high strike limit)
- * to watch proof of work alone: with them on, abandoned logins would ban the flood's addresses.
+ * when the flood stops the difficulty falls back to zero. Bans and the per-account price are off
+ * here (high limits) to watch the load's proof of work alone: with them on, the flood's abandoned
+ * logins would ban its addresses and raise the flooded account's own difficulty.
  */
 import { MemoryProfileStore, type PowProgress } from '@parley/client';
 import { opaqueClient, opaqueReady } from '@parley/crypto';
@@ -22,7 +23,7 @@ describe('a login flood without proof of work', () => {
   let server: ServerProcess;
   beforeAll(async () => {
     await opaqueReady;
-    server = await startServerProcess({ strikeLimit: 1_000_000_000, connectionRequestsPerSecond: 1_000_000 });
+    server = await startServerProcess({ strikeLimit: 1_000_000_000, accountFailureLimit: 1_000_000_000, connectionRequestsPerSecond: 1_000_000 });
     const owner = await connectClient(server);
     await owner.register('flooded', PASSWORD);
     owner.close();

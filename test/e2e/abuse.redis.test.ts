@@ -1,7 +1,8 @@
 /**
  * Abuse state shared between nodes through Redis (DESIGN §10, §12): an address banned on one
- * node is refused by the other, and a proof-of-work solution spent on one cannot be spent again
- * on the other. Two in-process nodes share a Redis namespace and a key file.
+ * node is refused by the other, a proof-of-work solution spent on one cannot be spent again on
+ * the other, and failed proofs for an account on one make the other ask proof of work for it.
+ * Two in-process nodes share a Redis namespace and a key file.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { opaqueClient, opaqueReady, powBinding, solvePow } from '@parley/crypto'
 import { encodeRequest } from '@parley/protocol';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metric, scrapeMetrics } from '../support/abuse.js';
+import { metric, scrapeMetrics, waitFor } from '../support/abuse.js';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
 import { openRawChannel, openSocket } from '../support/raw-channel.js';
 
@@ -18,7 +19,7 @@ if (!redisUrl) throw new Error('abuse.redis.test.ts needs PARLEY_TEST_REDIS_URL 
 
 describe('abuse state shared through Redis', () => {
   const dir = tempDir('abuse-redis');
-  const shared = { redisUrl, redisNamespace: `parley-e2e-abuse-${randomBytes(6).toString('hex')}:`, keyFile: join(dir.path, 'server-keys.json'), strikeLimit: 3 };
+  const shared = { redisUrl, redisNamespace: `parley-e2e-abuse-${randomBytes(6).toString('hex')}:`, keyFile: join(dir.path, 'server-keys.json'), strikeLimit: 3, accountFailureLimit: 2 };
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
@@ -65,5 +66,25 @@ describe('abuse state shared through Redis', () => {
     expect(await onA.next()).toMatchObject({ ok: false, error: { code: 'POW_REQUIRED', message: expect.stringMatching(/already used/) as string } });
     onA.ws.close();
     onB.ws.close();
+  });
+
+  it("prices an account's proofs on one node after failed ones on the other", async () => {
+    // Three addresses, one abandoned guess each on node a: no address reaches the strike limit.
+    for (let host = 42; host < 45; host++) {
+      const guesser = await openRawChannel(a.url, 1, { localAddress: `127.0.0.${host}` });
+      guesser.send(encodeRequest('login.start', 1, { username: 'shared-victim', request: opaqueClient.startLogin(`guess ${host}`).request }));
+      expect(await guesser.next()).toMatchObject({ ok: true });
+      guesser.ws.close();
+      await guesser.closed;
+    }
+    // The failures are counted as the guessers' connections close: ask from a fresh address until then.
+    let host = 45;
+    await waitFor(async () => {
+      const onB = await openRawChannel(b.url, 1, { localAddress: `127.0.0.${host++}` });
+      onB.send(encodeRequest('recover.start', 1, { username: 'shared-victim', request: opaqueClient.startRegistration('x').request }));
+      const reply = await onB.next();
+      onB.ws.close();
+      return reply.type === 'reply' && !reply.ok && reply.error.code === 'POW_REQUIRED' && (reply.error.pow?.difficulty ?? 0) >= 10;
+    }, "node b to ask proof of work for the account's proofs");
   });
 });

@@ -143,12 +143,12 @@ describe('password change and recovery', () => {
     await expect(link.request('password.change.start', { request: registration.request })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
 
     // With a proof, a change signed by some other key is refused, and uses up the proof.
-    const { response } = await other.request('password.change.start', { request: registration.request });
+    const { response, nonce } = await other.request('password.change.start', { request: registration.request });
     const { record, exportKey } = opaqueClient.finishRegistration(registration.state, NEW, 'dave', response);
     const backup = seal(backupKeyFromExportKey(exportKey), proof.plaintext, backupContext('dave'));
-    const forged = sign(generateSigningKeyPair().privateKey, passwordChangeMessage('dave', record, backup));
+    const forged = sign(generateSigningKeyPair().privateKey, passwordChangeMessage('dave', nonce, record, backup));
     await expect(other.request('password.change.finish', { record, backup, signature: forged })).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
-    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage('dave', record, backup));
+    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage('dave', nonce, record, backup));
     await expect(other.request('password.change.finish', { record, backup, signature })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await loginFails('dave', NEW);
 
@@ -158,7 +158,7 @@ describe('password change and recovery', () => {
     const second = await other.request('password.change.start', { request: again.request });
     const next = opaqueClient.finishRegistration(again.state, NEW, 'dave', second.response);
     const nextBackup = seal(backupKeyFromExportKey(next.exportKey), proof.plaintext, backupContext('dave'));
-    const nextSignature = sign(secrets.identityPrivateKey, passwordChangeMessage('dave', next.record, nextBackup));
+    const nextSignature = sign(secrets.identityPrivateKey, passwordChangeMessage('dave', second.nonce, next.record, nextBackup));
     await expect(other.request('password.change.finish', { record: next.record, backup: nextBackup, signature: nextSignature })).resolves.toEqual({});
     await expect(other.request('password.change.finish', { record: next.record, backup: nextBackup, signature: nextSignature })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await loginFails('dave', OLD);

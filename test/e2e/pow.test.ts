@@ -28,11 +28,15 @@ describe('adaptive proof of work', () => {
     flood.send(encodeRequest('login.start', nextId++, { username, request, ...(pow ? { pow } : {}) } as never));
     return { request, reply: flood.next() };
   };
-  /** Floods until an unsolved login.start is refused with at least `bits` of difficulty; returns that challenge. */
+  /**
+   * Floods until an unsolved login.start is refused with at least `bits` of difficulty; returns
+   * that challenge. Each start names another user: repeated failures for one account would make
+   * that account's own proof of work rise instead.
+   */
   const busy = async (bits: number): Promise<PowChallengeWire> => {
     let challenge: PowChallengeWire | undefined;
     await waitFor(async () => {
-      const replies = await Promise.all(Array.from({ length: 6 }, () => loginStart('pow-user').reply));
+      const replies = await Promise.all(Array.from({ length: 6 }, () => loginStart(`flood-${nextId}`).reply));
       for (const reply of replies) if (reply.type === 'reply' && !reply.ok && (reply.error.pow?.difficulty ?? 0) >= bits) challenge = reply.error.pow;
       return challenge !== undefined;
     }, `the difficulty to reach ${bits} bits`);

@@ -34,6 +34,26 @@ describe('parley serve for several nodes', () => {
     expect(statSync(join(dir.path, 'node3', 'server-keys.json')).isFile()).toBe(true);
   });
 
+  it('refuses to start on a data directory first used with another key file, with KEY_MISMATCH naming both keys', async () => {
+    const data = join(dir.path, 'keyed');
+    const first = await startServeProcess(['--port', '0', '--data', data]);
+    await first.stop();
+    const otherKeyFile = join(dir.path, 'other-keys', 'server-keys.json');
+    const other = await startServeProcess(['--port', '0', '--data', join(dir.path, 'other-data'), '--key-file', otherKeyFile]);
+    await other.stop();
+
+    const result = await runCli(['serve', '--port', '0', '--data', data, '--key-file', otherKeyFile, '--log-level', 'warn']);
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    const line = /^error KEY_MISMATCH: .*$/m.exec(result.stderr)?.[0] ?? result.stderr;
+    expect(line).toContain(first.fingerprint);
+    expect(line).toContain(other.fingerprint);
+    // With its own key it starts as before.
+    const again = await startServeProcess(['--port', '0', '--data', data]);
+    running.push(again);
+    expect(again.fingerprint).toBe(first.fingerprint);
+  });
+
   it('exits with UNAVAILABLE, naming the server but never the password, when PostgreSQL is unreachable', async () => {
     const port = await closedPort();
     const result = await runCli(['serve', '--port', '0', '--data', join(dir.path, 'pg'), '--startup-timeout', '1'], {

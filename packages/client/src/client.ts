@@ -210,7 +210,12 @@ export class ParleyClient {
     const secrets = await this.store.loadSecrets();
     if (!secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
     const login = opaqueClient.startLogin(currentPassword);
-    const { response } = await this.connection.request('password.verify.start', { request: login.request });
+    const { response } = await withProofOfWork(
+      'login',
+      { op: 'password.verify.start', username, request: login.request },
+      (pow) => this.connection.request('password.verify.start', { request: login.request, ...(pow ? { pow } : {}) }),
+      this.powOptions({}),
+    );
     let proven;
     try {
       proven = opaqueClient.finishLogin(login.state, currentPassword, username, response);
@@ -236,12 +241,12 @@ export class ParleyClient {
     }
 
     const registration = opaqueClient.startRegistration(newPassword);
-    const { response: registrationResponse } = await this.connection.request('password.change.start', { request: registration.request });
+    const { response: registrationResponse, nonce } = await this.connection.request('password.change.start', { request: registration.request });
     const { record, exportKey } = opaqueClient.finishRegistration(registration.state, newPassword, username, registrationResponse);
     const newKey = backupKeyFromExportKey(exportKey);
     const newBackup = seal(newKey, plaintext, backupContext(username));
     wipe(exportKey, newKey, plaintext);
-    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage(username, record, newBackup));
+    const signature = sign(secrets.identityPrivateKey, passwordChangeMessage(username, nonce, record, newBackup));
     await this.connection.request('password.change.finish', { record, backup: newBackup, signature });
     return session;
   }
@@ -262,7 +267,12 @@ export class ParleyClient {
       throw error;
     }
     const registration = opaqueClient.startRegistration(newPassword);
-    const start = await this.connection.request('recover.start', { username, request: registration.request });
+    const start = await withProofOfWork(
+      'login',
+      { op: 'recover.start', username, request: registration.request },
+      (pow) => this.connection.request('recover.start', { username, request: registration.request, ...(pow ? { pow } : {}) }),
+      this.powOptions({}),
+    );
     let plaintext: Uint8Array;
     let identity: SigningKeyPair;
     try {

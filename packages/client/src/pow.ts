@@ -37,12 +37,13 @@ export interface PowOptions {
 const MAX_ROUNDS = 3;
 
 /**
- * Runs `send` (a register.start or login.start) without proof of work, then, while the server
+ * Runs `send` (a register.start, or a login.start, recover.start or password.verify.start, which
+ * share the login context) without proof of work, then, while the server
  * answers POW_REQUIRED, with a solution to the challenge it sent. Other errors pass through.
  */
 export async function withProofOfWork<T>(
   context: PowContext,
-  binding: { op: 'register.start' | 'login.start'; username: string; request: Uint8Array },
+  binding: { op: 'register.start' | 'login.start' | 'recover.start' | 'password.verify.start'; username: string; request: Uint8Array },
   send: (pow: PowSolution | undefined) => Promise<T>,
   options: PowOptions,
 ): Promise<T> {

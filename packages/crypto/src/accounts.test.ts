@@ -76,15 +76,16 @@ describe('signatures', () => {
   it('binds a password change and a recovery to every field, and keeps them apart', () => {
     const key = generateSigningKeyPair();
     const [record, backup, nonce] = [new Uint8Array(192).fill(1), new Uint8Array(97).fill(2), new Uint8Array(32).fill(3)];
-    const change = sign(key.privateKey, passwordChangeMessage('alice', record, backup));
-    expect(verify(key.publicKey, passwordChangeMessage('alice', record, backup), change)).toBe(true);
-    expect(verify(key.publicKey, passwordChangeMessage('mallory', record, backup), change)).toBe(false);
-    expect(verify(key.publicKey, passwordChangeMessage('alice', record, new Uint8Array(97)), change)).toBe(false);
+    const change = sign(key.privateKey, passwordChangeMessage('alice', nonce, record, backup));
+    expect(verify(key.publicKey, passwordChangeMessage('alice', nonce, record, backup), change)).toBe(true);
+    expect(verify(key.publicKey, passwordChangeMessage('mallory', nonce, record, backup), change)).toBe(false);
+    expect(verify(key.publicKey, passwordChangeMessage('alice', new Uint8Array(32), record, backup), change)).toBe(false);
+    expect(verify(key.publicKey, passwordChangeMessage('alice', nonce, record, new Uint8Array(97)), change)).toBe(false);
     const recovery = sign(key.privateKey, recoveryMessage('alice', nonce, record, backup));
     expect(verify(key.publicKey, recoveryMessage('alice', nonce, record, backup), recovery)).toBe(true);
     expect(verify(key.publicKey, recoveryMessage('alice', new Uint8Array(32), record, backup), recovery)).toBe(false);
     expect(verify(key.publicKey, recoveryMessage('alice', nonce, new Uint8Array(192), backup), recovery)).toBe(false);
-    expect(verify(key.publicKey, passwordChangeMessage('alice', record, backup), recovery)).toBe(false);
+    expect(verify(key.publicKey, passwordChangeMessage('alice', nonce, record, backup), recovery)).toBe(false);
   });
 
   it('formats and compares fingerprints', () => {

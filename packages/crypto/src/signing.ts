@@ -48,10 +48,10 @@ export function channelAuthMessage(handshakeHash: Uint8Array, username: string, 
 /**
  * What the identity key signs to replace the account's OPAQUE record and key backup (DESIGN §5:
  * a password change is signed by the user), so a change needs the account's keys as well as the
- * old password.
+ * old password. Bound to the server's one-time `nonce`, so a change seen once cannot be replayed.
  */
-export function passwordChangeMessage(username: string, record: Uint8Array, backup: Uint8Array): Uint8Array {
-  return encodeCbor(['parley/password-change/v1', username, record, backup]);
+export function passwordChangeMessage(username: string, nonce: Uint8Array, record: Uint8Array, backup: Uint8Array): Uint8Array {
+  return encodeCbor(['parley/password-change/v2', username, nonce, record, backup]);
 }
 
 /** What the recovery key signs to set a new password: bound to the server's one-time `nonce`, so it cannot be replayed. */

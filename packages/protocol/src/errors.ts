@@ -31,6 +31,8 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
+  /** At start: this node's server key is not the one the shared database was first used with. */
+  KEY_MISMATCH: 'KEY_MISMATCH',
   // Raised on the client side only; listed here so every code lives in one registry.
   SERVER_KEY_CHANGED: 'SERVER_KEY_CHANGED',
   CONNECTION_FAILED: 'CONNECTION_FAILED',

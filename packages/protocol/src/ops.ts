@@ -34,7 +34,10 @@ export type DeviceInfo = Infer<typeof deviceInfoSchema>;
 
 const empty = object({});
 
-/** What a proof of work is for (DESIGN §10): the two requests that start expensive OPAQUE work. */
+/**
+ * What a proof of work is for (DESIGN §10): registration, or a proof of a credential (login.start,
+ * and recover.start and password.verify.start, which can test a password or recovery key as well).
+ */
 export const powContextSchema = oneOf(['register', 'login'] as const);
 export type PowContext = Infer<typeof powContextSchema>;
 const powChallengeFields = {
@@ -170,25 +173,29 @@ export const ops = {
 
   /**
    * Password change (DESIGN §5), step 1, on a signed-in device's connection: prove the current
-   * password again with an OPAQUE login (RFC 9807 §6).
+   * password again with an OPAQUE login (RFC 9807 §6). `pow` as for login (same context).
    */
-  'password.verify.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage })),
+  'password.verify.start': op(object({ request: opaqueMessage, pow: optional(powSolutionSchema) }), object({ response: opaqueMessage })),
   /** Step 2: on success, the current key backup, for the client to re-seal under the new password. */
   'password.verify.finish': op(object({ finish: opaqueMessage }), object({ backup: sealedBackup })),
-  /** Step 3: OPAQUE registration of the new password; only right after a verify.finish on this connection. */
-  'password.change.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage })),
+  /**
+   * Step 3: OPAQUE registration of the new password; only right after a verify.finish on this
+   * connection. The one-time nonce goes into the signed change, so it cannot be replayed.
+   */
+  'password.change.start': op(object({ request: opaqueMessage }), object({ response: opaqueMessage, nonce: bytes({ length: 32 }) })),
   /**
    * Step 4: the new record and re-sealed backup, signed by the identity key over
-   * `passwordChangeMessage`; both replace the old ones at once. One change per proof.
+   * `passwordChangeMessage` (with step 3's nonce); both replace the old ones at once. One change per proof.
    */
   'password.change.finish': op(object({ record: opaqueRecord, backup: sealedBackup, signature: ed25519Signature }), empty),
   /**
    * Password reset with the recovery key, step 1 (anonymous): the OPAQUE registration request for
    * the new password. Returns the recovery backup to open with the recovery key, and a one-time
-   * nonce to sign. Unknown users get a fake that looks the same (no enumeration).
+   * nonce to sign. Unknown users get a fake that looks the same (no enumeration). `pow` as for
+   * login (same context).
    */
   'recover.start': op(
-    object({ username: usernameSchema, request: opaqueMessage }),
+    object({ username: usernameSchema, request: opaqueMessage, pow: optional(powSolutionSchema) }),
     object({ response: opaqueMessage, identityKey: ed25519PublicKey, recoveryBackup: sealedBackup, nonce: bytes({ length: 32 }) }),
   ),
   /**

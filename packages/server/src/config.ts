@@ -80,6 +80,20 @@ export interface ServerConfig {
   powTargetPerSecond: number;
   /** How long a proof-of-work challenge stays valid. */
   powChallengeTtlMs: number;
+  /**
+   * Failed proofs of one account's credential (logins, recoveries, password checks, from any
+   * address) that cost nothing; each further one adds a bit of proof of work to that account's
+   * proofs, from 10 bits up to `powAccountMaxDifficulty`. Never a lockout: the owner pays the same.
+   */
+  accountFailureLimit: number;
+  /** An account's failed proofs are forgotten this long after the latest one. */
+  accountFailureWindowMs: number;
+  /**
+   * Highest proof-of-work difficulty for an account's proofs after repeated failures. 20 bits is
+   * about a million hashes: 2–4 s in Node, up to about 8 s in a browser, paid only while someone
+   * keeps guessing that account's password; each guess costs the guesser as much.
+   */
+  powAccountMaxDifficulty: number;
   /** Reverse proxies (exact addresses) whose `X-Forwarded-For` names the client; they are never struck or limited themselves. */
   trustedProxies: string[];
 }
@@ -111,6 +125,9 @@ export const defaultConfig: ServerConfig = {
   powMaxDifficulty: 17,
   powTargetPerSecond: 10,
   powChallengeTtlMs: 60_000,
+  accountFailureLimit: 5,
+  accountFailureWindowMs: 60 * 60_000,
+  powAccountMaxDifficulty: 20,
   trustedProxies: [],
 };
 
@@ -135,6 +152,9 @@ const ABUSE_NUMBERS = [
   'powMaxDifficulty',
   'powTargetPerSecond',
   'powChallengeTtlMs',
+  'accountFailureLimit',
+  'accountFailureWindowMs',
+  'powAccountMaxDifficulty',
 ] as const satisfies readonly (keyof ServerConfig)[];
 
 /** `strikeWindowMs` → `PARLEY_STRIKE_WINDOW_MS`. */

@@ -1,13 +1,15 @@
 /**
  * @module The abuse defences of one node (DESIGN §10), built once from the configuration: the
- * metrics they report to, the strike and ban guard, proof of work, and per-account rate limits.
- * With Redis, strikes, bans and spent proof-of-work nonces are shared by every node.
+ * metrics they report to, the strike and ban guard, failed proofs per account, proof of work, and
+ * per-account rate limits. With Redis, strikes, bans, failures and spent proof-of-work nonces are
+ * shared by every node.
  */
 import { derivePowSecret } from '@parley/crypto';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { createServerMetrics, Gauge, type ServerMetrics } from './metrics.js';
 import { AbuseGuard } from './services/abuse.js';
+import { AccountGuard } from './services/account-guard.js';
 import { RedisAbuseStore, type RedisKeyspace } from './services/abuse-redis.js';
 import { FallbackAbuseStore, MemoryAbuseStore, type AbuseStore } from './services/abuse-store.js';
 import { PowService } from './services/pow.js';
@@ -16,6 +18,8 @@ import { RateLimiter } from './services/rate-limit.js';
 export interface Defences {
   metrics: ServerMetrics;
   guard: AbuseGuard;
+  /** Failed proofs per account, and the proof of work they make the account's next proofs pay. */
+  accounts: AccountGuard;
   pow: PowService;
   /** Per-account token buckets (two seconds' worth of burst), shared by an account's connections. */
   accountLimiter: RateLimiter;
@@ -35,11 +39,21 @@ export function createDefences(config: ServerConfig, options: { serverPrivateKey
     log.child({ module: 'abuse' }),
     metrics,
   );
+  const accounts = new AccountGuard(
+    store,
+    { freeFailures: config.accountFailureLimit, windowMs: config.accountFailureWindowMs, maxDifficulty: config.powAccountMaxDifficulty },
+    log.child({ module: 'account-guard' }),
+  );
   // Derived from the Noise static key: every node sharing the key file signs and checks the same challenges.
   const pow = new PowService(
     derivePowSecret(options.serverPrivateKey),
     store,
-    { maxDifficulty: config.powMaxDifficulty, targetPerSecond: config.powTargetPerSecond, ttlMs: config.powChallengeTtlMs },
+    {
+      maxDifficulty: config.powMaxDifficulty,
+      targetPerSecond: config.powTargetPerSecond,
+      ttlMs: config.powChallengeTtlMs,
+      accountDifficulty: (username) => accounts.difficulty(username),
+    },
     log.child({ module: 'pow' }),
     metrics,
   );
@@ -55,11 +69,12 @@ export function createDefences(config: ServerConfig, options: { serverPrivateKey
   return {
     metrics,
     guard,
+    accounts,
     pow,
     accountLimiter: new RateLimiter(rate * 2, 2_000),
     close: async () => {
       stopPow();
-      await guard.settled();
+      await Promise.all([guard.settled(), accounts.settled()]);
       await store.close();
       metrics.stop();
     },

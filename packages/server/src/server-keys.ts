@@ -3,11 +3,14 @@
  * setup (without it, registration records are useless). Kept in one 0600 file, by default in the
  * data directory, never in the database, so a leaked database dump holds no server secret. Every
  * node of a deployment uses the same file (`--key-file`): the same key, the same OPAQUE setup.
+ * The database records the key's fingerprint (public) when first used, and a node started with
+ * another key refuses to serve from it rather than serve some users inconsistently.
  */
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fromBase64Url, toBase64Url } from '@parley/protocol';
+import type { Storage } from './storage/index.js';
+import { ErrorCode, fromBase64Url, toBase64Url } from '@parley/protocol';
 import { fingerprint, generateStaticKeyPair, opaqueServer, publicKeyFromPrivate, type StaticKeyPair } from '@parley/crypto';
 
 export interface ServerKeys {
@@ -60,4 +63,20 @@ async function createKeyFile(path: string): Promise<KeyFile> {
   } finally {
     await unlink(temporary).catch(() => undefined);
   }
+}
+
+/** This node's key is not the one its database was first used with. `parley serve` prints it as `error KEY_MISMATCH: ...`. */
+export class ServerKeyMismatchError extends Error {
+  override readonly name = 'ServerKeyMismatchError';
+  readonly code = ErrorCode.KEY_MISMATCH;
+}
+
+/** Records `fingerprint` as the database's server key on first start; throws ServerKeyMismatchError if another is recorded. */
+export async function checkServerKey(storage: Storage, fingerprint: string): Promise<void> {
+  const recorded = await storage.recordServerKey(fingerprint, Date.now());
+  if (recorded === fingerprint) return;
+  throw new ServerKeyMismatchError(
+    `this node's server key is ${fingerprint}, but the database was first used with server key ${recorded}: ` +
+      'every node sharing a database must use the same key file (--key-file); a different key would serve its users inconsistently',
+  );
 }

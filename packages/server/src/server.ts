@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { connectRedisBus, MemoryBus, MemoryPresenceStore, RedisPresenceStore, type Bus, type PresenceStore } from './bus/index.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { createDefences } from './defences.js';
-import { KEY_FILE, loadOrCreateServerKeys } from './server-keys.js';
+import { checkServerKey, KEY_FILE, loadOrCreateServerKeys } from './server-keys.js';
 import { createLogger, type Logger } from './logger.js';
 import { Gauge, METRICS_CONTENT_TYPE } from './metrics.js';
 import { createServices } from './services/index.js';
@@ -44,6 +44,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const storage: Storage = config.postgresUrl
     ? await openPostgresStorage(config.postgresUrl, { log: log.child({ module: 'postgres' }), startupTimeoutMs })
     : await openSqliteStorage(join(config.dataDir, 'parley.db'));
+  await checkServerKey(storage, keys.fingerprint).catch(async (error: unknown) => {
+    await storage.close();
+    throw error;
+  });
   const redis = config.redisUrl
     ? await connectRedisBus(config.redisUrl, { log: log.child({ module: 'redis' }), namespace: config.redisNamespace, startupTimeoutMs }).catch(async (error: unknown) => {
         await storage.close();
@@ -77,6 +81,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       {
         send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
         close: (code, reason) => ws.close(code, reason),
+        abort: (code, reason) => {
+          // The close frame is written at once; destroying then drops only the wait for the peer's.
+          ws.close(code, reason);
+          ws.terminate();
+        },
       },
       {
         staticKey: keys.noise,
@@ -89,6 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         accountLimiter: defences.accountLimiter,
         metrics,
         onStrike: (reason) => void guard.strike(ip, reason),
+        onFailedProof: (username) => void defences.accounts.failed(username),
         onAuthenticated: (conn, session) => {
           local.add(conn, session);
           services.presence.connected(session);

@@ -147,7 +147,7 @@ export class NoiseNXResponder {
 
   /**
    * `<- e, ee, s, es`. The initiator's `e` is only checked here (noble rejects a low-order point
-   * in the ee DH), so a bad message 1 can surface as CHANNEL_FAILED from this call.
+   * in the ee DH), so a bad message 1 can surface as CHANNEL_FAILED from this call, saying so.
    */
   writeMessage2(payload: Uint8Array = EMPTY): { message: Uint8Array; result: HandshakeResult } {
     requireBytes(payload, 'payload');
@@ -158,7 +158,11 @@ export class NoiseNXResponder {
     try {
       const symmetric = this.#symmetric;
       symmetric.mixHash(this.#ephemeral.publicKey); // e
-      mixDh(symmetric, this.#ephemeral.privateKey, this.#remoteEphemeral); // ee
+      try {
+        mixDh(symmetric, this.#ephemeral.privateKey, this.#remoteEphemeral); // ee
+      } catch (error) {
+        throw channelError("the initiator's ephemeral key is not a usable X25519 public key", error);
+      }
       const encryptedStatic = symmetric.encryptAndHash(this.#static.publicKey); // s
       mixDh(symmetric, this.#static.privateKey, this.#remoteEphemeral); // es
       const body = symmetric.encryptAndHash(payload);

@@ -205,6 +205,10 @@ describe('Noise NX channel', () => {
     const responder = new NoiseNXResponder({ staticKey: generateStaticKeyPair() });
     responder.readMessage1(new Uint8Array(32)); // u = 0: every DH with it is all zeros (§12.1)
     expectCryptoError(() => responder.writeMessage2());
+    const again = new NoiseNXResponder({ staticKey: generateStaticKeyPair() });
+    again.readMessage1(new Uint8Array(32));
+    // The message names the fault, for the server's log line.
+    expect(() => again.writeMessage2()).toThrow("noise: the initiator's ephemeral key is not a usable X25519 public key");
   });
 
   it('refuses mismatched or malformed keys and non-byte arguments with BAD_INPUT', () => {

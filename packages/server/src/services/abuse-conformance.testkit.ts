@@ -75,6 +75,25 @@ export function runAbuseStoreConformance(name: string, open: () => Promise<Abuse
       expect(await pair.a.strike(ip, policy)).toEqual({ strikes: 1, newlyBanned: false });
     });
 
+    it('counts failures across nodes, forgetting them only after a quiet spell', async () => {
+      const account = `account-${address()}`;
+      const ttlMs = 600;
+      expect(await pair.a.failures(account)).toBe(0);
+      expect(await pair.a.countFailure(account, ttlMs)).toBe(1);
+      expect(await pair.b.countFailure(account, ttlMs)).toBe(2);
+      await sleep(400);
+      // Each failure renews the memory of all: failures that keep coming keep counting up.
+      expect(await pair.a.countFailure(account, ttlMs)).toBe(3);
+      await sleep(400);
+      expect(await pair.b.failures(account)).toBe(3);
+      const raced = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? pair.a : pair.b).countFailure(account, ttlMs)));
+      expect([...raced].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 4));
+      expect(await pair.a.failures(`account-${address()}`)).toBe(0);
+      await sleep(ttlMs + 300);
+      expect(await pair.a.failures(account)).toBe(0);
+      expect(await pair.b.countFailure(account, ttlMs)).toBe(1);
+    });
+
     it('lets a token be used once across nodes, until it expires', async () => {
       const token = `nonce-${address()}`;
       expect(await pair.a.useOnce(token, 200)).toBe(true);

@@ -1,5 +1,5 @@
 /**
- * @module Strikes, bans and spent nonces in Redis, so every node of a deployment shares them
+ * @module Strikes, bans, failure counts and spent nonces in Redis, so every node of a deployment shares them
  * (DESIGN §10, §12). It rides on the bus's command connection (which fails fast while Redis is
  * down; `FallbackAbuseStore` then uses the node's memory) under the bus's key namespace.
  * Time is Redis's: windows and bans are key TTLs, so node clocks do not matter.
@@ -62,11 +62,28 @@ export class RedisAbuseStore implements AbuseStore {
     return (await this.redis.set(this.keyspace.key(`abuse:once:${token}`), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
   }
 
+  async countFailure(key: string, ttlMs: number): Promise<number> {
+    const failures = this.failuresKey(key);
+    // One round trip, applied together: the count and its renewed expiry.
+    const results = await this.redis.multi().incr(failures).pexpire(failures, Math.max(1, Math.ceil(ttlMs))).exec();
+    const [error, count] = results?.[0] ?? [new Error('Redis discarded the failure count')];
+    if (error) throw error;
+    return Number(count);
+  }
+
+  async failures(key: string): Promise<number> {
+    return Number((await this.redis.get(this.failuresKey(key))) ?? 0);
+  }
+
   /** The connection belongs to the bus, which closes it. */
   async close(): Promise<void> {}
 
   private strikesKey(key: string): string {
     return this.keyspace.key(`abuse:strikes:${key}`);
+  }
+
+  private failuresKey(key: string): string {
+    return this.keyspace.key(`abuse:failures:${key}`);
   }
 
   private banKey(key: string): string {

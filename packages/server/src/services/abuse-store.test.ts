@@ -31,6 +31,8 @@ describe('FallbackAbuseStore', () => {
       bannedFor: (key) => (broken ? Promise.reject(new Error('redis down')) : shared.bannedFor(key)),
       unban: (key) => (broken ? Promise.reject(new Error('redis down')) : shared.unban(key)),
       useOnce: (token, ttl) => (broken ? Promise.reject(new Error('redis down')) : shared.useOnce(token, ttl)),
+      countFailure: (key, ttl) => (broken ? Promise.reject(new Error('redis down')) : shared.countFailure(key, ttl)),
+      failures: (key) => (broken ? Promise.reject(new Error('redis down')) : shared.failures(key)),
       close: async () => undefined,
     };
     let logged = '';
@@ -42,6 +44,8 @@ describe('FallbackAbuseStore', () => {
     expect(await store.bannedFor('a')).toBeGreaterThan(0);
     expect(await store.useOnce('n', 1000)).toBe(true);
     expect(await store.useOnce('n', 1000)).toBe(false);
+    expect(await store.countFailure('account:x', 10_000)).toBe(1);
+    expect(await store.failures('account:x')).toBe(1);
     expect(logged.match(/abuse\.store\.failed/g)).toHaveLength(1);
     broken = false;
     expect(await store.bannedFor('a')).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * @module Where strikes, bans and spent proof-of-work nonces are kept (DESIGN §10). In memory by
+ * @module Where strikes, bans, failure counts and spent proof-of-work nonces are kept (DESIGN §10). In memory by
  * default; `abuse-redis.ts` keeps them in Redis so every node of a deployment shares them. Both
  * pass `runAbuseStoreConformance`. Each implementation keeps its own clock: callers pass
  * durations, never instants, so nodes with skewed clocks still agree.
@@ -33,6 +33,13 @@ export interface AbuseStore {
   unban(key: string): Promise<void>;
   /** True the first time `token` is used within `ttlMs`, false on every later use: single use across nodes. */
   useOnce(token: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Counts one more failure against `key` (an account) and returns the count. Failures are
+   * forgotten `ttlMs` after the latest one: the count keeps growing while they keep coming.
+   */
+  countFailure(key: string, ttlMs: number): Promise<number>;
+  /** Failures counted against `key` and not yet forgotten (0 for none). */
+  failures(key: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -82,16 +89,18 @@ class ExpiringMap<V extends { expiresAt: number }> {
   }
 }
 
-/** One node's strikes, bans and nonces, in bounded maps. */
+/** One node's strikes, bans, failures and nonces, in bounded maps. */
 export class MemoryAbuseStore implements AbuseStore {
   private readonly strikes: ExpiringMap<{ count: number; expiresAt: number }>;
   private readonly bans: ExpiringMap<{ expiresAt: number }>;
   private readonly used: ExpiringMap<{ expiresAt: number }>;
+  private readonly failed: ExpiringMap<{ count: number; expiresAt: number }>;
 
   constructor(private readonly now: () => number = Date.now) {
     this.strikes = new ExpiringMap(now);
     this.bans = new ExpiringMap(now);
     this.used = new ExpiringMap(now);
+    this.failed = new ExpiringMap(now);
   }
 
   async strike(key: string, policy: StrikePolicy): Promise<StrikeResult> {
@@ -125,6 +134,16 @@ export class MemoryAbuseStore implements AbuseStore {
     return true;
   }
 
+  async countFailure(key: string, ttlMs: number): Promise<number> {
+    const count = (this.failed.get(key)?.count ?? 0) + 1;
+    this.failed.set(key, { count, expiresAt: this.now() + ttlMs });
+    return count;
+  }
+
+  async failures(key: string): Promise<number> {
+    return this.failed.get(key)?.count ?? 0;
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -156,6 +175,14 @@ export class FallbackAbuseStore implements AbuseStore {
 
   useOnce(token: string, ttlMs: number): Promise<boolean> {
     return this.attempt((store) => store.useOnce(token, ttlMs));
+  }
+
+  countFailure(key: string, ttlMs: number): Promise<number> {
+    return this.attempt((store) => store.countFailure(key, ttlMs));
+  }
+
+  failures(key: string): Promise<number> {
+    return this.attempt((store) => store.failures(key));
   }
 
   async close(): Promise<void> {

@@ -80,7 +80,8 @@ describe('credential service', () => {
     const fresh = await prove();
     const started = service.changeStart(session, fresh, { request });
     now += CREDENTIAL_CHALLENGE_TTL_MS;
-    const body = { record: new Uint8Array(192), backup: new Uint8Array(97), signature: sign(identity.privateKey, passwordChangeMessage('alice', new Uint8Array(192), new Uint8Array(97))) };
+    const nonce = started.reply.nonce;
+    const body = { record: new Uint8Array(192), backup: new Uint8Array(97), signature: sign(identity.privateKey, passwordChangeMessage('alice', nonce, new Uint8Array(192), new Uint8Array(97))) };
     await expect(service.changeFinish(session, started.pending, body)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
@@ -91,7 +92,8 @@ describe('credential service', () => {
       const started = service.changeStart(session, proof, { request: registration.request });
       const { record } = opaqueClient.finishRegistration(registration.state, 'the next password', 'alice', started.reply.response);
       const backup = new Uint8Array(97).fill(5);
-      return service.changeFinish(session, started.pending, { record, backup, signature: sign(identity.privateKey, passwordChangeMessage('alice', record, backup)) });
+      const signature = sign(identity.privateKey, passwordChangeMessage('alice', started.reply.nonce, record, backup));
+      return service.changeFinish(session, started.pending, { record, backup, signature });
     };
     await change(await prove());
     await expect(change(stale)).rejects.toMatchObject({ code: 'AUTH_FAILED', message: expect.stringContaining('changed meanwhile') });

@@ -17,12 +17,15 @@ import type { AccountRecord, Storage } from '../storage/index.js';
  */
 export type PendingPasswordChange =
   /** After password.verify.start: the OPAQUE login state, and the record it was made against. */
-  | { step: 'verify'; state: string; record: Uint8Array }
-  /** After a successful verify (`proven`) and after change.start (`change`). */
-  | { step: 'proven' | 'change'; record: Uint8Array; expiresAt: number };
+  | { kind: 'password.verify'; username: string; state: string; record: Uint8Array }
+  /** After a successful verify. */
+  | { kind: 'password.proven'; record: Uint8Array; expiresAt: number }
+  /** After change.start: also the nonce the identity key must sign with the change, once. */
+  | { kind: 'password.change'; record: Uint8Array; expiresAt: number; nonce: Uint8Array };
 
 /** A recovery in progress on one anonymous connection: the nonce the recovery key must sign, once. */
 export interface PendingRecovery {
+  kind: 'recovery';
   username: string;
   nonce: Uint8Array;
   expiresAt: number;
@@ -53,7 +56,7 @@ export class PasswordService {
   async verifyStart(session: DeviceRef, body: RequestOf<'password.verify.start'>): Promise<{ reply: ResponseOf<'password.verify.start'>; pending: PendingPasswordChange }> {
     const account = await this.requireAccount(session.username);
     const { state, response } = opaqueInput('password.verify.start', () => opaqueServer.startLogin(this.opaqueSetup, session.username, account.opaqueRecord, body.request));
-    return { reply: { response }, pending: { step: 'verify', state, record: account.opaqueRecord } };
+    return { reply: { response }, pending: { kind: 'password.verify', username: session.username, state, record: account.opaqueRecord } };
   }
 
   async verifyFinish(
@@ -61,7 +64,7 @@ export class PasswordService {
     pending: PendingPasswordChange | undefined,
     body: RequestOf<'password.verify.finish'>,
   ): Promise<{ reply: ResponseOf<'password.verify.finish'>; pending: PendingPasswordChange }> {
-    if (pending?.step !== 'verify') throw new ParleyError(ErrorCode.BAD_REQUEST, 'password.verify.finish must follow password.verify.start on the same connection');
+    if (pending?.kind !== 'password.verify') throw new ParleyError(ErrorCode.BAD_REQUEST, 'password.verify.finish must follow password.verify.start on the same connection');
     try {
       opaqueServer.finishLogin(pending.state, session.username, body.finish);
     } catch {
@@ -71,7 +74,7 @@ export class PasswordService {
     const account = await this.requireAccount(session.username);
     // The backup returned must be the one sealed under the password just proven.
     if (!equalBytes(account.opaqueRecord, pending.record)) throw changedMeanwhile();
-    return { reply: { backup: account.backup }, pending: { step: 'proven', record: pending.record, expiresAt: this.now() + CREDENTIAL_CHALLENGE_TTL_MS } };
+    return { reply: { backup: account.backup }, pending: { kind: 'password.proven', record: pending.record, expiresAt: this.now() + CREDENTIAL_CHALLENGE_TTL_MS } };
   }
 
   changeStart(
@@ -79,15 +82,17 @@ export class PasswordService {
     pending: PendingPasswordChange | undefined,
     body: RequestOf<'password.change.start'>,
   ): { reply: ResponseOf<'password.change.start'>; pending: PendingPasswordChange } {
-    const proof = this.freshProof(pending, 'proven', 'prove the current password on this connection first (password.verify)');
+    const proof = this.freshProof(pending?.kind === 'password.proven' ? pending : undefined, 'prove the current password on this connection first (password.verify)');
     const response = opaqueInput('password.change.start', () => opaqueServer.registrationResponse(this.opaqueSetup, session.username, body.request));
-    return { reply: { response }, pending: { step: 'change', record: proof.record, expiresAt: proof.expiresAt } };
+    const nonce = new Uint8Array(randomBytes(32));
+    return { reply: { response, nonce }, pending: { kind: 'password.change', record: proof.record, expiresAt: proof.expiresAt, nonce } };
   }
 
   async changeFinish(session: DeviceRef, pending: PendingPasswordChange | undefined, body: RequestOf<'password.change.finish'>): Promise<void> {
-    const proof = this.freshProof(pending, 'change', 'password.change.finish must follow a password proof and password.change.start on this connection');
+    const change = pending?.kind === 'password.change' ? pending : undefined;
+    const proof = this.freshProof(change, 'password.change.finish must follow a password proof and password.change.start on this connection');
     const account = await this.requireAccount(session.username);
-    if (!verify(account.identityKey, passwordChangeMessage(session.username, body.record, body.backup), body.signature)) {
+    if (!verify(account.identityKey, passwordChangeMessage(session.username, proof.nonce, body.record, body.backup), body.signature)) {
       throw new ParleyError(ErrorCode.BAD_SIGNATURE, 'the password change is not signed by the account identity key');
     }
     const replaced = await this.storage.updateCredentials(session.username, { opaqueRecord: body.record, backup: body.backup }, { ifOpaqueRecord: proof.record });
@@ -108,7 +113,7 @@ export class PasswordService {
     const nonce = new Uint8Array(randomBytes(32));
     return {
       reply: { response, identityKey, recoveryBackup, nonce },
-      pending: { username: body.username, nonce, expiresAt: this.now() + CREDENTIAL_CHALLENGE_TTL_MS, known: account !== undefined },
+      pending: { kind: 'recovery', username: body.username, nonce, expiresAt: this.now() + CREDENTIAL_CHALLENGE_TTL_MS, known: account !== undefined },
     };
   }
 
@@ -129,8 +134,8 @@ export class PasswordService {
     return pending.username;
   }
 
-  private freshProof(pending: PendingPasswordChange | undefined, step: 'proven' | 'change', missing: string): { record: Uint8Array; expiresAt: number } {
-    if (pending?.step !== step) throw new ParleyError(ErrorCode.UNAUTHENTICATED, missing);
+  private freshProof<P extends { expiresAt: number }>(pending: P | undefined, missing: string): P {
+    if (!pending) throw new ParleyError(ErrorCode.UNAUTHENTICATED, missing);
     if (pending.expiresAt <= this.now()) throw new ParleyError(ErrorCode.UNAUTHENTICATED, 'the password proof expired; prove the current password again');
     return pending;
   }

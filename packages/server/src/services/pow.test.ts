@@ -1,4 +1,4 @@
-import { powBinding, solvePow, verifyPow } from '@parley/crypto';
+import { createPowChallenge, powBinding, solvePow, verifyPow } from '@parley/crypto';
 import { ErrorCode, ParleyError, type PowSolution } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
@@ -19,11 +19,13 @@ async function refusal(promise: Promise<unknown>): Promise<ParleyError> {
   return error;
 }
 
-function setup(now: () => number = Date.now) {
+function setup(now: () => number = Date.now, accounts: Record<string, number> = {}) {
   const metrics = createServerMetrics();
-  const pow = new PowService(secret, new MemoryAbuseStore(now), { maxDifficulty: 6, targetPerSecond: 2, ttlMs: 60_000 }, createLogger('silent'), metrics, now);
+  const accountDifficulty = async (username: string) => accounts[username] ?? 0;
+  const pow = new PowService(secret, new MemoryAbuseStore(now), { maxDifficulty: 6, targetPerSecond: 2, ttlMs: 60_000, accountDifficulty }, createLogger('silent'), metrics, now);
   const strikes: StrikeReason[] = [];
-  const check = (solution: PowSolution | undefined, bind = binding) => pow.check('login', bind, solution, (reason) => strikes.push(reason));
+  const check = (solution: PowSolution | undefined, bind = binding, account?: string) =>
+    pow.check('login', { binding: bind, ...(account ? { account } : {}) }, solution, (reason) => strikes.push(reason));
   return { pow, metrics, strikes, check };
 }
 
@@ -92,6 +94,46 @@ describe('PowService', () => {
     const wrong = { ...registerChallenge, counter: await solvePow(registerChallenge, binding) };
     expect((await refusal(check(wrong))).message).toMatch(/not for login/);
     expect(strikes).toEqual(['bad_pow']);
+    metrics.stop();
+  });
+
+  it('hands out challenges without counting them as load', async () => {
+    const { pow, metrics } = setup();
+    for (let i = 0; i < 50; i++) expect(pow.challenge('login').difficulty).toBe(0);
+    pow.tick();
+    expect(pow.difficulty('login')).toBe(0);
+    metrics.stop();
+  });
+
+  it('refuses, without a strike, a solution easier than the difficulty in force less one bit', async () => {
+    const { pow, check, strikes, metrics } = setup();
+    const quiet = pow.challenge('login');
+    const farmed = { ...quiet, counter: await solvePow(quiet, binding) };
+    for (let second = 0; second < 3; second++) {
+      for (let i = 0; i < 5; i++) await check(undefined).catch(() => undefined);
+      pow.tick();
+    }
+    expect(pow.difficulty('login')).toBe(3);
+    const outdated = await refusal(check(farmed));
+    expect(outdated.message).toMatch(/asks 0 bits, below the difficulty now in force \(3\)/);
+    expect(outdated.details.pow?.difficulty).toBe(3);
+    // One bit of slack, for a rise while the client was solving.
+    const oneBitLess = { ...createPowChallenge(secret, { context: 'login', difficulty: 2, ttlMs: 60_000 }), context: 'login' as const };
+    await expect(check({ ...oneBitLess, counter: await solvePow(oneBitLess, binding) })).resolves.toBeUndefined();
+    expect(strikes).toEqual([]);
+    expect(metrics.powVerdicts.get({ context: 'login', result: 'outdated' })).toBe(1);
+    metrics.stop();
+  });
+
+  it("asks an account's difficulty of proofs for it, while the server is quiet", async () => {
+    const { check, metrics } = setup(Date.now, { alice: 5 });
+    await expect(check(undefined, binding, 'bob')).resolves.toBeUndefined();
+    const refused = await refusal(check(undefined, binding, 'alice'));
+    expect(refused.message).toMatch(/failed sign-in attempts/);
+    expect(refused.details.pow?.difficulty).toBe(5);
+    const challenge = refused.details.pow;
+    if (!challenge) throw new Error('no challenge');
+    await expect(check({ ...challenge, counter: await solvePow(challenge, binding) }, binding, 'alice')).resolves.toBeUndefined();
     metrics.stop();
   });
 });

@@ -2,10 +2,11 @@
  * @module One client connection: the Noise NX handshake (DESIGN §4), then sealed request/reply
  * frames dispatched to handlers. Bad input gets an error reply; a broken channel gets a close code.
  */
-import { NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
+import { CryptoError, NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
 import {
   clientHelloSchema,
   CloseCode,
+  CodecError,
   decodeCbor,
   decodeRequest,
   encodeCbor,
@@ -18,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   Reassembler,
   SUPPORTED_VERSIONS,
+  ValidationError,
   type EventKind,
   type EventOf,
   type Request,
@@ -27,13 +29,15 @@ import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { StrikeReason } from '../services/abuse.js';
 import { TokenBucket, type RateLimiter } from '../services/rate-limit.js';
-import { handlers, type Services } from './handlers.js';
-import type { AuthState, RequestContext } from './state.js';
+import { Authentication } from './authentication.js';
+import { handlers, type RequestContext, type Services } from './handlers.js';
 
 /** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
 export interface FrameSocket {
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
+  /** Sends the close frame and destroys the socket at once, without waiting for the peer's answer. */
+  abort(code: number, reason: string): void;
 }
 
 export interface ConnectionOptions {
@@ -47,11 +51,20 @@ export interface ConnectionOptions {
   onClosed(connection: Connection): void;
   /** Counts a strike against the client's address (DESIGN §10): missed deadlines, malformed frames, failed logins. */
   onStrike?(reason: StrikeReason): void;
+  /** A proof of `username`'s credential failed, or was replaced or abandoned (counted per account, DESIGN §10). */
+  onFailedProof?(username: string): void;
   /** Requests per second this connection may make (bursts of two seconds' worth); unlimited if absent. */
   requestsPerSecond?: number;
   /** Token buckets per account, shared by all of an account's connections on this node. */
   accountLimiter?: RateLimiter;
   metrics?: ServerMetrics;
+}
+
+/** Handshake message 2's payload: the version this server speaks, and why it refuses the client's if it does. */
+function serverHello(version: number): { v: number; error?: { code: ErrorCode; message: string } } {
+  if (SUPPORTED_VERSIONS.includes(version)) return { v: PROTOCOL_VERSION };
+  const message = `protocol version ${version} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}`;
+  return { v: PROTOCOL_VERSION, error: { code: ErrorCode.UNSUPPORTED_VERSION, message } };
 }
 
 /** `HANDSHAKE_TIMEOUT` → `handshake_timeout`: the `reason` label of closes counted in /metrics. */
@@ -61,7 +74,7 @@ const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([nam
 const MAX_QUEUED_FRAMES = 64;
 
 export class Connection implements RequestContext {
-  auth: AuthState = { kind: 'anonymous' };
+  readonly auth: Authentication;
   handshakeHash: Uint8Array = new Uint8Array(0);
   private channel: HandshakeResult | undefined;
   private readonly reassembler = new Reassembler();
@@ -79,9 +92,14 @@ export class Connection implements RequestContext {
     private readonly options: ConnectionOptions,
     readonly log: Logger,
   ) {
+    // Every failed proof is a strike for the address and a failure for the account.
+    this.auth = new Authentication((username) => {
+      this.strike('auth_failed');
+      options.onFailedProof?.(username);
+    });
     this.deadline = setTimeout(() => {
       this.strike('handshake_timeout');
-      this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout');
+      this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout', { abort: true });
     }, options.handshakeTimeoutMs);
     this.requests = options.requestsPerSecond === undefined ? undefined : new TokenBucket(options.requestsPerSecond, options.requestsPerSecond * 2);
   }
@@ -91,7 +109,7 @@ export class Connection implements RequestContext {
   }
 
   get session(): DeviceRef | undefined {
-    return this.auth.kind === 'device' ? this.auth.session : undefined;
+    return this.auth.session;
   }
 
   /** Feed one binary WebSocket message. */
@@ -129,13 +147,18 @@ export class Connection implements RequestContext {
     else this.close(CloseCode.SESSION_REVOKED, 'device revoked');
   }
 
-  close(code: number, reason: string): void {
+  /**
+   * Closes with `code`. With `abort`, for a peer that missed a deadline and may never answer the
+   * close handshake, the socket is destroyed at once instead of waiting for its answer.
+   */
+  close(code: number, reason: string, options: { abort?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
     this.options.metrics?.closed.inc({ reason: closeReasons.get(code) ?? String(code) });
-    this.strikeAbandonedLogin();
-    this.socket.close(code, reason);
+    this.auth.abandon();
+    if (options.abort) this.socket.abort(code, reason);
+    else this.socket.close(code, reason);
     this.options.onClosed(this);
   }
 
@@ -144,37 +167,28 @@ export class Connection implements RequestContext {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
-    this.strikeAbandonedLogin();
+    this.auth.abandon();
     this.options.onClosed(this);
-  }
-
-  /**
-   * With OPAQUE the client learns from login.start's reply whether its password was right, and
-   * only then sends login.finish: a wrong guess shows up here as a login never finished. So a
-   * login left pending when the connection closes is a failed login (handlers do the same when
-   * a new login.start replaces a pending one).
-   */
-  private strikeAbandonedLogin(): void {
-    if (this.auth.kind === 'anonymous' && this.auth.pending?.kind === 'login') this.strike('auth_failed');
   }
 
   private handleHandshake(frame: Uint8Array): void {
     const responder = new NoiseNXResponder({ staticKey: this.options.staticKey });
     let version: number;
+    let answer: { message: Uint8Array; result: HandshakeResult };
     try {
       version = clientHelloSchema.parse(decodeCbor(responder.readMessage1(frame))).v;
-    } catch {
+      // The client's ephemeral key is first used here: an invalid one fails here, as the client's fault.
+      answer = responder.writeMessage2(encodeCbor(serverHello(version)));
+    } catch (error) {
+      if (!(error instanceof CryptoError || error instanceof CodecError || error instanceof ValidationError)) throw error;
+      this.log.warn({ event: 'handshake.rejected', reason: error.message }, 'handshake rejected');
       this.strike('bad_handshake');
       this.close(CloseCode.BAD_HANDSHAKE, 'malformed handshake');
       return;
     }
-    const supported = SUPPORTED_VERSIONS.includes(version);
-    const hello = supported
-      ? { v: PROTOCOL_VERSION }
-      : { v: PROTOCOL_VERSION, error: { code: ErrorCode.UNSUPPORTED_VERSION, message: `protocol version ${version} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}` } };
-    const { message, result } = responder.writeMessage2(encodeCbor(hello));
+    const { message, result } = answer;
     this.socket.send(message);
-    if (!supported) {
+    if (!SUPPORTED_VERSIONS.includes(version)) {
       this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
       return;
     }
@@ -182,9 +196,9 @@ export class Connection implements RequestContext {
     this.handshakeHash = result.handshakeHash;
     clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
-      if (this.auth.kind === 'device') return;
+      if (this.session) return;
       this.strike('auth_timeout');
-      this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout');
+      this.close(CloseCode.AUTH_TIMEOUT, 'authentication timeout', { abort: true });
     }, this.options.authTimeoutMs);
   }
 
@@ -226,7 +240,7 @@ export class Connection implements RequestContext {
     const handler = handlers[request.op] as
       | { needs: 'none'; handle: (ctx: RequestContext, body: unknown, services: Services) => Promise<unknown> }
       | { needs: 'device'; handle: (session: DeviceRef, body: unknown, services: Services) => Promise<unknown> };
-    const before = this.auth.kind;
+    const before = this.auth.identity.kind;
     this.dispatching = true;
     this.options.metrics?.requests.inc({ op: request.op });
     const limited = this.checkRate();
@@ -246,8 +260,6 @@ export class Connection implements RequestContext {
         this.options.metrics?.errors.inc({ code: error.code });
         // Limits inside services (e.g. KeyPackage claims) are counted under their op.
         if (error.code === ErrorCode.RATE_LIMITED && error !== limited) this.options.metrics?.rateLimited.inc({ scope: request.op });
-        // Every failed proof of a password or a device key (login, device auth, password change).
-        if (error.code === ErrorCode.AUTH_FAILED) this.strike('auth_failed');
         this.sendSealed(encodeErrorReply(request.id, error.toWire()));
       } else {
         this.options.metrics?.errors.inc({ code: ErrorCode.INTERNAL });
@@ -261,11 +273,11 @@ export class Connection implements RequestContext {
       this.close(CloseCode.SESSION_REVOKED, 'device revoked');
       return;
     }
-    // Handlers may have changed the auth state while awaiting; re-read it.
-    const after = this.auth as AuthState;
-    if (before !== 'device' && after.kind === 'device') {
+    // Handlers may have signed the connection in while awaiting; re-read it.
+    const session = this.auth.session;
+    if (before !== 'device' && session) {
       clearTimeout(this.deadline);
-      this.options.onAuthenticated(this, after.session);
+      this.options.onAuthenticated(this, session);
     }
   }
 

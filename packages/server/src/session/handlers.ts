@@ -1,5 +1,5 @@
 /** @module The op → handler table, with the authentication each op needs (checked before it runs). */
-import { ErrorCode, ParleyError, type OpName, type RequestOf, type ResponseOf, type DeviceRef } from '@parley/protocol';
+import { ErrorCode, ParleyError, type DeviceRef, type OpName, type PowSolution, type RequestOf, type ResponseOf } from '@parley/protocol';
 import { powBinding } from '@parley/crypto';
 import type { AccountService } from '../services/accounts.js';
 import type { PasswordService } from '../services/passwords.js';
@@ -9,7 +9,8 @@ import type { GroupService } from '../services/groups.js';
 import type { KeyPackageService } from '../services/key-packages.js';
 import type { PowService } from '../services/pow.js';
 import type { PresenceService } from '../services/presence.js';
-import type { AuthState, RequestContext } from './state.js';
+import type { Authentication } from './authentication.js';
+import type { StrikeReason } from '../services/abuse.js';
 
 export interface Services {
   accounts: AccountService;
@@ -22,6 +23,14 @@ export interface Services {
   pow: PowService;
 }
 
+/** What a handler may see and change of its connection. */
+export interface RequestContext {
+  readonly handshakeHash: Uint8Array;
+  readonly auth: Authentication;
+  /** Counts a strike against the client's address (DESIGN §10), e.g. for a forged proof of work. */
+  strike(reason: StrikeReason): void;
+}
+
 type Handler<O extends OpName> =
   | { needs: 'none'; handle: (ctx: RequestContext, body: RequestOf<O>, services: Services) => Promise<ResponseOf<O>> }
   | { needs: 'device'; handle: (session: DeviceRef, body: RequestOf<O>, services: Services) => Promise<ResponseOf<O>> };
@@ -29,13 +38,22 @@ type Handler<O extends OpName> =
 export type HandlerTable = { [O in OpName]: Handler<O> };
 
 function requireAnonymous(ctx: RequestContext): void {
-  if (ctx.auth.kind !== 'anonymous') throw new ParleyError(ErrorCode.ALREADY_AUTHENTICATED, 'this connection is already signed in');
+  if (ctx.auth.identity.kind !== 'anonymous') throw new ParleyError(ErrorCode.ALREADY_AUTHENTICATED, 'this connection is already signed in');
 }
 
-/** For ops that read and replace this connection's state as well as needing a signed-in device. */
-function requireDevice(ctx: RequestContext): Extract<AuthState, { kind: 'device' }> {
-  if (ctx.auth.kind !== 'device') throw new ParleyError(ErrorCode.UNAUTHENTICATED, 'changing the password needs a signed-in device');
-  return ctx.auth;
+/** For ops that continue an exchange on this connection as well as needing a signed-in device. */
+function requireDevice(ctx: RequestContext): DeviceRef {
+  const session = ctx.auth.session;
+  if (!session) throw new ParleyError(ErrorCode.UNAUTHENTICATED, 'changing the password needs a signed-in device');
+  return session;
+}
+
+/**
+ * Before any OPAQUE work: under load, or for an account with failed proofs, only a solved
+ * challenge bound to this very request gets through (DESIGN §10).
+ */
+function gate(ctx: RequestContext, pow: PowService, op: 'login.start' | 'recover.start' | 'password.verify.start', username: string, body: { request: Uint8Array; pow?: PowSolution }): Promise<void> {
+  return pow.check('login', { binding: powBinding(op, username, body.request), account: username }, body.pow, (reason) => ctx.strike(reason));
 }
 
 export const handlers: HandlerTable = {
@@ -46,10 +64,9 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { accounts, pow }) => {
       requireAnonymous(ctx);
-      // Before any OPAQUE work: under load, only a solved challenge bound to this request gets through.
-      await pow.check('register', powBinding('register.start', body.username, body.request), body.pow, (reason) => ctx.strike(reason));
+      await pow.check('register', { binding: powBinding('register.start', body.username, body.request) }, body.pow, (reason) => ctx.strike(reason));
       const { reply, pending } = await accounts.registerStart(body);
-      ctx.auth = { kind: 'anonymous', pending };
+      ctx.auth.begin(pending);
       return reply;
     },
   },
@@ -57,10 +74,8 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { accounts }) => {
       requireAnonymous(ctx);
-      const pending = ctx.auth.kind === 'anonymous' ? ctx.auth.pending : undefined;
-      ctx.auth = { kind: 'anonymous' };
-      const session = await accounts.registerFinish(pending, body);
-      ctx.auth = { kind: 'device', session };
+      const session = await ctx.auth.advance('register', (pending) => accounts.registerFinish(pending, body));
+      ctx.auth.signedIn(session);
       return session;
     },
   },
@@ -68,15 +83,9 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { accounts, pow }) => {
       requireAnonymous(ctx);
-      // A login started and never finished is a wrong password (see Connection.strikeAbandonedLogin).
-      if (ctx.auth.kind === 'anonymous' && ctx.auth.pending?.kind === 'login') {
-        ctx.strike('auth_failed');
-        ctx.auth = { kind: 'anonymous' };
-      }
-      // Before any OPAQUE work: under load, only a solved challenge bound to this request gets through.
-      await pow.check('login', powBinding('login.start', body.username, body.request), body.pow, (reason) => ctx.strike(reason));
+      await gate(ctx, pow, 'login.start', body.username, body);
       const { reply, pending } = await accounts.loginStart(body);
-      ctx.auth = { kind: 'anonymous', pending };
+      ctx.auth.begin(pending);
       return reply;
     },
   },
@@ -84,20 +93,18 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { accounts }) => {
       requireAnonymous(ctx);
-      const pending = ctx.auth.kind === 'anonymous' ? ctx.auth.pending : undefined;
-      // One attempt per login.start: a failed finish cannot be retried against the same state.
-      ctx.auth = { kind: 'anonymous' };
-      const { reply, username } = await accounts.loginFinish(pending, body);
-      ctx.auth = { kind: 'password', username };
+      const { reply, username } = await ctx.auth.advance('login', (pending) => accounts.loginFinish(pending, body));
+      ctx.auth.proven(username);
       return reply;
     },
   },
   'device.add': {
     needs: 'none',
     handle: async (ctx, body, { accounts }) => {
-      if (ctx.auth.kind !== 'password') throw new ParleyError(ErrorCode.UNAUTHENTICATED, 'log in with the password before adding a device');
-      const session = await accounts.addDevice(ctx.auth.username, body.device);
-      ctx.auth = { kind: 'device', session };
+      const { identity } = ctx.auth;
+      if (identity.kind !== 'password') throw new ParleyError(ErrorCode.UNAUTHENTICATED, 'log in with the password before adding a device');
+      const session = await accounts.addDevice(identity.username, body.device);
+      ctx.auth.signedIn(session);
       return session;
     },
   },
@@ -105,8 +112,12 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { accounts }) => {
       requireAnonymous(ctx);
-      const session = await accounts.authenticateDevice(ctx.handshakeHash, body);
-      ctx.auth = { kind: 'device', session };
+      const session = await accounts.authenticateDevice(ctx.handshakeHash, body).catch((error: unknown) => {
+        // A signature that does not verify is a forgery, or a guess: a strike for the address.
+        if (error instanceof ParleyError && error.code === ErrorCode.AUTH_FAILED) ctx.strike('auth_failed');
+        throw error;
+      });
+      ctx.auth.signedIn(session);
       return session;
     },
   },
@@ -124,54 +135,51 @@ export const handlers: HandlerTable = {
     handle: async (session, body, { accounts }) => ({ revoked: await accounts.logout(session, body.all ?? false) }),
   },
 
-  // Password change (DESIGN §5). Each step consumes the state the one before left on this
-  // connection, before it awaits anything, so a failed or repeated step cannot be retried.
+  // Password change (DESIGN §5): prove the current password, register the new one, sign the change.
   'password.verify.start': {
     needs: 'none',
-    handle: async (ctx, body, { passwords }) => {
-      const { session } = requireDevice(ctx);
-      ctx.auth = { kind: 'device', session };
+    handle: async (ctx, body, { passwords, pow }) => {
+      const session = requireDevice(ctx);
+      await gate(ctx, pow, 'password.verify.start', session.username, body);
       const { reply, pending } = await passwords.verifyStart(session, body);
-      ctx.auth = { kind: 'device', session, passwordChange: pending };
+      ctx.auth.begin(pending);
       return reply;
     },
   },
   'password.verify.finish': {
     needs: 'none',
     handle: async (ctx, body, { passwords }) => {
-      const { session, passwordChange } = requireDevice(ctx);
-      ctx.auth = { kind: 'device', session };
-      const { reply, pending } = await passwords.verifyFinish(session, passwordChange, body);
-      ctx.auth = { kind: 'device', session, passwordChange: pending };
+      const session = requireDevice(ctx);
+      const { reply, pending } = await ctx.auth.advance('password.verify', (verifying) => passwords.verifyFinish(session, verifying, body));
+      ctx.auth.begin(pending);
       return reply;
     },
   },
   'password.change.start': {
     needs: 'none',
     handle: async (ctx, body, { passwords }) => {
-      const { session, passwordChange } = requireDevice(ctx);
-      ctx.auth = { kind: 'device', session };
-      const { reply, pending } = passwords.changeStart(session, passwordChange, body);
-      ctx.auth = { kind: 'device', session, passwordChange: pending };
+      const session = requireDevice(ctx);
+      const { reply, pending } = await ctx.auth.advance('password.proven', (proven) => passwords.changeStart(session, proven, body));
+      ctx.auth.begin(pending);
       return reply;
     },
   },
   'password.change.finish': {
     needs: 'none',
     handle: async (ctx, body, { passwords }) => {
-      const { session, passwordChange } = requireDevice(ctx);
-      ctx.auth = { kind: 'device', session };
-      await passwords.changeFinish(session, passwordChange, body);
+      const session = requireDevice(ctx);
+      await ctx.auth.advance('password.change', (change) => passwords.changeFinish(session, change, body));
       return {};
     },
   },
   // Recovery: anonymous, and on success the connection may enrol a device, as after a login.
   'recover.start': {
     needs: 'none',
-    handle: async (ctx, body, { passwords }) => {
+    handle: async (ctx, body, { passwords, pow }) => {
       requireAnonymous(ctx);
+      await gate(ctx, pow, 'recover.start', body.username, body);
       const { reply, pending } = await passwords.recoverStart(body);
-      ctx.auth = { kind: 'anonymous', recovery: pending };
+      ctx.auth.begin(pending);
       return reply;
     },
   },
@@ -179,10 +187,8 @@ export const handlers: HandlerTable = {
     needs: 'none',
     handle: async (ctx, body, { passwords }) => {
       requireAnonymous(ctx);
-      const recovery = ctx.auth.kind === 'anonymous' ? ctx.auth.recovery : undefined;
-      ctx.auth = { kind: 'anonymous' };
-      const username = await passwords.recoverFinish(recovery, body);
-      ctx.auth = { kind: 'password', username };
+      const username = await ctx.auth.advance('recovery', (recovery) => passwords.recoverFinish(recovery, body));
+      ctx.auth.proven(username);
       return {};
     },
   },

@@ -91,6 +91,12 @@ export function runStorageConformance(name: string, create: () => Promise<Storag
       expect(await storage.getAccount('bob')).toEqual(account('bob'));
     });
 
+    it('records the first server key it is given and keeps it', async () => {
+      expect(await storage.recordServerKey('fingerprint-one', 1)).toBe('fingerprint-one');
+      expect(await storage.recordServerKey('fingerprint-two', 2)).toBe('fingerprint-one');
+      expect(await storage.recordServerKey('fingerprint-one', 3)).toBe('fingerprint-one');
+    });
+
     runMessagingConformance(() => storage);
   });
 }

@@ -246,6 +246,16 @@ export class KyselyStorage implements Storage {
     return delivery.deleteLogBefore(this.db, cutoff);
   }
 
+  async recordServerKey(fingerprint: string, at: number): Promise<string> {
+    await this.db
+      .insertInto('server_key')
+      .values({ id: 'noise', fingerprint, recorded_at: at })
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('server_key').select('fingerprint').where('id', '=', 'noise').executeTakeFirstOrThrow();
+    return row.fingerprint;
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

@@ -90,6 +90,13 @@ export interface MailboxTable {
   created_at: number;
 }
 
+/** The deployment's server key, recorded on first start: one row, `id` 'noise'. */
+export interface ServerKeyTable {
+  id: string;
+  fingerprint: string;
+  recorded_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   devices: DevicesTable;
@@ -100,4 +107,5 @@ export interface Database {
   group_devices: GroupDevicesTable;
   group_log: GroupLogTable;
   mailbox: MailboxTable;
+  server_key: ServerKeyTable;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,6 +26,50 @@ describe('SQLite file', () => {
     const raw = new Database(file, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();
+  });
+
+  it('keeps the database and its WAL and shared-memory files 0600, whatever the directory and umask allow', async () => {
+    const open = join(dir, 'open-dir');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const mode = (file: string) => statSync(file).mode & 0o777;
+    const previous = process.umask(0);
+    try {
+      const file = join(open, 'parley.db');
+      const storage = await openSqliteStorage(file);
+      await storage.createAccount(account('alice'), device('alice', 'device-a1'));
+      expect([mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+      await storage.close();
+
+      // A database left readable by an older version is closed up when opened.
+      const old = join(open, 'old.db');
+      writeFileSync(old, '', { mode: 0o644 });
+      writeFileSync(`${old}-wal`, '', { mode: 0o644 });
+      const reopened = await openSqliteStorage(old);
+      expect([mode(old), mode(`${old}-wal`), mode(`${old}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+      await reopened.close();
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('migrates a 0003 database to 0004 keeping its data; the first start records its server key (0004_server_key)', async () => {
+    const file = join(dir, 'upgrade-0004.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0003_device_quota');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    old.prepare("insert into accounts values ('alice', x'01', x'02', x'03', x'04', x'05', 1)").run();
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect((await storage.getAccount('alice'))?.identityKey).toEqual(new Uint8Array([1]));
+    expect(await storage.recordServerKey('first-key', 5)).toBe('first-key');
+    await storage.close();
+    const reopened = await openSqliteStorage(file);
+    expect(await reopened.recordServerKey('other-key', 6)).toBe('first-key');
+    await reopened.close();
   });
 
   it('has the schema the migrations define (snapshot guards every persisted format)', async () => {

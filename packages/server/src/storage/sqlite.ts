@@ -1,17 +1,37 @@
-/** @module The embedded default: SQLite through better-sqlite3, in WAL mode. */
+/** @module The embedded default: SQLite through better-sqlite3, in WAL mode, readable by its owner only. */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStorage } from './kysely-storage.js';
 import type { Database as Schema } from './schema.js';
 
+const OWNER_ONLY = 0o600;
+
 export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
+  ownerOnly(file);
   const sqlite = new Database(file);
   // WAL lets readers run beside the writer; NORMAL sync is crash-safe for process crashes (kill -9).
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // SQLite gives the WAL and shared-memory files the database file's mode; older ones are fixed here.
+  for (const companion of [`${file}-wal`, `${file}-shm`]) ownerOnly(companion, { create: false });
   const storage = new KyselyStorage(new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) }));
   await storage.migrate();
   return storage;
+}
+
+/**
+ * Makes `file` readable and writable by its owner only, creating it empty first unless told not
+ * to, whatever the directory's mode and the umask: the database holds every account's OPAQUE
+ * record and sealed key backups.
+ */
+function ownerOnly(file: string, options: { create?: boolean } = {}): void {
+  try {
+    if (options.create ?? true) closeSync(openSync(file, 'a', OWNER_ONLY));
+    chmodSync(file, OWNER_ONLY);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.create !== false) throw error;
+  }
 }

@@ -257,6 +257,12 @@ export interface Storage {
   /** Retention: deletes log entries created before `cutoff`, acknowledged or not; returns how many went. */
   deleteLogBefore(cutoff: number): Promise<number>;
 
+  /**
+   * Records `fingerprint` as the server key this database serves with, unless one is recorded
+   * already (whichever node started first wins); returns the one recorded.
+   */
+  recordServerKey(fingerprint: string, at: number): Promise<string>;
+
   close(): Promise<void>;
 }
 
