@@ -1,5 +1,12 @@
 /** @module Time-locked messages (DESIGN §8): RSW puzzles, the sender's seal and commitment, and the solver. */
-export { checkTimelockPuzzle, checkTimelockTrapdoor, createTimelockPuzzle, openTimelockPuzzle, type TimelockTrapdoor } from './puzzle.js';
+export {
+  checkTimelockPuzzle,
+  checkTimelockTrapdoor,
+  createTimelockPuzzle,
+  openTimelockPuzzle,
+  timelockTrapdoorFromPrimes,
+  type TimelockTrapdoor,
+} from './puzzle.js';
 export { checkTimelockKey, lockText, timelockCommitment, unlockText, type TimelockGrant } from './lock.js';
 export {
   bigIntSquaring,

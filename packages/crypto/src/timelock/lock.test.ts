@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CryptoError } from '../errors.js';
 import { checkTimelockKey, lockText, unlockText, type TimelockGrant } from './lock.js';
 import { createTimelockPuzzle, openTimelockPuzzle } from './puzzle.js';
-import { testTrapdoor } from './timelock.testkit.js';
+import { testTrapdoor } from '../../../../test/support/timelock-trapdoor.js';
 
 const bytes = (length: number) => new Uint8Array(randomBytes(length));
 

@@ -6,7 +6,7 @@ import { CryptoError } from '../errors.js';
 import { bigIntToBytes, bytesToBigInt } from './integers.js';
 import { checkTimelockPuzzle, checkTimelockTrapdoor, createTimelockPuzzle, openTimelockPuzzle, type TimelockTrapdoor } from './puzzle.js';
 import { continueTimelockSolve, finishTimelockSolve, startTimelockSolve, type TimelockSolveState } from './solver.js';
-import { testTrapdoor } from './timelock.testkit.js';
+import { testTrapdoor } from '../../../../test/support/timelock-trapdoor.js';
 
 /** a^(2^T) mod N by Python's own big integers: an independent computation. */
 function pythonSquarings(puzzle: TimelockPuzzle): bigint {

@@ -114,6 +114,15 @@ export function checkTimelockTrapdoor(trapdoor: TimelockTrapdoor): void {
   if (shortcut(f, base, squarings) !== squared) throw new CryptoError('BAD_INPUT', 'time-lock trapdoor: p or q is not prime');
 }
 
+/** The trapdoor of N = pq for two primes given as big-endian bytes (e.g. from OpenSSL), checked. */
+export function timelockTrapdoorFromPrimes(p: Uint8Array, q: Uint8Array): TimelockTrapdoor {
+  const modulus = bytesToBigInt(p) * bytesToBigInt(q);
+  const length = Math.ceil(bitLength(modulus) / 8);
+  const trapdoor = { modulus: bigIntToBytes(modulus, length), p, q };
+  checkTimelockTrapdoor(trapdoor);
+  return trapdoor;
+}
+
 /** A uniform base in [2, N−2] coprime to N (a random one shares a factor with probability ~2^-1023). */
 function randomBase(modulus: bigint, length: number): bigint {
   for (;;) {

@@ -9,6 +9,7 @@ import type { GroupService } from '../services/groups.js';
 import type { KeyPackageService } from '../services/key-packages.js';
 import type { PowService } from '../services/pow.js';
 import type { PresenceService } from '../services/presence.js';
+import type { TimelockService } from '../services/timelock.js';
 import type { AuthState, RequestContext } from './state.js';
 
 export interface Services {
@@ -20,6 +21,7 @@ export interface Services {
   delivery: DeliveryService;
   presence: PresenceService;
   pow: PowService;
+  timelock: TimelockService;
 }
 
 type Handler<O extends OpName> =
@@ -205,6 +207,9 @@ export const handlers: HandlerTable = {
   'sync.fetch': { needs: 'device', handle: (session, body, { delivery }) => delivery.fetch(session, body) },
   'sync.ack': { needs: 'device', handle: (session, body, { delivery }) => delivery.ack(session, body) },
   'device.transfer': { needs: 'device', handle: (session, body, { delivery }) => delivery.transfer(session, body) },
+
+  'timelock.lock': { needs: 'device', handle: (session, body, { timelock }) => timelock.lock(session, body) },
+  'timelock.fetch': { needs: 'device', handle: (session, body, { timelock }) => timelock.fetch(session, body) },
 
   'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
 };
