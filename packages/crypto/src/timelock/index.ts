@@ -17,3 +17,4 @@ export {
   type SquaringKernel,
   type TimelockSolveState,
 } from './solver.js';
+export { fastestSquaring, wasmSquaring } from './wasm-squaring.js';
