@@ -58,7 +58,7 @@ describe('SQLite file', () => {
     await storage.close();
   });
 
-  it('migrates a 0003 database to 0004 keeping its groups, which time locks then refer to (0004_timelock)', async () => {
+  it('migrates a 0003 database to the time-lock tables keeping its groups, which time locks then refer to (0005_timelock)', async () => {
     const file = join(dir, 'upgrade-timelock.db');
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0003_device_quota');
