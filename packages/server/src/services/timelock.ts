@@ -128,7 +128,8 @@ export class TimelockService {
     let complete = true;
     const failed = new Set<string>();
     for (;;) {
-      const due = (await this.storage.dueTimelocks(this.now(), RELEASE_BATCH)).filter((lock) => !failed.has(toHex(lock.lockId)));
+      // Locks that failed this pass still come first; ask past them so they cannot block the rest.
+      const due = (await this.storage.dueTimelocks(this.now(), RELEASE_BATCH + failed.size)).filter((lock) => !failed.has(toHex(lock.lockId)));
       if (due.length === 0) return complete;
       for (const lock of due) {
         try {
