@@ -13,6 +13,10 @@ export const CryptoErrorCode = {
   AUTH_FAILED: 'AUTH_FAILED',
   /** An MLS operation was rejected (bad credential, wrong epoch, undecryptable message). */
   MLS_FAILED: 'MLS_FAILED',
+  /** A time-lock puzzle out of range: modulus size, base, squarings (DESIGN §8). */
+  BAD_PUZZLE: 'BAD_PUZZLE',
+  /** A time-lock key that does not match the sender's commitment, or a sealed text that does not open under it. */
+  BAD_RELEASE: 'BAD_RELEASE',
 } as const;
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];
 

@@ -22,3 +22,4 @@ export {
 } from './pow.js';
 export * from './safety.js';
 export * from './device-box.js';
+export * from './timelock/index.js';

@@ -33,11 +33,16 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   /** At start: this node's server key is not the one the shared database was first used with. */
   KEY_MISMATCH: 'KEY_MISMATCH',
+  /** Input the server or a client cannot use, such as an unlock time in the past or past the horizon. */
+  BAD_INPUT: 'BAD_INPUT',
   // Raised on the client side only; listed here so every code lives in one registry.
   SERVER_KEY_CHANGED: 'SERVER_KEY_CHANGED',
   CONNECTION_FAILED: 'CONNECTION_FAILED',
   NOT_LOGGED_IN: 'NOT_LOGGED_IN',
-  BAD_INPUT: 'BAD_INPUT',
+  /** A time-lock puzzle whose modulus, base or squarings are out of range (DESIGN §8). */
+  BAD_PUZZLE: 'BAD_PUZZLE',
+  /** A released or solved time-lock key that does not match the sender's commitment, or is for another lock or group. */
+  BAD_RELEASE: 'BAD_RELEASE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

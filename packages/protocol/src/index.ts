@@ -9,3 +9,4 @@ export * from './envelope.js';
 export * from './fragment.js';
 export * from './encoding.js';
 export * from './content.js';
+export * from './timelock.js';

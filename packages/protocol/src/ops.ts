@@ -2,6 +2,7 @@
 import type { PowChallengeWire } from './errors.js';
 import { deviceIdSchema, deviceRefSchema, usernameSchema } from './identifiers.js';
 import { array, boolean, bytes, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
+import { timelockIdSchema, timelockKeySchema, timelockPuzzleSchema, timelockReleaseSchema } from './timelock.js';
 
 const ed25519PublicKey = bytes({ length: 32 });
 const ed25519Signature = bytes({ length: 64 });
@@ -98,12 +99,14 @@ export const logEntrySchema = object({
 export type LogEntry = Infer<typeof logEntrySchema>;
 
 /**
- * A per-device mailbox entry: a Welcome into a group, notice of removal from one, or a chunk of
- * history sent by another device of the account (then `groupId` is the transfer id, `seq` the chunk index).
+ * A per-device mailbox entry: a Welcome into a group, notice of removal from one, a chunk of
+ * history sent by another device of the account (then `groupId` is the transfer id, `seq` the chunk
+ * index), or a time-lock release (DESIGN §8: `payload` is an encoded `TimelockRelease`, `sender` the
+ * device that asked for the lock, `seq` the group's last entry when it was released).
  */
 export const mailboxEntrySchema = object({
   id: uint(),
-  kind: oneOf(['welcome', 'removed', 'transfer'] as const),
+  kind: oneOf(['welcome', 'removed', 'transfer', 'release'] as const),
   groupId: groupIdSchema,
   /** The log position the device starts after (the commit that added or removed it); a transfer's chunk index. */
   seq,
@@ -268,6 +271,25 @@ export const ops = {
   'device.transfer': op(
     object({ to: deviceIdSchema, transferId: bytes({ length: 16 }), index: uint({ max: 100_000 }), payload: bytes({ min: 1, max: 512 * 1024 }) }),
     empty,
+  ),
+
+  /**
+   * A time lock for a message to a group this device is in (DESIGN §8): the server makes a fresh
+   * challenge key and an RSW puzzle for it whose squarings take until `unlockAt` (Unix ms) at the
+   * server's reference speed, and releases the key to the group's member devices at `unlockAt`.
+   * BAD_INPUT for a time in the past or beyond the server's horizon.
+   */
+  'timelock.lock': op(
+    object({ groupId: groupIdSchema, unlockAt: uint() }),
+    object({ lockId: timelockIdSchema, unlockAt: uint(), puzzle: timelockPuzzleSchema, key: timelockKeySchema }),
+  ),
+  /**
+   * The released keys among these locks, for locks of groups this device is routed in; locks not
+   * yet released, unknown, or of other groups are left out (a removed member gets nothing).
+   */
+  'timelock.fetch': op(
+    object({ lockIds: array(timelockIdSchema, { max: 100 }) }),
+    object({ releases: array(timelockReleaseSchema, { max: 100 }) }),
   ),
 
   /** Online users visible to me: group peers (or everyone on an open server), paged. */

@@ -10,6 +10,10 @@ describe('abuse settings from the environment', () => {
       trustedProxies: ['10.0.0.1', '10.0.0.2'],
     });
     expect(abuseConfigFromEnv({})).toEqual({});
+    expect(abuseConfigFromEnv({ PARLEY_TIMELOCK_SQUARINGS_PER_SECOND: '250000', PARLEY_TIMELOCK_MAX_HORIZON_MS: '86400000' })).toEqual({
+      timelockSquaringsPerSecond: 250_000,
+      timelockMaxHorizonMs: 86_400_000,
+    });
   });
 
   it('names the variable when a value is not a non-negative number', () => {

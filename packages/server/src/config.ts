@@ -96,6 +96,25 @@ export interface ServerConfig {
   powAccountMaxDifficulty: number;
   /** Reverse proxies (exact addresses) whose `X-Forwarded-For` names the client; they are never struck or limited themselves. */
   trustedProxies: string[];
+
+  // Time-locked messages (DESIGN §8).
+  /**
+   * The reference speed a lock's squarings are counted at: T = (unlockAt − now) × this. The
+   * default, 1,000,000 a second, is GMP on one core of a current server (1.1–1.2 million 2048-bit
+   * squarings a second on this project's 2-core Xeon): a recipient with GMP and a similar core
+   * opens a puzzle about on time, faster hardware earlier (see the README).
+   */
+  timelockSquaringsPerSecond: number;
+  /** The furthest ahead an unlock time may be (default one year); later ones get BAD_INPUT. */
+  timelockMaxHorizonMs: number;
+  /** RSW modulus size in bits: 2048 (the minimum) to 4096, whole bytes. */
+  timelockModulusBits: number;
+  /** How long one modulus serves new locks before a fresh one replaces it; the old one is kept until its locks are released. */
+  timelockRotationMs: number;
+  /** Lock requests per account per minute. */
+  timelockLocksPerMinute: number;
+  /** Unreleased locks an account may have at once. */
+  timelockMaxPendingPerAccount: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -129,9 +148,15 @@ export const defaultConfig: ServerConfig = {
   accountFailureWindowMs: 60 * 60_000,
   powAccountMaxDifficulty: 20,
   trustedProxies: [],
+  timelockSquaringsPerSecond: 1_000_000,
+  timelockMaxHorizonMs: 365 * 24 * 60 * 60_000,
+  timelockModulusBits: 2048,
+  timelockRotationMs: 30 * 24 * 60 * 60_000,
+  timelockLocksPerMinute: 30,
+  timelockMaxPendingPerAccount: 1_000,
 };
 
-/** The abuse settings that `abuseConfigFromEnv` reads, each from `PARLEY_` + its name in SNAKE_CASE. */
+/** The abuse and time-lock settings that `abuseConfigFromEnv` reads, each from `PARLEY_` + its name in SNAKE_CASE. */
 const ABUSE_NUMBERS = [
   'handshakeTimeoutMs',
   'authTimeoutMs',
@@ -155,13 +180,20 @@ const ABUSE_NUMBERS = [
   'accountFailureLimit',
   'accountFailureWindowMs',
   'powAccountMaxDifficulty',
+  'timelockSquaringsPerSecond',
+  'timelockMaxHorizonMs',
+  'timelockModulusBits',
+  'timelockRotationMs',
+  'timelockLocksPerMinute',
+  'timelockMaxPendingPerAccount',
 ] as const satisfies readonly (keyof ServerConfig)[];
 
 /** `strikeWindowMs` → `PARLEY_STRIKE_WINDOW_MS`. */
 export const envName = (key: string): string => `PARLEY_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
 
 /**
- * The abuse settings given in the environment (`PARLEY_BAN_MS=60000`, `PARLEY_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`, ...),
+ * The abuse and time-lock settings given in the environment (`PARLEY_BAN_MS=60000`,
+ * `PARLEY_TIMELOCK_SQUARINGS_PER_SECOND=500000`, `PARLEY_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`, ...),
  * for `parley serve` to pass on. A value that is not a non-negative number is an error naming the variable.
  */
 export function abuseConfigFromEnv(env: Record<string, string | undefined>): Partial<ServerConfig> {

@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { opaqueReady } from '@parley/crypto';
+import { deriveKey, opaqueReady } from '@parley/crypto';
 import { CloseCode } from '@parley/protocol';
 import type { WebSocket } from 'ws';
 import { connectRedisBus, MemoryBus, MemoryPresenceStore, RedisPresenceStore, type Bus, type PresenceStore } from './bus/index.js';
@@ -61,7 +61,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     : new MemoryPresenceStore();
   const defences = createDefences(config, { serverPrivateKey: keys.noise.privateKey, log, ...(redis ? { redis } : {}) });
   const { metrics, guard } = defences;
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, pow: defences.pow });
+  const timelock = {
+    squaringsPerSecond: config.timelockSquaringsPerSecond,
+    maxHorizonMs: config.timelockMaxHorizonMs,
+    locksPerMinute: config.timelockLocksPerMinute,
+    maxPendingPerAccount: config.timelockMaxPendingPerAccount,
+    bits: config.timelockModulusBits,
+    rotationMs: config.timelockRotationMs,
+    // Trapdoors are sealed in the database under a key from the key file (DESIGN §8; see timelock-moduli).
+    sealKey: deriveKey(keys.noise.privateKey, 'parley/timelock/trapdoor/v1'),
+  };
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, pow: defences.pow, timelock });
 
   const connections = new Set<Connection>();
   /** Open connections by client address, so a ban closes them at once. */
@@ -75,6 +85,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const unsubscribe = local.listen(bus);
   const stopRetention = services.delivery.startRetention();
   const stopPresence = services.presence.startHeartbeat();
+  const stopTimelock = services.timelock.start();
 
   const onSocket = (ws: WebSocket, _request: unknown, ip: string) => {
     const connection: Connection = new Connection(
@@ -162,6 +173,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await defences.close();
     await stopRetention();
     await stopPresence();
+    await stopTimelock();
     await services.presence.leave();
     await bus.close();
     await storage.close();
@@ -187,6 +199,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         http.closeAllConnections();
         await stopRetention();
         await stopPresence();
+        await stopTimelock();
         await defences.close();
         // Offline announcements for the connections just closed, and this node's presence entries
         // removed from the shared registry, before the bus and storage go.

@@ -12,6 +12,8 @@ import { KeyPackageService } from './key-packages.js';
 import type { PowService } from './pow.js';
 import { PresenceService } from './presence.js';
 import { Push } from './push.js';
+import { TimelockModuli, type TimelockModuliOptions } from './timelock-moduli.js';
+import { TimelockService, type TimelockOptions } from './timelock.js';
 
 export interface ServiceOptions {
   storage: Storage;
@@ -25,9 +27,11 @@ export interface ServiceOptions {
   deviceBacklogQuota: number;
   /** Proof of work before registration and login; built by the server, which runs its clock. */
   pow: PowService;
+  /** Time-locked messages: reference speed, horizon, limits, and the moduli's size, rotation and sealing key. */
+  timelock: Omit<TimelockOptions, 'retentionMs'> & TimelockModuliOptions;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, pow }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, pow, timelock }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
@@ -38,5 +42,6 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
     pow,
+    timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),
   };
 }

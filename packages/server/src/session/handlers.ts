@@ -11,6 +11,7 @@ import type { PowService } from '../services/pow.js';
 import type { PresenceService } from '../services/presence.js';
 import type { Authentication } from './authentication.js';
 import type { StrikeReason } from '../services/abuse.js';
+import type { TimelockService } from '../services/timelock.js';
 
 export interface Services {
   accounts: AccountService;
@@ -21,6 +22,7 @@ export interface Services {
   delivery: DeliveryService;
   presence: PresenceService;
   pow: PowService;
+  timelock: TimelockService;
 }
 
 /** What a handler may see and change of its connection. */
@@ -211,6 +213,9 @@ export const handlers: HandlerTable = {
   'sync.fetch': { needs: 'device', handle: (session, body, { delivery }) => delivery.fetch(session, body) },
   'sync.ack': { needs: 'device', handle: (session, body, { delivery }) => delivery.ack(session, body) },
   'device.transfer': { needs: 'device', handle: (session, body, { delivery }) => delivery.transfer(session, body) },
+
+  'timelock.lock': { needs: 'device', handle: (session, body, { timelock }) => timelock.lock(session, body) },
+  'timelock.fetch': { needs: 'device', handle: (session, body, { timelock }) => timelock.fetch(session, body) },
 
   'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
 };

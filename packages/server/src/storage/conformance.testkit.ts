@@ -1,6 +1,7 @@
 /** The storage conformance suite: every Storage adapter must pass it unchanged (STYLE §2). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runMessagingConformance } from './messaging-conformance.testkit.js';
+import { runTimelockConformance } from './timelock-conformance.testkit.js';
 import { StorageConflictError, type AccountRecord, type NewDevice, type Storage } from './types.js';
 
 const key = (fill: number, length = 32) => new Uint8Array(length).fill(fill);
@@ -98,5 +99,6 @@ export function runStorageConformance(name: string, create: () => Promise<Storag
     });
 
     runMessagingConformance(() => storage);
+    runTimelockConformance(() => storage);
   });
 }

@@ -1,5 +1,6 @@
 import type { openPostgresStorage as OpenPostgresStorage } from './postgres.js';
 export type * from './types.js';
+export type * from './timelock-types.js';
 export { StaleEpochError, StorageConflictError, StorageNotFoundError } from './types.js';
 export { openSqliteStorage } from './sqlite.js';
 export type { PostgresStorageOptions } from './postgres.js';

@@ -173,7 +173,7 @@ export async function listGroupPeers(db: Db, username: string): Promise<string[]
 }
 
 /** Mailbox ids come from a counter row whose lock is held until commit, so ids appear in order. */
-async function allocateMailboxIds(tx: Transaction<Database>, count: number): Promise<number> {
+export async function allocateMailboxIds(tx: Transaction<Database>, count: number): Promise<number> {
   const row = await tx
     .updateTable('counters')
     .set((eb) => ({ value: eb('value', '+', count) }))

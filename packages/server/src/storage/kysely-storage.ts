@@ -4,6 +4,7 @@ import { Migrator, type Kysely, type Selectable } from 'kysely';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
 import * as keys from './kysely-key-packages.js';
+import * as timelock from './kysely-timelock.js';
 import { migrationProvider } from './migrations/index.js';
 import { bytes, int, optionalInt } from './rows.js';
 import type { AccountsTable, Database, DevicesTable } from './schema.js';
@@ -26,7 +27,7 @@ import {
   type NewMessage,
   type Storage,
 } from './types.js';
-
+import type { NewTimelock, TimelockModulusRecord, TimelockRecord } from './timelock-types.js';
 
 function toAccount(row: Selectable<AccountsTable>): AccountRecord {
   return {
@@ -254,6 +255,46 @@ export class KyselyStorage implements Storage {
       .execute();
     const row = await this.db.selectFrom('server_key').select('fingerprint').where('id', '=', 'noise').executeTakeFirstOrThrow();
     return row.fingerprint;
+  }
+
+  addTimelockModulus(modulus: TimelockModulusRecord): Promise<void> {
+    return timelock.addTimelockModulus(this.db, modulus);
+  }
+
+  listTimelockModuli(): Promise<TimelockModulusRecord[]> {
+    return timelock.listTimelockModuli(this.db);
+  }
+
+  retireTimelockModuli(before: number): Promise<number> {
+    return timelock.retireTimelockModuli(this.db, before);
+  }
+
+  addTimelock(lock: NewTimelock): Promise<void> {
+    return timelock.addTimelock(this.db, lock);
+  }
+
+  getTimelocks(lockIds: readonly Uint8Array[]): Promise<TimelockRecord[]> {
+    return timelock.getTimelocks(this.db, lockIds);
+  }
+
+  countPendingTimelocks(username: string): Promise<number> {
+    return timelock.countPendingTimelocks(this.db, username);
+  }
+
+  nextTimelockUnlock(): Promise<number | undefined> {
+    return timelock.nextTimelockUnlock(this.db);
+  }
+
+  dueTimelocks(now: number, limit: number): Promise<TimelockRecord[]> {
+    return timelock.dueTimelocks(this.db, now, limit);
+  }
+
+  releaseTimelock(lockId: Uint8Array, release: { key: Uint8Array; payload: Uint8Array; at: number }): Promise<MailboxRecord[] | undefined> {
+    return timelock.releaseTimelock(this.db, lockId, release);
+  }
+
+  deleteReleasedTimelocks(cutoff: number): Promise<number> {
+    return timelock.deleteReleasedTimelocks(this.db, cutoff);
   }
 
   async close(): Promise<void> {

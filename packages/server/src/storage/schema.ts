@@ -97,6 +97,29 @@ export interface ServerKeyTable {
   recorded_at: number;
 }
 
+export interface TimelockModuliTable {
+  id: Uint8Array;
+  modulus: Uint8Array;
+  sealed_trapdoor: Uint8Array;
+  created_at: number;
+}
+
+export interface TimelocksTable {
+  lock_id: Uint8Array;
+  group_id: Uint8Array;
+  creator_username: string;
+  creator_device: string;
+  modulus_id: Uint8Array;
+  base: Uint8Array;
+  squarings: number;
+  masked_key: Uint8Array;
+  unlock_at: number;
+  created_at: number;
+  /** Both null until the release, both set by it. */
+  released_at: number | null;
+  released_key: Uint8Array | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   devices: DevicesTable;
@@ -108,4 +131,6 @@ export interface Database {
   group_log: GroupLogTable;
   mailbox: MailboxTable;
   server_key: ServerKeyTable;
+  timelock_moduli: TimelockModuliTable;
+  timelocks: TimelocksTable;
 }

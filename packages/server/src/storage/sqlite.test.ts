@@ -101,4 +101,32 @@ describe('SQLite file', () => {
     expect(await storage.countKeyPackages(alice, 5)).toEqual({ oneTime: 1, lastResort: false });
     await storage.close();
   });
+
+  it('migrates a 0003 database to the time-lock tables keeping its groups, which time locks then refer to (0005_timelock)', async () => {
+    const file = join(dir, 'upgrade-timelock.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0003_device_quota');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    old.prepare("insert into groups values (x'0102', 'group', 3, x'03', 'alice', 1, 7)").run();
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect((await storage.getGroup(new Uint8Array([1, 2])))?.lastSeq).toBe(7);
+    const lock = {
+      lockId: new Uint8Array(16).fill(1),
+      groupId: new Uint8Array([1, 2]),
+      creator: { username: 'alice', deviceId: 'device-a1' },
+      modulusId: new Uint8Array(16),
+      base: new Uint8Array([5]),
+      squarings: 10,
+      maskedKey: new Uint8Array(32),
+      unlockAt: 50,
+      createdAt: 1,
+    };
+    await storage.addTimelock(lock);
+    expect(await storage.getTimelocks([lock.lockId])).toEqual([{ ...lock, released: undefined }]);
+    await storage.close();
+  });
 });

@@ -1,5 +1,6 @@
 /** @module The storage interface the services use. Async everywhere, so a network database fits behind it. */
 import type { DeviceRef } from '@parley/protocol';
+import type { TimelockStorage } from './timelock-types.js';
 
 export interface AccountRecord {
   username: string;
@@ -96,7 +97,7 @@ export interface LogRecord {
   payload: Uint8Array;
 }
 
-export type MailboxKind = 'welcome' | 'removed' | 'transfer';
+export type MailboxKind = 'welcome' | 'removed' | 'transfer' | 'release';
 
 export interface MailboxRecord {
   id: number;
@@ -179,7 +180,7 @@ export interface CursorRecord {
   lastSeq: number;
 }
 
-export interface Storage {
+export interface Storage extends TimelockStorage {
   /** Creates the account and its first device together; throws StorageConflictError if the username exists. */
   createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void>;
   getAccount(username: string): Promise<AccountRecord | undefined>;

@@ -4,12 +4,14 @@ import * as m0001 from './0001_accounts.js';
 import * as m0002 from './0002_messaging.js';
 import * as m0003 from './0003_device_quota.js';
 import * as m0004 from './0004_server_key.js';
+import * as m0005 from './0005_timelock.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
   '0002_messaging': m0002,
   '0003_device_quota': m0003,
   '0004_server_key': m0004,
+  '0005_timelock': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
