@@ -36,6 +36,8 @@ export const ErrorCode = {
   CONNECTION_FAILED: 'CONNECTION_FAILED',
   NOT_LOGGED_IN: 'NOT_LOGGED_IN',
   BAD_INPUT: 'BAD_INPUT',
+  /** A log or mailbox entry this device could not decrypt, verify or read: acknowledged and reported, never blocking. */
+  UNREADABLE_ENTRY: 'UNREADABLE_ENTRY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

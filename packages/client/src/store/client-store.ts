@@ -1,4 +1,7 @@
-/** @module What the SDK keeps locally for messaging: MLS group states, history, KeyPackage secrets, pinned identity keys. */
+/**
+ * @module What the SDK keeps locally for messaging: MLS group states, history, KeyPackage secrets,
+ * pinned identity keys, and a cache of what the server said that is worth not asking again.
+ */
 import type { GroupKind } from '@parley/protocol';
 
 export interface ConversationRecord {
@@ -61,73 +64,13 @@ export interface ClientStore {
   /** The identity key the user confirmed by comparing safety numbers, if any. */
   getVerifiedIdentity(username: string): Promise<Uint8Array | undefined>;
   setVerifiedIdentity(username: string, identityKey: Uint8Array | undefined): Promise<void>;
+  /**
+   * Derived data the SDK can always ask the server for again (directory entries, group
+   * summaries, its KeyPackage count), kept between runs so commands can skip those requests.
+   * Values are opaque bytes to the store; the SDK validates what it reads back.
+   */
+  getCached(key: string): Promise<Uint8Array | undefined>;
+  /** Replace a cached value, or forget it (`undefined`). */
+  putCached(key: string, value: Uint8Array | undefined): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Keeps everything in memory: for tests and throwaway sessions. */
-export class MemoryClientStore implements ClientStore {
-  private readonly conversations = new Map<string, ConversationRecord>();
-  private readonly messages = new Map<string, StoredMessage[]>();
-  private readonly keyPackages = new Map<string, KeyPackageSecret>();
-  private readonly identities = new Map<string, Uint8Array>();
-  private readonly verified = new Map<string, Uint8Array>();
-
-  async getConversation(groupId: string) {
-    const record = this.conversations.get(groupId);
-    return record && structuredClone(record);
-  }
-  async listConversations() {
-    return [...this.conversations.values()].map((record) => structuredClone(record));
-  }
-  async apply(update: ConversationUpdate) {
-    this.conversations.set(update.conversation.groupId, structuredClone(update.conversation));
-    if (update.message) {
-      const list = this.messages.get(update.message.groupId) ?? [];
-      if (!list.some((message) => message.seq === update.message?.seq)) list.push(structuredClone(update.message));
-      list.sort((a, b) => a.seq - b.seq);
-      this.messages.set(update.message.groupId, list);
-    }
-    if (update.consumedKeyPackage) {
-      const secret = this.keyPackages.get(update.consumedKeyPackage);
-      if (secret && !secret.lastResort) this.keyPackages.delete(update.consumedKeyPackage);
-    }
-  }
-  async listMessages(groupId: string, options: { unreadOnly?: boolean } = {}) {
-    return (this.messages.get(groupId) ?? []).filter((message) => !options.unreadOnly || !message.read).map((message) => ({ ...message }));
-  }
-  async importHistory(messages: StoredMessage[]) {
-    for (const message of messages) {
-      const list = this.messages.get(message.groupId) ?? [];
-      if (!list.some((existing) => existing.seq === message.seq)) list.push({ ...message });
-      list.sort((a, b) => a.seq - b.seq);
-      this.messages.set(message.groupId, list);
-    }
-  }
-  async countUnread(groupId: string) {
-    return (this.messages.get(groupId) ?? []).filter((message) => !message.read).length;
-  }
-  async markRead(groupId: string, upToSeq: number) {
-    for (const message of this.messages.get(groupId) ?? []) if (message.seq <= upToSeq) message.read = true;
-  }
-  async putKeyPackages(secrets: KeyPackageSecret[]) {
-    for (const secret of secrets) this.keyPackages.set(secret.ref, structuredClone(secret));
-  }
-  async getKeyPackage(ref: string) {
-    const secret = this.keyPackages.get(ref);
-    return secret && structuredClone(secret);
-  }
-  async getPinnedIdentity(username: string) {
-    return this.identities.get(username);
-  }
-  async pinIdentity(username: string, identityKey: Uint8Array) {
-    this.identities.set(username, identityKey);
-  }
-  async getVerifiedIdentity(username: string) {
-    return this.verified.get(username);
-  }
-  async setVerifiedIdentity(username: string, identityKey: Uint8Array | undefined) {
-    if (identityKey) this.verified.set(username, identityKey);
-    else this.verified.delete(username);
-  }
-  async close() {}
 }

@@ -158,9 +158,7 @@ export class Controller implements Actions {
     this.client = client;
     client.onClose((error) => this.connectionClosed(generation, error));
     client.onEvent((event) => {
-      if (generation !== this.generation) return;
-      if (event.kind === 'message' || event.kind === 'mailbox') this.chats.requestSync();
-      else if (event.kind === 'presence') this.presenceChanged(event.body.username, event.body.online);
+      if (generation === this.generation && event.kind === 'presence') this.presenceChanged(event.body.username, event.body.online);
     });
     this.set({ serverFingerprint: client.serverFingerprint });
 
@@ -209,7 +207,16 @@ export class Controller implements Actions {
     const messenger = await client.messenger();
     if (generation !== this.generation) return;
     this.messenger = messenger;
-    this.chats.requestSync();
+    // Live from here: the SDK applies the server's pushes and reports each as an event.
+    client.onConversationEvent(
+      (event) => {
+        if (generation === this.generation) this.chats.handle(event);
+      },
+      (error) => {
+        if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
+      },
+    );
+    await this.chats.catchUp();
     // The directory may show a changed key for the open chat's peer since we last looked.
     const peer = this.chats.peerOf(this.state.selection);
     if (peer && this.state.selection.kind === 'chat') this.trust.check(peer);
