@@ -11,7 +11,7 @@ import { groupIdText, type FetchRange, type Gap, type LogEntry, type MailboxEntr
 import type { ConversationRecord } from '../store/client-store.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
-import type { Pipeline } from './pipeline.js';
+import type { LogOutcome } from './pipeline.js';
 import { recoverFromGap } from './rejoin.js';
 
 const FULL_SYNC_LIMIT = 500;
@@ -24,6 +24,12 @@ export interface GroupLog {
   accepted(groupId: string, seq: number): void;
 }
 
+/** Who processes each entry, one at a time: the pipeline. */
+export interface EntryProcessor {
+  logEntry(entry: LogEntry): Promise<LogOutcome>;
+  mailboxEntry(entry: MailboxEntry): Promise<void>;
+}
+
 export class Inbox implements GroupLog {
   /** Sequence numbers of this device's own entries not yet passed by the cursor, per group. */
   private readonly own = new Map<string, Set<number>>();
@@ -32,7 +38,7 @@ export class Inbox implements GroupLog {
 
   constructor(
     private readonly ctx: MessengerContext,
-    private readonly pipeline: Pipeline,
+    private readonly pipeline: EntryProcessor,
   ) {}
 
   accepted(groupId: string, seq: number): void {
