@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import madge from 'madge';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,22 @@ const allowed: Record<string, string[]> = {
   web: ['client'],
 };
 
+// The SDK's entries besides its index: Node adapters, and the store conformance suite adapters run.
+const clientSubpaths = ['/node', '/conformance'];
+
+// Inside the SDK, folders by capability (README, Architecture): the connection and the store
+// depend on no other folder; trust builds on them; account and conversations on those three;
+// node/ adapts the store and the connection to Node. Only index.ts and client.ts compose them all.
+const clientLayers: Record<string, string[]> = {
+  connection: [],
+  store: [],
+  trust: ['connection', 'store'],
+  account: ['connection', 'store', 'trust'],
+  conversations: ['connection', 'store', 'trust'],
+  node: ['connection', 'store'],
+};
+const clientSrc = join(packagesDir, 'client', 'src');
+
 describe('architecture', () => {
   it('has no import cycles', async () => {
     const result = await madge(packagesDir, {
@@ -47,8 +63,29 @@ describe('architecture', () => {
           const subpath = match[2] ?? '';
           const where = relative(root, file);
           if (!deps.includes(target)) violations.push(`${where} imports @parley/${target}`);
-          if (subpath && !(target === 'client' && subpath === '/node')) violations.push(`${where} reaches into @parley/${target}${subpath}`);
+          if (subpath && !(target === 'client' && clientSubpaths.includes(subpath))) violations.push(`${where} reaches into @parley/${target}${subpath}`);
         }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('keeps the SDK in capability folders that import only the folders below them', () => {
+    const violations: string[] = [];
+    for (const file of sourceFiles(clientSrc)) {
+      const [folder, ...rest] = relative(clientSrc, file).split('/');
+      if (rest.length === 0) {
+        if (!['index.ts', 'client.ts'].includes(folder ?? '')) violations.push(`${relative(root, file)} is outside the capability folders`);
+        continue;
+      }
+      const allowedFolders = clientLayers[folder ?? ''];
+      if (!allowedFolders) {
+        violations.push(`${relative(root, file)} is in no known folder`);
+        continue;
+      }
+      for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']*)'/g)) {
+        const target = relative(clientSrc, join(dirname(file), match[1] ?? '')).split('/')[0] ?? '';
+        if (target !== folder && !allowedFolders.includes(target)) violations.push(`${relative(root, file)} imports ${match[1]} (${folder}/ may use ${allowedFolders.join(', ') || 'no other folder'})`);
       }
     }
     expect(violations).toEqual([]);
@@ -74,8 +111,8 @@ describe('architecture', () => {
     const nodeOnly = /from '(ws|better-sqlite3|pino|kysely|pg|ioredis|node:[a-z/]+)'/;
     const offenders = ['protocol', 'crypto', 'client', 'web']
       .flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src')))
-      // Node adapters are named as such and reached only through @parley/client/node.
-      .filter((file) => !file.endsWith('.test.ts') && !/\/client\/src\/(node|sqlite-store)\.ts$/.test(file))
+      // The SDK's Node adapters live in its node/ folder, reached only through @parley/client/node.
+      .filter((file) => !file.endsWith('.test.ts') && !file.startsWith(join(clientSrc, 'node') + '/'))
       .filter((file) => nodeOnly.test(readFileSync(file, 'utf8')))
       .map((file) => relative(root, file));
     expect(offenders).toEqual([]);

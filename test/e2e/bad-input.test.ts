@@ -1,5 +1,7 @@
-import { NoiseNXInitiator } from '@parley/crypto';
-import { CloseCode, decodeCbor, encodeCbor, encodeRequest, serverHelloSchema } from '@parley/protocol';
+import { Connection, MemoryProfileStore, parseGroupId, websocketUrl, type ProfileStore } from '@parley/client';
+import { nodeSocketFactory } from '@parley/client/node';
+import { channelAuthMessage, NoiseNXInitiator, sign } from '@parley/crypto';
+import { CloseCode, decodeCbor, encodeCbor, encodeRequest, serverHelloSchema, type RequestOf } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, startTestServer, type TestServer } from '../support/harness.js';
 import { openRawChannel, openSocket } from '../support/raw-channel.js';
@@ -52,6 +54,30 @@ describe('bad input', () => {
     expect(await raw.next()).toMatchObject({ id: 8, ok: true });
     for (let i = 0; i < 3; i++) raw.send(encodeCbor('not a map'));
     expect((await raw.closed).code).toBe(CloseCode.TOO_MANY_BAD_FRAMES);
+  });
+
+  it("refuses a bad sync.fetch range with a clear error, and the device's connection serves on", async () => {
+    const profile: ProfileStore = new MemoryProfileStore();
+    const client = await connectClient(server, profile);
+    await client.register('ranger', 'ranger password 1');
+    const group = await (await client.messenger()).createGroup('ranges', []);
+    client.close();
+    const { account } = await profile.load();
+    const secrets = await profile.loadSecrets();
+    if (!account || !secrets) throw new Error('not registered');
+    const link = await Connection.open(websocketUrl(server.url), { socketFactory: nodeSocketFactory, verifyServerKey: () => undefined });
+    const signature = sign(secrets.devicePrivateKey, channelAuthMessage(link.handshakeHash, account.username, account.deviceId));
+    await link.request('device.auth', { username: account.username, deviceId: account.deviceId, signature });
+    const groupId = parseGroupId(group.groupId) ?? new Uint8Array();
+    const fetchRange = (range: unknown) => link.request('sync.fetch', { range } as RequestOf<'sync.fetch'>);
+
+    await expect(fetchRange({ groupId, fromSeq: 5, toSeq: 2 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'range ends (toSeq 2) before it starts (fromSeq 5)' });
+    await expect(fetchRange({ groupId: new Uint8Array(16).fill(1), fromSeq: 1 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^this device is not in group /) });
+    await expect(fetchRange({ groupId: new Uint8Array(3), fromSeq: 1 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('groupId') });
+    await expect(fetchRange({ groupId, fromSeq: -1 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('fromSeq') });
+    await expect(fetchRange({ groupId, fromSeq: 1, toSeq: 'all' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('toSeq') });
+    expect(await fetchRange({ groupId, fromSeq: 1 })).toEqual({ mailbox: [], entries: [], gaps: [], more: false });
+    link.close();
   });
 
   it('closes the channel on a frame that fails authentication, and on an oversized frame', async () => {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scrapeMetrics } from '../support/abuse.js';
 import { PARLEY_BIN, runCli, startServeProcess, type ServeProcess } from '../support/cli.js';
 import { tempDir } from '../support/harness.js';
 
@@ -21,6 +22,13 @@ const jsonLines = <T>(text: string): T[] =>
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as T);
+
+/** Requests the server handled, by op, from its /metrics. */
+async function requestsByOp(url: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const match of (await scrapeMetrics(url)).matchAll(/^parley_requests_total\{op="([^"]+)"\} (\d+)$/gm)) counts.set(match[1] ?? '', Number(match[2]));
+  return counts;
+}
 
 describe('messaging from the CLI', () => {
   const dir = tempDir('cli-messaging');
@@ -55,6 +63,19 @@ describe('messaging from the CLI', () => {
     expect(jsonLines(await ok('bob', ['sync']))).toEqual([]);
     await ok('bob', ['send', 'alice', 'yes!']);
     expect(jsonLines<JsonMessage>(await ok('alice', ['sync'])).map((m) => m.text)).toEqual(['yes!']);
+  });
+
+  it('a one-shot send to an existing conversation takes at most 3 requests after the handshake', async () => {
+    const before = await requestsByOp(server.url);
+    await ok('alice', ['send', 'bob', 'counted']);
+    const after = await requestsByOp(server.url);
+    const used: Record<string, number> = {};
+    for (const [op, count] of after) if (count !== (before.get(op) ?? 0)) used[op] = count - (before.get(op) ?? 0);
+    const total = Object.values(used).reduce((sum, count) => sum + count, 0);
+    console.info(`parley send to an existing conversation: ${total} requests after the handshake ${JSON.stringify(used)}`);
+    // Authenticate the device, catch the conversation up, send.
+    expect(used).toEqual({ 'device.auth': 1, 'sync.fetch': 1, 'group.send': 1 });
+    expect(jsonLines<JsonMessage>(await ok('bob', ['sync'])).map((m) => m.text)).toEqual(['counted']);
   });
 
   it('verify prints the same safety number on both sides, with a QR code for people', async () => {

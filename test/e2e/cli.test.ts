@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startServeProcess, type ServeProcess } from '../support/cli.js';
@@ -67,6 +67,31 @@ describe('the parley CLI against `parley serve`', () => {
     const usage = await cli('x5', ['frobnicate']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^error BAD_INPUT: unknown command/);
+  });
+
+  it('tells its version, shows the help of a command group given alone, and checks names and passwords before connecting', async () => {
+    const version = await runCli(['--version']);
+    expect([version.code, version.stderr]).toEqual([0, '']);
+    expect(version.stdout).toMatch(/^parley \d+\.\d+\.\d+ \(protocol \d+\)\n$/);
+    for (const command of ['group', 'history']) {
+      const help = await runCli([command]);
+      expect([help.code, help.stderr]).toEqual([0, '']);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: parley ${command} \\[options\\] \\[command\\]`));
+      expect(help.stdout).toContain('send');
+    }
+    expect((await runCli(['group', 'frobnicate'])).stderr).toBe("error BAD_INPUT: unknown command 'frobnicate'\n");
+
+    // A fresh profile would print "trusting server key …" on connecting: nothing may come before the error.
+    const badName = await cli('y1', ['register', 'no spaces allowed'], { PARLEY_PASSWORD: PASSWORD });
+    expect([badName.code, badName.stdout]).toEqual([1, '']);
+    expect(badName.stderr).toMatch(/^error INVALID_USERNAME: invalid username "no spaces allowed"[^\n]*\n$/);
+    const shortPassword = await cli('y2', ['register', 'carol'], { PARLEY_PASSWORD: 'short' });
+    expect([shortPassword.code, shortPassword.stdout, shortPassword.stderr]).toEqual([1, '', 'error BAD_INPUT: choose a password of at least 8 characters\n']);
+    const recover = await cli('y3', ['recover', 'carol', '--recovery-key', '0000-0000-0000-0000-0000-0000-0000-0000'], { PARLEY_NEW_PASSWORD: 'short' });
+    expect(recover.stderr).toBe('error BAD_INPUT: choose a password of at least 8 characters\n');
+    const badLogin = await cli('y4', ['login', 'x'], { PARLEY_PASSWORD: PASSWORD });
+    expect(badLogin.stderr).toMatch(/^error INVALID_USERNAME: [^\n]*\n$/);
+    expect(existsSync(profile('y1')) || existsSync(profile('y2')) || existsSync(profile('y4'))).toBe(false);
   });
 
   it('a logged-out or revoked device cannot reconnect', async () => {

@@ -5,17 +5,16 @@ import {
   generateRecoveryKey,
   generateSigningKeyPair,
   opaqueClient,
-  open,
+  openKeyBackup,
   passwordChangeMessage,
   recoveryKeys,
   recoveryMessage,
-  seal,
+  sealKeyBackup,
   sign,
   signingKeyPairFromSeed,
 } from '@parley/crypto';
 import { Connection, websocketUrl, type ProfileStore } from '@parley/client';
 import { nodeSocketFactory } from '@parley/client/node';
-import { decodeCbor } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDevice } from '../support/device.js';
 import { startTestServer, type TestServer } from '../support/harness.js';
@@ -23,7 +22,6 @@ import { startTestServer, type TestServer } from '../support/harness.js';
 const OLD = 'the original password';
 const NEW = 'a brand new password';
 const RESET = 'set with the recovery key';
-const backupContext = (username: string) => `parley/backup/v1/${username}`;
 
 describe('password change and recovery', () => {
   let server: TestServer;
@@ -67,8 +65,7 @@ describe('password change and recovery', () => {
     return { exportKey: finished.exportKey, identityKey, backup };
   }
   const opensWith = (exportKey: Uint8Array, backup: Uint8Array, username: string) => {
-    const plaintext = decodeCbor(open(backupKeyFromExportKey(exportKey), backup, backupContext(username))) as { identityPrivateKey: Uint8Array };
-    return signingKeyPairFromSeed(plaintext.identityPrivateKey).publicKey;
+    return signingKeyPairFromSeed(openKeyBackup(backupKeyFromExportKey(exportKey), backup, username).identityPrivateKey).publicKey;
   };
   async function loginFails(username: string, password: string): Promise<void> {
     await expect((await (await device()).open()).login(username, password)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
@@ -145,7 +142,7 @@ describe('password change and recovery', () => {
     // With a proof, a change signed by some other key is refused, and uses up the proof.
     const { response, nonce } = await other.request('password.change.start', { request: registration.request });
     const { record, exportKey } = opaqueClient.finishRegistration(registration.state, NEW, 'dave', response);
-    const backup = seal(backupKeyFromExportKey(exportKey), proof.plaintext, backupContext('dave'));
+    const backup = sealKeyBackup(backupKeyFromExportKey(exportKey), proof.plaintext, 'dave');
     const forged = sign(generateSigningKeyPair().privateKey, passwordChangeMessage('dave', nonce, record, backup));
     await expect(other.request('password.change.finish', { record, backup, signature: forged })).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
     const signature = sign(secrets.identityPrivateKey, passwordChangeMessage('dave', nonce, record, backup));
@@ -157,7 +154,7 @@ describe('password change and recovery', () => {
     const again = opaqueClient.startRegistration(NEW);
     const second = await other.request('password.change.start', { request: again.request });
     const next = opaqueClient.finishRegistration(again.state, NEW, 'dave', second.response);
-    const nextBackup = seal(backupKeyFromExportKey(next.exportKey), proof.plaintext, backupContext('dave'));
+    const nextBackup = sealKeyBackup(backupKeyFromExportKey(next.exportKey), proof.plaintext, 'dave');
     const nextSignature = sign(secrets.identityPrivateKey, passwordChangeMessage('dave', second.nonce, next.record, nextBackup));
     await expect(other.request('password.change.finish', { record: next.record, backup: nextBackup, signature: nextSignature })).resolves.toEqual({});
     await expect(other.request('password.change.finish', { record: next.record, backup: nextBackup, signature: nextSignature })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
@@ -242,9 +239,9 @@ describe('password change and recovery', () => {
       const registration = opaqueClient.startRegistration(RESET);
       const start = await link.request('recover.start', { username, request: registration.request });
       const recovery = recoveryKeys(key);
-      const plaintext = open(recovery.sealKey, start.recoveryBackup, backupContext(username));
+      const { plaintext } = openKeyBackup(recovery.sealKey, start.recoveryBackup, username);
       const { record, exportKey } = opaqueClient.finishRegistration(registration.state, RESET, username, start.response);
-      const backup = seal(backupKeyFromExportKey(exportKey), plaintext, backupContext(username));
+      const backup = sealKeyBackup(backupKeyFromExportKey(exportKey), plaintext, username);
       return { record, backup, signature: sign(recovery.signing.privateKey, recoveryMessage(username, start.nonce, record, backup)) };
     };
 
@@ -283,5 +280,5 @@ async function prove(link: Connection, username: string, password: string): Prom
   const { response } = await link.request('password.verify.start', { request: start.request });
   const finished = opaqueClient.finishLogin(start.state, password, username, response);
   const { backup } = await link.request('password.verify.finish', { finish: finished.finish });
-  return { plaintext: open(backupKeyFromExportKey(finished.exportKey), backup, `parley/backup/v1/${username}`) };
+  return { plaintext: openKeyBackup(backupKeyFromExportKey(finished.exportKey), backup, username).plaintext };
 }

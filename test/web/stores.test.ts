@@ -4,12 +4,13 @@
  * and the in-memory and Node adapters here.
  */
 import { join } from 'node:path';
-import { MemoryClientStore, MemoryProfileStore, type ClientStore, type ProfileStore } from '@parley/client';
+import { fileURLToPath } from 'node:url';
+import { MemoryClientStore, MemoryProfileStore } from '@parley/client';
+import { clientStoreChecks, profileStoreChecks, runClientStoreConformance, runProfileStoreConformance } from '@parley/client/conformance';
 import { DirectoryProfileStore, SqliteClientStore } from '@parley/client/node';
 import type { Browser, Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { clientStoreChecks, profileStoreChecks, type Check } from '../../packages/web/src/storage/conformance.testkit.js';
 import { tempDir } from '../support/harness.js';
 import { launchChromium, WEB_DIR } from './support.js';
 
@@ -17,32 +18,31 @@ const dir = tempDir('stores');
 afterAll(() => dir.remove());
 let counter = 0;
 
-function suite<S>(title: string, checks: Check<S>[], factory: () => () => Promise<S>, persistent: boolean): void {
-  describe(title, () => {
-    for (const check of checks) {
-      if (check.persistentOnly && !persistent) continue;
-      it(check.name, () => check.run(factory()));
-    }
-  });
-}
-
 // One store per check; `create` opens it again on the same storage, as the next run of a program would.
-suite<ClientStore>('MemoryClientStore', clientStoreChecks, () => {
-  const store = new MemoryClientStore();
-  return async () => store;
-}, false);
-suite<ClientStore>('SqliteClientStore', clientStoreChecks, () => {
-  const file = join(dir.path, `client-${counter++}.db`);
-  return async () => new SqliteClientStore(file);
-}, true);
-suite<ProfileStore>('MemoryProfileStore', profileStoreChecks, () => {
-  const store = new MemoryProfileStore();
-  return async () => store;
-}, false);
-suite<ProfileStore>('DirectoryProfileStore', profileStoreChecks, () => {
-  const profile = join(dir.path, `profile-${counter++}`);
-  return async () => new DirectoryProfileStore(profile);
-}, true);
+describe('MemoryClientStore', () => {
+  runClientStoreConformance({ storage: () => {
+    const store = new MemoryClientStore();
+    return async () => store;
+  }, persistent: false, test: it });
+});
+describe('SqliteClientStore', () => {
+  runClientStoreConformance({ storage: () => {
+    const file = join(dir.path, `client-${counter++}.db`);
+    return async () => new SqliteClientStore(file);
+  }, persistent: true, test: it });
+});
+describe('MemoryProfileStore', () => {
+  runProfileStoreConformance({ storage: () => {
+    const store = new MemoryProfileStore();
+    return async () => store;
+  }, persistent: false, test: it });
+});
+describe('DirectoryProfileStore', () => {
+  runProfileStoreConformance({ storage: () => {
+    const profile = join(dir.path, `profile-${counter++}`);
+    return async () => new DirectoryProfileStore(profile);
+  }, persistent: true, test: it });
+});
 
 describe('IndexedDB stores in Chromium', () => {
   let vite: ViteDevServer;
@@ -50,13 +50,15 @@ describe('IndexedDB stores in Chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    // Only the storage modules are loaded: plain TypeScript with type-only SDK imports.
+    // Only the storage modules and the conformance suite are loaded: plain TypeScript with type-only SDK imports.
     vite = await createServer({
       root: WEB_DIR,
       configFile: false,
       appType: 'custom',
       logLevel: 'error',
       optimizeDeps: { noDiscovery: true, include: [] },
+      // The suite straight from the SDK's TypeScript sources, as the storage modules are.
+      resolve: { alias: { '@parley/client/conformance': fileURLToPath(new URL('../../packages/client/src/store/conformance.ts', import.meta.url)) } },
       server: { host: '127.0.0.1', port: 0, hmr: false },
       plugins: [
         {

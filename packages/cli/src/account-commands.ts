@@ -1,9 +1,9 @@
 /** @module Client commands for accounts and devices: register, login, logout, whoami, devices, passwd, recover. */
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, ParleyClient, ParleyError } from '@parley/client';
+import { checkNewPassword, ErrorCode, ParleyClient, ParleyError } from '@parley/client';
 import { recoveryKeys } from '@parley/crypto';
-import { toBase64Url } from '@parley/protocol';
+import { normalizeUsername, toBase64Url } from '@parley/protocol';
 import { DirectoryProfileStore, nodeSocketFactory, SqliteClientStore } from '@parley/client/node';
 import { mkdirSync } from 'node:fs';
 import { readNewPassword, readPassword, type PasswordSource } from './password.js';
@@ -64,8 +64,12 @@ export async function withClient<T>(ctx: CommandContext, run: (client: ParleyCli
   }
 }
 
-export async function register(ctx: CommandContext, username: string, options: { deviceName?: string }): Promise<void> {
+// Usernames and new passwords are checked before connecting: a mistake is reported before anything else is printed.
+
+export async function register(ctx: CommandContext, usernameInput: string, options: { deviceName?: string }): Promise<void> {
+  const username = normalizeUsername(usernameInput);
   const password = await readPassword(ctx.passwords, 'current', 'New password: ', true);
+  checkNewPassword(password);
   const result = await withClient(ctx, (client) => client.register(username, password, { deviceName: options.deviceName ?? hostname() }), false);
   ctx.output.result(
     { username: result.username, deviceId: result.deviceId, recoveryKey: result.recoveryKey },
@@ -77,7 +81,8 @@ export async function register(ctx: CommandContext, username: string, options: {
   );
 }
 
-export async function login(ctx: CommandContext, username: string, options: { deviceName?: string }): Promise<void> {
+export async function login(ctx: CommandContext, usernameInput: string, options: { deviceName?: string }): Promise<void> {
+  const username = normalizeUsername(usernameInput);
   const password = await readPassword(ctx.passwords, 'current', 'Password: ');
   const session = await withClient(ctx, (client) => client.login(username, password, { deviceName: options.deviceName ?? hostname() }), false);
   ctx.output.result({ username: session.username, deviceId: session.deviceId }, `logged in as ${session.username} (device ${session.deviceId})`);
@@ -86,11 +91,13 @@ export async function login(ctx: CommandContext, username: string, options: { de
 export async function passwd(ctx: CommandContext): Promise<void> {
   const current = await readPassword(ctx.passwords, 'current', 'Current password: ');
   const next = await readPassword(ctx.passwords, 'new', 'New password: ', true);
+  checkNewPassword(next);
   const { username } = await withClient(ctx, (client) => client.changePassword(current, next));
   ctx.output.result({ username, changed: true }, `password changed for ${username}; your other devices stay logged in`);
 }
 
-export async function recover(ctx: CommandContext, username: string, options: { recoveryKey?: string; deviceName?: string }): Promise<void> {
+export async function recover(ctx: CommandContext, usernameInput: string, options: { recoveryKey?: string; deviceName?: string }): Promise<void> {
+  const username = normalizeUsername(usernameInput);
   const recoveryKey = options.recoveryKey ?? ctx.env.PARLEY_RECOVERY_KEY;
   if (!recoveryKey) throw new ParleyError(ErrorCode.BAD_INPUT, 'give the recovery key with --recovery-key KEY (or PARLEY_RECOVERY_KEY)');
   try {
@@ -99,6 +106,7 @@ export async function recover(ctx: CommandContext, username: string, options: { 
     throw new ParleyError(ErrorCode.BAD_INPUT, `not a recovery key: ${(error as Error).message}`);
   }
   const password = await readNewPassword(ctx.passwords, 'New password: ');
+  checkNewPassword(password);
   const session = await withClient(ctx, (client) => client.recover(username, recoveryKey, password, { deviceName: options.deviceName ?? hostname() }), false);
   ctx.output.result(
     { username: session.username, deviceId: session.deviceId },

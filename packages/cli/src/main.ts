@@ -1,14 +1,26 @@
 /** @module The `parley` command: `serve`, and a scriptable client (DESIGN §13, CLI contract). */
+import { readFileSync } from 'node:fs';
+import { PROTOCOL_VERSION } from '@parley/protocol';
 import { Command, CommanderError } from 'commander';
 import * as accounts from './account-commands.js';
 import * as messaging from './messaging-commands.js';
 import { Output } from './output.js';
 import { serve } from './serve.js';
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 export interface MainIo {
   env?: NodeJS.ProcessEnv;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+}
+
+/** A command that only groups subcommands: alone, it prints its help (on stdout, as --help does). */
+function helpWithoutSubcommand(command: Command): Command {
+  return command.allowExcessArguments().action((_options: unknown, self: Command) => {
+    if (self.args.length > 0) self.error(`unknown command '${self.args[0]}'`);
+    self.outputHelp();
+  });
 }
 
 /** Run the CLI; resolves to the process exit code. */
@@ -20,6 +32,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 
   const program = new Command('parley')
     .description('Parley: a self-hostable end-to-end encrypted messenger')
+    .version(`parley ${version} (protocol ${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
     .option('--server <url>', 'server URL (or PARLEY_SERVER; default http://127.0.0.1:8080)')
     .option('--profile <dir>', 'profile directory (or PARLEY_PROFILE; default ~/.parley)')
     .option('--server-key <fingerprint>', "the server key you expect (or PARLEY_SERVER_KEY); replaces a pinned one")
@@ -107,13 +120,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .option('--mark', 'record that you compared the safety number and it matched')
     .option('--trust-new-key', "accept USER's changed identity key (after comparing the new number)")
     .action((username: string, options: { mark?: boolean; trustNewKey?: boolean }) => messaging.verify(context(), username, options));
-  program
-    .command('history')
-    .description('message history between devices of this account')
+  const history = helpWithoutSubcommand(program.command('history').description('message history between devices of this account'));
+  history
     .command('send <deviceId>')
     .description('send this device\'s message history, end-to-end encrypted, to another device of the account')
     .action((deviceId: string) => messaging.historySend(context(), deviceId));
-  const group = program.command('group').description('group conversations');
+  const group = helpWithoutSubcommand(program.command('group').description('group conversations'));
   group
     .command('create <name>')
     .option('--members <users>', 'comma-separated usernames to add')

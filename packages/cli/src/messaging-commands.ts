@@ -1,5 +1,6 @@
 /** @module Client commands for conversations: send, sync, listen, chats, users, group … */
-import type { Message, Messenger, ParleyClient } from '@parley/client';
+import type { ConversationEvent, Message, Messenger, ParleyClient } from '@parley/client';
+import { normalizeUsername } from '@parley/protocol';
 import qrcode from 'qrcode-terminal';
 import { withClient, type CommandContext } from './account-commands.js';
 
@@ -23,42 +24,55 @@ function withMessenger<T>(ctx: CommandContext, run: (messenger: Messenger, clien
 }
 
 export async function send(ctx: CommandContext, username: string, text: string): Promise<void> {
-  const message = await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    return messenger.sendDirect(username.toLowerCase(), text);
-  });
+  const peer = normalizeUsername(username);
+  const message = await withMessenger(ctx, (messenger) => messenger.sendDirect(peer, text));
   ctx.output.result({ conversation: message.conversation, seq: message.seq, sentAt: new Date(message.sentAt).toISOString() }, `sent to ${message.conversation}`);
 }
 
-/** Print stored unread messages and new ones, then mark them shown. */
-async function showNew(ctx: CommandContext, messenger: Messenger): Promise<number> {
-  const { gaps, history } = await messenger.sync();
-  for (const gap of gaps) ctx.output.note(`warning: messages ${gap.fromSeq}..${gap.toSeq} of a conversation were dropped by the server (${gap.reason})`);
-  for (const chunk of history) ctx.output.note(`history: received part ${chunk.received} of ${chunk.total} (${chunk.messages} messages)`);
+/** What a sync or a live event says beside messages: losses, failures, history. */
+function noteEvent(ctx: CommandContext, event: ConversationEvent): void {
+  if (event.kind === 'gap') ctx.output.note(`warning: messages ${event.gap.fromSeq}..${event.gap.toSeq} of a conversation were dropped by the server (${event.gap.reason})`);
+  else if (event.kind === 'error') ctx.output.note(`warning: ${event.code}: ${event.message}`);
+  else if (event.kind === 'history') ctx.output.note(`history: received part ${event.chunk.received} of ${event.chunk.total} (${event.chunk.messages} messages)`);
+}
+
+/** Print the stored messages not shown yet (oldest first), then mark them shown. */
+async function showUnread(ctx: CommandContext, messenger: Messenger): Promise<void> {
   const unread = await messenger.unread();
   for (const message of unread) printMessage(ctx, message);
   await messenger.markShown(unread);
-  return unread.length;
 }
 
 export async function sync(ctx: CommandContext): Promise<void> {
-  await withMessenger(ctx, (messenger) => showNew(ctx, messenger));
+  await withMessenger(ctx, async (messenger) => {
+    const { gaps, errors, history } = await messenger.sync();
+    for (const gap of gaps) noteEvent(ctx, { kind: 'gap', conversation: '', gap });
+    for (const error of errors) noteEvent(ctx, error);
+    for (const chunk of history) noteEvent(ctx, { kind: 'history', chunk });
+    await showUnread(ctx, messenger);
+  });
 }
 
+/**
+ * Print what is waiting, then stay connected: pushed entries are applied as they arrive (no
+ * fetching) and each message is printed once processed; one sync at the start catches up.
+ */
 export async function listen(ctx: CommandContext): Promise<void> {
   await withMessenger(ctx, async (messenger, client) => {
-    await showNew(ctx, messenger);
+    await showUnread(ctx, messenger);
     await new Promise<void>((resolve, reject) => {
       let printing = Promise.resolve();
-      client.onMessage(
-        () => {
-          printing = printing.then(async () => {
-            await showNew(ctx, messenger);
-          });
-        },
-        reject,
-      );
+      client.onConversationEvent((event) => {
+        printing = printing
+          .then(async () => {
+            if (event.kind !== 'message') return noteEvent(ctx, event);
+            printMessage(ctx, event.message);
+            await messenger.markShown([event.message]);
+          })
+          .catch(reject);
+      }, reject);
       client.onClose(reject);
+      messenger.sync().catch(reject);
       const stop = () => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -87,45 +101,34 @@ export async function users(ctx: CommandContext, options: { limit?: string }): P
   for (const username of online) ctx.output.result({ username, online: true }, username);
 }
 
-const splitUsers = (list: string | undefined) => (list ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+/** Checked before connecting, so a typo fails fast with INVALID_USERNAME. */
+const splitUsers = (list: string | undefined) => (list ?? '').split(',').map((name) => name.trim()).filter(Boolean).map((name) => normalizeUsername(name));
 
 export async function groupCreate(ctx: CommandContext, name: string, options: { members?: string }): Promise<void> {
-  const group = await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    return messenger.createGroup(name, splitUsers(options.members));
-  });
+  const members = splitUsers(options.members);
+  const group = await withMessenger(ctx, (messenger) => messenger.createGroup(name, members));
   ctx.output.result({ group: group.groupId, title: group.title }, `created group ${group.title} (${group.groupId})`);
 }
 
 export async function groupAdd(ctx: CommandContext, name: string, usernames: string[]): Promise<void> {
-  await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    await messenger.addToGroup(name, usernames.map((u) => u.toLowerCase()));
-  });
+  const users = usernames.map((user) => normalizeUsername(user));
+  await withMessenger(ctx, (messenger) => messenger.addToGroup(name, users));
   ctx.output.result({ group: name, added: usernames }, `added ${usernames.join(', ')} to ${name}`);
 }
 
 export async function groupRemove(ctx: CommandContext, name: string, usernames: string[]): Promise<void> {
-  await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    await messenger.removeFromGroup(name, usernames.map((u) => u.toLowerCase()));
-  });
+  const users = usernames.map((user) => normalizeUsername(user));
+  await withMessenger(ctx, (messenger) => messenger.removeFromGroup(name, users));
   ctx.output.result({ group: name, removed: usernames }, `removed ${usernames.join(', ')} from ${name}`);
 }
 
 export async function groupLeave(ctx: CommandContext, name: string): Promise<void> {
-  await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    await messenger.leaveGroup(name);
-  });
+  await withMessenger(ctx, (messenger) => messenger.leaveGroup(name));
   ctx.output.result({ group: name, left: true }, `left ${name}`);
 }
 
 export async function groupMembers(ctx: CommandContext, name: string): Promise<void> {
-  const { summary } = await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    return messenger.groupSummary(name);
-  });
+  const { summary } = await withMessenger(ctx, (messenger) => messenger.groupSummary(name));
   const byUser = new Map<string, number>();
   for (const member of summary.members) byUser.set(member.username, (byUser.get(member.username) ?? 0) + 1);
   for (const [username, devices] of [...byUser].sort()) {
@@ -135,15 +138,13 @@ export async function groupMembers(ctx: CommandContext, name: string): Promise<v
 }
 
 export async function groupPromote(ctx: CommandContext, name: string, username: string): Promise<void> {
-  await withMessenger(ctx, (messenger) => messenger.promote(name, username.toLowerCase()));
-  ctx.output.result({ group: name, promoted: username.toLowerCase() }, `${username} is now an admin of ${name}`);
+  const user = normalizeUsername(username);
+  await withMessenger(ctx, (messenger) => messenger.promote(name, user));
+  ctx.output.result({ group: name, promoted: user }, `${user} is now an admin of ${name}`);
 }
 
 export async function groupSend(ctx: CommandContext, name: string, text: string): Promise<void> {
-  const message = await withMessenger(ctx, async (messenger) => {
-    await messenger.sync();
-    return messenger.sendToGroup(name, text);
-  });
+  const message = await withMessenger(ctx, (messenger) => messenger.sendToGroup(name, text));
   ctx.output.result({ conversation: message.conversation, group: message.groupId, seq: message.seq, sentAt: new Date(message.sentAt).toISOString() }, `sent to #${message.conversation}`);
 }
 
@@ -152,9 +153,10 @@ function qr(text: string): Promise<string> {
 }
 
 export async function verify(ctx: CommandContext, username: string, options: { mark?: boolean; trustNewKey?: boolean }): Promise<void> {
+  const user = normalizeUsername(username);
   const state = await withClient(ctx, async (client) => {
-    if (options.mark || options.trustNewKey) await client.markVerified(username, { trustNewKey: options.trustNewKey ?? false });
-    return client.safety(username);
+    if (options.mark || options.trustNewKey) await client.markVerified(user, { trustNewKey: options.trustNewKey ?? false });
+    return client.safety(user);
   });
   const status = state.keyChanged ? 'KEY CHANGED' : state.verified ? 'verified' : 'not verified';
   const human = [

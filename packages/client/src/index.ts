@@ -1,11 +1,20 @@
-/** @module @parley/client: the Parley SDK. Isomorphic; Node adapters live in `@parley/client/node`. */
-export { ParleyClient, type ClientOptions, type Registration, type SignInOptions } from './client.js';
-export { withProofOfWork, type PowProgress, type PowSolver } from './pow.js';
+/**
+ * @module @parley/client: the Parley SDK. Isomorphic; Node adapters live in `@parley/client/node`,
+ * and the store conformance suite for adapters in `@parley/client/conformance`.
+ */
+export { ParleyClient, type ClientOptions } from './client.js';
+export { checkNewPassword } from './account/password.js';
+export { withProofOfWork, type PowProgress, type PowSolver } from './account/pow.js';
+export type { Registration, SignInOptions } from './account/sign-in.js';
 // For a Web Worker that solves proofs of work off the page's thread (ClientOptions.solvePow).
 export { solvePow } from '@parley/crypto';
-export { Connection, type ConnectOptions } from './connection.js';
-export { MemoryProfileStore, type DeviceAccount, type DeviceSecrets, type Profile, type ProfileStore } from './profile.js';
-export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './socket.js';
-export { Messenger, type Message, type SyncResult } from './messenger.js';
-export { MemoryClientStore, type ClientStore, type ConversationRecord, type ConversationUpdate, type KeyPackageSecret, type StoredMessage } from './store.js';
+export { Connection, type ConnectOptions } from './connection/connection.js';
+export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './connection/socket.js';
+export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
+export { Messenger } from './conversations/messenger.js';
+export type { Message } from './conversations/views.js';
+export type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from './store/client-store.js';
+export { MemoryClientStore } from './store/memory-client-store.js';
+export { MemoryProfileStore, type DeviceAccount, type DeviceSecrets, type Profile, type ProfileStore } from './store/profile.js';
+export type { SafetyState } from './trust/safety.js';
 export { equalBytes, ErrorCode, groupIdText, ParleyError, parseGroupId, type DeviceRef } from '@parley/protocol';

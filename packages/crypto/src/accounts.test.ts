@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backupKeyFromExportKey, generateRecoveryKey, open, recoveryKeys, seal } from './backup.js';
+import { encodeCbor } from '@parley/protocol';
+import { backupKeyFromExportKey, generateRecoveryKey, keyBackupPlaintext, open, openKeyBackup, recoveryKeys, seal, sealKeyBackup } from './backup.js';
 import { CryptoError } from './errors.js';
 import { fingerprint, sameFingerprint } from './fingerprint.js';
 import { opaqueClient, opaqueReady, opaqueServer } from './opaque.js';
@@ -47,6 +48,21 @@ describe('key backup', () => {
     const tampered = sealed.slice();
     tampered[30] = (tampered[30] ?? 0) ^ 1;
     expect(() => open(key, tampered, 'alice')).toThrow(CryptoError);
+  });
+
+  it("seals a key backup for one user; opening it gives the identity key and the exact plaintext, or SEAL_FAILED", () => {
+    const key = backupKeyFromExportKey(new Uint8Array(64).fill(9));
+    const identity = new Uint8Array(32).fill(4);
+    const sealed = sealKeyBackup(key, keyBackupPlaintext(identity), 'alice');
+    const opened = openKeyBackup(key, sealed, 'alice');
+    expect(opened.identityPrivateKey).toEqual(identity);
+    expect(opened.plaintext).toEqual(keyBackupPlaintext(identity));
+    expect(() => openKeyBackup(key, sealed, 'bob')).toThrow(expect.objectContaining({ code: 'SEAL_FAILED' }));
+    expect(() => openKeyBackup(backupKeyFromExportKey(new Uint8Array(64)), sealed, 'alice')).toThrow(expect.objectContaining({ code: 'SEAL_FAILED' }));
+    // Sealed under the right key and name, but not a backup (another version, or not CBOR at all).
+    for (const plaintext of [encodeCbor({ v: 2, identityPrivateKey: identity }), new TextEncoder().encode('not cbor')]) {
+      expect(() => openKeyBackup(key, sealKeyBackup(key, plaintext, 'alice'), 'alice')).toThrow(expect.objectContaining({ code: 'SEAL_FAILED' }));
+    }
   });
 
   it('derives the same recovery keys from a recovery key however it is typed', () => {

@@ -6,6 +6,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { decodeCbor, encodeCbor, s } from '@parley/protocol';
 import { CryptoError } from './errors.js';
 import { signingKeyPairFromSeed, type SigningKeyPair } from './signing.js';
 
@@ -37,6 +38,39 @@ export function open(key: Uint8Array, sealed: Uint8Array, context: string): Uint
     return xchacha20poly1305(key, sealed.subarray(0, NONCE_BYTES), utf8ToBytes(context)).decrypt(sealed.subarray(NONCE_BYTES));
   } catch (error) {
     throw new CryptoError('SEAL_FAILED', 'the sealed data did not open: wrong key or tampered data', { cause: error });
+  }
+}
+
+// The key backup's plaintext: versioned CBOR, so later releases can add fields.
+const keyBackupSchema = s.object({ v: s.literal(1), identityPrivateKey: s.bytes({ length: 32 }) });
+const keyBackupContext = (username: string) => `parley/backup/v1/${username}`;
+
+/** An opened key backup: the identity key, and the exact plaintext to re-seal unchanged. */
+export interface OpenedKeyBackup {
+  identityPrivateKey: Uint8Array;
+  /** What was sealed, byte for byte: a password change re-seals it whole, fields it does not know included. */
+  plaintext: Uint8Array;
+}
+
+/** The plaintext of a new key backup holding the account's identity private key. */
+export function keyBackupPlaintext(identityPrivateKey: Uint8Array): Uint8Array {
+  return encodeCbor({ v: 1, identityPrivateKey });
+}
+
+/** Seal a key backup's plaintext for `username` (bound as associated data) under a backup or recovery key. */
+export function sealKeyBackup(key: Uint8Array, plaintext: Uint8Array, username: string): Uint8Array {
+  return seal(key, plaintext, keyBackupContext(username));
+}
+
+/** Open a key backup, or fail with SEAL_FAILED: wrong key, another user's backup, tampered or malformed. */
+export function openKeyBackup(key: Uint8Array, sealed: Uint8Array, username: string): OpenedKeyBackup {
+  const plaintext = open(key, sealed, keyBackupContext(username));
+  try {
+    // A copy of its own: the decoder may hand out a view of `plaintext`, which callers wipe.
+    return { identityPrivateKey: keyBackupSchema.parse(decodeCbor(plaintext)).identityPrivateKey.slice(), plaintext };
+  } catch (error) {
+    plaintext.fill(0);
+    throw new CryptoError('SEAL_FAILED', 'the key backup opened but is not a Parley key backup', { cause: error });
   }
 }
 

@@ -43,6 +43,8 @@ export const ErrorCode = {
   BAD_PUZZLE: 'BAD_PUZZLE',
   /** A released or solved time-lock key that does not match the sender's commitment, or is for another lock or group. */
   BAD_RELEASE: 'BAD_RELEASE',
+  /** A log or mailbox entry this device could not decrypt, verify or read: acknowledged and reported, never blocking. */
+  UNREADABLE_ENTRY: 'UNREADABLE_ENTRY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -120,6 +120,10 @@ export type MailboxEntry = Infer<typeof mailboxEntrySchema>;
 export const gapSchema = object({ groupId: groupIdSchema, fromSeq: seq, toSeq: seq, reason: oneOf(['retention', 'quota'] as const) });
 export type Gap = Infer<typeof gapSchema>;
 
+/** Part of one group's log: `fromSeq` to `toSeq`, both included; to the end without `toSeq`. */
+export const fetchRangeSchema = object({ groupId: groupIdSchema, fromSeq: seq, toSeq: optional(seq) });
+export type FetchRange = Infer<typeof fetchRangeSchema>;
+
 const commitBundle = {
   groupId: groupIdSchema,
   /** The epoch the commit was made in; the server accepts only the current one (first wins). */
@@ -248,9 +252,14 @@ export const ops = {
    */
   'group.leave': op(object({ groupId: groupIdSchema }), empty),
 
-  /** New log entries for this device's groups and its mailbox, oldest first, at most `limit`. */
+  /**
+   * New log entries for this device's groups and its mailbox, oldest first, at most `limit`.
+   * With `range`, only that group's entries from `fromSeq` to `toSeq` (inclusive; to the end
+   * without it) that this device has not acknowledged, and that group's gaps, no mailbox: what
+   * a client fetches to fill a hole before a pushed entry, or to catch one conversation up.
+   */
   'sync.fetch': op(
-    object({ limit: optional(uint({ max: 1000 })) }),
+    object({ limit: optional(uint({ max: 1000 })), range: optional(fetchRangeSchema) }),
     object({
       mailbox: array(mailboxEntrySchema, { max: 1000 }),
       entries: array(logEntrySchema, { max: 1000 }),

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPackage, generateSigningKeyPair } from '@parley/crypto';
+import { equalBytes } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/index.js';
 import { createLogger } from '../logger.js';
@@ -53,6 +54,36 @@ describe('delivery and keys services', () => {
     expect(fetched.gaps).toEqual([{ groupId, fromSeq: 2, toSeq: 3, reason: 'retention' }]);
     await delivery.ack(bob, { mailbox: fetched.mailbox.map((m) => m.id), cursors: [{ groupId, seq: 4 }] });
     expect(await delivery.fetch(bob, { limit: 10 })).toEqual({ mailbox: [], entries: [], gaps: [], more: false });
+  });
+
+  it("fetches one group's range: only unacknowledged entries within it, that group's gaps, no mailbox; refuses bad ranges", async () => {
+    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
+    const other = new Uint8Array(16).fill(8);
+    for (const id of [groupId, other]) {
+      await storage.createGroup({ groupId: id, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, createdAt: now });
+      await storage.acceptCommit({ groupId: id, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], welcome: new Uint8Array(8) }, () => undefined);
+    }
+    // seq 2..6 in the first group: alice, alice, bob (his own, never sent back to him), alice, alice.
+    for (const sender of [alice, alice, bob, alice, alice]) await storage.appendMessage({ groupId, epoch: 1, sender, payload: new Uint8Array([1]), createdAt: now }, () => undefined);
+    await storage.appendMessage({ groupId: other, epoch: 1, sender: alice, payload: new Uint8Array([2]), createdAt: now }, () => undefined);
+    await delivery.ack(bob, { mailbox: [], cursors: [{ groupId, seq: 2 }] });
+
+    const seqs = async (range: { fromSeq: number; toSeq?: number }, limit?: number) => {
+      const fetched = await delivery.fetch(bob, { range: { groupId, ...range }, ...(limit ? { limit } : {}) });
+      expect(fetched.mailbox).toEqual([]); // the Welcomes wait for a full fetch
+      expect(fetched.entries.every((entry) => equalBytes(entry.groupId, groupId))).toBe(true);
+      return { seqs: fetched.entries.map((entry) => entry.seq), more: fetched.more };
+    };
+    expect(await seqs({ fromSeq: 1 })).toEqual({ seqs: [3, 5, 6], more: false }); // from the cursor on, not bob's own 4
+    expect(await seqs({ fromSeq: 4, toSeq: 5 })).toEqual({ seqs: [5], more: false });
+    expect(await seqs({ fromSeq: 3 }, 2)).toEqual({ seqs: [3, 5], more: true });
+    expect(await seqs({ fromSeq: 7 })).toEqual({ seqs: [], more: false });
+    expect((await delivery.fetch(bob, {})).mailbox).toHaveLength(2);
+
+    await expect(delivery.fetch(bob, { range: { groupId, fromSeq: 5, toSeq: 4 } })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /ends .* before it starts/ });
+    await expect(delivery.fetch(bob, { range: { groupId: new Uint8Array(16).fill(9), fromSeq: 1 } })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /not in group/ });
+    // Alice gets only what others wrote: bob's entry, not her own.
+    expect((await delivery.fetch(alice, { range: { groupId, fromSeq: 1 } })).entries.map((entry) => entry.seq)).toEqual([4]);
   });
 
   it('rate-limits KeyPackage claims per claiming account', async () => {

@@ -4,7 +4,7 @@
  * every routed device acknowledged is deleted, and so is anything past the retention limit; a
  * device that had not read what retention deleted is told so by a gap, never silently.
  */
-import { ErrorCode, groupIdText, MAX_ENVELOPE_BYTES, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
+import { equalBytes, ErrorCode, groupIdText, MAX_ENVELOPE_BYTES, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
@@ -83,7 +83,16 @@ export class DeliveryService {
   }
 
   async fetch(session: DeviceRef, body: RequestOf<'sync.fetch'>): Promise<ResponseOf<'sync.fetch'>> {
-    const fetched = await this.storage.fetchForDevice(session, { limit: body.limit ?? DEFAULT_FETCH_LIMIT, maxBytes: FETCH_MAX_BYTES });
+    const { range } = body;
+    if (range) {
+      // Only a group the device reads (or was removed from and has not caught up with).
+      const readable = (await this.storage.listCursors(session)).some((cursor) => equalBytes(cursor.groupId, range.groupId));
+      if (!readable) throw new ParleyError(ErrorCode.BAD_REQUEST, `this device is not in group ${groupIdText(range.groupId)}`);
+      if (range.toSeq !== undefined && range.toSeq < range.fromSeq) {
+        throw new ParleyError(ErrorCode.BAD_REQUEST, `range ends (toSeq ${range.toSeq}) before it starts (fromSeq ${range.fromSeq})`);
+      }
+    }
+    const fetched = await this.storage.fetchForDevice(session, { limit: body.limit ?? DEFAULT_FETCH_LIMIT, maxBytes: FETCH_MAX_BYTES, ...(range ? { range } : {}) });
     return {
       mailbox: fetched.mailbox.map(mailboxEntry),
       entries: fetched.entries.map(logEntry),

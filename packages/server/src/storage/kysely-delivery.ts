@@ -6,27 +6,30 @@ import type { DeviceRef } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import { bytes, hexKey, int, optionalInt, toLogRecord, toMailboxRecord } from './rows.js';
 import type { Database } from './schema.js';
-import type { CursorRecord, DeviceFetch, GapRecord } from './types.js';
+import type { CursorRecord, DeviceFetch, GapRecord, LogRange } from './types.js';
 
 type Db = Kysely<Database>;
 
 /** What each entry of a reply costs besides its payload (ids, names, CBOR framing), for budgeting. */
 export const FETCH_ENTRY_OVERHEAD = 256;
 
-/** The log entries a device has not acknowledged, oldest first per group, as a query to refine. */
-function unread(db: Db, device: DeviceRef) {
-  return (
-    db
-      .selectFrom('group_log as l')
-      .innerJoin('group_devices as d', 'd.group_id', 'l.group_id')
-      .where('d.username', '=', device.username)
-      .where('d.device_id', '=', device.deviceId)
-      .whereRef('l.seq', '>', 'd.acked_seq')
-      // A removed device still gets everything up to and including the commit that removed it.
-      .where((eb) => eb.or([eb('d.removed_seq', 'is', null), eb('l.seq', '<=', eb.ref('d.removed_seq'))]))
-      // Not the device's own entries: it knows their seq, and their keys are gone (RFC 9420 §9.2 deletion schedule).
-      .where((eb) => eb.or([eb('l.sender_username', '<>', device.username), eb('l.sender_device', '<>', device.deviceId)]))
-  );
+/** The log entries a device has not acknowledged (within `range`), oldest first per group, as a query to refine. */
+function unread(db: Db, device: DeviceRef, range: LogRange | undefined) {
+  let query = db
+    .selectFrom('group_log as l')
+    .innerJoin('group_devices as d', 'd.group_id', 'l.group_id')
+    .where('d.username', '=', device.username)
+    .where('d.device_id', '=', device.deviceId)
+    .whereRef('l.seq', '>', 'd.acked_seq')
+    // A removed device still gets everything up to and including the commit that removed it.
+    .where((eb) => eb.or([eb('d.removed_seq', 'is', null), eb('l.seq', '<=', eb.ref('d.removed_seq'))]))
+    // Not the device's own entries: it knows their seq, and their keys are gone (RFC 9420 §9.2 deletion schedule).
+    .where((eb) => eb.or([eb('l.sender_username', '<>', device.username), eb('l.sender_device', '<>', device.deviceId)]));
+  if (range) {
+    query = query.where('l.group_id', '=', range.groupId).where('l.seq', '>=', range.fromSeq);
+    if (range.toSeq !== undefined) query = query.where('l.seq', '<=', range.toSeq);
+  }
+  return query;
 }
 
 /** How many of `sizes` fit in `budget` (at least one if nothing was taken before), and what is left. */
@@ -46,17 +49,19 @@ function fit(sizes: readonly (number | string | null)[], budget: number, takenBe
  * Sizes are read first and payloads only for what fits in `maxBytes`, so a reply stays within
  * one protocol envelope however large the waiting entries are; `more` says the rest is waiting.
  */
-export async function fetchForDevice(db: Db, device: DeviceRef, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
-  const { limit, maxBytes } = options;
-  // One row past the limit tells whether more is waiting.
-  const boxSizes = await db
-    .selectFrom('mailbox')
-    .select((eb) => ['id', eb.fn<number | null>('length', ['payload']).as('size')])
-    .where('username', '=', device.username)
-    .where('device_id', '=', device.deviceId)
-    .orderBy('id')
-    .limit(limit + 1)
-    .execute();
+export async function fetchForDevice(db: Db, device: DeviceRef, options: { limit: number; maxBytes: number; range?: LogRange }): Promise<DeviceFetch> {
+  const { limit, maxBytes, range } = options;
+  // One row past the limit tells whether more is waiting. A range is one group's log: no mailbox.
+  const boxSizes = range
+    ? []
+    : await db
+        .selectFrom('mailbox')
+        .select((eb) => ['id', eb.fn<number | null>('length', ['payload']).as('size')])
+        .where('username', '=', device.username)
+        .where('device_id', '=', device.deviceId)
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
   const boxFit = fit(boxSizes.slice(0, limit).map((row) => row.size), maxBytes, 0);
   const boxIds = boxSizes.slice(0, boxFit.count).map((row) => row.id);
   const mailbox =
@@ -75,7 +80,7 @@ export async function fetchForDevice(db: Db, device: DeviceRef, options: { limit
   let more = boxSizes.length > boxFit.count;
 
   const room = limit - boxIds.length;
-  const entrySizes = await unread(db, device)
+  const entrySizes = await unread(db, device, range)
     .select((eb) => ['l.group_id', 'l.seq', eb.fn<number | null>('length', ['l.payload']).as('size')])
     .orderBy('l.group_id')
     .orderBy('l.seq')
@@ -105,12 +110,12 @@ export async function fetchForDevice(db: Db, device: DeviceRef, options: { limit
       .execute();
     entries.push(...rows.map(toLogRecord));
   }
-  return { mailbox, entries, gaps: await findGaps(db, device), more };
+  return { mailbox, entries, gaps: await findGaps(db, device, range?.groupId), more };
 }
 
 /** Entries between a cursor and the oldest entry still kept were deleted by retention: say so. */
-async function findGaps(db: Db, device: DeviceRef): Promise<GapRecord[]> {
-  const rows = await db
+async function findGaps(db: Db, device: DeviceRef, groupId: Uint8Array | undefined): Promise<GapRecord[]> {
+  let query = db
     .selectFrom('group_devices as d')
     .innerJoin('groups as g', 'g.group_id', 'd.group_id')
     .select((eb) => [
@@ -123,9 +128,9 @@ async function findGaps(db: Db, device: DeviceRef): Promise<GapRecord[]> {
       eb.selectFrom('group_log as l').select((inner) => inner.fn.min('l.seq').as('oldest')).whereRef('l.group_id', '=', 'd.group_id').as('oldest'),
     ])
     .where('d.username', '=', device.username)
-    .where('d.device_id', '=', device.deviceId)
-    .orderBy('d.group_id')
-    .execute();
+    .where('d.device_id', '=', device.deviceId);
+  if (groupId) query = query.where('d.group_id', '=', groupId);
+  const rows = await query.orderBy('d.group_id').execute();
   const gaps: GapRecord[] = [];
   for (const row of rows) {
     const acked = int(row.acked_seq);

@@ -18,6 +18,7 @@ import {
   type DeviceRecord,
   type GroupCheck,
   type GroupRecord,
+  type LogRange,
   type MailboxRecord,
   type LogRecord,
   type NewCommit,
@@ -219,7 +220,7 @@ export class KyselyStorage implements Storage {
     return groups.listGroupPeers(this.db, username);
   }
 
-  fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number }): Promise<DeviceFetch> {
+  fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number; range?: LogRange }): Promise<DeviceFetch> {
     return delivery.fetchForDevice(this.db, device, options);
   }
 

@@ -192,6 +192,19 @@ export function runMessagingConformance(current: () => Storage): void {
         expect((await storage.fetchForDevice(alice, { limit: 10, maxBytes: BIG })).entries).toEqual([]);
       });
 
+      it("fetches one group's range of unacknowledged entries from others, with no mailbox", async () => {
+        await groupWithBob();
+        for (const from of [alice, bob, alice, alice]) await send(storage, from, 1); // seq 2..5, bob's own at 3
+        const range = async (fromSeq: number, toSeq?: number) =>
+          storage.fetchForDevice(bob, { limit: 100, maxBytes: BIG, range: { groupId: GROUP, fromSeq, ...(toSeq === undefined ? {} : { toSeq }) } });
+        const all = await range(1);
+        expect([all.entries.map((e) => e.seq), all.mailbox, all.gaps, all.more]).toEqual([[2, 4, 5], [], [], false]);
+        expect((await range(3, 4)).entries.map((e) => e.seq)).toEqual([4]);
+        await storage.advanceCursors(bob, [{ groupId: GROUP, seq: 4 }]);
+        expect((await range(1)).entries.map((e) => e.seq)).toEqual([5]);
+        expect((await range(1, 4)).entries).toEqual([]);
+      });
+
       it('removes devices: a removal notice, reading up to the removing commit, then nothing', async () => {
         await groupWithBob();
         await send(storage, alice, 1); // seq 2

@@ -161,6 +161,13 @@ export interface GapRecord {
   reason: 'retention' | 'quota';
 }
 
+/** Part of one group's log, both ends included; to the end without `toSeq`. */
+export interface LogRange {
+  groupId: Uint8Array;
+  fromSeq: number;
+  toSeq?: number;
+}
+
 export interface DeviceFetch {
   /** Oldest first. */
   mailbox: MailboxRecord[];
@@ -242,9 +249,10 @@ export interface Storage extends TimelockStorage {
   /**
    * What the device has not acknowledged: at most `limit` mailbox and log entries together,
    * mailbox first, and no more than fits in `maxBytes` (payloads plus a fixed allowance per
-   * entry), though always at least one entry if any is waiting.
+   * entry), though always at least one entry if any is waiting. With `range`: only that group's
+   * unacknowledged entries within it, only its gaps, and no mailbox.
    */
-  fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number }): Promise<DeviceFetch>;
+  fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number; range?: LogRange }): Promise<DeviceFetch>;
   /** The device's cursors, including groups it was removed from but has not caught up with. */
   listCursors(device: DeviceRef): Promise<CursorRecord[]>;
   /** Moves cursors forward only; a removed device's row goes once it acknowledged its removal. */

@@ -4,14 +4,16 @@
  * connection drops, and a snapshot of what to show that React reads with useSyncExternalStore.
  * Loaded as its own chunk: it pulls in the SDK, crypto and OPAQUE's WASM.
  */
-import { ErrorCode, ParleyClient, serverOrigin, type Messenger, type SignInOptions } from '@parley/client';
+import { ErrorCode, ParleyClient, serverOrigin, type Messenger } from '@parley/client';
 import { IndexedDbClientStore } from '../storage/client-store.js';
 import { IndexedDbProfileStore } from '../storage/profile-store.js';
 import { workerPowSolver } from '../pow.js';
 import { browserSocketFactory } from '../socket.js';
-import { browserDeviceName } from './device-name.js';
+import { Account } from './account.js';
+import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
+import { Presence } from './presence.js';
 import { Safety } from './safety.js';
 import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type SafetyView, type Selection } from './state.js';
 
@@ -22,12 +24,9 @@ export interface ControllerOptions {
   messagesDatabase?: string;
 }
 
-/** Only one tab may be this device: two would race on the same MLS state. */
-const DEVICE_LOCK = 'parley-device';
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 20_000;
-const ONLINE_LIMIT = 200;
 
 type Session = Awaited<ReturnType<ParleyClient['resume']>>;
 
@@ -52,6 +51,15 @@ export class Controller implements Actions {
     openedDirect: (peer) => this.trust.check(peer),
     identityKeyChanged: (peer) => this.trust.keyChanged(peer),
   });
+  private readonly account = new Account({
+    state: () => this.state,
+    set: (patch) => this.set(patch),
+    requireClient: () => this.requireClient(),
+    store: () => this.store,
+    signedIn: (session) => this.enterMain(this.generation, session),
+    logout: () => this.logout(),
+  });
+  private readonly presence = new Presence({ state: () => this.state, set: (patch) => this.set(patch), client: () => this.client });
   private readonly trust = new Safety({
     state: () => this.state,
     set: (patch) => this.set(patch),
@@ -82,15 +90,12 @@ export class Controller implements Actions {
   // --- starting, connecting, reconnecting ------------------------------------------------------
 
   async start(): Promise<void> {
-    if (!globalThis.isSecureContext || !globalThis.crypto?.subtle) {
-      this.set({ screen: { name: 'failed', message: 'Parley needs a secure page: open it over https:// or on localhost.' } });
-      return;
-    }
-    if (!('indexedDB' in globalThis)) {
-      this.set({ screen: { name: 'failed', message: 'This browser keeps no local storage for Parley (IndexedDB is off, e.g. in some private modes).' } });
-      return;
-    }
-    await this.holdDeviceLock();
+    const problem = browserProblem();
+    if (problem) return this.set({ screen: { name: 'failed', message: problem } });
+    await holdDeviceLock(
+      () => this.set({ screen: { name: 'other-tab' } }),
+      () => this.set({ screen: { name: 'starting' } }),
+    );
     globalThis.addEventListener('online', () => {
       if (this.state.connectivity.state === 'offline') this.reconnectNow();
     });
@@ -100,27 +105,6 @@ export class Controller implements Actions {
       if (this.state.connectivity.state === 'offline') this.reconnectNow();
     });
     await this.connect();
-  }
-
-  /** Wait until no other tab of this browser is this device (Web Locks API), then keep the lock. */
-  private holdDeviceLock(): Promise<void> {
-    const locks = globalThis.navigator?.locks;
-    if (!locks) return Promise.resolve();
-    return new Promise((resolve) => {
-      const hold = (): Promise<void> => {
-        resolve();
-        return new Promise<void>(() => undefined);
-      };
-      void locks.request(DEVICE_LOCK, { ifAvailable: true }, (lock) => {
-        if (lock) return hold();
-        this.set({ screen: { name: 'other-tab' } });
-        void locks.request(DEVICE_LOCK, () => {
-          this.set({ screen: { name: 'starting' } });
-          return hold();
-        });
-        return undefined;
-      });
-    });
   }
 
   private async connect(): Promise<void> {
@@ -158,9 +142,7 @@ export class Controller implements Actions {
     this.client = client;
     client.onClose((error) => this.connectionClosed(generation, error));
     client.onEvent((event) => {
-      if (generation !== this.generation) return;
-      if (event.kind === 'message' || event.kind === 'mailbox') this.chats.requestSync();
-      else if (event.kind === 'presence') this.presenceChanged(event.body.username, event.body.online);
+      if (generation === this.generation && event.kind === 'presence') this.presence.changed(event.body.username, event.body.online);
     });
     this.set({ serverFingerprint: client.serverFingerprint });
 
@@ -209,7 +191,16 @@ export class Controller implements Actions {
     const messenger = await client.messenger();
     if (generation !== this.generation) return;
     this.messenger = messenger;
-    this.chats.requestSync();
+    // Live from here: the SDK applies the server's pushes and reports each as an event.
+    client.onConversationEvent(
+      (event) => {
+        if (generation === this.generation) this.chats.handle(event);
+      },
+      (error) => {
+        if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
+      },
+    );
+    void this.chats.catchUp();
     // The directory may show a changed key for the open chat's peer since we last looked.
     const peer = this.chats.peerOf(this.state.selection);
     if (peer && this.state.selection.kind === 'chat') this.trust.check(peer);
@@ -250,53 +241,18 @@ export class Controller implements Actions {
     await this.connect();
   }
 
-  // --- account ---------------------------------------------------------------------------------
+  // --- account (see account.ts) -------------------------------------------------------------
 
   private requireClient(): ParleyClient {
     if (!this.client) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
     return this.client;
   }
 
-  /** Options for register and login: this browser's device name, and proof-of-work progress. */
-  private signInOptions(): SignInOptions {
-    return {
-      deviceName: browserDeviceName(globalThis.navigator?.userAgent ?? ''),
-      onPowProgress: ({ tried, expected, done }) => this.set({ proofOfWork: done ? undefined : Math.min(0.99, tried / expected) }),
-    };
-  }
-
-  async register(username: string, password: string): Promise<void> {
-    try {
-      const client = this.requireClient();
-      // A new device starts with nothing: no history or group state from an earlier account.
-      await this.store.clear();
-      const registration = await client.register(username, password, this.signInOptions());
-      this.set({ screen: { name: 'recovery', recoveryKey: registration.recoveryKey }, notice: undefined });
-      await this.enterMain(this.generation, registration);
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    } finally {
-      this.set({ proofOfWork: undefined });
-    }
-  }
-
-  finishRegistration(): void {
-    this.set({ screen: { name: 'main' } });
-  }
-
-  async login(username: string, password: string): Promise<void> {
-    try {
-      const client = this.requireClient();
-      await this.store.clear();
-      const session = await client.login(username, password, this.signInOptions());
-      this.set({ notice: undefined });
-      await this.enterMain(this.generation, session);
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    } finally {
-      this.set({ proofOfWork: undefined });
-    }
-  }
+  readonly register = (username: string, password: string): Promise<void> => this.account.register(username, password);
+  readonly finishRegistration = (): void => this.account.finishRegistration();
+  readonly login = (username: string, password: string): Promise<void> => this.account.login(username, password);
+  readonly devices = (): Promise<DeviceView[]> => this.account.devices();
+  readonly revokeDevice = (deviceId: string): Promise<void> => this.account.revokeDevice(deviceId);
 
   async logout(): Promise<void> {
     await this.leave(async (client) => {
@@ -329,76 +285,26 @@ export class Controller implements Actions {
     this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], notice });
   }
 
-  async devices(): Promise<DeviceView[]> {
-    try {
-      const devices = await this.requireClient().devices();
-      return devices.map((d) => ({ deviceId: d.deviceId, name: d.name, createdAt: d.createdAt, current: d.current, ...(d.lastSeenAt === undefined ? {} : { lastSeenAt: d.lastSeenAt }) }));
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async revokeDevice(deviceId: string): Promise<void> {
-    if (deviceId === this.state.me?.deviceId) return this.logout();
-    try {
-      await this.requireClient().revokeDevice(deviceId);
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
   // --- conversations (see conversations.ts) --------------------------------------------------
 
-  select(selection: Selection): void {
-    this.chats.select(selection);
-  }
-  startChat(username: string): Promise<void> {
-    return this.chats.startChat(username);
-  }
-  send(text: string): Promise<void> {
-    return this.chats.send(text);
-  }
-  retry(message: ChatMessage): Promise<void> {
-    return this.chats.retry(message);
-  }
-  createGroup(title: string, members: string[]): Promise<void> {
-    return this.chats.createGroup(title, members);
-  }
-  groupMembers(groupId: string): Promise<GroupMembers> {
-    return this.chats.groupMembers(groupId);
-  }
-  addMembers(groupId: string, usernames: string[]): Promise<void> {
-    return this.chats.addMembers(groupId, usernames);
-  }
-  removeMember(groupId: string, username: string): Promise<void> {
-    return this.chats.removeMember(groupId, username);
-  }
-  leaveGroup(groupId: string): Promise<void> {
-    return this.chats.leaveGroup(groupId);
-  }
+  readonly select = (selection: Selection): void => this.chats.select(selection);
+  readonly startChat = (username: string): Promise<void> => this.chats.startChat(username);
+  readonly send = (text: string): Promise<void> => this.chats.send(text);
+  readonly retry = (message: ChatMessage): Promise<void> => this.chats.retry(message);
+  readonly createGroup = (title: string, members: string[]): Promise<void> => this.chats.createGroup(title, members);
+  readonly groupMembers = (groupId: string): Promise<GroupMembers> => this.chats.groupMembers(groupId);
+  readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.chats.addMembers(groupId, usernames);
+  readonly removeMember = (groupId: string, username: string): Promise<void> => this.chats.removeMember(groupId, username);
+  readonly leaveGroup = (groupId: string): Promise<void> => this.chats.leaveGroup(groupId);
 
   // --- safety numbers (see safety.ts) --------------------------------------------------------
 
-  safety(username: string): Promise<SafetyView> {
-    return this.trust.view(username);
-  }
-  markVerified(username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView> {
-    return this.trust.markVerified(username, options);
-  }
+  readonly safety = (username: string): Promise<SafetyView> => this.trust.view(username);
+  readonly markVerified = (username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView> => this.trust.markVerified(username, options);
 
   // --- presence --------------------------------------------------------------------------------
 
-  async refreshOnline(): Promise<void> {
-    const client = this.client;
-    if (!client) return;
-    const users = await client.onlineUsers(ONLINE_LIMIT);
-    this.set({ online: users.filter((user) => user !== this.state.me?.username) });
-  }
-
-  private presenceChanged(username: string, online: boolean): void {
-    if (username === this.state.me?.username) return;
-    this.set((state) => ({ online: online ? [...new Set([...state.online, username])].sort() : state.online.filter((user) => user !== username) }));
-  }
+  readonly refreshOnline = (): Promise<void> => this.presence.refresh();
 
   dismissNotice(): void {
     this.set({ notice: undefined });

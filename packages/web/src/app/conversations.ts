@@ -1,9 +1,10 @@
 /**
  * @module The conversations side of the engine: the list (from the local store, so it works
- * offline), history of the open chat, the sync loop driven by server pushes, sending with
- * delivery state, and group membership. The connection side lends it the messenger.
+ * offline), history of the open chat, the SDK's conversation events (pushed messages, losses,
+ * failures), sending with delivery state, and group membership. The connection side lends it
+ * the messenger.
  */
-import { equalBytes, ErrorCode, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
@@ -41,8 +42,8 @@ function toChatMessage(message: StoredMessage, me: string | undefined): ChatMess
 }
 
 export class Conversations {
-  private syncing = false;
-  private syncAgain = false;
+  private refreshing = false;
+  private refreshAgain = false;
   private localIds = 0;
 
   constructor(private readonly host: ConversationsHost) {}
@@ -82,29 +83,41 @@ export class Conversations {
     this.host.set({ conversations: views });
   }
 
-  /** Fetch and process everything new; events that arrive meanwhile cause one more round. */
-  requestSync(): void {
-    if (this.syncing) {
-      this.syncAgain = true;
+  /** Catch up once after connecting; from then on the SDK applies pushes and reports them as events. */
+  async catchUp(): Promise<void> {
+    const messenger = this.host.messenger();
+    if (!messenger) return;
+    try {
+      // What it processes reaches handle() as events, like what is pushed later.
+      await messenger.sync();
+    } catch (error) {
+      if (!isConnectionError(error)) this.host.set({ notice: describeError(error) });
+    }
+  }
+
+  /** One thing that happened in a conversation: show it, and bring the list up to date. */
+  handle(event: ConversationEvent): void {
+    if (event.kind === 'message') void this.received([event.message]);
+    else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
+    else if (event.kind === 'error') this.host.set({ notice: `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
+    this.refreshSoon();
+  }
+
+  /** Refresh the list once per burst of events, not once per event. */
+  private refreshSoon(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
       return;
     }
-    this.syncing = true;
+    this.refreshing = true;
     void (async () => {
       try {
         do {
-          this.syncAgain = false;
-          const messenger = this.host.messenger();
-          if (!messenger) break;
-          const { messages, gaps } = await messenger.sync();
-          if (messenger !== this.host.messenger()) break;
-          await this.received(messages);
-          if (gaps.length > 0) this.host.set({ notice: `${gaps.reduce((n, gap) => n + gap.toSeq - gap.fromSeq + 1, 0)} older messages were dropped by the server before this device fetched them.` });
+          this.refreshAgain = false;
           await this.refreshConversations();
-        } while (this.syncAgain);
-      } catch (error) {
-        if (!isConnectionError(error)) this.host.set({ notice: describeError(error) });
+        } while (this.refreshAgain);
       } finally {
-        this.syncing = false;
+        this.refreshing = false;
       }
     })();
   }

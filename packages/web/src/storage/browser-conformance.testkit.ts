@@ -2,15 +2,10 @@
  * @module Runs one conformance check against the IndexedDB stores, in a browser page. Each check
  * gets its own databases; `create` opens a new handle on them, as a reload would.
  */
+import { clientStoreChecks, profileStoreChecks } from '@parley/client/conformance';
 import { IndexedDbClientStore } from './client-store.js';
-import { clientStoreChecks, profileStoreChecks } from './conformance.testkit.js';
 import { deleteDatabase } from './idb.js';
 import { IndexedDbProfileStore } from './profile-store.js';
-
-export const checkNames = {
-  client: clientStoreChecks.map((check) => check.name),
-  profile: profileStoreChecks.map((check) => check.name),
-};
 
 let runs = 0;
 

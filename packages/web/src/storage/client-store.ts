@@ -1,18 +1,19 @@
 /**
- * @module The browser's client store: conversations, MLS group state, history, KeyPackage secrets
- * and pinned identity keys in IndexedDB. `apply` is one IndexedDB transaction over the stores it
+ * @module The browser's client store: conversations, MLS group state, history, KeyPackage secrets,
+ * pinned identity keys and the SDK's cache in IndexedDB. `apply` is one IndexedDB transaction over the stores it
  * touches, so a group state never runs ahead of the message and cursor it produced (STYLE §9).
  */
 import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from '@parley/client';
 import { deleteDatabase, inTransaction, openDatabase, requestResult } from './idb.js';
 
 export const CLIENT_DB_NAME = 'parley-messages';
-const VERSION = 1;
+const VERSION = 2;
 
 const CONVERSATIONS = 'conversations';
 const MESSAGES = 'messages';
 const KEY_PACKAGES = 'keyPackages';
 const IDENTITIES = 'identities';
+const CACHE = 'cache';
 /** Index on [groupId, read] so unread counts need no scan. */
 const BY_READ = 'byGroupRead';
 
@@ -44,6 +45,11 @@ interface KeyPackageRow {
   ref: string;
   privateState: Uint8Array;
   lastResort: 0 | 1;
+}
+
+interface CacheRow {
+  key: string;
+  value: Uint8Array;
 }
 
 interface IdentityRow {
@@ -92,6 +98,8 @@ function upgrade(db: IDBDatabase, oldVersion: number): void {
     db.createObjectStore(KEY_PACKAGES, { keyPath: 'ref' });
     db.createObjectStore(IDENTITIES, { keyPath: 'username' });
   }
+  // Version 2: what the SDK caches between runs (directory entries, group summaries, counts).
+  if (oldVersion < 2) db.createObjectStore(CACHE, { keyPath: 'key' });
 }
 
 const groupRange = (groupId: string, upToSeq = Infinity): IDBKeyRange => IDBKeyRange.bound([groupId, -Infinity], [groupId, upToSeq]);
@@ -111,7 +119,7 @@ export class IndexedDbClientStore implements ClientStore {
    * account's device is enrolled in this browser, so no history or group state carries over.
    */
   async clear(): Promise<void> {
-    const stores = [CONVERSATIONS, MESSAGES, KEY_PACKAGES, IDENTITIES];
+    const stores = [CONVERSATIONS, MESSAGES, KEY_PACKAGES, IDENTITIES, CACHE];
     const db = await this.db();
     await inTransaction(db, stores, 'readwrite', (tx) => Promise.all(stores.map((name) => requestResult(tx.objectStore(name).clear()))));
   }
@@ -249,6 +257,21 @@ export class IndexedDbClientStore implements ClientStore {
       const store = tx.objectStore(IDENTITIES);
       const next = change(await requestResult<IdentityRow | undefined>(store.get(username)));
       if (next) await requestResult(store.put(next));
+    });
+  }
+
+  async getCached(key: string): Promise<Uint8Array | undefined> {
+    const db = await this.db();
+    const row = await inTransaction(db, [CACHE], 'readonly', (tx) => requestResult<CacheRow | undefined>(tx.objectStore(CACHE).get(key)));
+    return row?.value;
+  }
+
+  async putCached(key: string, value: Uint8Array | undefined): Promise<void> {
+    const db = await this.db();
+    await inTransaction(db, [CACHE], 'readwrite', async (tx) => {
+      const store = tx.objectStore(CACHE);
+      if (value) await requestResult(store.put({ key, value: own(value) } satisfies CacheRow));
+      else await requestResult(store.delete(key));
     });
   }
 

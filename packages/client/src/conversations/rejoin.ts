@@ -4,7 +4,7 @@
  * the GroupInfo the Delivery Service keeps (RFC 9420 §12.4.3.2).
  */
 import { groupMetadata, joinExternal } from '@parley/crypto';
-import { ErrorCode, fromBase64Url, ParleyError, toBase64Url, type Gap, type GroupSummary } from '@parley/protocol';
+import { ErrorCode, groupIdText, ParleyError, type GroupSummary } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
 
 const MAX_ATTEMPTS = 5;
@@ -13,32 +13,30 @@ const MAX_ATTEMPTS = 5;
  * Entries the server dropped (retention, quota) may have held commits; if the group has moved to
  * an epoch we never reached, our state is unusable: let rejoinLostGroups join it afresh.
  */
-export async function recoverFromGaps(ctx: MessengerContext, gaps: Gap[]): Promise<void> {
-  for (const groupId of new Set(gaps.map((gap) => toBase64Url(gap.groupId)))) {
-    const conversation = await ctx.store.getConversation(groupId);
-    if (!conversation?.active) continue;
-    const summary = await ctx.request('group.get', { groupId: fromBase64Url(groupId) });
-    if (BigInt(summary.epoch) !== groupMetadata(conversation.state).epoch) await ctx.store.apply({ conversation: { ...conversation, active: false } });
-  }
+export async function recoverFromGap(ctx: MessengerContext, groupId: string): Promise<void> {
+  const conversation = await ctx.store.getConversation(groupId);
+  if (!conversation?.active) return;
+  const summary = await ctx.groups.get(groupId, { refresh: true });
+  if (BigInt(summary.epoch) !== groupMetadata(conversation.state).epoch) await ctx.store.apply({ conversation: { ...conversation, active: false } });
 }
-
 
 /**
  * Groups of this account that this device has no usable state for (a new device, or lost
- * state): join by external commit from the stored GroupInfo (RFC 9420 §12.4.3.2).
+ * state): join by external commit from the stored GroupInfo (RFC 9420 §12.4.3.2). Returns the
+ * groups joined.
  */
-export async function rejoinLostGroups(ctx: MessengerContext, groups: GroupSummary[]): Promise<boolean> {
-  let joined = false;
+export async function rejoinLostGroups(ctx: MessengerContext, groups: GroupSummary[]): Promise<string[]> {
+  const joined: string[] = [];
   for (const group of groups) {
-    const groupId = toBase64Url(group.groupId);
+    const groupId = groupIdText(group.groupId);
     const local = await ctx.store.getConversation(groupId);
     if (local?.active) continue;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const info = await ctx.request('group.info', { groupId: group.groupId });
-      const external = await joinExternal(info.groupInfo, ctx.member, ctx.credentials.validate);
+      const external = await joinExternal(info.groupInfo, ctx.member, ctx.authentication.validate);
       try {
         const { seq } = await ctx.request('group.rejoin', { groupId: group.groupId, epoch: info.epoch, commit: external.commit, groupInfo: external.groupInfo });
-        const peer = group.kind === 'direct' ? group.members.map((m) => m.username).find((name) => name !== ctx.session.username) : undefined;
+        const peer = group.kind === 'direct' ? group.members.map((m) => m.username).find((name) => name !== ctx.self.username) : undefined;
         const now = Date.now();
         await ctx.store.apply({
           conversation: {
@@ -53,7 +51,9 @@ export async function rejoinLostGroups(ctx: MessengerContext, groups: GroupSumma
             lastActivityAt: now,
           },
         });
-        joined = true;
+        await ctx.groups.stale(groupId);
+        joined.push(groupId);
+        ctx.emit({ kind: 'changed', conversation: groupId });
         break;
       } catch (error) {
         if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH) throw error;

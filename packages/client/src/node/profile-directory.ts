@@ -1,12 +1,8 @@
-/** @module Node adapters for the SDK: `ws` sockets and a profile directory with 0600 key files. */
+/** @module A profile kept in a directory: public data in profile.json, private keys in a 0600 keys.json. */
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBase64Url, toBase64Url } from '@parley/protocol';
-import { WebSocket } from 'ws';
-import type { DeviceAccount, DeviceSecrets, Profile, ProfileStore } from './profile.js';
-import type { SocketFactory, SocketLike } from './socket.js';
-
-export const nodeSocketFactory: SocketFactory = (url) => new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 }) as unknown as SocketLike;
+import type { DeviceAccount, DeviceSecrets, Profile, ProfileStore } from '../store/profile.js';
 
 interface ProfileFile {
   version: 1;
@@ -96,5 +92,3 @@ export class DirectoryProfileStore implements ProfileStore {
     await rename(temporary, path);
   }
 }
-
-export { SqliteClientStore } from './sqlite-store.js';

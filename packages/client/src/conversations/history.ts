@@ -5,14 +5,10 @@
  */
 import { openFromDevice, sealToDevice } from '@parley/crypto';
 import { decodeCbor, encodeCbor, ErrorCode, ParleyError, s, toBase64Url, type MailboxEntry } from '@parley/protocol';
+import type { StoredMessage } from '../store/client-store.js';
 import type { MessengerContext } from './context.js';
-import type { StoredMessage } from './store.js';
-
-export interface HistoryChunkReceived {
-  received: number;
-  total: number;
-  messages: number;
-}
+import type { HistoryChunkReceived } from './events.js';
+import { reason, RejectedEntry } from './rejected-entry.js';
 
 // One chunk's plaintext: versioned CBOR, sealed to the receiving device.
 const historyChunkSchema = s.object({
@@ -45,9 +41,9 @@ function chunked(messages: StoredMessage[]): StoredMessage[][] {
 }
 
 export async function sendHistory(ctx: MessengerContext, toDeviceId: string, onProgress: (sent: number, total: number) => void): Promise<{ chunks: number; messages: number }> {
-  const own = await ctx.credentials.entry(ctx.session.username, true);
+  const own = await ctx.directory.entry(ctx.self.username, { refresh: true });
   const target = own.devices.find((device) => device.deviceId === toDeviceId);
-  if (!target || toDeviceId === ctx.session.deviceId) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no other active device ${toDeviceId} on this account`);
+  if (!target || toDeviceId === ctx.self.deviceId) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no other active device ${toDeviceId} on this account`);
   const all: StoredMessage[] = [];
   for (const conversation of await ctx.store.listConversations()) all.push(...(await ctx.store.listMessages(conversation.groupId)));
   const chunks = chunked(all);
@@ -66,12 +62,15 @@ export async function sendHistory(ctx: MessengerContext, toDeviceId: string, onP
   return { chunks: chunks.length, messages: all.length };
 }
 
-/** Open a chunk from a sibling device and merge it; one that does not open or verify is dropped. */
-export async function applyHistory(ctx: MessengerContext, entry: MailboxEntry): Promise<HistoryChunkReceived | undefined> {
-  if (!entry.payload || entry.sender.username !== ctx.session.username) return undefined;
-  const own = await ctx.credentials.entry(ctx.session.username, true);
-  const sender = own.devices.find((device) => device.deviceId === entry.sender.deviceId);
-  if (!sender) return undefined;
+/** Open a chunk from a sibling device and merge it; one that does not open or verify is rejected. */
+export async function applyHistory(ctx: MessengerContext, entry: MailboxEntry): Promise<HistoryChunkReceived> {
+  const refused = (problem: string, cause?: unknown) => new RejectedEntry(ErrorCode.UNREADABLE_ENTRY, `history chunk ${entry.seq} from device ${entry.sender.deviceId} ${problem}`, {}, { cause });
+  if (!entry.payload) throw refused('came empty');
+  if (entry.sender.username !== ctx.self.username) throw refused(`came from ${entry.sender.username}, not from a device of this account`);
+  // A sibling that sends history is newer than what may be cached: look once more if it is not known.
+  const known = async (refresh: boolean) => (await ctx.directory.entry(ctx.self.username, { refresh })).devices.find((device) => device.deviceId === entry.sender.deviceId);
+  const sender = (await known(false)) ?? (await known(true));
+  if (!sender) throw refused('came from a device this account does not have');
   let chunk;
   try {
     const plaintext = openFromDevice({
@@ -82,8 +81,8 @@ export async function applyHistory(ctx: MessengerContext, entry: MailboxEntry): 
       context: boxContext(entry.groupId, entry.seq),
     });
     chunk = historyChunkSchema.parse(decodeCbor(plaintext, 2 * 1024 * 1024));
-  } catch {
-    return undefined;
+  } catch (error) {
+    throw refused(`did not open or verify: ${reason(error)}`, error);
   }
   await ctx.store.importHistory(chunk.messages.map((message) => ({ ...message, read: true })));
   return { received: chunk.index + 1, total: chunk.total, messages: chunk.messages.length };

@@ -1,6 +1,6 @@
 /** @module Read-only views over the client store: conversation lists, unread messages, group lookup. */
 import { ErrorCode, ParleyError, type GroupKind } from '@parley/protocol';
-import type { ClientStore, ConversationRecord, StoredMessage } from './store.js';
+import type { ClientStore, ConversationRecord, StoredMessage } from '../store/client-store.js';
 
 /** A message as the user sees it. */
 export interface Message extends StoredMessage {

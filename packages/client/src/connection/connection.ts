@@ -78,6 +78,7 @@ export class Connection {
   private readonly reassembler = new Reassembler();
   private readonly eventListeners = new Set<(event: Event) => void>();
   private readonly closeListeners = new Set<(error: ParleyError) => void>();
+  private readonly requestListeners = new Set<(op: OpName) => void>();
   private closedWith: ParleyError | undefined;
 
   private constructor(
@@ -181,7 +182,14 @@ export class Connection {
       }, this.timeoutMs);
       this.pending.set(id, { op, resolve: resolve as (body: unknown) => void, reject, timer });
       for (const chunk of fragment(encodeRequest(op, id, body))) this.socket.send(this.channel.send.encrypt(chunk));
+      for (const listener of this.requestListeners) listener(op);
     });
+  }
+
+  /** Hears the op of every request as it is sent (a retry counts again): for metrics and tests. */
+  onRequest(listener: (op: OpName) => void): () => void {
+    this.requestListeners.add(listener);
+    return () => this.requestListeners.delete(listener);
   }
 
   onEvent(listener: (event: Event) => void): () => void {

@@ -10,6 +10,7 @@
  */
 import { powBinding, solvePow, type PowSolver } from '@parley/crypto';
 import { ErrorCode, ParleyError, type PowChallengeWire, type PowContext, type PowSolution } from '@parley/protocol';
+import type { AccountContext } from './devices.js';
 
 export type { PowSolver };
 
@@ -31,6 +32,15 @@ export interface PowOptions {
   onProgress?: (progress: PowProgress) => void;
   /** Asks the server for a challenge, when a POW_REQUIRED error came without one. */
   fetchChallenge: (context: PowContext) => Promise<PowChallengeWire>;
+}
+
+/** The options for a request of this account's connection: its solver, and challenges fetched from its server. */
+export function accountPowOptions(ctx: Pick<AccountContext, 'request' | 'solvePow'>, onProgress?: (progress: PowProgress) => void): PowOptions {
+  return {
+    ...(ctx.solvePow ? { solve: ctx.solvePow } : {}),
+    ...(onProgress ? { onProgress } : {}),
+    fetchChallenge: async (context) => (await ctx.request('pow.challenge', { context })).challenge,
+  };
 }
 
 // A challenge can be refused again if it expired while being solved, or difficulty rose meanwhile.

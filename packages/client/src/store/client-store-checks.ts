@@ -1,77 +1,6 @@
-/**
- * @module One conformance suite for every ClientStore and ProfileStore (STYLE §2): the IndexedDB
- * adapters run it in Chromium, the Node adapters (SQLite, profile directory) and the in-memory
- * ones run it in Node, so the browser stores behave exactly like the ones the CLI uses.
- * Plain async checks with their own assertions, so they run without a test framework in a page.
- */
-import type { ClientStore, ConversationRecord, DeviceAccount, DeviceSecrets, KeyPackageSecret, ProfileStore, StoredMessage } from '@parley/client';
-
-export interface Check<S> {
-  name: string;
-  /** Only for stores that persist: atomicity under a failing write. */
-  persistentOnly?: boolean;
-  run(create: () => Promise<S>): Promise<void>;
-}
-
-class ConformanceError extends Error {
-  override name = 'ConformanceError';
-}
-
-function normalize(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { bytes: Array.from(value) };
-  if (Array.isArray(value)) return value.map(normalize);
-  if (value && typeof value === 'object') {
-    // Missing and undefined fields are the same thing to callers.
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, normalize(v)]));
-  }
-  return value;
-}
-
-function same(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(normalize(actual));
-  const e = JSON.stringify(normalize(expected));
-  if (a !== e) throw new ConformanceError(`${what}: expected ${e}, got ${a}`);
-}
-
-async function rejects(promise: Promise<unknown>, what: string): Promise<void> {
-  try {
-    await promise;
-  } catch {
-    return;
-  }
-  throw new ConformanceError(`${what}: expected a rejection`);
-}
-
-const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
-
-function conversation(groupId: string, changes: Partial<ConversationRecord> = {}): ConversationRecord {
-  return {
-    groupId,
-    kind: 'group',
-    title: `group ${groupId}`,
-    state: bytes(1, 2, 3),
-    processedSeq: 0,
-    active: true,
-    createdAt: 1_700_000_000_000,
-    lastActivityAt: 1_700_000_000_000,
-    ...changes,
-  };
-}
-
-function message(groupId: string, seq: number, changes: Partial<StoredMessage> = {}): StoredMessage {
-  return { groupId, seq, sender: 'bob', senderDevice: 'device-b1', sentAt: 1_700_000_000_000 + seq, text: `message ${seq}`, read: false, ...changes };
-}
-
-async function withStore<S>(create: () => Promise<S>, run: (store: S) => Promise<void>): Promise<void> {
-  const store = await create();
-  try {
-    await run(store);
-  } finally {
-    // ClientStore has close(); a ProfileStore may (the IndexedDB one does).
-    await (store as { close?: () => unknown }).close?.();
-  }
-}
+/** @module The checks every ClientStore passes (see conformance.ts). */
+import type { ClientStore, KeyPackageSecret } from './client-store.js';
+import { bytes, conversation, message, rejects, same, withStore, type Check } from './check-support.js';
 
 export const clientStoreChecks: Check<ClientStore>[] = [
   {
@@ -204,16 +133,36 @@ export const clientStoreChecks: Check<ClientStore>[] = [
       }),
   },
   {
+    name: 'caches derived data by key, replaces and forgets it, and hands out copies',
+    run: (create) =>
+      withStore(create, async (store) => {
+        same(await store.getCached('directory/alice'), undefined, 'a missing cache entry');
+        const value = bytes(0, 1, 2, 3, 4);
+        await store.putCached('directory/alice', value.subarray(1, 4));
+        await store.putCached('groups', bytes(9));
+        same(await store.getCached('directory/alice'), bytes(1, 2, 3), 'cached bytes of a view');
+        (await store.getCached('directory/alice'))?.fill(0);
+        same(await store.getCached('directory/alice'), bytes(1, 2, 3), 'cached bytes after mutating a returned copy');
+        await store.putCached('directory/alice', bytes(7));
+        same(await store.getCached('directory/alice'), bytes(7), 'replaced cache entry');
+        await store.putCached('directory/alice', undefined);
+        same(await store.getCached('directory/alice'), undefined, 'forgotten cache entry');
+        same(await store.getCached('groups'), bytes(9), 'another cache entry');
+      }),
+  },
+  {
     name: 'keeps what it saved after being closed and opened again',
     run: async (create) => {
       await withStore(create, async (store) => {
         await store.apply({ conversation: conversation('g1', { processedSeq: 1 }), message: message('g1', 1) });
         await store.putKeyPackages([{ ref: 'kp', privateState: bytes(5), lastResort: false }]);
+        await store.putCached('groups', bytes(6));
       });
       await withStore(create, async (store) => {
         same((await store.getConversation('g1'))?.processedSeq, 1, 'conversation after reopening');
         same((await store.listMessages('g1')).length, 1, 'messages after reopening');
         same((await store.getKeyPackage('kp'))?.privateState, bytes(5), 'secret after reopening');
+        same(await store.getCached('groups'), bytes(6), 'cache entry after reopening');
       });
     },
   },
@@ -229,64 +178,6 @@ export const clientStoreChecks: Check<ClientStore>[] = [
         await rejects(store.apply({ conversation: { ...before, state: bytes(7), processedSeq: 2 }, message: broken }), 'an update with an unstorable message');
         same(await store.getConversation('g1'), before, 'conversation after a failed update');
         same((await store.listMessages('g1')).map((m) => m.seq), [1], 'messages after a failed update');
-      }),
-  },
-];
-
-const account: DeviceAccount = {
-  server: 'http://127.0.0.1:8080',
-  username: 'alice',
-  deviceId: 'device-a1',
-  deviceName: 'Chrome on Linux',
-  identityPublicKey: bytes(1, 1, 1),
-  devicePublicKey: bytes(2, 2, 2),
-  deviceCertificate: bytes(3, 3, 3),
-};
-const secrets: DeviceSecrets = { identityPrivateKey: bytes(4, 4, 4), devicePrivateKey: bytes(5, 5, 5) };
-
-export const profileStoreChecks: Check<ProfileStore>[] = [
-  {
-    name: 'starts with no pins and no account',
-    run: (create) =>
-      withStore(create, async (store) => {
-        same(await store.load(), { pins: {} }, 'a new profile');
-        same(await store.loadSecrets(), undefined, 'secrets of a new profile');
-      }),
-  },
-  {
-    name: 'saves pins, replacing the earlier ones',
-    run: (create) =>
-      withStore(create, async (store) => {
-        await store.savePins({ 'http://a.example': 'SHA256:a' });
-        await store.savePins({ 'http://b.example': 'SHA256:b', 'http://c.example': 'SHA256:c' });
-        same((await store.load()).pins, { 'http://b.example': 'SHA256:b', 'http://c.example': 'SHA256:c' }, 'pins');
-      }),
-  },
-  {
-    name: 'saves the account with its secrets, and forgets both together',
-    run: (create) =>
-      withStore(create, async (store) => {
-        await store.savePins({ 'http://127.0.0.1:8080': 'SHA256:x' });
-        await store.saveAccount(account, secrets);
-        same(await store.load(), { pins: { 'http://127.0.0.1:8080': 'SHA256:x' }, account }, 'profile with an account');
-        same(await store.loadSecrets(), secrets, 'secrets');
-        await store.saveAccount(undefined, undefined);
-        same(await store.load(), { pins: { 'http://127.0.0.1:8080': 'SHA256:x' } }, 'profile after forgetting the account');
-        same(await store.loadSecrets(), undefined, 'secrets after forgetting the account');
-      }),
-  },
-  {
-    name: 'hands out copies',
-    run: (create) =>
-      withStore(create, async (store) => {
-        await store.saveAccount(account, secrets);
-        const loaded = await store.loadSecrets();
-        loaded?.devicePrivateKey.fill(0);
-        const profile = await store.load();
-        profile.pins.mutated = 'yes';
-        profile.account?.devicePublicKey.fill(0);
-        same(await store.loadSecrets(), secrets, 'secrets after mutating a returned copy');
-        same(await store.load(), { pins: {}, account }, 'profile after mutating a returned copy');
       }),
   },
 ];

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
-import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from './store.js';
+import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from '../store/client-store.js';
 
 const SCHEMA = `
 create table if not exists conversations (
@@ -19,6 +19,7 @@ create table if not exists messages (
 );
 create table if not exists key_packages (ref text primary key, private_state blob not null, last_resort integer not null);
 create table if not exists identities (username text primary key, identity_key blob not null, verified_key blob);
+create table if not exists cache (key text primary key, value blob not null);
 `;
 
 interface ConversationRow {
@@ -162,6 +163,16 @@ export class SqliteClientStore implements ClientStore {
 
   async setVerifiedIdentity(username: string, identityKey: Uint8Array | undefined) {
     this.db.prepare('update identities set verified_key = ? where username = ?').run(identityKey ? Buffer.from(identityKey) : null, username);
+  }
+
+  async getCached(key: string) {
+    const row = this.db.prepare('select value from cache where key = ?').get(key) as { value: Buffer } | undefined;
+    return row && bytes(row.value);
+  }
+
+  async putCached(key: string, value: Uint8Array | undefined) {
+    if (value) this.db.prepare('insert into cache values (?, ?) on conflict (key) do update set value = excluded.value').run(key, Buffer.from(value));
+    else this.db.prepare('delete from cache where key = ?').run(key);
   }
 
   async close() {

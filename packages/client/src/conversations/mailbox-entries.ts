@@ -1,0 +1,73 @@
+/**
+ * @module Applying one entry of this device's mailbox (DESIGN §6): a Welcome into a group, notice
+ * of removal from one, or a chunk of history from another device of the account.
+ */
+import { inspectMessage, joinFromWelcome } from '@parley/crypto';
+import { ErrorCode, groupIdText, toBase64Url, type MailboxEntry } from '@parley/protocol';
+import type { MessengerContext } from './context.js';
+import type { HistoryChunkReceived } from './events.js';
+import { applyHistory } from './history.js';
+import { reason, RejectedEntry } from './rejected-entry.js';
+
+export interface AppliedMailboxEntry {
+  /** The conversation that was joined or left. */
+  changed?: string;
+  /** A Welcome used up one of this device's one-time KeyPackages. */
+  keyPackageUsed?: boolean;
+  history?: HistoryChunkReceived;
+}
+
+export async function applyMailboxEntry(ctx: MessengerContext, entry: MailboxEntry): Promise<AppliedMailboxEntry> {
+  if (entry.kind === 'transfer') return { history: await applyHistory(ctx, entry) };
+  const groupId = groupIdText(entry.groupId);
+  const existing = await ctx.store.getConversation(groupId);
+  if (entry.kind === 'removed') {
+    if (!existing) return {};
+    await ctx.store.apply({ conversation: { ...existing, active: false, processedSeq: Math.max(existing.processedSeq, entry.seq) } });
+    return { changed: groupId };
+  }
+  // Already in (a sibling's Welcome raced this device's own external join): nothing to do.
+  if (existing?.active) return {};
+  return joinByWelcome(ctx, entry, groupId);
+}
+
+async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId: string): Promise<AppliedMailboxEntry> {
+  const refused = (problem: string, cause?: unknown) => new RejectedEntry(ErrorCode.UNREADABLE_ENTRY, `a Welcome from ${entry.sender.username} ${problem}`, {}, { cause });
+  if (!entry.payload) throw refused('came without its message');
+  let framing;
+  try {
+    framing = inspectMessage(entry.payload);
+  } catch (error) {
+    throw refused(`is not an MLS message: ${reason(error)}`, error);
+  }
+  if (framing.kind !== 'welcome') throw refused(`holds a ${framing.kind}, not a Welcome`);
+  for (const ref of framing.keyPackageRefs) {
+    const secret = await ctx.store.getKeyPackage(toBase64Url(ref));
+    if (!secret) continue;
+    let joined;
+    try {
+      joined = await joinFromWelcome(entry.payload, secret.privateState, ctx.authentication.validate);
+    } catch (error) {
+      throw refused(`did not open or verify: ${reason(error)}`, error);
+    }
+    const summary = await ctx.groups.get(groupId, { refresh: true });
+    const peer = summary.kind === 'direct' ? summary.members.map((m) => m.username).find((name) => name !== ctx.self.username) : undefined;
+    const now = Date.now();
+    await ctx.store.apply({
+      conversation: {
+        groupId,
+        kind: summary.kind,
+        title: peer ?? `group by ${summary.createdBy}`,
+        ...(peer ? { peer } : {}),
+        state: joined.state,
+        processedSeq: entry.seq,
+        active: true,
+        createdAt: now,
+        lastActivityAt: now,
+      },
+      consumedKeyPackage: secret.ref,
+    });
+    return { changed: groupId, keyPackageUsed: !secret.lastResort };
+  }
+  throw refused('is for none of the KeyPackages this device holds');
+}

@@ -1,0 +1,98 @@
+/**
+ * @module Keeping each group's tree in line with the account's devices and the routing list
+ * (DESIGN §5, §6): leaves of devices that left or were revoked are removed (MLS forbids removing
+ * yourself, so the others do it; anyone may, once the device is unrouted or revoked), and this
+ * account's devices missing from a group are added. Racing members resolve by first-wins.
+ */
+import { groupMetadata, removeMembers } from '@parley/crypto';
+import { decodeCbor, deviceKey, encodeCbor, groupIdText, s, sameDevice, usernameSchema, type DirectoryEntry, type GroupSummary } from '@parley/protocol';
+import { credentialOwner } from '../trust/mls-credentials.js';
+import type { MessengerContext } from './context.js';
+import type { GroupLog } from './inbox.js';
+import { addUsers, commitWithRetry } from './membership.js';
+import { sendContent } from './sending.js';
+
+const departuresKey = (groupId: string) => `departures/${groupId}`;
+const departuresSchema = s.array(usernameSchema, { max: 10_000 });
+
+export async function reconcileGroup(ctx: MessengerContext, log: GroupLog, group: GroupSummary, mine: DirectoryEntry): Promise<void> {
+  const groupId = groupIdText(group.groupId);
+  const conversation = await ctx.store.getConversation(groupId);
+  if (!conversation?.active) return;
+  const routed = new Set(group.members.map(deviceKey));
+  const myActive = new Set(mine.devices.map((device) => device.deviceId));
+  const stale = (state: Uint8Array) =>
+    groupMetadata(state).members.filter((leaf) => {
+      const owner = credentialOwner(leaf.identity);
+      if (!owner || sameDevice(owner, ctx.self)) return false;
+      return !routed.has(deviceKey(owner)) || (owner.username === ctx.self.username && !myActive.has(owner.deviceId));
+    });
+  if (stale(conversation.state).length > 0) {
+    await commitWithRetry(ctx, log, conversation, async (current) => {
+      const gone = stale(current.state);
+      if (gone.length === 0) return undefined;
+      const output = await removeMembers(current.state, ctx.member, gone.map((leaf) => leaf.signaturePublicKey));
+      // Only routed devices are unrouted by the commit; the others the server already dropped.
+      const remove = gone.flatMap((leaf) => credentialOwner(leaf.identity) ?? []).filter((owner) => routed.has(deviceKey(owner)));
+      return { ...output, add: [], remove };
+    });
+  }
+  const refreshed = (await ctx.store.getConversation(groupId)) ?? conversation;
+  const inTree = new Set(groupMetadata(refreshed.state).members.map((leaf) => credentialOwner(leaf.identity)?.deviceId));
+  const newSiblings = mine.devices.filter((device) => !inTree.has(device.deviceId) && !routed.has(deviceKey({ username: ctx.self.username, deviceId: device.deviceId })));
+  if (newSiblings.length > 0) await addUsers(ctx, log, refreshed, [ctx.self.username]);
+  await ctx.store.putCached(departuresKey(groupId), undefined);
+}
+
+/** Every active group, against a fresh list of the account's devices (a sibling may have come or gone). */
+export async function reconcileAll(ctx: MessengerContext, log: GroupLog, groups: GroupSummary[]): Promise<void> {
+  const mine = await ctx.directory.entry(ctx.self.username, { refresh: true });
+  for (const group of groups) await reconcileGroup(ctx, log, group, mine);
+}
+
+/** A member announced leaving: before anything more is sent into the group, its leaves must go. */
+export async function noteDeparture(ctx: MessengerContext, groupId: string, username: string): Promise<void> {
+  const pending = await departures(ctx, groupId);
+  if (!pending.includes(username)) await ctx.store.putCached(departuresKey(groupId), encodeCbor([...pending, username]));
+}
+
+/** Users added back to the group (by anyone's commit) are no longer leaving. */
+export async function forgetDepartures(ctx: MessengerContext, groupId: string, usernames: string[]): Promise<void> {
+  const pending = await departures(ctx, groupId);
+  const left = pending.filter((username) => !usernames.includes(username));
+  if (left.length < pending.length) await ctx.store.putCached(departuresKey(groupId), left.length > 0 ? encodeCbor(left) : undefined);
+}
+
+/**
+ * Remove the leaves of members who announced leaving, once the server no longer routes them.
+ * Until then (their leave request may still be on its way) the departure stays pending.
+ */
+export async function settleDepartures(ctx: MessengerContext, log: GroupLog, groupId: string): Promise<void> {
+  const pending = await departures(ctx, groupId);
+  if (pending.length === 0) return;
+  const group = await ctx.groups.get(groupId, { refresh: true });
+  if (group.members.some((member) => pending.includes(member.username))) return;
+  await reconcileGroup(ctx, log, group, await ctx.directory.entry(ctx.self.username));
+}
+
+async function departures(ctx: MessengerContext, groupId: string): Promise<string[]> {
+  const bytes = await ctx.store.getCached(departuresKey(groupId));
+  if (!bytes) return [];
+  try {
+    return departuresSchema.parse(decodeCbor(bytes));
+  } catch {
+    // Unreadable: the next full sync reconciles the group all the same.
+    return [];
+  }
+}
+
+/** The group's creator tells devices that joined by themselves what the group is called. */
+export async function shareTitles(ctx: MessengerContext, log: GroupLog, titleNeeded: Set<string>): Promise<void> {
+  for (const groupId of [...titleNeeded]) {
+    titleNeeded.delete(groupId);
+    const conversation = await ctx.store.getConversation(groupId);
+    if (!conversation?.active) continue;
+    const group = await ctx.groups.get(groupId);
+    if (group.createdBy === ctx.self.username) await sendContent(ctx, log, conversation, { t: 'meta', title: conversation.title });
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * @module Sending into a group (DESIGN §6): encrypt in the group's current epoch, which the
+ * server requires (everyone in the group can read those); on STALE_EPOCH, process the group's
+ * newer entries and encrypt again.
+ */
+import { encrypt, groupMetadata } from '@parley/crypto';
+import { encodeContent, ErrorCode, ParleyError } from '@parley/protocol';
+import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
+import type { MessengerContext } from './context.js';
+import { groupIdBytes } from './group-summaries.js';
+import type { GroupLog } from './inbox.js';
+import { present, type Message } from './views.js';
+
+export const MAX_SEND_ATTEMPTS = 5;
+
+export async function sendText(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord, text: string): Promise<Message> {
+  if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
+  const sentAt = Date.now();
+  const { seq, conversation: updated } = await sendContent(ctx, log, conversation, { t: 'text', text, sentAt });
+  const message: StoredMessage = { groupId: conversation.groupId, seq, sender: ctx.self.username, senderDevice: ctx.self.deviceId, sentAt, text, read: true };
+  await ctx.store.apply({ conversation: { ...updated, lastActivityAt: sentAt }, message });
+  return present(updated, message);
+}
+
+export async function sendContent(
+  ctx: MessengerContext,
+  log: GroupLog,
+  conversation: ConversationRecord,
+  content: Parameters<typeof encodeContent>[0],
+): Promise<{ seq: number; conversation: ConversationRecord }> {
+  for (let attempt = 1; ; attempt++) {
+    const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+    if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
+    const { message, state } = await encrypt(current.state, ctx.member, encodeContent(content));
+    // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
+    const advanced = { ...current, state };
+    await ctx.store.apply({ conversation: advanced });
+    try {
+      const { seq } = await ctx.request('group.send', { groupId: groupIdBytes(current.groupId), epoch: Number(groupMetadata(current.state).epoch), message });
+      log.accepted(current.groupId, seq);
+      return { seq, conversation: advanced };
+    } catch (error) {
+      if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_SEND_ATTEMPTS) throw error;
+      await log.catchUp(current.groupId);
+    }
+  }
+}
