@@ -30,7 +30,8 @@ export interface NewDevice {
 /** A fresh device key and its certificate, signed by the identity key. */
 export function newDevice(username: string, identity: SigningKeyPair, deviceName: string | undefined): NewDevice {
   const keys = generateSigningKeyPair();
-  const deviceId = toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
+  // A letter first: an id starting with '-' would read as an option in `parley devices revoke ID`.
+  const deviceId = `d${toBase64Url(crypto.getRandomValues(new Uint8Array(12)))}`;
   const name = (deviceName ?? defaultDeviceName()).slice(0, 64) || 'device';
   const signature = sign(identity.privateKey, deviceCertificateMessage({ username, deviceId, name, publicKey: keys.publicKey }));
   return { keys, certificate: { deviceId, name, publicKey: keys.publicKey, signature } };
