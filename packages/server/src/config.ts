@@ -40,6 +40,8 @@ export interface ServerConfig {
   retentionMs: number;
   /** Most unacknowledged entries one device may have in one group; beyond it the oldest are skipped and reported. */
   deviceBacklogQuota: number;
+  /** Most devices one group may hold; a commit that would pass it is refused (DESIGN §10 limits). */
+  maxGroupDevices: number;
   /** Directory of the built web client (packages/web/dist), served at `/` when set. */
   webRoot?: string;
 
@@ -95,6 +97,7 @@ export const defaultConfig: ServerConfig = {
   openDirectory: false,
   retentionMs: 30 * 24 * 60 * 60_000,
   deviceBacklogQuota: 10_000,
+  maxGroupDevices: 1000,
   upgradeTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -129,6 +132,7 @@ const ABUSE_NUMBERS = [
   'maxConnectionsPerIp',
   'connectionRequestsPerSecond',
   'accountRequestsPerSecond',
+  'maxGroupDevices',
   'strikeLimit',
   'strikeWindowMs',
   'banMs',

@@ -41,8 +41,8 @@ describe('delivery and keys services', () => {
 
   it('deletes entries past retention on a sweep and reports them to the device as a gap', async () => {
     const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
-    await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, createdAt: now });
-    await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], welcome: new Uint8Array(8) }, () => undefined);
+    await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
+    await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], leaves: { removed: [], added: [] }, welcome: new Uint8Array(8) }, () => undefined);
     for (const day of [0, 10, 40]) {
       await storage.appendMessage({ groupId, epoch: 1, sender: alice, payload: new Uint8Array([day]), createdAt: now + day * DAY }, () => undefined);
     }

@@ -23,18 +23,19 @@ export interface ServiceOptions {
   openDirectory: boolean;
   retentionMs: number;
   deviceBacklogQuota: number;
+  maxGroupDevices: number;
   /** Proof of work before registration and login; built by the server, which runs its clock. */
   pow: PowService;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, pow }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, pow }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
     directory: new DirectoryService(storage),
     keyPackages: new KeyPackageService(storage, log.child({ module: 'key-packages' })),
-    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota }),
+    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices }),
     delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
     pow,

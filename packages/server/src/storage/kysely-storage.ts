@@ -1,6 +1,7 @@
 /** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
 import type { DeviceRef } from '@parley/protocol';
 import { Migrator, type Kysely, type Selectable } from 'kysely';
+import * as commits from './kysely-commits.js';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
 import * as keys from './kysely-key-packages.js';
@@ -16,6 +17,7 @@ import {
   type DeviceFetch,
   type DeviceRecord,
   type GroupCheck,
+  type GroupLeaf,
   type GroupRecord,
   type MailboxRecord,
   type LogRecord,
@@ -137,6 +139,16 @@ export class KyselyStorage implements Storage {
     return row && toDevice(row);
   }
 
+  async getDevices(devices: readonly DeviceRef[]): Promise<DeviceRecord[]> {
+    if (devices.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('username', 'device_id'), 'in', devices.map((device) => tuple(device.username, device.deviceId))))
+      .execute();
+    return rows.map(toDevice);
+  }
+
   async listDevices(username: string, options: { includeRevoked?: boolean } = {}): Promise<DeviceRecord[]> {
     let query = this.db.selectFrom('devices').selectAll().where('username', '=', username);
     if (!options.includeRevoked) query = query.where('revoked_at', 'is', null);
@@ -190,6 +202,10 @@ export class KyselyStorage implements Storage {
     return groups.getGroupInfo(this.db, groupId);
   }
 
+  getGroupLeaves(groupId: Uint8Array): Promise<GroupLeaf[]> {
+    return groups.getGroupLeaves(this.db, groupId);
+  }
+
   listDeviceGroups(device: DeviceRef): Promise<GroupRecord[]> {
     return groups.listDeviceGroups(this.db, device);
   }
@@ -199,7 +215,7 @@ export class KyselyStorage implements Storage {
   }
 
   leaveGroup(groupId: Uint8Array, username: string, at: number) {
-    return groups.leaveGroup(this.db, groupId, username, at);
+    return commits.leaveGroup(this.db, groupId, username, at);
   }
 
   addAdmin(groupId: Uint8Array, username: string): Promise<void> {
@@ -207,11 +223,11 @@ export class KyselyStorage implements Storage {
   }
 
   acceptCommit(commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
-    return groups.acceptCommit(this.db, commit, check);
+    return commits.acceptCommit(this.db, commit, check);
   }
 
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
-    return groups.appendMessage(this.db, message, check);
+    return commits.appendMessage(this.db, message, check);
   }
 
   listGroupPeers(username: string): Promise<string[]> {
@@ -235,7 +251,7 @@ export class KyselyStorage implements Storage {
   }
 
   queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord> {
-    return groups.queueMailbox(this.db, entry);
+    return commits.queueMailbox(this.db, entry);
   }
 
   collectAcknowledged(groupId: Uint8Array): Promise<number> {

@@ -3,11 +3,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_accounts.js';
 import * as m0002 from './0002_messaging.js';
 import * as m0003 from './0003_device_quota.js';
+import * as m0004 from './0004_group_leaves.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
   '0002_messaging': m0002,
   '0003_device_quota': m0003,
+  '0004_group_leaves': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
