@@ -56,7 +56,7 @@ describe('delivery and keys services', () => {
   });
 
   it('rate-limits KeyPackage claims per claiming account', async () => {
-    const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2 }, () => now);
+    const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
     const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };
     const packages = await Promise.all([1, 2, 3].map(() => generateKeyPackage(member, { now: Math.floor(now / 1000) })));
     await expect(keys.upload(bob, { keyPackages: packages.map((p) => p.keyPackage) })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /at most 2/ });
@@ -67,5 +67,23 @@ describe('delivery and keys services', () => {
     await expect(keys.claim(bob, { username: 'bob' })).resolves.toEqual({ devices: [] }); // only his own device
     now += 30_000;
     await expect(keys.claim(alice, { username: 'bob' })).rejects.toMatchObject({ code: 'NO_KEY_PACKAGES' });
+  });
+
+  it('limits claims against one user per claimer and from all claimers together', async () => {
+    const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 10, claimsPerMinute: 100, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
+    const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };
+    const packages = await Promise.all(Array.from({ length: 6 }, () => generateKeyPackage(member, { now: Math.floor(now / 1000) })));
+    await keys.upload(bob, { keyPackages: packages.map((p) => p.keyPackage) });
+    const mallory = (n: number) => ({ username: `mallory${n}`, deviceId: `mallory-dev${n}` });
+    for (let i = 0; i < 2; i++) expect((await keys.claim(mallory(1), { username: 'bob' })).devices).toHaveLength(1);
+    await expect(keys.claim(mallory(1), { username: 'bob' })).rejects.toMatchObject({ code: 'RATE_LIMITED', message: /for bob from this account/, details: { retryAfterMs: 30_000 } });
+    // The refused claim used none of bob's allowance: a second account still gets one, a third none.
+    expect((await keys.claim(mallory(2), { username: 'bob' })).devices).toHaveLength(1);
+    await expect(keys.claim(mallory(3), { username: 'bob' })).rejects.toMatchObject({ code: 'RATE_LIMITED', message: /for bob right now/ });
+    expect(await keys.count(bob)).toEqual({ count: 3, lastResort: false });
+    // Claims against anyone else are not held back by bob's limit.
+    await expect(keys.claim(mallory(3), { username: 'alice' })).rejects.toMatchObject({ code: 'NO_KEY_PACKAGES' });
+    now += 20_000;
+    expect((await keys.claim(mallory(3), { username: 'bob' })).devices).toHaveLength(1);
   });
 });
