@@ -9,6 +9,7 @@
  *   await mallory.request('keys.claim', { username });     // typed request; rejects with ParleyError
  *   const error = await mallory.refused('group.commit', body); // the ParleyError of a refused request
  *   const extra = await mallory.connect();                 // one more channel, signed in as the same device
+ *   const raw = await mallory.rawChannel();                // a signed-in raw channel for pre-encoded floods
  *   const laptop = await mallory.addDevice('mallory-laptop'); // a second device of the account
  *   const [group] = await mallory.joinWelcomes();          // joins the groups whose Welcome waits for it
  *   const mine = await mallory.createGroup();              // or an MLS group of its own
@@ -21,6 +22,7 @@
  */
 import {
   addMembers,
+  channelAuthMessage,
   createGroup,
   generateKeyPackage,
   groupMetadata,
@@ -29,13 +31,15 @@ import {
   processMessage,
   removeMembers,
   selfUpdate,
+  sign,
   type MlsCommitOutput,
   type MlsGeneratedKeyPackage,
   type MlsMember,
 } from '@parley/crypto';
-import { decodeCbor, encodeCbor, ParleyError, toHex, type DeviceRef, type GroupKind, type OpName, type RequestOf, type ResponseOf } from '@parley/protocol';
+import { decodeCbor, encodeCbor, encodeRequest, ParleyError, toHex, type DeviceRef, type GroupKind, type OpName, type RequestOf, type ResponseOf } from '@parley/protocol';
 import { addDevice, certificate, reconnect, register, type TestClient, type TestDevice } from '../../packages/server/src/test-client.testkit.js';
 import { TestDevice as HonestDevice } from '../support/device.js';
+import { openRawChannel, type RawChannel } from '../support/raw-channel.js';
 
 export const HONEST_PASSWORD = 'an honest password';
 
@@ -118,6 +122,20 @@ export class Attacker {
   /** Another connection signed in as this device (floods use several). */
   connect(): Promise<TestClient> {
     return reconnect(this.server.url, this.device);
+  }
+
+  /**
+   * A raw channel signed in as this device: the caller sends envelopes it encoded beforehand
+   * (`encodeRequest`) and reads replies one by one, so a flood costs the attacker almost nothing.
+   */
+  async rawChannel(): Promise<RawChannel> {
+    const channel = await openRawChannel(this.server.url);
+    const { username, deviceId } = this.device;
+    const signature = sign(this.device.keys.privateKey, channelAuthMessage(channel.channel.handshakeHash, username, deviceId));
+    channel.send(encodeRequest('device.auth', 0, { username, deviceId, signature }));
+    const reply = await channel.next();
+    if (reply.type !== 'reply' || !reply.ok) throw new Error(`device.auth failed on a raw channel: ${JSON.stringify(reply)}`);
+    return channel;
   }
 
   /** Uploads `count` one-time KeyPackages (and a last-resort one) whose private states the attacker keeps. */
