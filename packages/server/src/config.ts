@@ -42,6 +42,8 @@ export interface ServerConfig {
   deviceBacklogQuota: number;
   /** Most devices one group may hold; a commit that would pass it is refused (DESIGN §10 limits). */
   maxGroupDevices: number;
+  /** Bytes an account may fetch a second (sync.fetch), on average; bursts of two seconds' worth. */
+  fetchBytesPerSecond: number;
   /** Directory of the built web client (packages/web/dist), served at `/` when set. */
   webRoot?: string;
 
@@ -98,6 +100,7 @@ export const defaultConfig: ServerConfig = {
   retentionMs: 30 * 24 * 60 * 60_000,
   deviceBacklogQuota: 10_000,
   maxGroupDevices: 1000,
+  fetchBytesPerSecond: 2 * 1024 * 1024,
   upgradeTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -133,6 +136,7 @@ const ABUSE_NUMBERS = [
   'connectionRequestsPerSecond',
   'accountRequestsPerSecond',
   'maxGroupDevices',
+  'fetchBytesPerSecond',
   'strikeLimit',
   'strikeWindowMs',
   'banMs',

@@ -55,6 +55,23 @@ describe('delivery and keys services', () => {
     expect(await delivery.fetch(bob, { limit: 10 })).toEqual({ mailbox: [], entries: [], gaps: [], more: false });
   });
 
+  it('charges fetches by the bytes they return, per account, and refuses duplicated acknowledgements', async () => {
+    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000, fetchBytesPerSecond: 100 }, () => now);
+    await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
+    await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], leaves: { removed: [], added: [] }, welcome: new Uint8Array(8) }, () => undefined);
+    for (let i = 0; i < 3; i++) await storage.appendMessage({ groupId, epoch: 1, sender: alice, payload: new Uint8Array(300), createdAt: now }, () => undefined);
+    // A burst of two seconds' worth (200 bytes) goes at once; this fetch overspends it by 708.
+    const fetched = await delivery.fetch(bob, {});
+    expect(fetched.entries).toHaveLength(3);
+    await expect(delivery.fetch(bob, {})).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: 7090 } });
+    await expect(delivery.fetch(alice, {})).resolves.toMatchObject({ entries: [] }); // her own budget, a different account
+    now += 7090;
+    await expect(delivery.fetch(bob, {})).resolves.toMatchObject({ more: false });
+    await expect(delivery.ack(bob, { mailbox: [], cursors: [{ groupId, seq: 2 }, { groupId, seq: 4 }] })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /twice/ });
+    await expect(delivery.ack(bob, { mailbox: [1, 1], cursors: [] })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /twice/ });
+    await delivery.ack(bob, { mailbox: fetched.mailbox.map((m) => m.id), cursors: [{ groupId, seq: 4 }] });
+  });
+
   it('rate-limits KeyPackage claims per claiming account', async () => {
     const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
     const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };

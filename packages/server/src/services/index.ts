@@ -24,11 +24,12 @@ export interface ServiceOptions {
   retentionMs: number;
   deviceBacklogQuota: number;
   maxGroupDevices: number;
+  fetchBytesPerSecond: number;
   /** Proof of work before registration and login; built by the server, which runs its clock. */
   pow: PowService;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, pow }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, fetchBytesPerSecond, pow }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
@@ -36,7 +37,7 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     directory: new DirectoryService(storage),
     keyPackages: new KeyPackageService(storage, log.child({ module: 'key-packages' })),
     groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices }),
-    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
+    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
     pow,
   };

@@ -51,6 +51,11 @@ export class KeyPackageService {
     const device = await this.storage.getDevice(session.username, session.deviceId);
     if (!device || device.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
     const now = this.now();
+    // Room first, signatures after: a device with a full stock costs one query, not 100 verifications.
+    const before = await this.storage.countKeyPackages(session, now);
+    if (before.oneTime + body.keyPackages.length > this.options.maxOneTimePerDevice) {
+      throw badRequest(`a device keeps at most ${this.options.maxOneTimePerDevice} KeyPackages on the server; it has ${before.oneTime}`);
+    }
     const check = async (bytes: Uint8Array, field: string, lastResort: boolean): Promise<NewKeyPackage> => {
       let info: MlsKeyPackageInfo;
       try {
@@ -71,10 +76,6 @@ export class KeyPackageService {
     for (const [i, bytes] of body.keyPackages.entries()) oneTime.push(await check(bytes, `keyPackages[${i}]`, false));
     const lastResort = body.lastResort && (await check(body.lastResort, 'lastResort', true));
 
-    const before = await this.storage.countKeyPackages(session, now);
-    if (before.oneTime + oneTime.length > this.options.maxOneTimePerDevice) {
-      throw badRequest(`a device keeps at most ${this.options.maxOneTimePerDevice} KeyPackages on the server; it has ${before.oneTime}`);
-    }
     await this.storage.addKeyPackages(session, oneTime, lastResort, now);
     const after = await this.storage.countKeyPackages(session, now);
     this.log.info({ event: 'keys.uploaded', deviceId: session.deviceId, count: oneTime.length, lastResort: lastResort !== undefined }, 'key packages uploaded');
