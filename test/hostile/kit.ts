@@ -24,6 +24,7 @@ import {
   addMembers,
   channelAuthMessage,
   createGroup,
+  encrypt,
   generateKeyPackage,
   groupMetadata,
   inspectMessage,
@@ -127,9 +128,10 @@ export class Attacker {
   /**
    * A raw channel signed in as this device: the caller sends envelopes it encoded beforehand
    * (`encodeRequest`) and reads replies one by one, so a flood costs the attacker almost nothing.
+   * `localAddress` (any of 127.0.0.0/8) makes it come from another host.
    */
-  async rawChannel(): Promise<RawChannel> {
-    const channel = await openRawChannel(this.server.url);
+  async rawChannel(options: { localAddress?: string } = {}): Promise<RawChannel> {
+    const channel = await openRawChannel(this.server.url, 1, options);
     const { username, deviceId } = this.device;
     const signature = sign(this.device.keys.privateKey, channelAuthMessage(channel.channel.handshakeHash, username, deviceId));
     channel.send(encodeRequest('device.auth', 0, { username, deviceId, signature }));
@@ -218,6 +220,13 @@ export class AttackerGroup {
     }
     this.seq = last;
     if (last > 0) await this.attacker.request('sync.ack', { mailbox: [], cursors: [{ groupId: this.groupId, seq: last }] });
+  }
+
+  /** Encrypts `text` (raw UTF-8, not the SDK's content format) for the current epoch and sends it. */
+  async send(text: string): Promise<number> {
+    const { message, state } = await encrypt(this.state, this.attacker.member, new TextEncoder().encode(text));
+    this.state = state;
+    return (await this.attacker.request('group.send', { groupId: this.groupId, epoch: this.epoch, message })).seq;
   }
 
   adding(keyPackages: Uint8Array[]): Promise<MlsCommitOutput & { welcome: Uint8Array }> {
