@@ -42,6 +42,8 @@ export interface ServerConfig {
   deviceBacklogQuota: number;
   /** Most devices one group may hold; a commit that would pass it is refused (DESIGN §10 limits). */
   maxGroupDevices: number;
+  /** Most groups one user may be in (at most 10,000, what group.list can return); creating or joining one more is refused. */
+  maxGroupsPerUser: number;
   /** Bytes an account may fetch a second (sync.fetch), on average; bursts of two seconds' worth. */
   fetchBytesPerSecond: number;
   /** Directory of the built web client (packages/web/dist), served at `/` when set. */
@@ -100,6 +102,7 @@ export const defaultConfig: ServerConfig = {
   retentionMs: 30 * 24 * 60 * 60_000,
   deviceBacklogQuota: 10_000,
   maxGroupDevices: 1000,
+  maxGroupsPerUser: 1000,
   fetchBytesPerSecond: 2 * 1024 * 1024,
   upgradeTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
@@ -136,6 +139,7 @@ const ABUSE_NUMBERS = [
   'connectionRequestsPerSecond',
   'accountRequestsPerSecond',
   'maxGroupDevices',
+  'maxGroupsPerUser',
   'fetchBytesPerSecond',
   'strikeLimit',
   'strikeWindowMs',

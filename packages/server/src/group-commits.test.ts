@@ -88,7 +88,7 @@ describe('commit checks over the wire', () => {
   let dave: Member;
 
   beforeAll(async () => {
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir, logger: createLogger('silent'), maxGroupDevices: 4 });
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir, logger: createLogger('silent'), maxGroupDevices: 4, maxGroupsPerUser: 2 });
     const [a, b, c, d] = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((name) => register(server.url, name)));
     alice = await member(a?.client as TestClient, a?.device as TestDevice);
     bob = await member(b?.client as TestClient, b?.device as TestDevice);
@@ -129,6 +129,28 @@ describe('commit checks over the wire', () => {
       message: /Welcome/,
     });
     await expect(alice.client.request('group.commit', bundle(add, { add: [bob.ref] }))).rejects.toMatchObject({ code: ErrorCode.BAD_REQUEST, message: /already in the group/ });
+  });
+
+  it('keeps each user within the groups one may be in', async () => {
+    // Carol is in the test group; one more makes two, the most here.
+    const own = crypto.getRandomValues(new Uint8Array(16));
+    await carol.client.request('group.create', { groupId: own, kind: 'group', groupInfo: (await createGroup(carol.device.member, own)).groupInfo });
+    const third = crypto.getRandomValues(new Uint8Array(16));
+    await expect(carol.client.request('group.create', { groupId: third, kind: 'group', groupInfo: (await createGroup(carol.device.member, third)).groupInfo })).rejects.toMatchObject({
+      code: ErrorCode.BAD_REQUEST,
+      message: /carol is in 2 groups, the most one user may be in/,
+    });
+    // Nor can anyone add her to another.
+    const daves = crypto.getRandomValues(new Uint8Array(16));
+    const created = await createGroup(dave.device.member, daves);
+    await dave.client.request('group.create', { groupId: daves, kind: 'group', groupInfo: created.groupInfo });
+    const add = await addMembers(created.state, dave.device.member, [await claim(dave, carol)], anyCredential);
+    await expect(dave.client.request('group.commit', { groupId: daves, epoch: 0, commit: add.commit, groupInfo: add.groupInfo, welcome: add.welcome, add: [carol.ref], remove: [] })).rejects.toMatchObject({
+      code: ErrorCode.BAD_REQUEST,
+      message: /carol is in 2 groups/,
+    });
+    await carol.client.request('group.leave', { groupId: own });
+    await dave.client.request('group.leave', { groupId: daves });
   });
 
   it('bounds the lists by what the group holds and its configured size', async () => {

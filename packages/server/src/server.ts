@@ -57,7 +57,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     : new MemoryPresenceStore();
   const defences = createDefences(config, { serverPrivateKey: keys.noise.privateKey, log, ...(redis ? { redis } : {}) });
   const { metrics, guard } = defences;
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow });
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow });
 
   const connections = new Set<Connection>();
   /** Open connections by client address, so a ban closes them at once. */

@@ -53,6 +53,8 @@ export interface GroupServiceOptions {
   deviceBacklogQuota?: number;
   /** Most devices one group may route (DESIGN §10 limits); a commit that would pass it is refused. */
   maxGroupDevices: number;
+  /** Most groups one user may be in, which bounds everything listed per user (group.list, presence peers, cursors). */
+  maxGroupsPerUser: number;
 }
 
 /**
@@ -96,6 +98,7 @@ export class GroupService {
 
   async create(session: DeviceRef, body: RequestOf<'group.create'>): Promise<GroupSummary> {
     checkGroupInfo(body.groupInfo, body.groupId, 0);
+    await this.requireRoom([session.username]);
     const device = await this.activeDevice(session);
     await checkNewGroupInfo(body.groupInfo, device.publicKey);
     try {
@@ -132,6 +135,7 @@ export class GroupService {
     const directory = await this.directory([session, ...body.add, ...body.remove]);
     const check = routingCheck(session, body, directory);
     check(group);
+    await this.requireRoom(body.add.map((device) => device.username).filter((username) => !group.members.some((member) => member.username === username)));
     const sessionDevice = directory.get(deviceKey(session));
     if (!sessionDevice || sessionDevice.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
     const leaves = await this.checked(body, (checked, current) =>
@@ -218,6 +222,15 @@ export class GroupService {
     const device = await this.storage.getDevice(session.username, session.deviceId);
     if (!device || device.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
     return device;
+  }
+
+  /** Each of `usernames` (joining a group) must be in fewer than maxGroupsPerUser groups. */
+  private async requireRoom(usernames: readonly string[]): Promise<void> {
+    const counts = await this.storage.countUserGroups([...new Set(usernames)]);
+    const full = [...counts].filter(([, groups]) => groups >= this.options.maxGroupsPerUser).map(([username]) => username);
+    if (full.length > 0) {
+      throw badRequest(`${full.join(', ')} ${full.length === 1 ? 'is' : 'are'} in ${this.options.maxGroupsPerUser} groups, the most one user may be in; leaving one makes room`);
+    }
   }
 
   /** The named devices' directory records, in one query, by `deviceKey`. */

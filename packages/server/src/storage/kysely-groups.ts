@@ -154,6 +154,18 @@ export async function addAdmin(db: Db, groupId: Uint8Array, username: string): P
     .execute();
 }
 
+export async function countUserGroups(db: Db, usernames: readonly string[]): Promise<Map<string, number>> {
+  if (usernames.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('group_devices')
+    .select((eb) => ['username', eb.fn.count<number | string>('group_id').distinct().as('groups')])
+    .where('username', 'in', [...usernames])
+    .where('removed_seq', 'is', null)
+    .groupBy('username')
+    .execute();
+  return new Map(rows.map((row) => [row.username, int(row.groups)]));
+}
+
 export async function listGroupPeers(db: Db, username: string): Promise<string[]> {
   const rows = await db
     .selectFrom('group_devices as mine')

@@ -230,6 +230,10 @@ export class KyselyStorage implements Storage {
     return commits.appendMessage(this.db, message, check);
   }
 
+  countUserGroups(usernames: readonly string[]): Promise<Map<string, number>> {
+    return groups.countUserGroups(this.db, usernames);
+  }
+
   listGroupPeers(username: string): Promise<string[]> {
     return groups.listGroupPeers(this.db, username);
   }

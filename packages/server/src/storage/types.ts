@@ -253,6 +253,8 @@ export interface Storage {
   leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
+  /** How many groups each of `usernames` is routed in (users in none are left out), in one query. */
+  countUserGroups(usernames: readonly string[]): Promise<Map<string, number>>;
   /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
   listGroupPeers(username: string): Promise<string[]>;
 
