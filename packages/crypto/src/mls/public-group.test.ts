@@ -1,6 +1,17 @@
 /** The Delivery Service's keyless checks of GroupInfos and PublicMessage commits (RFC 9420 §6.2, §12.4). */
 import { describe, expect, it } from 'vitest';
-import { decodeMlsMessage, encodeMlsMessage } from 'ts-mls';
+import {
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultLifetime,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  joinGroupExternal,
+  type MlsGroupInfo,
+} from 'ts-mls';
+import { defaultClientConfig } from 'ts-mls/clientConfig.js';
 import {
   addMembers,
   createGroup,
@@ -15,7 +26,8 @@ import {
   verifyGroupInfo,
   verifyPublicCommit,
 } from './index.js';
-import { directory, expectCryptoError, flipped, makeDevice, utf8 } from './mls.testkit.js';
+import { defined, directory, expectCryptoError, flipped, makeDevice, utf8 } from './mls.testkit.js';
+import { MlsSuite, type MlsMember } from './types.js';
 
 async function threeMembers() {
   const [alice, bob, carol] = [makeDevice('alice/phone'), makeDevice('bob/phone'), makeDevice('carol/phone')];
@@ -126,5 +138,29 @@ describe('commit checks', () => {
     expect(message.publicMessage.content.sender.leafIndex).toBe(1);
     const asAlice = encodeMlsMessage({ ...message, publicMessage: { ...message.publicMessage, content: { ...message.publicMessage.content, sender: { senderType: 'member', leafIndex: 0 } } } });
     await expectCryptoError(verifyPublicCommit({ groupInfo: added.groupInfo, commit: asAlice, nextGroupInfo: update.groupInfo }), 'MLS_FAILED', /signature/);
+  });
+
+  /** An external commit by `joiner` made with ts-mls directly, telling it which leaf is "its own" old one. */
+  async function externalCommit(groupInfo: Uint8Array, joiner: MlsMember, ownLeafKey: Uint8Array | undefined): Promise<Uint8Array> {
+    const cs = await getCiphersuiteImpl(getCiphersuiteFromName(MlsSuite.default));
+    const [decoded] = defined(decodeMlsMessage(groupInfo, 0));
+    const info = (decoded as MlsGroupInfo).groupInfo;
+    const kp = await generateKeyPackageWithKey({ credentialType: 'basic', identity: joiner.identity }, defaultCapabilities(), defaultLifetime, [], { signKey: joiner.signaturePrivateKey, publicKey: joiner.signaturePublicKey }, cs);
+    const config = {
+      ...defaultClientConfig,
+      keyPackageEqualityConfig: {
+        ...defaultClientConfig.keyPackageEqualityConfig,
+        compareKeyPackageToLeafNode: (_: unknown, leaf: { signaturePublicKey: Uint8Array }) => ownLeafKey !== undefined && leaf.signaturePublicKey.every((byte, i) => byte === ownLeafKey[i]),
+      },
+    };
+    const { publicMessage } = await joinGroupExternal(info, kp.publicPackage, kp.privatePackage, ownLeafKey !== undefined, cs, undefined, config);
+    return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage });
+  }
+
+  it("refuse an external commit that removes another member's leaf, or keeps the joiner's old one", async () => {
+    const { added, bob, carol } = await threeMembers();
+    const check = (commit: Uint8Array) => verifyPublicCommit({ groupInfo: added.groupInfo, commit, nextGroupInfo: added.groupInfo });
+    await expectCryptoError(check(await externalCommit(added.groupInfo, bob, carol.signaturePublicKey)), 'MLS_FAILED', /own old leaf/);
+    await expectCryptoError(check(await externalCommit(added.groupInfo, bob, undefined)), 'MLS_FAILED', /not add a second one/);
   });
 });

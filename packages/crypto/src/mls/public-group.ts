@@ -22,7 +22,7 @@ import { nodeToLeafIndex, toLeafIndex } from 'ts-mls/treemath.js';
 import { treeHashRoot } from 'ts-mls/treeHash.js';
 import { applyUpdatePath } from 'ts-mls/updatePath.js';
 import type { CiphersuiteImpl } from 'ts-mls';
-import { equalBytes } from '@parley/protocol';
+import { equalBytes, toHex } from '@parley/protocol';
 import { asMlsError, mlsError } from './fail.js';
 import { suiteImpl } from './runtime.js';
 import { leafAt } from './state.js';
@@ -104,10 +104,16 @@ async function applyProposals(content: FramedContentCommit, before: RatchetTree,
       throw mlsError(`${external ? 'an external commit' : 'a commit'} may not carry a ${String(type)} proposal`);
     }
   }
+  // §7.3: signature keys are unique in the tree; members check new leaves against the tree as it
+  // was (ts-mls), so a key added again, even in place of a removed leaf, is refused here too.
+  const keys = new Set(leavesOf(before).map((existing) => toHex(existing.signaturePublicKey)));
   for (const proposal of proposals) {
     if (proposal.proposalType !== 'add') continue;
     const { keyPackage } = proposal.add;
     if (keyPackage.cipherSuite !== cs.name) throw mlsError('an added KeyPackage uses another cipher suite');
+    const key = toHex(keyPackage.leafNode.signaturePublicKey);
+    if (keys.has(key)) throw mlsError('an added KeyPackage carries a signature key already in the group');
+    keys.add(key);
     const [next, nodeIndex] = addLeafNode(tree, keyPackage.leafNode);
     tree = next;
     added.push({ leafIndex: nodeToLeafIndex(nodeIndex), signaturePublicKey: keyPackage.leafNode.signaturePublicKey.slice(), keyPackageRef: await makeKeyPackageRef(keyPackage, cs.hash) });
@@ -159,6 +165,7 @@ export async function verifyPublicCommit(input: { groupInfo: Uint8Array; commit:
       committer = { leafIndex: nodeToLeafIndex(nodeIndex), signaturePublicKey: signedBy.slice() };
       const old = applied.removed[0];
       if (old !== undefined && !equalBytes(old.signaturePublicKey, signedBy)) throw mlsError("an external commit may remove only the joiner's own old leaf");
+      if (leavesOf(tree).some((leaf) => equalBytes(leaf.signaturePublicKey, signedBy))) throw mlsError("an external commit must replace the joiner's old leaf, not add a second one");
       tree = await applyUpdatePath(withJoiner, toLeafIndex(committer.leafIndex), joinerPath, cs.hash, true);
     }
     await checkNextGroupInfo(input.nextGroupInfo, { context, confirmationTag: current.confirmationTag, content, auth, tree, committer, cs });

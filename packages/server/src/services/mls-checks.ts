@@ -134,7 +134,9 @@ export function matchMemberCommit(
   const { leaves, session, routed, directory } = context;
   if (checked.external) throw badRequest('an external commit goes to group.rejoin');
   const own = leaves.find((leaf) => leaf.leafIndex === checked.committer.leafIndex);
-  if (!own?.device || !sameDevice(own.device, session)) throw invalidCommit(`the commit comes from leaf ${checked.committer.leafIndex}, which is not this device's`);
+  if (!own?.device || !sameDevice(own.device, session) || !equalBytes(own.signatureKey, session.publicKey)) {
+    throw invalidCommit(`the commit comes from leaf ${checked.committer.leafIndex}, which is not this device's`);
+  }
   if (!equalBytes(checked.committer.signaturePublicKey, session.publicKey)) throw invalidCommit("the commit gives this device's leaf another key than the directory's");
 
   const removedDevices = checked.removed.map((leaf) => leafAt(leaves, leaf.leafIndex, leaf.signaturePublicKey).device);
