@@ -5,11 +5,14 @@
  * Application messages are PrivateMessages: the server sees their group and epoch only. Commits
  * are PublicMessages, and the server holds each one against the group's public state:
  *
- * - The state is the latest GroupInfo, verified when it was uploaded (crypto `verifyPublicCommit`):
- *   it carries the GroupContext the next commit is signed over and the ratchet tree that commit
- *   changes, both exactly as members hold them. The server has no group secret, so it cannot check
- *   the membership tag, the confirmation tag or the path secrets: a member can still upload a
- *   commit the others refuse (clients keep validating), but not one the server misreads.
+ * - The state is the latest GroupInfo, verified when it was uploaded (crypto `verifyPublicCommit`;
+ *   a group's first one by `verifyGroupInfo`; groups older than these checks start from the one
+ *   they had): it carries the GroupContext the next commit is signed over and the ratchet tree
+ *   that commit changes, both exactly as members hold them. Keeping the GroupInfo, rather than a
+ *   state of its own, means nothing new to store and one truth for rejoining devices too. The
+ *   server has no group secret, so it cannot check the membership tag, the confirmation tag or
+ *   the path secrets: a member can still upload a commit the others refuse (clients keep
+ *   validating), but not one the server misreads.
  * - Which device a leaf belongs to is recorded when a commit adds the leaf (group_leaves), after
  *   checking that its key is that device's key in the directory. Keys alone would not do: nothing
  *   stops two accounts from certifying the same public key, so a leaf's owner is what it was added
