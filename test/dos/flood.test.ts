@@ -5,7 +5,7 @@
  * ping p50/p99 per service; the goal is p99 under 100 ms. The requests are encoded once and replayed,
  * so the flood costs the test process little and the server does all the work.
  */
-import { generateKeyPackage, opaqueClient, opaqueReady } from '@parley/crypto';
+import { encrypt, generateKeyPackage, opaqueClient, opaqueReady } from '@parley/crypto';
 import { defaultConfig } from '@parley/server';
 import { encodeRequest, type OpName, type RequestOf } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,10 @@ describe('one account flooding every service', () => {
 
   it('leaves an honest user answered while it floods, service by service', async () => {
     const keyPackages = await Promise.all(Array.from({ length: 100 }, () => generateKeyPackage(mallory.member)));
+    // A group the account has left: its sends are refused, but each arrives as 512 KiB to unseal first.
+    const left = await mallory.createGroup();
+    const big = (await encrypt(left.state, mallory.member, new Uint8Array(500_000))).message;
+    await mallory.request('group.leave', { groupId: left.groupId });
     const update = await group.updating();
     const request = <O extends OpName>(op: O, body: RequestOf<O>) => ({ op, envelope: encodeRequest(op, 1, body) });
     const phases: { service: string; by: Attacker; op: string; envelope: Uint8Array | undefined }[] = [
@@ -118,6 +122,7 @@ describe('one account flooding every service', () => {
       { service: 'groups', by: mallory, ...request('group.commit', group.bundle(update, { remove: Array.from({ length: 1000 }, (_, i) => ({ username: 'nobody', deviceId: `made-up-${i}` })) })), op: 'group.commit, 1000 made-up removes' },
       { service: 'delivery', by: laptop, ...request('sync.fetch', { limit: 1000 }), op: 'sync.fetch of an 8 MB backlog' },
       { service: 'delivery', by: laptop, ...request('sync.ack', { mailbox: Array.from({ length: 1000 }, (_, i) => i + 1), cursors: Array.from({ length: 1000 }, () => ({ groupId: group.groupId, seq: 1 })) }), op: 'sync.ack, 1000 cursors' },
+      { service: 'delivery', by: mallory, ...request('group.send', { groupId: left.groupId, epoch: 0, message: big }), op: 'group.send, 512 KiB, to a group it left' },
       { service: 'presence', by: mallory, ...request('presence.list', { limit: 200 }) },
     ];
 
