@@ -8,7 +8,7 @@ type LocalType = (typeof ValueType)[keyof typeof ValueType];
 
 // Opcodes (§5.4); the SIMD ones follow the 0xfd prefix (§5.4.8).
 const Op = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Const: 0x41, i32Eqz: 0x45, i32LtS: 0x48, i32Add: 0x6a, i32Sub: 0x6b, i32Shl: 0x74, simd: 0xfd,
 } as const;
 const Simd = {
@@ -60,6 +60,15 @@ export class FunctionBody {
   private structured(opcode: number, body: () => void): this {
     this.code.push(opcode, 0x40);
     body();
+    this.code.push(Op.end);
+    return this;
+  }
+  /** if (the i32 on the stack) then … else … (§5.4.1). */
+  ifElse(then: () => void, otherwise: () => void): this {
+    this.code.push(Op.if, 0x40);
+    then();
+    this.code.push(Op.else);
+    otherwise();
     this.code.push(Op.end);
     return this;
   }

@@ -38,10 +38,10 @@ function kernelBody(l: Layout): FunctionBody {
   const v128 = () => f.local(ValueType.v128);
   // Addresses and counters.
   const group = i32(), left = i32(), splat = i32(), window = i32(), rows = i32(), chunk = i32();
-  const diagonal = i32(), out = i32(), limbsOut = i32(), pairsOut = i32();
+  const diagonal = i32(), out = i32(), limbsOut = i32(), pairsOut = i32(), backward = i32();
   /** Per column block of a group: the lanes' sums, and what flushes moved out of them (units of 2^14). */
   const blocks = Array.from({ length: GROUP }, () => ({ sum: v128(), carry: v128() }));
-  // A row pair splat across the vector; scratch lanes; the carry rounds' carries; x's last four limbs, and the new ones.
+  // A row pair splat across the vector; scratch lanes; the two carry rounds' carries; the last block's limbs, and this one's.
   const row = v128(), lanes = v128(), carry1 = v128(), carry2 = v128(), previous = v128(), limbs = v128();
   const zero = (...locals: number[]) => locals.forEach((local) => f.i32x4(0).set(local));
 
@@ -60,7 +60,7 @@ function kernelBody(l: Layout): FunctionBody {
       f.get(sum).i32x4((1 << LIMB_BITS) - 1).and().set(sum);
     });
   };
-  /** `rows` turns of `turn` (rows > 0 or not), flushing after every `flushEvery`. */
+  /** `rows` turns of `turn` (none if `rows` is 0), flushing after every `flushEvery` turns. */
   const rowsLoop = (width: number, turn: () => void) => {
     f.block(() => f.loop(() => {
       f.get(rows).i32Eqz().brIf(1);
@@ -136,64 +136,99 @@ function kernelBody(l: Layout): FunctionBody {
     });
   };
 
-  // x²'s columns from M up, into limbs; nothing carries in from below M (those columns stay sums).
-  const highLimbs = () => {
-    zero(carry1, carry2);
-    f.i32(l.columns + 8 * l.low).set(window).i32(l.high).set(out).i32(Math.ceil(l.highLimbs / 4)).set(left);
+  /** Limbs from `blockCount` blocks of column sums at address `from`, in order: `store` takes each block's from `limbs`. */
+  const limbsPass = (from: number, blockCount: number, store: () => void) => {
+    zero(carry1, carry2, previous);
+    f.i32(from).set(out).i32(blockCount).set(left);
     f.loop(() => {
-      makeLimbs(() => f.get(window).v128Load(0), () => f.get(window).v128Load(16));
-      f.get(out).get(limbs).get(limbs).i16x8NarrowI32x4S().store64Low(0);
-      f.step(window, 32).step(out, 8).get(left).i32(1).i32Sub().tee(left).brIf(0);
+      makeLimbs(() => f.get(out).v128Load(0), () => f.get(out).v128Load(16));
+      store();
+      f.step(out, 32).get(left).i32(1).i32Sub().tee(left).brIf(0);
     });
   };
-
-  /** The new x, four limbs at a time: as i16 limbs, and as pairs (x_t, x_(t−1)). */
-  const storeLimbs = (block: number) => {
-    f.get(limbsOut).get(limbs).get(limbs).i16x8NarrowI32x4S().store64Low(8 * block);
-    f.get(pairsOut).get(limbs).i32x4(0xffff).and();
-    f.get(previous).get(limbs).shuffle(FROM_BELOW).i32(16).i32x4Shl().or().v128Store(16 * block);
-    f.get(limbs).set(previous);
+  // x²'s columns from M up, into limbs; nothing carries in from below M (those columns stay sums).
+  const highLimbs = () => {
+    f.i32(l.high).set(limbsOut);
+    limbsPass(l.columns + 8 * l.low, Math.ceil(l.highLimbs / 4), () => {
+      f.get(limbsOut).get(limbs).get(limbs).i16x8NarrowI32x4S().store64Low(0);
+      f.step(limbsOut, 8);
+    });
   };
-  const foldGroup = (width: number) => {
+  /** The new x, four limbs at a time: as i16 limbs, and as pairs (x_t, x_(t−1)). */
+  const storeLimbs = () => {
+    f.get(limbsOut).get(limbs).get(limbs).i16x8NarrowI32x4S().store64Low(0);
+    f.get(pairsOut).get(limbs).i32x4(0xffff).and();
+    f.get(previous).get(limbs).shuffle(FROM_BELOW).i32(16).i32x4Shl().or().v128Store(0);
+    f.get(limbs).set(previous);
+    f.step(limbsOut, 8).step(pairsOut, 16);
+  };
+  const newLimbs = () => {
+    f.i32(l.x).set(limbsOut).i32(l.pairs).set(pairsOut);
+    limbsPass(l.columns, l.low / 4, storeLimbs);
+    // Columns M and M + 1 hold only what carries out of the columns below.
+    makeLimbs(() => f.i32x4(0), () => f.i32x4(0));
+    storeLimbs();
+  };
+
+  /**
+   * The fold adds Σ_j h_j·R_j to the column sums below M, a group of blocks at a time, from the
+   * table's first row to its last or (backward) from its last to its first. Squarings alternate:
+   * the table (45 KB at 2048 bits) and the rest do not quite fit a 48 KB L1 cache, and a pass in
+   * the same order as the last one would find each line evicted just before it is needed.
+   */
+  const foldGroup = (width: number, backward: boolean) => {
+    const direction = backward ? -1 : 1;
     blocks.slice(0, width).forEach(({ sum, carry }, j) => {
       f.get(out).v128Load(32 * j).set(sum);
       f.get(out).v128Load(32 * j + 16).set(carry);
     });
-    f.i32(l.high).set(splat).i32(l.foldRows).set(rows);
+    f.i32(l.high + (backward ? 4 * (l.foldRows - 1) : 0)).set(splat).i32(l.foldRows).set(rows);
     rowsLoop(width, () => {
       f.get(splat).load32Splat(0).set(row);
       dotRow(width, (j) => f.get(window).v128Load(16 * j));
-      f.step(splat, 4).step(window, 16 * width);
+      f.step(splat, 4 * direction).step(window, 16 * width * direction);
     });
     blocks.slice(0, width).forEach(({ sum, carry }, j) => {
-      makeLimbs(() => f.get(sum), () => f.get(carry));
-      storeLimbs(j);
+      f.get(out).get(sum).v128Store(32 * j);
+      f.get(out).get(carry).v128Store(32 * j + 16);
     });
-    f.step(out, 32 * width).step(limbsOut, 8 * width).step(pairsOut, 16 * width);
   };
-  const fold = () => {
-    zero(carry1, carry2, previous);
-    f.i32(l.columns).set(out).i32(l.x).set(limbsOut).i32(l.pairs).set(pairsOut);
-    f.i32(l.foldGroups[0]?.table ?? 0).set(window);
-    const whole = l.foldGroups.filter((g) => g.blocks === GROUP).length;
-    const rest = l.foldGroups.find((g) => g.blocks < GROUP);
-    if (whole > 0) {
-      f.i32(whole).set(left);
+  const fold = (backward: boolean) => {
+    const whole = l.foldGroups.filter((g) => g.blocks === GROUP);
+    const rest = l.foldGroups.find((g) => g.blocks !== GROUP);
+    const lastRow = (group: { blocks: number; table: number }) => group.table + 16 * group.blocks * (l.foldRows - 1);
+    const wholeGroups = () => {
+      if (whole.length === 0) return;
+      f.i32(whole.length).set(left);
       f.loop(() => {
-        foldGroup(GROUP);
-        f.get(left).i32(1).i32Sub().tee(left).brIf(0);
+        foldGroup(GROUP, backward);
+        // Forward, the table runs on into the next group's rows; backward, into the last row of the group before.
+        f.step(out, backward ? -32 * GROUP : 32 * GROUP).get(left).i32(1).i32Sub().tee(left).brIf(0);
       });
+    };
+    const restGroup = () => {
+      if (!rest) return;
+      f.i32(l.columns + 32 * GROUP * whole.length).set(out).i32(backward ? lastRow(rest) : rest.table).set(window);
+      foldGroup(rest.blocks, backward);
+    };
+    if (!backward) {
+      f.i32(l.columns).set(out).i32(whole[0]?.table ?? 0).set(window);
+      wholeGroups();
+      restGroup();
+    } else {
+      restGroup();
+      const last = whole.at(-1);
+      if (last) f.i32(l.columns + 32 * GROUP * (whole.length - 1)).set(out).i32(lastRow(last)).set(window);
+      wholeGroups();
     }
-    if (rest) foldGroup(rest.blocks);
-    // Columns M and M + 1 hold only what carries out of the columns below.
-    makeLimbs(() => f.i32x4(0), () => f.i32x4(0));
-    storeLimbs(0);
   };
 
   f.loop(() => {
     triangle();
     highLimbs();
-    fold();
+    f.get(backward).ifElse(() => fold(true), () => fold(false));
+    newLimbs();
+    f.get(backward).i32Eqz().set(backward);
     f.get(count).i32(1).i32Sub().tee(count).brIf(0);
   });
   return f;
