@@ -51,7 +51,8 @@ export function laneBounds(limbs: number, foldRows: number): { flushEvery: numbe
     const firstCarry = 2 ** (31 - LIMB_BITS) + carry;
     const secondCarry = Math.ceil((2 * HALF + firstCarry) / 2 ** LIMB_BITS);
     if (HALF + secondCarry <= limb) {
-      if (flushEvery < GROUP) throw new RangeError('a modulus this large overflows the kernel’s 32-bit lanes');
+      // The triangle's diagonal rows (up to GROUP dot products after a flush) are doubled and get the squares' dot product before the next flush.
+      if (2 ** (LIMB_BITS + 1) + (2 * GROUP + 1) * pair > I32_MAX - HALF) throw new RangeError('a modulus this large overflows the kernel’s 32-bit lanes');
       return { flushEvery, limbBound: limb };
     }
     limb = HALF + secondCarry;

@@ -54,6 +54,8 @@ describe('squaring layout', () => {
       expect(flushEvery).toBeGreaterThanOrEqual(GROUP);
       // A flushed lane (below 2^14) after flushEvery dot products of the largest limbs, plus the carry rounds' bias.
       expect(2 ** LIMB_BITS + flushEvery * 2 * limbBound ** 2 + HALF).toBeLessThanOrEqual(2 ** 31 - 1);
+      // The triangle's diagonal rows, doubled, plus the squares, between two flushes.
+      expect(2 ** (LIMB_BITS + 1) + (2 * GROUP + 1) * 2 * limbBound ** 2).toBeLessThanOrEqual(2 ** 31 - 1);
       expect(limbBound).toBeLessThan(2 ** 15);
       expect(2 * l.foldRows).toBeGreaterThanOrEqual(l.highLimbs);
     }

@@ -109,8 +109,7 @@ function kernelBody(l: Layout): FunctionBody {
         dotRow(GROUP, (j) => f.get(window).v128Load(16 * j));
         f.step(splat, 4).step(window, -8);
       });
-      flush(GROUP);
-      // Row pairs p = block + r: blocks j > r whole, the diagonal block j = r masked.
+      // Flushed by the rows loop. Row pairs p = block + r: blocks j > r whole, the diagonal block j = r masked.
       f.get(diagonal).i32(2).i32Shl().i32(l.x).i32Add().set(splat);
       f.get(diagonal).i32(3).i32Shl().i32(l.pairs).i32Add().set(window);
       for (let r = 0; r < GROUP; r++) {
@@ -121,7 +120,7 @@ function kernelBody(l: Layout): FunctionBody {
           f.i32x4DotI16x8S().i32x4Add().set(sum);
         });
       }
-      flush(GROUP);
+      // Doubled, plus the squares: still within the lanes without a flush (laneBounds checks it).
       blocks.forEach(({ sum, carry }, j) => {
         f.get(splat).load32Splat(4 * j).tee(row).get(row).i16x8(SQUARES).and().i32x4DotI16x8S();
         f.get(sum).i32(1).i32x4Shl().i32x4Add().set(sum);
