@@ -4,7 +4,11 @@
  * lane exact. Plain arithmetic, no WebAssembly: the bounds are checked here for each modulus size.
  */
 
-/** Bits per limb: two 14-bit limb products and their sum fit an i32 lane many times over. */
+/**
+ * Bits per limb. A `pmaddwd` lane sums two products of balanced 14-bit limbs (below 2^27 each), so
+ * it takes 15 dot products before a flush; 15-bit limbs would allow 3, and flushes would cost more
+ * than the fewer limbs save.
+ */
 export const LIMB_BITS = 14;
 /** Limbs are balanced, in [−HALF, HALF) (plus a small carry), so products are half as large. */
 export const HALF = 1 << (LIMB_BITS - 1);
@@ -13,8 +17,7 @@ export const GROUP = 4;
 const I32_MAX = 2 ** 31 - 1;
 
 export interface Layout {
-  /** Limbs of N (m), columns kept below the fold (M, a multiple of 4, above m), limbs of x (n = M + 2). */
-  modulusLimbs: number;
+  /** Columns kept below the fold (M, a multiple of 4, above N's limbs), limbs of x (n = M + 2). */
   low: number;
   limbs: number;
   /** Groups of column blocks in x²'s triangle; limbs of x²'s part above `low` after its carries. */
@@ -23,9 +26,8 @@ export interface Layout {
   /** Pairs of high limbs the fold runs over, and its groups of column blocks. */
   foldRows: number;
   foldGroups: { blocks: number; table: number }[];
-  /** Dot products a lane takes between two flushes; the largest |limb| of x and of x²'s high part. */
+  /** Dot products a lane takes between two flushes. */
   flushEvery: number;
-  limbBound: number;
   /** Byte addresses: limbs of x (i16); pairs (x_t, x_(t−1)) as i32 words; x²'s high limbs (i16); column sums (sum and carry, i32x4 each, per block); the triangle's group table. */
   x: number;
   pairs: number;
@@ -89,7 +91,7 @@ export function squaringLayout(modulusBits: number): Layout {
     foldGroups.push({ blocks: Math.min(GROUP, low / 4 - block), table: table + 16 * foldRows * block });
   }
   return {
-    modulusLimbs, low, limbs, triangleGroups, highLimbs, foldRows, foldGroups, ...laneBounds(limbs, foldRows),
+    low, limbs, triangleGroups, highLimbs, foldRows, foldGroups, flushEvery: laneBounds(limbs, foldRows).flushEvery,
     x, pairs, high, columns, groups, pages: Math.ceil(offset / 65536),
   };
 }

@@ -89,7 +89,7 @@ function kernelBody(l: Layout): FunctionBody {
     f.tee(carry).shuffle(FROM_BELOW);
     f.get(lanes).i32x4((1 << LIMB_BITS) - 1).and().i32x4(HALF).i32x4Sub().i32x4Add();
   };
-  /** Two carry rounds: limbs within `limbBound`, into `limbs`. */
+  /** Two carry rounds: limbs within the bound laneBounds finds, into `limbs`. */
   const makeLimbs = (sum: () => void, carry: () => void) => {
     sum();
     carryRound(carry1, carry);
