@@ -13,7 +13,17 @@ export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from 
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
 export { Messenger } from './conversations/messenger.js';
 export type { Message } from './conversations/views.js';
-export type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from './store/client-store.js';
+export type {
+  ClientStore,
+  ConversationRecord,
+  ConversationUpdate,
+  KeyPackageSecret,
+  MessageLock,
+  PendingRelease,
+  SolveCheckpoint,
+  StoredMessage,
+  UnlockedBy,
+} from './store/client-store.js';
 export { MemoryClientStore } from './store/memory-client-store.js';
 export { MemoryProfileStore, type DeviceAccount, type DeviceSecrets, type Profile, type ProfileStore } from './store/profile.js';
 export type { SafetyState } from './trust/safety.js';

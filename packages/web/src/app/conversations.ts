@@ -35,7 +35,7 @@ function toChatMessage(message: StoredMessage, me: string | undefined): ChatMess
     seq: message.seq,
     sender: message.sender,
     sentAt: message.sentAt,
-    text: message.text,
+    text: message.text ?? '',
     mine,
     delivery: mine ? 'sent' : 'received',
   };
