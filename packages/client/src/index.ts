@@ -12,7 +12,12 @@ export { Connection, type ConnectOptions } from './connection/connection.js';
 export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './connection/socket.js';
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
 export { Messenger } from './conversations/messenger.js';
-export type { Message } from './conversations/views.js';
+export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
+export type { SendOptions } from './conversations/sending.js';
+export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
+// For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
+export type { TimelockSolveState } from '@parley/crypto';
+export type { TimelockPuzzle } from '@parley/protocol';
 export type {
   ClientStore,
   ConversationRecord,
