@@ -10,7 +10,7 @@ import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import { commitAllowed } from './policy.js';
 import { reason, RejectedEntry } from './rejected-entry.js';
-import { openIfReleased, receivedLock } from './timelocks.js';
+import { contentFailure, openIfReleased, receivedLock } from './timelocks.js';
 import { present, type Message } from './views.js';
 
 export interface AppliedEntry {
@@ -54,7 +54,7 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
   try {
     content = decodeMessageContent(processed.plaintext);
   } catch (error) {
-    throw new RejectedEntry(ErrorCode.UNREADABLE_ENTRY, `message ${entry.seq} from ${entry.sender.username} decrypted to nothing readable: ${reason(error)}`, { state: processed.state }, { cause: error });
+    throw new RejectedEntry(contentFailure(error), `message ${entry.seq} from ${entry.sender.username} decrypted to nothing readable: ${reason(error)}`, { state: processed.state }, { cause: error });
   }
   if (content.t === 'leave') {
     await ctx.store.apply({ conversation: advance({ state: processed.state }) });

@@ -119,11 +119,15 @@ describe('time-locked messages in the pipeline', () => {
     const { content } = locked('never shown');
     await receive({ ...content, puzzle: { ...content.puzzle, squarings: 0 } });
     await receive({ ...content, puzzle: { ...content.puzzle, modulus: content.puzzle.modulus.map((byte, i) => (i === content.puzzle.modulus.length - 1 ? byte & 0xfe : byte)) } });
+    await receive({ ...content, puzzle: { ...content.puzzle, squarings: 2 ** 51 } });
+    await receive({ ...content, puzzle: { ...content.puzzle, modulus: content.puzzle.modulus.subarray(0, 128) } });
     expect(events.map((event) => (event.kind === 'error' ? [event.code, event.message] : event.kind))).toEqual([
       [ErrorCode.BAD_PUZZLE, expect.stringMatching(/^a time-locked message from bob was refused: time-lock puzzle: 0 squarings/)],
       [ErrorCode.BAD_PUZZLE, expect.stringMatching(/the modulus is even/)],
+      [ErrorCode.BAD_PUZZLE, expect.stringMatching(/^message 4 from bob decrypted to nothing readable: puzzle.squarings: greater than 1125899906842624$/)],
+      [ErrorCode.BAD_PUZZLE, expect.stringMatching(/^message 5 from bob decrypted to nothing readable: puzzle.modulus: expected 256..512 bytes$/)],
     ]);
-    expect(await receive({ t: 'text', text: 'next', sentAt: 1 })).toBe(4);
+    expect(await receive({ t: 'text', text: 'next', sentAt: 1 })).toBe(6);
     expect((await store.listMessages(group)).map((m) => m.text)).toEqual(['next']);
   });
 });

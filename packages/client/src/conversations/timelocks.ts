@@ -16,6 +16,7 @@ import {
   ParleyError,
   fromBase64Url,
   toBase64Url,
+  ValidationError,
   type LockedContent,
   type MailboxEntry,
   type TimelockRelease,
@@ -54,6 +55,11 @@ export function receivedLock(content: LockedContent, from: string, keep: Partial
   }
   // Kept whole until it opens: the puzzle, the commitment and the sealed text.
   return { lockId: toBase64Url(content.lockId), unlockAt: content.unlockAt, sealed: encodeContent(content) };
+}
+
+/** The code for content that did not decode: BAD_PUZZLE when a time lock's puzzle broke the schema (a modulus too short, too many squarings). */
+export function contentFailure(error: unknown): ErrorCode {
+  return error instanceof ValidationError && error.path.startsWith('puzzle.') ? ErrorCode.BAD_PUZZLE : ErrorCode.UNREADABLE_ENTRY;
 }
 
 /** The locked content a stored message keeps (it was checked when it arrived). */
