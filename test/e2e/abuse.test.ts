@@ -178,7 +178,8 @@ describe('limits', () => {
 describe('slow readers', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ maxBufferedBytes: 1024 * 1024 });
+    // Slow readers are the subject here, not the fetch budget: let the fetches fill the buffers.
+    server = await startTestServer({ maxBufferedBytes: 1024 * 1024, fetchBytesPerSecond: 1024 * 1024 * 1024 });
   });
   afterAll(async () => {
     await server.close();
@@ -189,7 +190,7 @@ describe('slow readers', () => {
     const reader = new TestDevice(server);
     await (await writer.open()).register('writer', PASSWORD);
     await (await reader.open()).register('reader', PASSWORD);
-    // Enough log for each sync.fetch reply to be most of an envelope (~750 KiB).
+    // Enough log for each sync.fetch reply to be full (256 KiB).
     const text = 'x'.repeat(15_000);
     for (let i = 0; i < 50; i++) await (await writer.messenger()).sendDirect('reader', `${i} ${text}`);
     reader.close();

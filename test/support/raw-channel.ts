@@ -1,6 +1,6 @@
 /** A hand-driven client for protocol tests: real Noise handshake, then arbitrary frames. */
 import { NoiseNXInitiator, type HandshakeResult } from '@parley/crypto';
-import { decodeServerMessage, encodeCbor, fragment, type ServerMessage } from '@parley/protocol';
+import { decodeServerMessage, encodeCbor, fragment, Reassembler, type ServerMessage } from '@parley/protocol';
 import { WebSocket } from 'ws';
 
 export interface RawChannel {
@@ -8,7 +8,7 @@ export interface RawChannel {
   channel: HandshakeResult;
   /** Seal and send an envelope (any bytes). */
   send(envelope: Uint8Array): void;
-  /** Wait for the next server message. */
+  /** Wait for the next server message (joining a reply that spans several frames). */
   next(timeoutMs?: number): Promise<ServerMessage>;
   closed: Promise<{ code: number; reason: string }>;
 }
@@ -46,6 +46,7 @@ export async function openRawChannel(url: string, version = 1, options: { localA
     });
   ws.send(initiator.writeMessage1(encodeCbor({ v: version })));
   const { result } = initiator.readMessage2(await nextFrame());
+  const reassembler = new Reassembler();
   return {
     ws,
     channel: result,
@@ -54,8 +55,10 @@ export async function openRawChannel(url: string, version = 1, options: { localA
       for (const chunk of fragment(envelope)) ws.send(result.send.encrypt(chunk));
     },
     next: async (timeoutMs) => {
-      const chunk = result.receive.decrypt(await nextFrame(timeoutMs));
-      return decodeServerMessage(chunk.subarray(1));
+      for (;;) {
+        const envelope = reassembler.push(result.receive.decrypt(await nextFrame(timeoutMs)));
+        if (envelope) return decodeServerMessage(envelope);
+      }
     },
   };
 }

@@ -49,3 +49,29 @@ export async function startServerProcess(options: Partial<ServerConfig> & { logL
     },
   };
 }
+
+const PINGER = fileURLToPath(new URL('./pinger-child.mjs', import.meta.url));
+
+/**
+ * An honest user pinging `url` every `intervalMs` from a process of its own (so a busy test
+ * process does not delay it); `stop` ends it and returns each ping's round trip in milliseconds.
+ */
+export async function startPinger(url: string, options: { localAddress?: string; intervalMs?: number } = {}): Promise<{ stop(): Promise<number[]> }> {
+  const child = spawn(process.execPath, [PINGER, JSON.stringify({ url, localAddress: options.localAddress ?? '127.0.0.1', intervalMs: options.intervalMs ?? 20 })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', () => stdout.includes('ready\n') && resolve());
+    void exited.then((code) => reject(new Error(`pinger exited with ${code}: ${stderr}`)));
+  });
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      return JSON.parse(stdout.slice(stdout.indexOf('\n') + 1)) as number[];
+    },
+  };
+}

@@ -21,6 +21,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   FORBIDDEN: 'FORBIDDEN',
   STALE_EPOCH: 'STALE_EPOCH',
+  /** A commit bundle the Delivery Service cannot accept as it stands: not signed by the sender's leaf, or not doing what it declares. */
+  INVALID_COMMIT: 'INVALID_COMMIT',
   UNKNOWN_USER: 'UNKNOWN_USER',
   IDENTITY_KEY_CHANGED: 'IDENTITY_KEY_CHANGED',
   NOT_A_MEMBER: 'NOT_A_MEMBER',

@@ -40,6 +40,12 @@ export interface ServerConfig {
   retentionMs: number;
   /** Most unacknowledged entries one device may have in one group; beyond it the oldest are skipped and reported. */
   deviceBacklogQuota: number;
+  /** Most devices one group may hold; a commit that would pass it is refused (DESIGN §10 limits). */
+  maxGroupDevices: number;
+  /** Most groups one user may be in (at most 10,000, what group.list can return); creating or joining one more is refused. */
+  maxGroupsPerUser: number;
+  /** Bytes an account may fetch a second (sync.fetch), on average; bursts of two seconds' worth. */
+  fetchBytesPerSecond: number;
   /** Directory of the built web client (packages/web/dist), served at `/` when set. */
   webRoot?: string;
 
@@ -128,6 +134,9 @@ export const defaultConfig: ServerConfig = {
   openDirectory: false,
   retentionMs: 30 * 24 * 60 * 60_000,
   deviceBacklogQuota: 10_000,
+  maxGroupDevices: 1000,
+  maxGroupsPerUser: 1000,
+  fetchBytesPerSecond: 2 * 1024 * 1024,
   upgradeTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -171,6 +180,9 @@ const ABUSE_NUMBERS = [
   'maxConnectionsPerIp',
   'connectionRequestsPerSecond',
   'accountRequestsPerSecond',
+  'maxGroupDevices',
+  'maxGroupsPerUser',
+  'fetchBytesPerSecond',
   'strikeLimit',
   'strikeWindowMs',
   'banMs',

@@ -2,3 +2,4 @@
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { abuseConfigFromEnv, defaultConfig, resolveConfig, type ServerConfig } from './config.js';
 export { createLogger, type Logger } from './logger.js';
+export { defaultKeyPackageServiceOptions, type KeyPackageServiceOptions } from './services/key-packages.js';

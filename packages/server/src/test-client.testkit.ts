@@ -22,6 +22,7 @@ import {
   parseResponse,
   ParleyError,
   Reassembler,
+  type DeviceCertificate,
   type Event,
   type EventKind,
   type EventOf,
@@ -153,7 +154,8 @@ function newDevice(username: string, identity: SigningKeyPair, deviceId: string)
   };
 }
 
-function certificate(device: TestDevice) {
+/** The device certificate `register` and `addDevice` enrol for `device` (signed by its identity key). */
+export function certificate(device: TestDevice): DeviceCertificate {
   const name = `${device.deviceId} name`;
   const signature = sign(device.identity.privateKey, deviceCertificateMessage({ username: device.username, deviceId: device.deviceId, name, publicKey: device.keys.publicKey }));
   return { deviceId: device.deviceId, name, publicKey: device.keys.publicKey, signature };

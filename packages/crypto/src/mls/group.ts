@@ -58,9 +58,10 @@ export async function createGroup(
 }
 
 /**
- * Commits `proposals` by value. Commits travel as PrivateMessage (RFC 9420 §6.3), so the Delivery
- * Service sees only that a commit happened. The Welcome's GroupInfo carries the ratchet tree
- * (§12.4.3.3), so joiners need nothing but the Welcome.
+ * Commits `proposals` by value. Commits travel as PublicMessage (RFC 9420 §6.2, RFC 9750 §5.2), so
+ * the Delivery Service can check who signed them and what they change before it stores them
+ * (`verifyPublicCommit`); application messages stay PrivateMessage. The Welcome's GroupInfo
+ * carries the ratchet tree (§12.4.3.3), so joiners need nothing but the Welcome.
  */
 async function commitProposals(
   op: MlsOperation,
@@ -68,7 +69,7 @@ async function commitProposals(
   cs: CiphersuiteImpl,
   proposals: Proposal[],
 ): Promise<MlsCommitOutput & { welcome: Uint8Array | undefined }> {
-  const result = await createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true });
+  const result = await createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true, wireAsPublicMessage: true });
   op.consumed(result.consumed);
   return {
     commit: encodeMessage(result.commit),

@@ -7,6 +7,7 @@ export { MlsSuite, MlsKeyRetention } from './types.js';
 export type {
   MlsAddOutput,
   MlsApplicationMessage,
+  MlsCheckedCommit,
   MlsCommitOutput,
   MlsCommitProcessed,
   MlsFraming,
@@ -15,6 +16,7 @@ export type {
   MlsJoinOutput,
   MlsKeyPackageInfo,
   MlsKeyPackageOptions,
+  MlsLeaf,
   MlsMember,
   MlsMemberInfo,
   MlsProcessed,
@@ -25,3 +27,4 @@ export { addMembers, createGroup, exportGroupInfo, removeMembers, selfUpdate } f
 export { joinExternal, joinFromWelcome } from './join.js';
 export { encrypt, processMessage } from './message.js';
 export { groupMetadata, inspectMessage } from './inspect.js';
+export { groupInfoLeaves, verifyGroupInfo, verifyPublicCommit } from './public-group.js';

@@ -92,11 +92,12 @@ describe('inspectMessage (framing for the Delivery Service)', () => {
     expect(inspectMessage(kp.keyPackage)).toEqual({ kind: 'key_package' });
     const added = await addMembers(group.state, alice, [kp.keyPackage], auth);
     // A commit is framed with the epoch it was made in; accepting it moves the group to the next.
+    // It is a PublicMessage, so the Delivery Service can check it (RFC 9420 §6.2).
     expect(inspectMessage(added.commit)).toEqual({
       kind: 'commit',
       groupId: utf8('group-x'),
       epoch: 0n,
-      encrypted: true,
+      encrypted: false,
       external: false,
     });
     expect(inspectMessage(added.welcome)).toEqual({ kind: 'welcome', keyPackageRefs: [kp.keyPackageRef] });

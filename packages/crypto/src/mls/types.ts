@@ -96,7 +96,7 @@ export interface MlsKeyPackageInfo {
  * the first commit for an epoch wins), otherwise drop it and keep the old state.
  */
 export interface MlsCommitOutput {
-  /** MLSMessage carrying the Commit (a PrivateMessage, or a PublicMessage for external commits). */
+  /** MLSMessage carrying the Commit, a PublicMessage (RFC 9420 §6.2) the Delivery Service can check. */
   commit: Uint8Array;
   /** MLSMessage(GroupInfo) for the new epoch, with external_pub and ratchet_tree (RFC 9420 §12.4.3). */
   groupInfo: Uint8Array;
@@ -159,3 +159,25 @@ export type MlsFraming =
   | { kind: 'group_info'; groupId: Uint8Array; epoch: bigint }
   | { kind: 'welcome'; keyPackageRefs: Uint8Array[] }
   | { kind: 'key_package' };
+
+/** A leaf the Delivery Service tracks: where it sits in the ratchet tree and the key that signs for it. */
+export interface MlsLeaf {
+  leafIndex: number;
+  signaturePublicKey: Uint8Array;
+}
+
+/**
+ * A commit the Delivery Service checked without any group secret (`verifyPublicCommit`): who made
+ * it and what it changes, for the server to hold against the device directory and the group's
+ * admins. Leaf indices are RFC 9420 §7.8 leaf indices.
+ */
+export interface MlsCheckedCommit {
+  /** An external commit (RFC 9420 §12.4.3.2): the committer joined, or rejoined, by itself. */
+  external: boolean;
+  /** The committer's leaf in the new epoch (a member keeps its index) and its signature key. */
+  committer: MlsLeaf;
+  /** Leaves the commit removes, as they were in the epoch it was made in. */
+  removed: MlsLeaf[];
+  /** Leaves added from KeyPackages, where they now sit, and the KeyPackageRef a Welcome names each by (§12.4.3.1). */
+  added: (MlsLeaf & { keyPackageRef: Uint8Array })[];
+}

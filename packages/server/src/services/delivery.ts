@@ -4,17 +4,24 @@
  * every routed device acknowledged is deleted, and so is anything past the retention limit; a
  * device that had not read what retention deleted is told so by a gap, never silently.
  */
-import { equalBytes, ErrorCode, groupIdText, MAX_ENVELOPE_BYTES, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
+import { equalBytes, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
+import { Budgets } from './rate-limit.js';
 import { checkApplicationMessage } from './mls-checks.js';
 import type { Push } from './push.js';
 import { logEntry, mailboxEntry } from './protocol-shapes.js';
 
 export const DEFAULT_FETCH_LIMIT = 500;
-/** Payload bytes in one sync.fetch reply: the rest of an envelope is left for the fields around them. */
-export const FETCH_MAX_BYTES = Math.floor(MAX_ENVELOPE_BYTES * 0.75);
+/**
+ * Payload bytes in one sync.fetch reply (though always at least one entry, which may be larger:
+ * a message of up to half an envelope). Every reply is sealed frame by frame at once, so keeping
+ * them small keeps each one short for the event loop; a backlog takes more round trips.
+ */
+export const FETCH_MAX_BYTES = 256 * 1024;
+/** Bytes of log entries and mailbox payloads an account may fetch a second, on average. */
+export const DEFAULT_FETCH_BYTES_PER_SECOND = 2 * 1024 * 1024;
 /** How often the retention sweep runs, at most. */
 const MAX_SWEEP_INTERVAL_MS = 60 * 60_000;
 
@@ -23,16 +30,28 @@ export interface DeliveryOptions {
   retentionMs: number;
   /** See ServerConfig.deviceBacklogQuota. */
   deviceBacklogQuota: number;
+  /** See ServerConfig.fetchBytesPerSecond. */
+  fetchBytesPerSecond?: number;
 }
 
 export class DeliveryService {
+  /**
+   * sync.fetch is the one request whose reply can be large (up to FETCH_MAX_BYTES, sealed frame by
+   * frame): it is paid for by the bytes it returns, per account, not just by the request count.
+   * Two seconds' worth may go at once, so a device catching up is not slowed at first.
+   */
+  private readonly fetched: Budgets;
+
   constructor(
     private readonly storage: Storage,
     private readonly push: Push,
     private readonly log: Logger,
     private readonly options: DeliveryOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const perSecond = options.fetchBytesPerSecond ?? DEFAULT_FETCH_BYTES_PER_SECOND;
+    this.fetched = new Budgets(perSecond, 2 * perSecond, now);
+  }
 
   async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
@@ -83,6 +102,10 @@ export class DeliveryService {
   }
 
   async fetch(session: DeviceRef, body: RequestOf<'sync.fetch'>): Promise<ResponseOf<'sync.fetch'>> {
+    const retryAfterMs = this.fetched.wait(session.username);
+    if (retryAfterMs !== undefined) {
+      throw new ParleyError(ErrorCode.RATE_LIMITED, `this account fetched a lot just now; retry in ${retryAfterMs} ms`, { retryAfterMs });
+    }
     const { range } = body;
     if (range) {
       // Only a group the device reads (or was removed from and has not caught up with).
@@ -93,6 +116,8 @@ export class DeliveryService {
       }
     }
     const fetched = await this.storage.fetchForDevice(session, { limit: body.limit ?? DEFAULT_FETCH_LIMIT, maxBytes: FETCH_MAX_BYTES, ...(range ? { range } : {}) });
+    const bytes = [...fetched.mailbox, ...fetched.entries].reduce((sum, entry) => sum + (entry.payload?.byteLength ?? 0), 0);
+    this.fetched.spend(session.username, bytes);
     return {
       mailbox: fetched.mailbox.map(mailboxEntry),
       entries: fetched.entries.map(logEntry),
@@ -107,6 +132,13 @@ export class DeliveryService {
    * device has acknowledged is deleted.
    */
   async ack(session: DeviceRef, body: RequestOf<'sync.ack'>): Promise<ResponseOf<'sync.ack'>> {
+    // One cursor per group, one mailbox id once: the lists are bounded by what the device has.
+    const named = new Set<string>();
+    for (const { groupId } of body.cursors) {
+      if (named.has(groupIdText(groupId))) throw new ParleyError(ErrorCode.BAD_REQUEST, `cursors lists group ${groupIdText(groupId)} twice`);
+      named.add(groupIdText(groupId));
+    }
+    if (new Set(body.mailbox).size !== body.mailbox.length) throw new ParleyError(ErrorCode.BAD_REQUEST, 'mailbox lists an entry twice');
     const cursors = new Map((await this.storage.listCursors(session)).map((cursor) => [groupIdText(cursor.groupId), cursor]));
     for (const { groupId, seq } of body.cursors) {
       const cursor = cursors.get(groupIdText(groupId));
@@ -117,10 +149,7 @@ export class DeliveryService {
     await this.storage.advanceCursors(session, body.cursors);
     const deletedMailbox = await this.storage.deleteMailbox(session, body.mailbox);
     let collected = 0;
-    for (const key of new Set(body.cursors.map(({ groupId }) => groupIdText(groupId)))) {
-      const cursor = cursors.get(key);
-      if (cursor) collected += await this.storage.collectAcknowledged(cursor.groupId);
-    }
+    for (const { groupId } of body.cursors) collected += await this.storage.collectAcknowledged(groupId);
     if (deletedMailbox + collected > 0) this.log.debug({ event: 'sync.ack', mailbox: deletedMailbox, entries: collected }, 'acknowledged');
     return {};
   }

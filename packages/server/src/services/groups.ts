@@ -10,18 +10,21 @@
  * members always has one. A direct group never holds more than two users.
  */
 import { deviceKey, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type GroupSummary, type RequestOf, type ResponseOf } from '@parley/protocol';
+import type { MlsCheckedCommit } from '@parley/crypto';
 import type { Logger } from '../logger.js';
 import {
   StaleEpochError,
   StorageConflictError,
   StorageNotFoundError,
   type CommitResult,
+  type DeviceRecord,
   type GroupCheck,
+  type GroupLeaf,
   type GroupRecord,
   type NewCommit,
   type Storage,
 } from '../storage/index.js';
-import { checkCommit, checkGroupInfo, checkWelcome } from './mls-checks.js';
+import { checkCommit, checkGroupInfo, checkNewGroupInfo, matchMemberCommit, matchRejoin, verifiedCommit, welcomeRecipients, type LeafChanges } from './mls-checks.js';
 import type { Push } from './push.js';
 import { groupSummary, logEntry, mailboxEntry } from './protocol-shapes.js';
 
@@ -46,19 +49,61 @@ function distinct(devices: readonly DeviceRef[], field: string): void {
   }
 }
 
+export interface GroupServiceOptions {
+  deviceBacklogQuota?: number;
+  /** Most devices one group may route (DESIGN §10 limits); a commit that would pass it is refused. */
+  maxGroupDevices: number;
+  /** Most groups one user may be in, which bounds everything listed per user (group.list, presence peers, cursors). */
+  maxGroupsPerUser: number;
+}
+
+/**
+ * Who may make a commit's declared routing change, against the group as it stands (run early,
+ * and again inside the storage transaction): added devices are new to the group and active;
+ * removed ones are routed; changes to other users' devices need an admin, except removing revoked
+ * ones; a direct group keeps two users.
+ */
+function routingCheck(session: DeviceRef, body: { add: readonly DeviceRef[]; remove: readonly DeviceRef[] }, directory: ReadonlyMap<string, DeviceRecord>): GroupCheck {
+  const revoked = (device: DeviceRef) => directory.get(deviceKey(device))?.revokedAt !== undefined || !directory.has(deviceKey(device));
+  return (group) => {
+    requireDevice(group, session);
+    for (const device of body.add) {
+      if (group.members.some((member) => sameDevice(member, device))) throw badRequest(`${deviceKey(device)} is already in the group`);
+    }
+    for (const device of body.remove) {
+      if (!group.members.some((member) => sameDevice(member, device))) throw badRequest(`${deviceKey(device)} is not in the group`);
+    }
+    // Removing a revoked device is housekeeping any member may do (DESIGN §5: revocation re-keys).
+    const touchesOthers = [...body.add, ...body.remove.filter((device) => !revoked(device))].some((device) => device.username !== session.username);
+    if (touchesOthers && !group.admins.includes(session.username)) {
+      throw new ParleyError(ErrorCode.FORBIDDEN, "only a group admin may add or remove other users' devices");
+    }
+    const inactive = body.add.filter(revoked);
+    if (inactive.length > 0) throw badRequest(`not active devices of existing users: ${inactive.map(deviceKey).join(', ')}`);
+    if (group.kind === 'direct') {
+      const users = new Set([...group.members, ...body.add].filter((m) => !body.remove.some((r) => sameDevice(r, m))).map((m) => m.username));
+      if (users.size > 2) throw badRequest('a direct conversation has two users; create a group for more');
+    }
+  };
+}
+
 export class GroupService {
   constructor(
     private readonly storage: Storage,
     private readonly push: Push,
     private readonly log: Logger,
-    private readonly options: { deviceBacklogQuota?: number } = {},
+    private readonly options: GroupServiceOptions,
     private readonly now: () => number = Date.now,
   ) {}
 
   async create(session: DeviceRef, body: RequestOf<'group.create'>): Promise<GroupSummary> {
     checkGroupInfo(body.groupInfo, body.groupId, 0);
+    await this.requireRoom([session.username]);
+    const device = await this.activeDevice(session);
+    await checkNewGroupInfo(body.groupInfo, device.publicKey);
     try {
-      const group = await this.storage.createGroup({ groupId: body.groupId, kind: body.kind, groupInfo: body.groupInfo, creator: session, createdAt: this.now() });
+      const creatorLeaf = { leafIndex: 0, signatureKey: device.publicKey, device: session };
+      const group = await this.storage.createGroup({ groupId: body.groupId, kind: body.kind, groupInfo: body.groupInfo, creator: session, creatorLeaf, createdAt: this.now() });
       this.log.info({ event: 'group.created', group: groupIdText(body.groupId), kind: body.kind }, 'group created');
       return groupSummary(group);
     } catch (error) {
@@ -67,39 +112,38 @@ export class GroupService {
     }
   }
 
+  /**
+   * A member's commit bundle. Cheapest checks first, so a stranger or a flood of made-up lists
+   * costs a few queries: membership and epoch, the lists against what the group holds, then one
+   * directory query for the devices named, the admin rule, and only then the MLS checks.
+   */
   async commit(session: DeviceRef, body: RequestOf<'group.commit'>): Promise<ResponseOf<'group.commit'>> {
+    distinct([...body.add, ...body.remove], 'add and remove together');
+    if (body.add.length > 0 !== (body.welcome !== undefined)) {
+      throw badRequest(body.welcome ? 'a Welcome needs the devices it adds in add' : 'a commit that adds devices needs their Welcome');
+    }
+    const group = await this.load(body.groupId);
+    requireDevice(group, session);
+    if (group.epoch !== body.epoch) throw staleEpoch(group.epoch);
+    if (body.remove.length > group.members.length) throw badRequest(`remove lists ${body.remove.length} devices; the group has ${group.members.length}`);
+    const size = group.members.length + body.add.length - body.remove.length;
+    if (size > this.options.maxGroupDevices) throw badRequest(`a group holds at most ${this.options.maxGroupDevices} devices; this commit would make it ${size}`);
     checkCommit(body.commit, body.groupId, body.epoch, false);
     checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
-    distinct([...body.add, ...body.remove], 'add and remove together');
-    if (body.add.length > 0) {
-      if (!body.welcome) throw badRequest('a commit that adds devices needs their Welcome');
-      checkWelcome(body.welcome, body.add.length);
-    } else if (body.welcome) {
-      throw badRequest('a Welcome needs the devices it adds in add');
-    }
-    await this.requireActiveDevices(body.add);
-    const revoked = await this.revokedAmong(body.remove);
+    const welcome = body.welcome ? welcomeRecipients(body.welcome) : [];
 
-    const check: GroupCheck = (group) => {
-      requireDevice(group, session);
-      for (const device of body.add) {
-        if (group.members.some((member) => sameDevice(member, device))) throw badRequest(`${deviceKey(device)} is already in the group`);
-      }
-      for (const device of body.remove) {
-        if (!group.members.some((member) => sameDevice(member, device))) throw badRequest(`${deviceKey(device)} is not in the group`);
-      }
-      // Removing a revoked device is housekeeping any member may do (DESIGN §5: revocation re-keys).
-      const touchesOthers = [...body.add, ...body.remove.filter((device) => !revoked.has(deviceKey(device)))].some((device) => device.username !== session.username);
-      if (touchesOthers && !group.admins.includes(session.username)) {
-        throw new ParleyError(ErrorCode.FORBIDDEN, "only a group admin may add or remove other users' devices");
-      }
-      if (group.kind === 'direct') {
-        const users = new Set([...group.members, ...body.add].filter((m) => !body.remove.some((r) => sameDevice(r, m))).map((m) => m.username));
-        if (users.size > 2) throw badRequest('a direct conversation has two users; create a group for more');
-      }
-    };
+    const directory = await this.directory([session, ...body.add, ...body.remove]);
+    const check = routingCheck(session, body, directory);
+    check(group);
+    await this.requireRoom(body.add.map((device) => device.username).filter((username) => !group.members.some((member) => member.username === username)));
+    const sessionDevice = directory.get(deviceKey(session));
+    if (!sessionDevice || sessionDevice.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
+    const leaves = await this.checked(body, (checked, current) =>
+      matchMemberCommit(checked, { leaves: current, session: sessionDevice, routed: group.members, directory }, { add: body.add, remove: body.remove, welcome }),
+    );
+
     const result = await this.accept(
-      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: body.add, remove: body.remove, welcome: body.welcome, backlogQuota: this.options.deviceBacklogQuota },
+      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: body.add, remove: body.remove, leaves, welcome: body.welcome, backlogQuota: this.options.deviceBacklogQuota },
       check,
     );
     this.log.info(
@@ -112,13 +156,18 @@ export class GroupService {
     return { seq: result.entry.seq, epoch: result.epoch };
   }
 
-  /** RFC 9420 §12.4.3.2 external commit by a device of a member user that lost its state. */
+  /** RFC 9420 §12.4.3.2 external commit by a device of a member user that lost its state, or is new. */
   async rejoin(session: DeviceRef, body: RequestOf<'group.rejoin'>): Promise<ResponseOf<'group.rejoin'>> {
+    const group = await this.load(body.groupId);
+    requireUser(group, session.username);
+    if (group.epoch !== body.epoch) throw staleEpoch(group.epoch);
     checkCommit(body.commit, body.groupId, body.epoch, true);
     checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
+    const device = await this.activeDevice(session);
+    const leaves = await this.checked(body, (checked, current) => matchRejoin(checked, { leaves: current, session: device }));
     const result = await this.accept(
-      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: [session], remove: [], backlogQuota: this.options.deviceBacklogQuota },
-      (group) => requireUser(group, session.username),
+      { groupId: body.groupId, epoch: body.epoch, sender: session, commit: body.commit, groupInfo: body.groupInfo, createdAt: this.now(), add: [session], remove: [], leaves, backlogQuota: this.options.deviceBacklogQuota },
+      (current) => requireUser(current, session.username),
     );
     this.log.info({ event: 'group.rejoin', group: groupIdText(body.groupId), seq: result.entry.seq, epoch: result.epoch }, 'external commit accepted');
     await this.fanOut(result, session, result.members);
@@ -168,35 +217,48 @@ export class GroupService {
     return group;
   }
 
-  private async revokedAmong(devices: readonly DeviceRef[]): Promise<Set<string>> {
-    const revoked = new Set<string>();
-    for (const device of devices) {
-      const record = await this.storage.getDevice(device.username, device.deviceId);
-      if (!record || record.revokedAt !== undefined) revoked.add(deviceKey(device));
-    }
-    return revoked;
+  /** An active device of the session's account: the key its leaves must carry. */
+  private async activeDevice(session: DeviceRef): Promise<DeviceRecord> {
+    const device = await this.storage.getDevice(session.username, session.deviceId);
+    if (!device || device.revokedAt !== undefined) throw new ParleyError(ErrorCode.DEVICE_REVOKED, 'this device was revoked');
+    return device;
   }
 
-  /** Added devices must be active devices of existing accounts. */
-  private async requireActiveDevices(devices: readonly DeviceRef[]): Promise<void> {
-    const unknown: string[] = [];
-    for (const username of new Set(devices.map((device) => device.username))) {
-      const active = new Set((await this.storage.listDevices(username)).map((device) => device.deviceId));
-      for (const device of devices) if (device.username === username && !active.has(device.deviceId)) unknown.push(deviceKey(device));
+  /** Each of `usernames` (joining a group) must be in fewer than maxGroupsPerUser groups. */
+  private async requireRoom(usernames: readonly string[]): Promise<void> {
+    const counts = await this.storage.countUserGroups([...new Set(usernames)]);
+    const full = [...counts].filter(([, groups]) => groups >= this.options.maxGroupsPerUser).map(([username]) => username);
+    if (full.length > 0) {
+      throw badRequest(`${full.join(', ')} ${full.length === 1 ? 'is' : 'are'} in ${this.options.maxGroupsPerUser} groups, the most one user may be in; leaving one makes room`);
     }
-    if (unknown.length > 0) throw badRequest(`not active devices of existing users: ${unknown.join(', ')}`);
+  }
+
+  /** The named devices' directory records, in one query, by `deviceKey`. */
+  private async directory(devices: readonly DeviceRef[]): Promise<Map<string, DeviceRecord>> {
+    return new Map((await this.storage.getDevices(devices)).map((device) => [deviceKey(device), device]));
   }
 
   /**
-   * Refuses early against the current state (non-members learn nothing, not even the epoch; a
-   * stale commit is told the epoch before anything else), then runs `check` again inside the
-   * storage transaction, where the state cannot change underneath it.
+   * Verifies the commit against the group's stored GroupInfo and leaves, and `match`es what it
+   * does to what may be stored. A verdict against it stands only if the group is still at the
+   * commit's epoch; if another commit won meanwhile, the answer is STALE_EPOCH.
    */
+  private async checked(body: RequestOf<'group.rejoin'>, match: (checked: MlsCheckedCommit, leaves: GroupLeaf[]) => LeafChanges): Promise<LeafChanges> {
+    const current = await this.storage.getGroupInfo(body.groupId);
+    if (!current) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+    if (current.epoch !== body.epoch) throw staleEpoch(current.epoch);
+    const leaves = await this.storage.getGroupLeaves(body.groupId);
+    try {
+      return match(await verifiedCommit({ groupInfo: current.groupInfo, commit: body.commit, nextGroupInfo: body.groupInfo }), leaves);
+    } catch (error) {
+      const now = await this.storage.getGroupInfo(body.groupId);
+      if (now && now.epoch !== body.epoch) throw staleEpoch(now.epoch);
+      throw error;
+    }
+  }
+
+  /** Stores the commit if its epoch is still current; `check` runs again on the locked group. */
   private async accept(commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
-    const current = await this.load(commit.groupId);
-    requireUser(current, commit.sender.username);
-    if (current.epoch !== commit.epoch) throw staleEpoch(current.epoch);
-    check(current);
     try {
       return await this.storage.acceptCommit(commit, check);
     } catch (error) {

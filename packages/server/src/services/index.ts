@@ -25,21 +25,24 @@ export interface ServiceOptions {
   openDirectory: boolean;
   retentionMs: number;
   deviceBacklogQuota: number;
+  maxGroupDevices: number;
+  maxGroupsPerUser: number;
+  fetchBytesPerSecond: number;
   /** Proof of work before registration and login; built by the server, which runs its clock. */
   pow: PowService;
   /** Time-locked messages: reference speed, horizon, limits, and the moduli's size, rotation and sealing key. */
   timelock: Omit<TimelockOptions, 'retentionMs'> & TimelockModuliOptions;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, pow, timelock }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
     directory: new DirectoryService(storage),
     keyPackages: new KeyPackageService(storage, log.child({ module: 'key-packages' })),
-    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota }),
-    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota }),
+    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
+    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
     pow,
     timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),

@@ -1,4 +1,4 @@
-/** @module Token buckets: one per key (e.g. per account) in `RateLimiter`, or a single `TokenBucket` (e.g. per connection). */
+/** @module Token buckets: one per key (e.g. per account) in `RateLimiter`, or a single `TokenBucket` (e.g. per connection); `Budgets` for amounts spent after the fact. */
 
 // Past this many keys, buckets that have refilled completely are forgotten (they carry no state).
 const PRUNE_AT = 10_000;
@@ -58,5 +58,38 @@ export class TokenBucket {
       return undefined;
     }
     return Math.ceil(((1 - this.tokens) * 1000) / this.perSecond);
+  }
+}
+
+/**
+ * Per-key budgets of something measured after the fact (e.g. bytes sent): `perSecond` refills a
+ * second, up to `burst`. A key may overspend once; while in debt it waits until the budget refills.
+ */
+export class Budgets {
+  private readonly left = new Map<string, { amount: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Undefined when `key` may go on, else the milliseconds until its budget is positive again. */
+  wait(key: string): number | undefined {
+    const amount = this.refilled(key);
+    return amount > 0 ? undefined : Math.ceil(((1 - amount) * 1000) / this.perSecond);
+  }
+
+  spend(key: string, amount: number): void {
+    this.left.set(key, { amount: this.refilled(key) - amount, at: this.now() });
+  }
+
+  private refilled(key: string): number {
+    const now = this.now();
+    if (this.left.size > PRUNE_AT) {
+      for (const [other, { amount, at }] of this.left) if (amount + ((now - at) * this.perSecond) / 1000 >= this.burst) this.left.delete(other);
+    }
+    const entry = this.left.get(key);
+    return entry === undefined ? this.burst : Math.min(this.burst, entry.amount + ((now - entry.at) * this.perSecond) / 1000);
   }
 }

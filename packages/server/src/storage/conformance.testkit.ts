@@ -61,6 +61,15 @@ export function runStorageConformance(name: string, create: () => Promise<Storag
       expect((await storage.listDevices('alice')).map((d) => d.deviceId)).toEqual(['device-a1', 'device-a3']);
       expect((await storage.listDevices('alice', { includeRevoked: true })).map((d) => d.deviceId)).toEqual(['device-a1', 'device-a2', 'device-a3']);
       expect((await storage.getDevice('alice', 'device-a2'))?.revokedAt).toBe(60);
+      // Several named devices in one query, revoked ones too; unknown ones are left out.
+      const named = await storage.getDevices([
+        { username: 'alice', deviceId: 'device-a3' },
+        { username: 'alice', deviceId: 'device-a2' },
+        { username: 'alice', deviceId: 'nope-nope' },
+        { username: 'nobody', deviceId: 'device-a1' },
+      ]);
+      expect(named.map((d) => [d.deviceId, d.revokedAt]).sort()).toEqual([['device-a2', 60], ['device-a3', undefined]]);
+      expect(await storage.getDevices([])).toEqual([]);
 
       expect((await storage.revokeDevices('alice', 'all', 80)).sort()).toEqual(['device-a1', 'device-a3']);
       expect(await storage.listDevices('alice')).toEqual([]);

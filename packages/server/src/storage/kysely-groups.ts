@@ -1,31 +1,13 @@
 /**
- * @module Group queries for the Delivery Service (RFC 9420 §14, DESIGN §6): creation, the atomic
- * commit, application messages, and reads of the routing state.
- *
- * Concurrency: every write that depends on the group's state first claims the group row with a
- * conditional UPDATE (`... WHERE epoch = ?` for commits). In PostgreSQL that row lock is held to
- * the end of the transaction, so later statements see the latest committed routing list and a
- * concurrent commit for the same epoch waits, then matches no row; SQLite serialises writers.
+ * @module Group queries for the Delivery Service (RFC 9420 §14, DESIGN §6): creation and reads of
+ * the routing state and the tracked leaves. The writes that move a group on (commits, messages,
+ * leaving) are in kysely-commits.ts.
  */
 import type { DeviceRef } from '@parley/protocol';
-import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
-import { bytes, hexKey, int, toMailboxRecord } from './rows.js';
-import type { Database, GroupDevicesTable, GroupsTable, MailboxTable } from './schema.js';
-import {
-  StaleEpochError,
-  StorageConflictError,
-  StorageNotFoundError,
-  type CommitResult,
-  type GroupCheck,
-  type GroupKind,
-  type GroupMember,
-  type GroupRecord,
-  type LogRecord,
-  type MailboxRecord,
-  type NewCommit,
-  type NewGroup,
-  type NewMessage,
-} from './types.js';
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { bytes, hexKey, int } from './rows.js';
+import type { Database, GroupDevicesTable, GroupLeavesTable, GroupsTable } from './schema.js';
+import { StorageConflictError, type GroupKind, type GroupLeaf, type GroupMember, type GroupRecord, type NewGroup } from './types.js';
 
 type Db = Kysely<Database>;
 
@@ -48,13 +30,13 @@ function toGroup(row: Omit<Selectable<GroupsTable>, 'group_info'>, admins: strin
 
 const groupColumns = ['group_id', 'kind', 'epoch', 'created_by', 'created_at', 'last_seq'] as const;
 
-async function admins(db: Db, groupId: Uint8Array): Promise<string[]> {
+export async function admins(db: Db, groupId: Uint8Array): Promise<string[]> {
   const rows = await db.selectFrom('group_admins').select('username').where('group_id', '=', groupId).orderBy('username').execute();
   return rows.map((row) => row.username);
 }
 
 /** The routing list: devices not removed, in the order they joined. */
-async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
+export async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
   const rows = await db
     .selectFrom('group_devices')
     .select(['username', 'device_id', 'acked_seq', 'joined_seq'])
@@ -67,7 +49,11 @@ async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
   return rows.map(toMember);
 }
 
-const deviceKey = ({ username, deviceId }: DeviceRef): DeviceRef => ({ username, deviceId });
+export const deviceKey = ({ username, deviceId }: DeviceRef): DeviceRef => ({ username, deviceId });
+
+export function leafRow(groupId: Uint8Array, leaf: GroupLeaf): GroupLeavesTable {
+  return { group_id: groupId, leaf_index: leaf.leafIndex, signature_key: leaf.signatureKey, username: leaf.device?.username ?? null, device_id: leaf.device?.deviceId ?? null };
+}
 
 export async function createGroup(db: Db, group: NewGroup): Promise<GroupRecord> {
   return db.transaction().execute(async (tx) => {
@@ -90,6 +76,7 @@ export async function createGroup(db: Db, group: NewGroup): Promise<GroupRecord>
       .insertInto('group_devices')
       .values({ group_id: group.groupId, username: group.creator.username, device_id: group.creator.deviceId, acked_seq: 0, joined_seq: 0, removed_seq: null })
       .execute();
+    await tx.insertInto('group_leaves').values(leafRow(group.groupId, group.creatorLeaf)).execute();
     return {
       groupId: group.groupId,
       kind: group.kind,
@@ -112,6 +99,15 @@ export async function getGroup(db: Db, groupId: Uint8Array): Promise<GroupRecord
 export async function getGroupInfo(db: Db, groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined> {
   const row = await db.selectFrom('groups').select(['epoch', 'group_info']).where('group_id', '=', groupId).executeTakeFirst();
   return row && { epoch: int(row.epoch), groupInfo: bytes(row.group_info) };
+}
+
+export async function getGroupLeaves(db: Db, groupId: Uint8Array): Promise<GroupLeaf[]> {
+  const rows = await db.selectFrom('group_leaves').selectAll().where('group_id', '=', groupId).orderBy('leaf_index').execute();
+  return rows.map((row) => ({
+    leafIndex: int(row.leaf_index),
+    signatureKey: bytes(row.signature_key),
+    device: row.username === null || row.device_id === null ? undefined : { username: row.username, deviceId: row.device_id },
+  }));
 }
 
 export async function listDeviceGroups(db: Db, device: DeviceRef): Promise<GroupRecord[]> {
@@ -158,6 +154,18 @@ export async function addAdmin(db: Db, groupId: Uint8Array, username: string): P
     .execute();
 }
 
+export async function countUserGroups(db: Db, usernames: readonly string[]): Promise<Map<string, number>> {
+  if (usernames.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('group_devices')
+    .select((eb) => ['username', eb.fn.count<number | string>('group_id').distinct().as('groups')])
+    .where('username', 'in', [...usernames])
+    .where('removed_seq', 'is', null)
+    .groupBy('username')
+    .execute();
+  return new Map(rows.map((row) => [row.username, int(row.groups)]));
+}
+
 export async function listGroupPeers(db: Db, username: string): Promise<string[]> {
   const rows = await db
     .selectFrom('group_devices as mine')
@@ -172,233 +180,3 @@ export async function listGroupPeers(db: Db, username: string): Promise<string[]
   return rows.map((row) => row.username);
 }
 
-/** Mailbox ids come from a counter row whose lock is held until commit, so ids appear in order. */
-export async function allocateMailboxIds(tx: Transaction<Database>, count: number): Promise<number> {
-  const row = await tx
-    .updateTable('counters')
-    .set((eb) => ({ value: eb('value', '+', count) }))
-    .where('name', '=', 'mailbox')
-    .returning('value')
-    .executeTakeFirstOrThrow();
-  return int(row.value) - count + 1;
-}
-
-async function appendLog(tx: Transaction<Database>, entry: LogRecord, backlogQuota: number | undefined): Promise<void> {
-  await tx
-    .insertInto('group_log')
-    .values({
-      group_id: entry.groupId,
-      seq: entry.seq,
-      kind: entry.kind,
-      epoch: entry.epoch,
-      sender_username: entry.sender.username,
-      sender_device: entry.sender.deviceId,
-      payload: entry.payload,
-      created_at: entry.createdAt,
-    })
-    .execute();
-  // A sender that had read everything before its own entry has read that too: it never fetches
-  // its own entries, and its cursor must not hold back the log's garbage collection.
-  await tx
-    .updateTable('group_devices')
-    .set({ acked_seq: entry.seq })
-    .where('group_id', '=', entry.groupId)
-    .where('username', '=', entry.sender.username)
-    .where('device_id', '=', entry.sender.deviceId)
-    .where('acked_seq', '=', entry.seq - 1)
-    .execute();
-  if (backlogQuota === undefined) return;
-  // DESIGN §6 quota: a device more than `backlogQuota` entries behind skips the oldest; the skipped
-  // range is remembered and reported to it as a gap, never silently lost.
-  const keepFrom = entry.seq - backlogQuota;
-  await tx
-    .updateTable('group_devices')
-    .set((eb) => ({
-      quota_gap_from: eb.fn.coalesce('quota_gap_from', eb('acked_seq', '+', 1)),
-      quota_gap_to: keepFrom,
-      acked_seq: keepFrom,
-    }))
-    .where('group_id', '=', entry.groupId)
-    .where('removed_seq', 'is', null)
-    .where('acked_seq', '<', keepFrom)
-    .execute();
-}
-
-export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
-  return db.transaction().execute(async (tx) => {
-    // RFC 9420 §14: the first commit for an epoch wins. The conditional update is the arbiter.
-    const claimed = await tx
-      .updateTable('groups')
-      .set((eb) => ({ epoch: eb('epoch', '+', 1), last_seq: eb('last_seq', '+', 1), group_info: commit.groupInfo }))
-      .where('group_id', '=', commit.groupId)
-      .where('epoch', '=', commit.epoch)
-      .returning(['kind', 'last_seq'])
-      .executeTakeFirst();
-    if (!claimed) {
-      const current = await tx.selectFrom('groups').select('epoch').where('group_id', '=', commit.groupId).executeTakeFirst();
-      if (!current) throw new StorageNotFoundError('no such group');
-      throw new StaleEpochError(int(current.epoch));
-    }
-    const seq = int(claimed.last_seq);
-    const before = { admins: await admins(tx, commit.groupId), members: (await members(tx, commit.groupId)).map(deviceKey) };
-    check({ groupId: commit.groupId, kind: claimed.kind as GroupKind, epoch: commit.epoch, ...before });
-
-    const entry: LogRecord = {
-      groupId: commit.groupId,
-      seq,
-      kind: 'commit',
-      epoch: commit.epoch,
-      sender: deviceKey(commit.sender),
-      createdAt: commit.createdAt,
-      payload: commit.commit,
-    };
-    await appendLog(tx, entry, commit.backlogQuota);
-
-    const removed: DeviceRef[] = [];
-    for (const device of commit.remove) {
-      const result = await tx
-        .updateTable('group_devices')
-        .set({ removed_seq: seq })
-        .where('group_id', '=', commit.groupId)
-        .where('username', '=', device.username)
-        .where('device_id', '=', device.deviceId)
-        .where('removed_seq', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) removed.push(deviceKey(device));
-    }
-    for (const device of commit.add) {
-      await tx
-        .insertInto('group_devices')
-        .values({ group_id: commit.groupId, username: device.username, device_id: device.deviceId, acked_seq: seq, joined_seq: seq, removed_seq: null })
-        .onConflict((conflict) =>
-          conflict.columns(['group_id', 'username', 'device_id']).doUpdateSet({ acked_seq: seq, joined_seq: seq, removed_seq: null }),
-        )
-        .execute();
-    }
-
-    const queued: Omit<MailboxTable, 'id'>[] = [];
-    const mailboxRow = (to: DeviceRef, kind: 'welcome' | 'removed', payload: Uint8Array | null): Omit<MailboxTable, 'id'> => ({
-      username: to.username,
-      device_id: to.deviceId,
-      kind,
-      group_id: commit.groupId,
-      seq,
-      sender_username: commit.sender.username,
-      sender_device: commit.sender.deviceId,
-      payload,
-      created_at: commit.createdAt,
-    });
-    if (commit.welcome) for (const device of commit.add) queued.push(mailboxRow(device, 'welcome', commit.welcome));
-    for (const device of removed) queued.push(mailboxRow(device, 'removed', null));
-    let mailbox: CommitResult['mailbox'] = [];
-    if (queued.length > 0) {
-      const first = await allocateMailboxIds(tx, queued.length);
-      const rows = queued.map((row, i) => ({ ...row, id: first + i }));
-      await tx.insertInto('mailbox').values(rows).execute();
-      mailbox = rows.map(toMailboxRecord);
-    }
-
-    const after = (await members(tx, commit.groupId)).map(deviceKey);
-    const settled = await settleAdmins(tx, commit.groupId, before.admins, after);
-    return { entry, epoch: commit.epoch + 1, members: after, admins: settled, mailbox };
-  });
-}
-
-export async function queueMailbox(db: Db, entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord> {
-  return db.transaction().execute(async (tx) => {
-    const id = await allocateMailboxIds(tx, 1);
-    const row: MailboxTable = {
-      id,
-      username: entry.recipient.username,
-      device_id: entry.recipient.deviceId,
-      kind: entry.kind,
-      group_id: entry.groupId,
-      seq: entry.seq,
-      sender_username: entry.sender.username,
-      sender_device: entry.sender.deviceId,
-      payload: entry.payload ?? null,
-      created_at: entry.createdAt,
-    };
-    await tx.insertInto('mailbox').values(row).execute();
-    return toMailboxRecord(row);
-  });
-}
-
-export async function leaveGroup(db: Db, groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }> {
-  return db.transaction().execute(async (tx) => {
-    const group = await tx.selectFrom('groups').select('last_seq').where('group_id', '=', groupId).executeTakeFirst();
-    if (!group) throw new StorageNotFoundError('no such group');
-    const seq = int(group.last_seq);
-    const adminsBefore = await admins(tx, groupId);
-    const leaving = (await members(tx, groupId)).filter((member) => member.username === username);
-    await tx
-      .updateTable('group_devices')
-      .set({ removed_seq: seq })
-      .where('group_id', '=', groupId)
-      .where('username', '=', username)
-      .where('removed_seq', 'is', null)
-      .execute();
-    let mailbox: MailboxRecord[] = [];
-    if (leaving.length > 0) {
-      const first = await allocateMailboxIds(tx, leaving.length);
-      const rows: MailboxTable[] = leaving.map((device, i) => ({
-        id: first + i,
-        username,
-        device_id: device.deviceId,
-        kind: 'removed',
-        group_id: groupId,
-        seq,
-        sender_username: username,
-        sender_device: device.deviceId,
-        payload: null,
-        created_at: at,
-      }));
-      await tx.insertInto('mailbox').values(rows).execute();
-      mailbox = rows.map(toMailboxRecord);
-    }
-    const after = (await members(tx, groupId)).map(deviceKey);
-    await settleAdmins(tx, groupId, adminsBefore, after);
-    return { members: after, mailbox };
-  });
-}
-
-/**
- * A user with no device left in the group is no longer its admin (they left or were removed).
- * A group is never left without an admin while it has members: the user of the earliest-joined
- * remaining device is promoted.
- */
-async function settleAdmins(tx: Transaction<Database>, groupId: Uint8Array, before: string[], after: DeviceRef[]): Promise<string[]> {
-  const present = new Set(after.map((device) => device.username));
-  const gone = before.filter((username) => !present.has(username));
-  if (gone.length > 0) await tx.deleteFrom('group_admins').where('group_id', '=', groupId).where('username', 'in', gone).execute();
-  const remaining = before.filter((username) => present.has(username));
-  const heir = after[0];
-  if (remaining.length > 0 || !heir) return remaining;
-  await addAdmin(tx, groupId, heir.username);
-  return [heir.username];
-}
-
-export async function appendMessage(db: Db, message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
-  return db.transaction().execute(async (tx) => {
-    const claimed = await tx
-      .updateTable('groups')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-      .where('group_id', '=', message.groupId)
-      .returning(['kind', 'epoch', 'last_seq'])
-      .executeTakeFirst();
-    if (!claimed) throw new StorageNotFoundError('no such group');
-    const routing = (await members(tx, message.groupId)).map(deviceKey);
-    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), admins: await admins(tx, message.groupId), members: routing });
-    const entry: LogRecord = {
-      groupId: message.groupId,
-      seq: int(claimed.last_seq),
-      kind: 'message',
-      epoch: message.epoch,
-      sender: deviceKey(message.sender),
-      createdAt: message.createdAt,
-      payload: message.payload,
-    };
-    await appendLog(tx, entry, message.backlogQuota);
-    return { entry, members: routing };
-  });
-}

@@ -1,6 +1,7 @@
 /** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
 import type { DeviceRef } from '@parley/protocol';
 import { Migrator, type Kysely, type Selectable } from 'kysely';
+import * as commits from './kysely-commits.js';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
 import * as keys from './kysely-key-packages.js';
@@ -17,6 +18,7 @@ import {
   type DeviceFetch,
   type DeviceRecord,
   type GroupCheck,
+  type GroupLeaf,
   type GroupRecord,
   type LogRange,
   type MailboxRecord,
@@ -139,6 +141,16 @@ export class KyselyStorage implements Storage {
     return row && toDevice(row);
   }
 
+  async getDevices(devices: readonly DeviceRef[]): Promise<DeviceRecord[]> {
+    if (devices.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('username', 'device_id'), 'in', devices.map((device) => tuple(device.username, device.deviceId))))
+      .execute();
+    return rows.map(toDevice);
+  }
+
   async listDevices(username: string, options: { includeRevoked?: boolean } = {}): Promise<DeviceRecord[]> {
     let query = this.db.selectFrom('devices').selectAll().where('username', '=', username);
     if (!options.includeRevoked) query = query.where('revoked_at', 'is', null);
@@ -192,6 +204,10 @@ export class KyselyStorage implements Storage {
     return groups.getGroupInfo(this.db, groupId);
   }
 
+  getGroupLeaves(groupId: Uint8Array): Promise<GroupLeaf[]> {
+    return groups.getGroupLeaves(this.db, groupId);
+  }
+
   listDeviceGroups(device: DeviceRef): Promise<GroupRecord[]> {
     return groups.listDeviceGroups(this.db, device);
   }
@@ -201,7 +217,7 @@ export class KyselyStorage implements Storage {
   }
 
   leaveGroup(groupId: Uint8Array, username: string, at: number) {
-    return groups.leaveGroup(this.db, groupId, username, at);
+    return commits.leaveGroup(this.db, groupId, username, at);
   }
 
   addAdmin(groupId: Uint8Array, username: string): Promise<void> {
@@ -209,11 +225,15 @@ export class KyselyStorage implements Storage {
   }
 
   acceptCommit(commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
-    return groups.acceptCommit(this.db, commit, check);
+    return commits.acceptCommit(this.db, commit, check);
   }
 
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
-    return groups.appendMessage(this.db, message, check);
+    return commits.appendMessage(this.db, message, check);
+  }
+
+  countUserGroups(usernames: readonly string[]): Promise<Map<string, number>> {
+    return groups.countUserGroups(this.db, usernames);
   }
 
   listGroupPeers(username: string): Promise<string[]> {
@@ -237,7 +257,7 @@ export class KyselyStorage implements Storage {
   }
 
   queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord> {
-    return groups.queueMailbox(this.db, entry);
+    return commits.queueMailbox(this.db, entry);
   }
 
   collectAcknowledged(groupId: Uint8Array): Promise<number> {

@@ -1,6 +1,6 @@
 /** @module Time-lock queries (DESIGN §8): moduli, locks, and the release that queues a mailbox entry per member device. */
 import type { Kysely, Selectable } from 'kysely';
-import { allocateMailboxIds } from './kysely-groups.js';
+import { allocateMailboxIds } from './kysely-commits.js';
 import { bytes, int, toMailboxRecord } from './rows.js';
 import type { Database, MailboxTable, TimelocksTable } from './schema.js';
 import type { NewTimelock, TimelockModulusRecord, TimelockRecord } from './timelock-types.js';

@@ -7,6 +7,7 @@ import {
   StorageNotFoundError,
   type AccountRecord,
   type GroupCheck,
+  type GroupLeaf,
   type NewCommit,
   type NewDevice,
   type NewKeyPackage,
@@ -53,9 +54,13 @@ function commit(epoch: number, fields: Partial<NewCommit> = {}): NewCommit {
     createdAt: NOW + epoch,
     add: [],
     remove: [],
+    leaves: { removed: [], added: [] },
     ...fields,
   };
 }
+
+/** A tracked leaf whose key is just its index repeated, for tests. */
+const leaf = (leafIndex: number, device: DeviceRef | undefined): GroupLeaf => ({ leafIndex, signatureKey: filled(0x40 + leafIndex, 32), device });
 
 async function send(storage: Storage, from: DeviceRef, fill: number, createdAt = NOW): Promise<number> {
   const { entry } = await storage.appendMessage({ groupId: GROUP, epoch: 1, sender: from, payload: filled(fill, 30), createdAt }, pass);
@@ -76,7 +81,7 @@ export function runMessagingConformance(current: () => Storage): void {
 
     /** Alice creates the group, then adds Bob's device (epoch 1, seq 1). */
     async function groupWithBob(): Promise<void> {
-      await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+      await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
       await storage.acceptCommit(commit(0, { add: [bob], welcome: filled(0xee, 50) }), pass);
     }
 
@@ -115,7 +120,7 @@ export function runMessagingConformance(current: () => Storage): void {
 
     describe('groups', () => {
       it('creates a group at epoch 0 with the creator as only member and admin; refuses a duplicate id', async () => {
-        const created = await storage.createGroup({ groupId: GROUP, kind: 'direct', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+        const created = await storage.createGroup({ groupId: GROUP, kind: 'direct', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
         const expected = {
           groupId: GROUP,
           kind: 'direct',
@@ -131,14 +136,14 @@ export function runMessagingConformance(current: () => Storage): void {
         expect(await storage.getGroupInfo(GROUP)).toEqual({ epoch: 0, groupInfo: filled(0xd0, 60) });
         expect(await storage.listDeviceGroups(alice)).toEqual([expected]);
         expect(await storage.listDeviceGroups(bob)).toEqual([]);
-        await expect(storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(1), creator: bob, createdAt: NOW })).rejects.toBeInstanceOf(
+        await expect(storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(1), creator: bob, creatorLeaf: leaf(0, bob), createdAt: NOW })).rejects.toBeInstanceOf(
           StorageConflictError,
         );
         expect(await storage.getGroup(filled(0xa2))).toBeUndefined();
       });
 
       it('accepts a commit atomically: log entry, epoch, GroupInfo, routing and welcomes', async () => {
-        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
         const seen: unknown[] = [];
         const result = await storage.acceptCommit(commit(0, { add: [bob, carol], welcome: filled(0xee, 50) }), (group) => seen.push(group));
         expect(seen).toEqual([{ groupId: GROUP, kind: 'group', epoch: 0, admins: ['alice'], members: [alice] }]);
@@ -163,8 +168,25 @@ export function runMessagingConformance(current: () => Storage): void {
         expect((await storage.fetchForDevice(alice, { limit: 100, maxBytes: BIG })).entries).toEqual([]);
       });
 
+      it("tracks the group's leaves: the creator's, then each commit's removals and additions, atomically", async () => {
+        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
+        expect(await storage.getGroupLeaves(GROUP)).toEqual([leaf(0, alice)]);
+        await storage.acceptCommit(commit(0, { add: [bob, carol], welcome: filled(0xee, 50), leaves: { removed: [], added: [leaf(1, bob), leaf(2, carol)] } }), pass);
+        await storage.acceptCommit(commit(1, { remove: [bob], add: [alice2], welcome: filled(0xef, 50), leaves: { removed: [1], added: [leaf(1, alice2)] } }), pass);
+        expect(await storage.getGroupLeaves(GROUP)).toEqual([leaf(0, alice), leaf(1, alice2), leaf(2, carol)]);
+        // A leaf carried over without a known device (migration 0004) reads back as such.
+        await storage.acceptCommit(commit(2, { leaves: { removed: [2], added: [leaf(2, undefined)] } }), pass);
+        expect((await storage.getGroupLeaves(GROUP))[2]).toEqual(leaf(2, undefined));
+        const refuse: GroupCheck = () => {
+          throw new Error('refused');
+        };
+        await expect(storage.acceptCommit(commit(3, { leaves: { removed: [0, 1], added: [] } }), refuse)).rejects.toThrow('refused');
+        expect(await storage.getGroupLeaves(GROUP)).toHaveLength(3);
+        expect(await storage.getGroupLeaves(filled(0xa2))).toEqual([]);
+      });
+
       it('lets exactly one of two concurrent commits for the same epoch win', async () => {
-        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
         const results = await Promise.allSettled([
           storage.acceptCommit(commit(0, { add: [bob], welcome: filled(0xe1, 50) }), pass),
           storage.acceptCommit(commit(0, { add: [carol], welcome: filled(0xe2, 50) }), pass),
@@ -181,7 +203,7 @@ export function runMessagingConformance(current: () => Storage): void {
       });
 
       it('changes nothing when the check inside the commit transaction throws', async () => {
-        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
         const refuse: GroupCheck = () => {
           throw new Error('refused');
         };
@@ -226,7 +248,7 @@ export function runMessagingConformance(current: () => Storage): void {
       });
 
       it('drops an admin who left and promotes the earliest remaining member when none is left', async () => {
-        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+        await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
         await storage.acceptCommit(commit(0, { add: [bob], welcome: filled(0xee) }), pass);
         await storage.acceptCommit(commit(1, { add: [carol, alice2], welcome: filled(0xef) }), pass);
         await storage.addAdmin(GROUP, 'carol');
@@ -286,8 +308,16 @@ export function runMessagingConformance(current: () => Storage): void {
         expect((await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).entries).toEqual([]);
       });
 
-      it('lists the users who share a group', async () => {
+      it('lists the users who share a group, and counts the groups each user is in', async () => {
         await groupWithBob();
+        await storage.createGroup({ groupId: filled(0xa2), kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
+        await storage.acceptCommit({ ...commit(0, { add: [alice2], welcome: filled(0xee, 50) }), groupId: filled(0xa2) }, pass);
+        expect(await storage.countUserGroups(['alice', 'bob', 'carol'])).toEqual(new Map([['alice', 2], ['bob', 1]]));
+        await storage.leaveGroup(GROUP, 'bob', NOW);
+        expect(await storage.countUserGroups(['bob'])).toEqual(new Map());
+        expect(await storage.countUserGroups([])).toEqual(new Map());
+        expect(await storage.listGroupPeers('alice')).toEqual(['alice']);
+        await storage.acceptCommit(commit(1, { add: [bob], welcome: filled(0xef, 50) }), pass);
         expect(await storage.listGroupPeers('alice')).toEqual(['alice', 'bob']);
         expect(await storage.listGroupPeers('bob')).toEqual(['alice', 'bob']);
         expect(await storage.listGroupPeers('carol')).toEqual([]);

@@ -66,6 +66,15 @@ export interface GroupDevicesTable {
   quota_gap_to: number | null;
 }
 
+/** A leaf of a group's ratchet tree (RFC 9420 §7.8) and the device it was added as, if known. */
+export interface GroupLeavesTable {
+  group_id: Uint8Array;
+  leaf_index: number;
+  signature_key: Uint8Array;
+  username: string | null;
+  device_id: string | null;
+}
+
 export interface GroupLogTable {
   group_id: Uint8Array;
   seq: number;
@@ -128,6 +137,7 @@ export interface Database {
   groups: GroupsTable;
   group_admins: GroupAdminsTable;
   group_devices: GroupDevicesTable;
+  group_leaves: GroupLeavesTable;
   group_log: GroupLogTable;
   mailbox: MailboxTable;
   server_key: ServerKeyTable;

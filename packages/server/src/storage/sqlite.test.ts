@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { addMembers, createGroup, generateKeyPackage, generateSigningKeyPair } from '@parley/crypto';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { account, device, runStorageConformance } from './conformance.testkit.js';
@@ -26,6 +27,24 @@ describe('SQLite file', () => {
     const raw = new Database(file, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();
+  });
+
+  it('gives the event loop a turn during a long run of queries, so other sockets are read meanwhile', async () => {
+    const storage = await openSqliteStorage(join(dir, 'turns.db'));
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const before = turns;
+    // Each query settles as a microtask: without the turns, none of this would let `tick` run.
+    for (let i = 0; i < 3000; i++) await storage.getAccount(`nobody${i}`);
+    const during = turns - before;
+    ticking = false;
+    await storage.close();
+    expect(during).toBeGreaterThan(0);
   });
 
   it('keeps the database and its WAL and shared-memory files 0600, whatever the directory and umask allow', async () => {
@@ -127,6 +146,35 @@ describe('SQLite file', () => {
     };
     await storage.addTimelock(lock);
     expect(await storage.getTimelocks([lock.lockId])).toEqual([{ ...lock, released: undefined }]);
+    await storage.close();
+  });
+
+  it('migrates groups to tracked leaves, matching each leaf to a device of the group by its key (0006_group_leaves)', async () => {
+    const file = join(dir, 'leaves.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0003_device_quota');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    // Alice's group holds her device and Bob's; Bob has since left and acknowledged it, so the group keeps no row of his.
+    const keys = { alice: generateSigningKeyPair(), bob: generateSigningKeyPair() };
+    const member = (name: 'alice' | 'bob') => ({ identity: new TextEncoder().encode(name), signaturePrivateKey: keys[name].privateKey, signaturePublicKey: keys[name].publicKey });
+    const groupId = new Uint8Array(16).fill(7);
+    const created = await createGroup(member('alice'), groupId);
+    const added = await addMembers(created.state, member('alice'), [(await generateKeyPackage(member('bob'))).keyPackage], async () => true);
+    const old = new Database(file);
+    for (const name of ['alice', 'bob'] as const) {
+      old.prepare("insert into accounts values (?, x'01', x'02', x'03', x'04', x'05', 1)").run(name);
+      old.prepare("insert into devices values (?, ?, 'phone', ?, x'07', 1, null, null)").run(name, `${name}-phone`, Buffer.from(keys[name].publicKey));
+    }
+    old.prepare("insert into groups values (?, 'group', 1, ?, 'alice', 1, 1)").run(Buffer.from(groupId), Buffer.from(added.groupInfo));
+    old.prepare("insert into group_devices values (?, 'alice', 'alice-phone', 1, 0, null, null, null)").run(Buffer.from(groupId));
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect(await storage.getGroupLeaves(groupId)).toEqual([
+      { leafIndex: 0, signatureKey: keys.alice.publicKey, device: { username: 'alice', deviceId: 'alice-phone' } },
+      { leafIndex: 1, signatureKey: keys.bob.publicKey, device: undefined },
+    ]);
     await storage.close();
   });
 });

@@ -1,11 +1,35 @@
 /** @module The embedded default: SQLite through better-sqlite3, in WAL mode, readable by its owner only. */
 import { chmodSync, closeSync, openSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type KyselyPlugin, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
 import { KyselyStorage } from './kysely-storage.js';
 import type { Database as Schema } from './schema.js';
 
 const OWNER_ONLY = 0o600;
+
+/** How long queries may run back to back before the event loop gets a turn. */
+const SLICE_MS = 2;
+
+/**
+ * better-sqlite3 runs each query synchronously, and Kysely's awaits on it settle as microtasks, so
+ * a backlog of requests (a flood on several connections) would run query after query without the
+ * event loop ever reading a socket: everyone else's pings and replies would wait for all of it.
+ * After every few milliseconds of queries, this waits one turn of the event loop (DESIGN §10).
+ */
+class EventLoopTurns implements KyselyPlugin {
+  private sliceStarted = performance.now();
+
+  transformQuery: KyselyPlugin['transformQuery'] = (args) => args.node;
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (performance.now() - this.sliceStarted > SLICE_MS) {
+      await nextTurn();
+      this.sliceStarted = performance.now();
+    }
+    return args.result;
+  }
+}
 
 export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
   ownerOnly(file);
@@ -17,7 +41,7 @@ export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
   sqlite.pragma('busy_timeout = 5000');
   // SQLite gives the WAL and shared-memory files the database file's mode; older ones are fixed here.
   for (const companion of [`${file}-wal`, `${file}-shm`]) ownerOnly(companion, { create: false });
-  const storage = new KyselyStorage(new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) }));
+  const storage = new KyselyStorage(new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new EventLoopTurns()] }));
   await storage.migrate();
   return storage;
 }

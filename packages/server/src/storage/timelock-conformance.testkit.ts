@@ -34,9 +34,9 @@ export function runTimelockConformance(current: () => Storage): void {
     beforeEach(async () => {
       storage = current();
       // Alice's group with Bob and Carol at epoch 2 (seq 2); another group of Alice's alone.
-      await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
-      await storage.acceptCommit({ groupId: GROUP, epoch: 0, sender: alice, commit: filled(0xc0, 40), groupInfo: filled(0xd1, 60), createdAt: NOW, add: [bob, carol], remove: [], welcome: filled(0xee, 50) }, pass);
-      await storage.createGroup({ groupId: OTHER_GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, createdAt: NOW });
+      await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: filled(0xa0, 32), device: alice }, createdAt: NOW });
+      await storage.acceptCommit({ groupId: GROUP, epoch: 0, sender: alice, commit: filled(0xc0, 40), groupInfo: filled(0xd1, 60), createdAt: NOW, add: [bob, carol], remove: [], leaves: { removed: [], added: [{ leafIndex: 1, signatureKey: filled(0xa1, 32), device: bob }, { leafIndex: 2, signatureKey: filled(0xa2, 32), device: carol }] }, welcome: filled(0xee, 50) }, pass);
+      await storage.createGroup({ groupId: OTHER_GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: filled(0xa0, 32), device: alice }, createdAt: NOW });
     });
 
     it('keeps moduli newest first, and retires old ones only once none of their locks is pending', async () => {
@@ -70,7 +70,7 @@ export function runTimelockConformance(current: () => Storage): void {
     it('releases once, to the devices routed in the group at that moment, through their mailboxes', async () => {
       await storage.addTimelock(lock(1));
       // Carol is removed before the release: she gets nothing.
-      await storage.acceptCommit({ groupId: GROUP, epoch: 1, sender: alice, commit: filled(0xc1, 40), groupInfo: filled(0xd2, 60), createdAt: NOW, add: [], remove: [carol] }, pass);
+      await storage.acceptCommit({ groupId: GROUP, epoch: 1, sender: alice, commit: filled(0xc1, 40), groupInfo: filled(0xd2, 60), createdAt: NOW, add: [], remove: [carol], leaves: { removed: [2], added: [] } }, pass);
       const payload = filled(0x77, 60);
       const queued = await storage.releaseTimelock(filled(1), { key: filled(9, 32), payload, at: NOW + 1000 });
       expect(queued?.map((entry) => entry.recipient)).toEqual([alice, bob]);

@@ -42,11 +42,24 @@ export interface ClaimedKeyPackage {
 
 export type GroupKind = 'direct' | 'group';
 
+/**
+ * One leaf of a group's ratchet tree as the Delivery Service tracks it (RFC 9420 §7.8): where it
+ * sits, the key that signs for it, and the device it was added as (undefined only for a leaf
+ * carried over from before the server tracked leaves, whose key matched no device of the group).
+ */
+export interface GroupLeaf {
+  leafIndex: number;
+  signatureKey: Uint8Array;
+  device: DeviceRef | undefined;
+}
+
 export interface NewGroup {
   groupId: Uint8Array;
   kind: GroupKind;
   groupInfo: Uint8Array;
   creator: DeviceRef;
+  /** The creator's leaf, the only one at epoch 0. */
+  creatorLeaf: GroupLeaf;
   createdAt: number;
 }
 
@@ -125,6 +138,8 @@ export interface NewCommit {
   add: DeviceRef[];
   /** Routed devices to remove; each keeps reading up to and including this commit. */
   remove: DeviceRef[];
+  /** The commit's changes to the ratchet tree's leaves: removed leaf indices, then leaves added. */
+  leaves: { removed: number[]; added: GroupLeaf[] };
   /** Queued as a 'welcome' mailbox entry for every added device; none for an external rejoin. */
   welcome?: Uint8Array;
   /** As in NewMessage. */
@@ -200,6 +215,8 @@ export interface Storage extends TimelockStorage {
   /** Throws StorageConflictError if the device id is already used by this account. */
   addDevice(device: NewDevice): Promise<void>;
   getDevice(username: string, deviceId: string): Promise<DeviceRecord | undefined>;
+  /** The named devices that exist (revoked or not), in one query; unknown ones are left out. */
+  getDevices(devices: readonly DeviceRef[]): Promise<DeviceRecord[]>;
   /** Devices in creation order, active ones only unless asked. */
   listDevices(username: string, options?: { includeRevoked?: boolean }): Promise<DeviceRecord[]>;
   /** Marks the given devices (or all) revoked; returns the ids that were active until now. */
@@ -220,6 +237,8 @@ export interface Storage extends TimelockStorage {
   createGroup(group: NewGroup): Promise<GroupRecord>;
   getGroup(groupId: Uint8Array): Promise<GroupRecord | undefined>;
   getGroupInfo(groupId: Uint8Array): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
+  /** The group's current leaves, by leaf index. */
+  getGroupLeaves(groupId: Uint8Array): Promise<GroupLeaf[]>;
   /** Groups the device is routed in (not those it was removed from), by group id. */
   listDeviceGroups(device: DeviceRef): Promise<GroupRecord[]>;
   /** Groups where any device of `username` is routed, by group id. */
@@ -228,8 +247,8 @@ export interface Storage extends TimelockStorage {
   /**
    * In one transaction: checks `commit.epoch` is current (else StaleEpochError with the current
    * epoch; StorageNotFoundError for no group), runs `check` on the locked group, appends the
-   * commit to the log, advances the epoch, stores the GroupInfo, applies the routing change,
-   * queues welcome and removal mailbox entries, and drops admins left without a device (promoting
+   * commit to the log, advances the epoch, stores the GroupInfo and the leaf changes, applies
+   * the routing change, queues welcome and removal mailbox entries, and drops admins left without a device (promoting
    * the earliest-joined remaining user when no admin is left). Of concurrent commits for one
    * epoch exactly one succeeds.
    */
@@ -242,6 +261,8 @@ export interface Storage extends TimelockStorage {
   leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
+  /** How many groups each of `usernames` is routed in (users in none are left out), in one query. */
+  countUserGroups(usernames: readonly string[]): Promise<Map<string, number>>;
   /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
   listGroupPeers(username: string): Promise<string[]>;
 

@@ -5,6 +5,7 @@ import * as m0002 from './0002_messaging.js';
 import * as m0003 from './0003_device_quota.js';
 import * as m0004 from './0004_server_key.js';
 import * as m0005 from './0005_timelock.js';
+import * as m0006 from './0006_group_leaves.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   '0003_device_quota': m0003,
   '0004_server_key': m0004,
   '0005_timelock': m0005,
+  '0006_group_leaves': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {
