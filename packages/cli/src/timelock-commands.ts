@@ -20,7 +20,9 @@ export async function unlock(ctx: CommandContext, options: { solve?: boolean }):
       const synced = await messenger.sync();
       const fetched = await messenger.fetchReleases();
       for (const gap of synced.gaps) noteEvent(ctx, { kind: 'gap', conversation: '', gap });
-      for (const error of [...synced.errors, ...fetched.errors]) noteEvent(ctx, error);
+      // A release refused from the mailbox is refused again when fetched: say it once.
+      const errors = new Map([...synced.errors, ...fetched.errors].map((error) => [`${error.code} ${error.conversation ?? ''} ${error.message}`, error]));
+      for (const error of errors.values()) noteEvent(ctx, error);
       await showUnread(ctx, messenger);
     });
   } catch (error) {
