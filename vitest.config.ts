@@ -6,6 +6,7 @@ const src = (path: string): string => fileURLToPath(new URL(`./packages/${path}`
 // Tests run against the TypeScript sources; CLI end-to-end tests run the built bin.
 export const alias = [
   { find: /^@parley\/client\/node$/, replacement: src('client/src/node.ts') },
+  { find: /^@parley\/crypto\/node$/, replacement: src('crypto/src/node.ts') },
   { find: /^@parley\/([a-z]+)$/, replacement: src('$1/src/index.ts') },
 ];
 

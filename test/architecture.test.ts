@@ -16,6 +16,8 @@ function sourceFiles(dir: string): string[] {
 }
 
 // DESIGN §3: protocol ← crypto ← client ← (cli, web); protocol ← crypto ← server ← cli.
+// Besides its index, a package may publish one Node-only entry: its Node adapters.
+const nodeEntries = ['@parley/client/node', '@parley/crypto/node'];
 const allowed: Record<string, string[]> = {
   protocol: [],
   crypto: ['protocol'],
@@ -47,7 +49,7 @@ describe('architecture', () => {
           const subpath = match[2] ?? '';
           const where = relative(root, file);
           if (!deps.includes(target)) violations.push(`${where} imports @parley/${target}`);
-          if (subpath && !(target === 'client' && subpath === '/node')) violations.push(`${where} reaches into @parley/${target}${subpath}`);
+          if (subpath && !nodeEntries.includes(`@parley/${target}${subpath}`)) violations.push(`${where} reaches into @parley/${target}${subpath}`);
         }
       }
     }
@@ -74,8 +76,8 @@ describe('architecture', () => {
     const nodeOnly = /from '(ws|better-sqlite3|pino|kysely|pg|ioredis|node:[a-z/]+)'/;
     const offenders = ['protocol', 'crypto', 'client', 'web']
       .flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src')))
-      // Node adapters are named as such and reached only through @parley/client/node.
-      .filter((file) => !file.endsWith('.test.ts') && !/\/client\/src\/(node|sqlite-store)\.ts$/.test(file))
+      // Node adapters are named as such and reached only through @parley/client/node and @parley/crypto/node.
+      .filter((file) => !file.endsWith('.test.ts') && !/\/(client\/src\/(node|sqlite-store)|crypto\/src\/node)\.ts$/.test(file))
       .filter((file) => nodeOnly.test(readFileSync(file, 'utf8')))
       .map((file) => relative(root, file));
     expect(offenders).toEqual([]);
