@@ -3,9 +3,9 @@
  * TLS-style GroupState encoding behind a versioned tag, with the signature private key left out:
  * the device key lives once, with the caller, and is handed in by the operations that sign.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeGroupState, encodeGroupState, type ClientState, type LeafNode, type RatchetTree } from 'ts-mls';
 import { equalBytes } from '@parley/protocol';
+import { cryptoProvider } from '../provider/installed.js';
 import { badInput, mlsError, requireBytes } from './fail.js';
 import { isSupportedSuite, type MlsOperation } from './runtime.js';
 import { ED25519_KEY_LENGTH, type MlsMember, type MlsMemberInfo } from './types.js';
@@ -65,7 +65,7 @@ export function checkMember(member: unknown, name = 'member'): asserts member is
   requireBytes(identity, `${name}.identity`, { min: 1, max: MAX_IDENTITY_BYTES });
   requireBytes(signaturePrivateKey, `${name}.signaturePrivateKey`, { exactly: ED25519_KEY_LENGTH });
   requireBytes(signaturePublicKey, `${name}.signaturePublicKey`, { exactly: ED25519_KEY_LENGTH });
-  if (!equalBytes(ed25519.getPublicKey(signaturePrivateKey), signaturePublicKey)) {
+  if (!equalBytes(cryptoProvider().ed25519PublicKey(signaturePrivateKey), signaturePublicKey)) {
     throw badInput(`${name}.signaturePublicKey does not match ${name}.signaturePrivateKey`);
   }
 }
