@@ -1,10 +1,14 @@
 /** @module Node adapters for the SDK: `ws` sockets and a profile directory with 0600 key files. */
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { installNodeCryptoProvider } from '@parley/crypto/node';
 import { fromBase64Url, toBase64Url } from '@parley/protocol';
 import { WebSocket } from 'ws';
 import type { DeviceAccount, DeviceSecrets, Profile, ProfileStore } from './profile.js';
 import type { SocketFactory, SocketLike } from './socket.js';
+
+// Whoever uses the Node adapters is in Node: let MLS and the channel run on node:crypto.
+installNodeCryptoProvider();
 
 export const nodeSocketFactory: SocketFactory = (url) => new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 }) as unknown as SocketLike;
 
