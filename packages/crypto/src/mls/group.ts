@@ -60,7 +60,8 @@ export async function createGroup(
 /**
  * Commits `proposals` by value. Commits travel as PrivateMessage (RFC 9420 §6.3), so the Delivery
  * Service sees only that a commit happened. The Welcome's GroupInfo carries the ratchet tree
- * (§12.4.3.3), so joiners need nothing but the Welcome.
+ * (§12.4.3.3), so joiners need nothing but the Welcome. Without adds there is no Welcome, and
+ * ts-mls would encode the whole tree into a GroupInfo it then drops: ask for the tree only then.
  */
 async function commitProposals(
   op: MlsOperation,
@@ -68,7 +69,8 @@ async function commitProposals(
   cs: CiphersuiteImpl,
   proposals: Proposal[],
 ): Promise<MlsCommitOutput & { welcome: Uint8Array | undefined }> {
-  const result = await createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true });
+  const ratchetTreeExtension = proposals.some((proposal) => proposal.proposalType === 'add');
+  const result = await createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension });
   op.consumed(result.consumed);
   return {
     commit: encodeMessage(result.commit),
