@@ -44,7 +44,7 @@ class X25519Key<T extends 'public' | 'private'> implements CryptoKey {
 
 function importKey<T extends 'public' | 'private'>(type: T, bytes: Uint8Array): X25519Key<T> {
   if (bytes.length !== X25519_KEY_LENGTH) throw new RangeError(`X25519 ${type} key must be ${X25519_KEY_LENGTH} bytes`);
-  return new X25519Key(type, bytes.slice());
+  return new X25519Key(type, new Uint8Array(bytes));
 }
 
 function rawKey(key: CryptoKey, type: 'public' | 'private'): Uint8Array {
@@ -85,8 +85,8 @@ function providerHpke(p: CryptoProvider): Hpke {
     },
     importPrivateKey: async (bytes) => importKey('private', bytes),
     importPublicKey: async (bytes) => importKey('public', bytes),
-    exportPrivateKey: async (key) => rawKey(key, 'private').slice(),
-    exportPublicKey: async (key) => rawKey(key, 'public').slice(),
+    exportPrivateKey: async (key) => new Uint8Array(rawKey(key, 'private')),
+    exportPublicKey: async (key) => new Uint8Array(rawKey(key, 'public')),
     encryptAead: async (key, nonce, aad, plaintext) => p.aes128Gcm.seal(key, nonce, aad ?? EMPTY, plaintext),
     decryptAead: async (key, nonce, aad, ciphertext) => p.aes128Gcm.open(key, nonce, aad ?? EMPTY, ciphertext),
     deriveKeyPair: async (ikm) => keyPair(deriveKeyPair(p, ikm)),

@@ -113,9 +113,12 @@ export class MlsOperation {
     return this.#credentialRejected;
   }
 
-  /** A private copy of `bytes`, zeroed when the operation ends. */
+  /**
+   * A private copy of `bytes`, zeroed when the operation ends. `new Uint8Array` and not `slice`:
+   * a Node Buffer's slice is a view, and zeroing it would zero the caller's bytes.
+   */
   own(bytes: Uint8Array): Uint8Array {
-    const copy = bytes.slice();
+    const copy = new Uint8Array(bytes);
     this.#toWipe.push(copy);
     return copy;
   }
