@@ -8,6 +8,7 @@ import { equalBytes } from '@parley/protocol';
 import { cryptoProvider } from '../provider/installed.js';
 import { badInput, mlsError, requireBytes } from './fail.js';
 import { isSupportedSuite, type MlsOperation } from './runtime.js';
+import { recallState, rememberState, type StoredState } from './state-cache.js';
 import { ED25519_KEY_LENGTH, type MlsMember, type MlsMemberInfo } from './types.js';
 import { hasTag } from './wire.js';
 
@@ -18,24 +19,51 @@ const EMPTY = new Uint8Array(0);
 /** Upper bound on credential identity bytes (a CBOR certificate is a few hundred bytes). */
 export const MAX_IDENTITY_BYTES = 16 * 1024;
 
-/** Serializes a group state, without the signature private key, into fresh bytes. */
+/** Serializes a group state, without the signature private key, into fresh bytes (and keeps it decoded). */
 export function saveState(state: ClientState): Uint8Array {
   const body = encodeGroupState({ ...state, signaturePrivateKey: EMPTY });
   const out = new Uint8Array(GROUP_STATE_TAG.length + body.length);
   out.set(GROUP_STATE_TAG, 0);
   out.set(body, GROUP_STATE_TAG.length);
   body.fill(0);
+  rememberState(out, state);
   return out;
 }
 
 /**
- * Restores a state for one operation. Decodes a private copy (zeroed when `op` ends), attaches the
- * operation's ClientConfig, and, when `signer` is given, checks that the signer owns this state's
- * leaf and puts its private key back so ts-mls can sign.
+ * Restores a state for one operation that changes it. Decodes a private copy (zeroed when `op`
+ * ends), or takes the kept decoding of these bytes (likewise zeroed), attaches the operation's
+ * ClientConfig, and, when `signer` is given, checks that the signer owns this state's leaf and puts
+ * its private key back so ts-mls can sign.
  */
 export function loadState(op: MlsOperation, bytes: unknown, signer?: MlsMember): ClientState {
+  return restore(op, bytes, 'take', signer);
+}
+
+/** Like `loadState`, for operations that only read the state: a kept decoding stays kept. */
+export function viewState(op: MlsOperation, bytes: unknown, signer?: MlsMember): ClientState {
+  return restore(op, bytes, 'read', signer);
+}
+
+function restore(op: MlsOperation, bytes: unknown, mode: 'take' | 'read', signer: MlsMember | undefined): ClientState {
   requireBytes(bytes, 'state', { min: GROUP_STATE_TAG.length + 1 });
   if (!hasTag(bytes, GROUP_STATE_TAG)) throw badInput('state is not a group state in a format this version understands');
+  const kept = recallState(bytes, mode);
+  // A taken decoding is this operation's now, to zero when it ends like a decoded copy.
+  if (kept !== undefined && mode === 'take') op.consumed(kept.buffers);
+  const state = kept?.state ?? decode(op, bytes);
+  if (!isSupportedSuite(state.groupContext.cipherSuite)) throw badInput('state uses an unsupported cipher suite');
+  if (signer === undefined) return { ...state, signaturePrivateKey: EMPTY, clientConfig: op.config };
+  checkMember(signer);
+  if (state.groupActiveState.kind !== 'active') throw mlsError('this member is no longer in the group');
+  const own = leafAt(state.ratchetTree, state.privatePath.leafIndex);
+  if (own === undefined || !equalBytes(own.signaturePublicKey, signer.signaturePublicKey)) {
+    throw badInput("member's signature key is not this state's leaf key");
+  }
+  return { ...state, signaturePrivateKey: op.own(signer.signaturePrivateKey), clientConfig: op.config };
+}
+
+function decode(op: MlsOperation, bytes: Uint8Array): StoredState {
   const copy = op.own(bytes);
   let decoded: ReturnType<typeof decodeGroupState>;
   try {
@@ -46,16 +74,7 @@ export function loadState(op: MlsOperation, bytes: unknown, signer?: MlsMember):
   if (decoded === undefined || GROUP_STATE_TAG.length + decoded[1] !== copy.length) {
     throw badInput('state is corrupt');
   }
-  const state = decoded[0];
-  if (!isSupportedSuite(state.groupContext.cipherSuite)) throw badInput('state uses an unsupported cipher suite');
-  if (signer === undefined) return { ...state, signaturePrivateKey: EMPTY, clientConfig: op.config };
-  checkMember(signer);
-  if (state.groupActiveState.kind !== 'active') throw mlsError('this member is no longer in the group');
-  const own = leafAt(state.ratchetTree, state.privatePath.leafIndex);
-  if (own === undefined || !equalBytes(own.signaturePublicKey, signer.signaturePublicKey)) {
-    throw badInput("member's signature key is not this state's leaf key");
-  }
-  return { ...state, signaturePrivateKey: op.own(signer.signaturePrivateKey), clientConfig: op.config };
+  return decoded[0];
 }
 
 /** Validates a member's shape and that its Ed25519 halves belong together (RFC 8032 §5.1.5). */
