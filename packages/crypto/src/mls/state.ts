@@ -3,6 +3,7 @@
  * TLS-style GroupState encoding behind a versioned tag, with the signature private key left out:
  * the device key lives once, with the caller, and is handed in by the operations that sign.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { decodeGroupState, encodeGroupState, type ClientState, type LeafNode, type RatchetTree } from 'ts-mls';
 import { equalBytes } from '@parley/protocol';
 import { cryptoProvider } from '../provider/installed.js';
@@ -77,6 +78,12 @@ function decode(op: MlsOperation, bytes: Uint8Array): StoredState {
   return decoded[0];
 }
 
+/**
+ * Key pairs already found to match, by private key buffer: the SHA-256 of the pair's bytes then.
+ * Deriving the public key costs a scalar multiplication on every message; hashing 64 bytes does not.
+ */
+const matchedPairs = new WeakMap<Uint8Array, string>();
+
 /** Validates a member's shape and that its Ed25519 halves belong together (RFC 8032 §5.1.5). */
 export function checkMember(member: unknown, name = 'member'): asserts member is MlsMember {
   if (typeof member !== 'object' || member === null) throw badInput(`${name} must be an object`);
@@ -84,9 +91,14 @@ export function checkMember(member: unknown, name = 'member'): asserts member is
   requireBytes(identity, `${name}.identity`, { min: 1, max: MAX_IDENTITY_BYTES });
   requireBytes(signaturePrivateKey, `${name}.signaturePrivateKey`, { exactly: ED25519_KEY_LENGTH });
   requireBytes(signaturePublicKey, `${name}.signaturePublicKey`, { exactly: ED25519_KEY_LENGTH });
-  if (!equalBytes(cryptoProvider().ed25519PublicKey(signaturePrivateKey), signaturePublicKey)) {
+  const provider = cryptoProvider();
+  // The digest covers the buffer's current bytes, so a key changed in place is derived again.
+  const pair = String.fromCharCode(...provider.sha256(concatBytes(signaturePrivateKey, signaturePublicKey)));
+  if (matchedPairs.get(signaturePrivateKey) === pair) return;
+  if (!equalBytes(provider.ed25519PublicKey(signaturePrivateKey), signaturePublicKey)) {
     throw badInput(`${name}.signaturePublicKey does not match ${name}.signaturePrivateKey`);
   }
+  matchedPairs.set(signaturePrivateKey, pair);
 }
 
 /** RFC 9420 Appendix C: leaf `i` sits at node `2i` of the array-represented tree. */
