@@ -48,9 +48,22 @@ function privateKeyObject(curve: 'Ed25519' | 'X25519', privateKey: Uint8Array): 
   return createPrivateKey({ key: { kty: 'OKP', crv: curve, d: base64url(privateKey), x: '' }, format: 'jwk' });
 }
 
+/** Public keys recur (a group's members verify each other's signatures on every message). */
+const PUBLIC_KEYS_KEPT = 512;
+const publicKeys = new Map<string, KeyObject>();
+
 function publicKeyObject(curve: 'Ed25519' | 'X25519', publicKey: Uint8Array): KeyObject {
   if (publicKey.length !== KEY_LENGTH) throw new CryptoError('BAD_INPUT', `${curve}: public key must be ${KEY_LENGTH} bytes`);
-  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: base64url(publicKey) }, format: 'jwk' });
+  const x = base64url(publicKey);
+  const name = `${curve}:${x}`;
+  let key = publicKeys.get(name);
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: curve, x }, format: 'jwk' });
+    // A bound, not an LRU: when full, start over; refilling costs one import per key in use.
+    if (publicKeys.size >= PUBLIC_KEYS_KEPT) publicKeys.clear();
+    publicKeys.set(name, key);
+  }
+  return key;
 }
 
 function rawPublicKey(curve: 'Ed25519' | 'X25519', key: KeyObject): Uint8Array {
