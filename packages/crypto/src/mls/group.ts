@@ -14,7 +14,7 @@ import {
 import { badInput, mlsError, requireBytes, requireFunction } from './fail.js';
 import { UNBOUNDED_LIFETIME, buildKeyPackage, verifiedKeyPackage } from './keyPackage.js';
 import { isSupportedSuite, runOperation, suiteImpl, type MlsOperation } from './runtime.js';
-import { checkMember, findLeafBySignatureKey, loadState, saveState, viewState } from './state.js';
+import { checkMember, findLeafBySignatureKey, loadState, saveState } from './state.js';
 import {
   MlsSuite,
   type MlsAddOutput,
@@ -158,7 +158,7 @@ export async function selfUpdate(state: Uint8Array, member: MlsMember): Promise<
 /** A fresh GroupInfo for the state's current epoch, e.g. to re-upload when the server lost its copy. */
 export async function exportGroupInfo(state: Uint8Array, member: MlsMember): Promise<Uint8Array> {
   return runOperation('exportGroupInfo', undefined, async (op) => {
-    const current = viewState(op, state, member);
+    const current = loadState(op, state, member);
     return groupInfoOf(current, await suiteImpl(current.groupContext.cipherSuite));
   });
 }

@@ -41,9 +41,12 @@ export function loadState(op: MlsOperation, bytes: unknown, signer?: MlsMember):
   return restore(op, bytes, 'take', signer);
 }
 
-/** Like `loadState`, for operations that only read the state: a kept decoding stays kept. */
-export function viewState(op: MlsOperation, bytes: unknown, signer?: MlsMember): ClientState {
-  return restore(op, bytes, 'read', signer);
+/**
+ * Like `loadState`, for synchronous reads: a kept decoding stays kept. Never across an `await`: an
+ * operation that takes the same decoding meanwhile zeroes it when it ends.
+ */
+export function viewState(op: MlsOperation, bytes: unknown): ClientState {
+  return restore(op, bytes, 'read', undefined);
 }
 
 function restore(op: MlsOperation, bytes: unknown, mode: 'take' | 'read', signer: MlsMember | undefined): ClientState {
