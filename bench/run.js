@@ -20,8 +20,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as messaging from './scenarios/messaging.js';
+import * as mls from './scenarios/mls.js';
 
-const scenarios = [messaging];
+const scenarios = [messaging, mls];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
