@@ -7,6 +7,7 @@ const src = (path: string): string => fileURLToPath(new URL(`./packages/${path}`
 export const alias = [
   { find: /^@parley\/client\/node$/, replacement: src('client/src/node/index.ts') },
   { find: /^@parley\/client\/conformance$/, replacement: src('client/src/store/conformance.ts') },
+  { find: /^@parley\/crypto\/node$/, replacement: src('crypto/src/node.ts') },
   { find: /^@parley\/([a-z]+)$/, replacement: src('$1/src/index.ts') },
 ];
 

@@ -20,9 +20,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as messaging from './scenarios/messaging.js';
+import * as mls from './scenarios/mls.js';
 import * as timelock from './scenarios/timelock.js';
 
-const scenarios = [messaging, timelock];
+const scenarios = [messaging, mls, timelock];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
