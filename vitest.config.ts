@@ -18,14 +18,18 @@ const needsServices: [pattern: string, variables: string[]][] = [
   ['**/*.pg-redis.test.ts', ['PARLEY_TEST_POSTGRES_URL', 'PARLEY_TEST_REDIS_URL']],
 ];
 const unavailable = needsServices.filter(([, variables]) => variables.some((variable) => !process.env[variable])).map(([pattern]) => pattern);
+const excluded = ['test/dos/**', '**/node_modules/**', '**/dist/**', ...unavailable];
 
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['test/dos/**', '**/node_modules/**', '**/dist/**', ...unavailable],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'node', include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'], exclude: [...excluded, 'test/web/**'] } },
+      // The web tests drive Chromium: it is found, or installed, before any of them runs.
+      { extends: true, test: { name: 'web', include: ['test/web/**/*.test.ts'], exclude: excluded, globalSetup: ['test/support/browser-setup.ts'] } },
+    ],
   },
 });
