@@ -26,9 +26,12 @@ async function readJson(file, fallback) {
   return existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) : fallback;
 }
 
+/** Bumped when what the cache holds changes shape. */
+const FIXTURE_FORMAT = 1;
+
 /** What the cache depends on: a change to any of these makes it stale. */
 async function cacheVersion() {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(`format ${FIXTURE_FORMAT}`);
   for (const file of ['node_modules/ts-mls/package.json', 'node_modules/@serenity-kit/opaque/package.json', 'packages/server/src/server-keys.ts']) {
     hash.update(await readFile(join(root, file)));
   }

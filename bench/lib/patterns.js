@@ -62,9 +62,12 @@ export async function relay(ends, { warmupMs, durationMs, rate }) {
       void inFlight.track(ack());
     });
   }
-  const send = (end, sentAt) => {
+  const send = async (end, sentAt) => {
     end.unreceived.push(sentAt);
-    return inFlight.track(end.connection.send(end.conversation));
+    const sent = await inFlight.track(end.connection.send(end.conversation));
+    // A refused message is never pushed: forget it, or later pushes would be matched to it.
+    if (!sent) end.unreceived.splice(end.unreceived.lastIndexOf(sentAt), 1);
+    return sent;
   };
   const sending = rate === undefined ? closedLoop(ends, send, () => stopping) : paced(ends, send, rate, () => stopping);
   await sleep(warmupMs);
@@ -76,7 +79,9 @@ export async function relay(ends, { warmupMs, durationMs, rate }) {
   stopping = true;
   await sending;
   await inFlight.drained(() => ends.every((end) => end.unreceived.length === 0));
-  return { delivered: latencies.length, latencies, errors: inFlight.errors, firstError: inFlight.firstError, cpuSeconds: (user + system) / 1e6 };
+  // Accepted by the server but not pushed to the peer within the drain timeout.
+  const unpushed = ends.reduce((sum, end) => sum + end.unreceived.length, 0);
+  return { delivered: latencies.length, latencies, errors: inFlight.errors, firstError: inFlight.firstError, unpushed, cpuSeconds: (user + system) / 1e6 };
 }
 
 function closedLoop(ends, send, stopping) {

@@ -37,6 +37,21 @@ function dealPairs(ends, workers) {
   return deal(pairs, workers).map((slice) => slice.flat());
 }
 
+/** The first error a server logged (pino JSON on stderr): what stands behind an INTERNAL reply. */
+export function firstLoggedError(servers) {
+  for (const server of servers) {
+    for (const line of server.stderr().split('\n')) {
+      try {
+        const entry = JSON.parse(line);
+        if (entry.level >= 50) return `${entry.msg}${entry.err ? `: ${entry.err.message}` : ''}`.slice(0, 300);
+      } catch {
+        // Not a log line.
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Runs one load over all workers, reading the servers' CPU over the measured window. */
 async function measure(pool, servers, { warmupMs, durationMs, rateOf }) {
   const running = pool.all('relay', (i) => ({ warmupMs, durationMs, rate: rateOf?.(i) }));
@@ -48,6 +63,7 @@ async function measure(pool, servers, { warmupMs, durationMs, rateOf }) {
   const seconds = durationMs / 1000;
   const latencies = results.flatMap((result) => result.latencies);
   const errors = results.reduce((sum, result) => sum + result.errors, 0);
+  const unpushed = results.reduce((sum, result) => sum + result.unpushed, 0);
   return {
     messagesPerSecond: round(latencies.length / seconds),
     latencyMs: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2) },
@@ -55,6 +71,8 @@ async function measure(pool, servers, { warmupMs, durationMs, rateOf }) {
     loadGeneratorCpuCores: round(results.reduce((sum, result) => sum + result.cpuSeconds, 0) / seconds, 2),
     errors,
     firstError: results.find((result) => result.firstError)?.firstError,
+    unpushed,
+    serverError: errors > 0 ? firstLoggedError(servers) : undefined,
     sizes: Object.assign({}, ...results.map((result) => result.sizes).reverse()),
   };
 }
@@ -68,11 +86,12 @@ export async function runRelay(pool, { target, ends, servers, sizes, warmupMs, d
   const slices = dealPairs(ends, pool.workers.length);
   const connected = await pool.all('connect', (i) => ({ target, sizes, specs: slices[i], concurrency: CONNECT_CONCURRENCY }));
   try {
-    const full = await measure(pool, servers, { warmupMs, durationMs });
-    const result = { full, sizes: { ...connected[0]?.sizes, ...full.sizes } };
+    const { sizes, ...full } = await measure(pool, servers, { warmupMs, durationMs });
+    const result = { full, sizes: { ...connected[0]?.sizes, ...sizes } };
     if (half) {
       const rate = full.messagesPerSecond / 2;
-      result.half = await measure(pool, servers, { warmupMs, durationMs, rateOf: (i) => (rate * slices[i].length) / ends.length });
+      const { sizes: _same, ...figures } = await measure(pool, servers, { warmupMs, durationMs, rateOf: (i) => (rate * slices[i].length) / ends.length });
+      result.half = figures;
     }
     return result;
   } finally {

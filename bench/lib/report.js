@@ -22,9 +22,12 @@ export function printTable(columns, rows) {
   for (const row of cells) console.log(line(row));
 }
 
-/** Prints a warning line for each run whose load generators saw errors. */
+/** Prints a warning line for each run whose requests failed, or whose accepted messages were not all pushed. */
 export function printErrors(runs) {
-  for (const run of runs) if (run.errors > 0) console.log(`  warning: ${run.label}: ${run.errors} requests failed (first: ${run.firstError})`);
+  for (const run of runs) {
+    if (run.errors > 0) console.log(`  warning: ${run.label}: ${run.errors} requests failed (first: ${run.firstError}${run.serverError ? `; the server logged: ${run.serverError}` : ''})`);
+    if (run.unpushed > 0) console.log(`  warning: ${run.label}: ${run.unpushed} accepted messages were not pushed within 30 s`);
+  }
 }
 
 /**

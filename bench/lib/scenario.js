@@ -1,6 +1,6 @@
 /** @module What the capacity scenarios share: their knobs, their load generators, their temp dirs and profiles. */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireProc } from './processes.js';
 import { topSelfTime } from './report.js';
@@ -20,12 +20,12 @@ export function timing(quick) {
 }
 
 /**
- * Runs `body(pool, tempDir)` with BENCH_WORKERS load generator processes (default 2) and a temp
- * directory, both gone afterwards.
+ * Runs `body(pool, tempDir)` with BENCH_WORKERS load generator processes (default: one per core
+ * but one, from 2 to 8) and a temp directory, both gone afterwards.
  */
 export async function withLoadGenerators(body) {
   requireProc();
-  const pool = await startWorkers(positive('BENCH_WORKERS', 2));
+  const pool = await startWorkers(positive('BENCH_WORKERS', Math.max(2, Math.min(8, cpus().length - 1))));
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
   try {
     return await body(pool, dir);
