@@ -1,7 +1,7 @@
 /**
  * @module Bench scenario `idle`: how much memory an idle authenticated connection costs the
  * server. As many connections as fit under the hard limit on open files (at most 50,000; --quick
- * 1,000; BENCH_IDLE_CONNECTIONS to choose) open a Noise channel and authenticate as one of the
+ * 500; BENCH_IDLE_CONNECTIONS to choose) open a Noise channel and authenticate as one of the
  * fixture's devices (several connections per device, as open tabs are), then stay idle. Reported:
  * the server's resident memory per connection (RSS with them minus RSS before, over their
  * number), against a plain `ws` server holding as many connections that exchanged frames of the
@@ -48,7 +48,7 @@ async function measure(pool, { target, server, fixture, connections, sizes }) {
 
 function connectionCount(quick) {
   const fitting = Math.min(fileLimit() - HEADROOM, 50_000);
-  const count = positive('BENCH_IDLE_CONNECTIONS', quick ? Math.min(1_000, fitting) : fitting);
+  const count = positive('BENCH_IDLE_CONNECTIONS', quick ? Math.min(500, fitting) : fitting);
   if (count > fitting) throw new Error(`BENCH_IDLE_CONNECTIONS=${count} does not fit under the hard limit on open files (${fileLimit()}); raise it (ulimit -Hn) or ask for fewer`);
   if (!quick && count < GOAL) console.log(`idle: only ${count} connections fit under the hard limit on open files (${fileLimit()}); the scenario wants ${GOAL}: raise it (ulimit -Hn, or docker --ulimit nofile=...)`);
   return count;

@@ -20,12 +20,12 @@ export const name = 'nodes';
 
 /** What this measurement can and cannot show, printed with it. */
 const limits = (cores) => [
-  `What this ${cores}-core machine can show: that every message crosses from one node to the other through`,
-  'Redis, what that hop costs, and that each accepted message reaches its peer (the bench warns if one does',
-  'not). What it cannot show: scaling. Both',
-  `nodes, PostgreSQL, Redis and the load generators share the same ${cores} cores, so the ratio compares two`,
-  'processes with one on the same cores (and on a busy machine two processes also get a bigger share of',
-  'it); how far more nodes carry needs each node, the database and the load generators on machines of their own.',
+  `What this ${cores}-core machine can show: that every message crosses from one node to the other`,
+  'through Redis, what that hop costs, and that each accepted message reaches its peer (the bench',
+  'warns if one does not). What it cannot show: scaling. Both nodes, PostgreSQL, Redis and the load',
+  `generators share the same ${cores} cores, so the ratio compares two processes with one on the same`,
+  'cores (and on a busy machine two processes also get a bigger share of it); how far more nodes',
+  'carry needs each node, the database and the load generators on machines of their own.',
 ];
 
 async function parleyRuns(pool, dir, fixture, pairs, load, profiling) {
