@@ -19,10 +19,16 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import * as fanout from './scenarios/fanout.js';
+import * as idle from './scenarios/idle.js';
+import * as login from './scenarios/login.js';
 import * as messaging from './scenarios/messaging.js';
+import * as mls from './scenarios/mls.js';
+import * as nodes from './scenarios/nodes.js';
+import * as relay from './scenarios/relay.js';
 import * as timelock from './scenarios/timelock.js';
 
-const scenarios = [messaging, timelock];
+const scenarios = [messaging, relay, fanout, idle, login, nodes, mls, timelock];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');

@@ -220,8 +220,8 @@ describe('two server nodes sharing PostgreSQL, Redis and a key file', () => {
     // Everything acknowledged arrives exactly once, in order; nothing unacknowledged twice.
     await alice.receive();
     await bob.receive();
-    const aliceHistory = (await alice.messages.listMessages(directId)).map((m) => m.text);
-    const bobHistory = (await bob.messages.listMessages(directId)).map((m) => m.text);
+    const aliceHistory = (await alice.messages.listMessages(directId)).map((m) => m.text ?? '<locked>');
+    const bobHistory = (await bob.messages.listMessages(directId)).map((m) => m.text ?? '<locked>');
     expect(aliceHistory.filter((text) => text.startsWith('bob '))).toEqual(bobAcked);
     const fromAlice = bobHistory.filter((text) => text.startsWith('alice '));
     expect(fromAlice.filter((text) => aliceAcked.includes(text))).toEqual(aliceAcked);

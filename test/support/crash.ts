@@ -124,7 +124,7 @@ export async function crashScenario(options: CrashOptions): Promise<CrashResult>
       for (const recipient of recipients) {
         const texts: string[] = [];
         for (const conversation of await recipient.messages.listConversations()) {
-          for (const message of await recipient.messages.listMessages(conversation.groupId)) if (message.text.startsWith(`${prefix}-`)) texts.push(message.text);
+          for (const message of await recipient.messages.listMessages(conversation.groupId)) if (message.text?.startsWith(`${prefix}-`)) texts.push(message.text);
         }
         const seen = new Map<string, number>();
         for (const text of texts) seen.set(text, (seen.get(text) ?? 0) + 1);

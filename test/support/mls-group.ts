@@ -2,8 +2,9 @@
  * An MLS group driven over the raw protocol with the server's test client (no SDK): real
  * KeyPackages, commits and Welcomes, so the server's Delivery Service checks pass as in life.
  */
-import { addMembers, createGroup, encrypt, generateKeyPackage, removeMembers } from '@parley/crypto';
+import { addMembers, createGroup, deviceCertificateMessage, encrypt, generateKeyPackage, removeMembers, sign, type MlsMember } from '@parley/crypto';
 import type { DeviceRef } from '@parley/protocol';
+import { encodeCredential } from '../../packages/client/src/trust/mls-credentials.js';
 import { register, type TestClient, type TestDevice } from '../../packages/server/src/test-client.testkit.js';
 
 export interface GroupUser {
@@ -17,6 +18,22 @@ export async function registerUser(url: string, username: string): Promise<Group
   return { client, device, ref: { username, deviceId: device.deviceId } };
 }
 
+/**
+ * A raw device as SDK clients see MLS members: its credential is the username with the device
+ * certificate it registered (the testkit's own is plain text, which the SDK refuses). For groups
+ * with SDK users in them.
+ */
+export function withSdkCredential(user: GroupUser): GroupUser {
+  const { device } = user;
+  const unsigned = { deviceId: device.deviceId, name: `${device.deviceId} name`, publicKey: device.keys.publicKey };
+  const certificate = { ...unsigned, signature: sign(device.identity.privateKey, deviceCertificateMessage({ username: device.username, ...unsigned })) };
+  const member: MlsMember = { ...device.member, identity: encodeCredential({ username: device.username, certificate }) };
+  return { ...user, device: { ...device, member } };
+}
+
+/** A member to add: a raw user (who uploads a KeyPackage first), or a device that has KeyPackages on the server (an SDK client). */
+export type NewMember = GroupUser | { ref: DeviceRef };
+
 export interface TestGroup {
   groupId: Uint8Array;
   epoch: number;
@@ -28,16 +45,17 @@ export interface TestGroup {
   remove(user: GroupUser): Promise<void>;
 }
 
-/** `owner` creates a group and adds one device of each of `members` (each uploads a KeyPackage first). */
-export async function createTestGroup(owner: GroupUser, members: readonly GroupUser[]): Promise<TestGroup> {
+/** `owner` creates a group and adds the named device of each of `members` (raw users upload a KeyPackage first). */
+export async function createTestGroup(owner: GroupUser, members: readonly NewMember[]): Promise<TestGroup> {
   const groupId = crypto.getRandomValues(new Uint8Array(16));
   const created = await createGroup(owner.device.member, groupId);
   await owner.client.request('group.create', { groupId, kind: 'group', groupInfo: created.groupInfo });
   const keyPackages: Uint8Array[] = [];
   for (const member of members) {
-    await member.client.request('keys.upload', { keyPackages: [(await generateKeyPackage(member.device.member)).keyPackage] });
+    if ('client' in member) await member.client.request('keys.upload', { keyPackages: [(await generateKeyPackage(member.device.member)).keyPackage] });
     const { devices } = await owner.client.request('keys.claim', { username: member.ref.username });
-    keyPackages.push(devices[0]?.keyPackage as Uint8Array);
+    const claimed = devices.find((device) => device.deviceId === member.ref.deviceId);
+    keyPackages.push(claimed?.keyPackage as Uint8Array);
   }
   let [state, epoch] = [created.state, 0];
   if (members.length > 0) {

@@ -94,6 +94,8 @@ describe('IndexedDB stores in Chromium', () => {
   describe('IndexedDbClientStore', () => {
     for (const check of clientStoreChecks) it(check.name, () => run('client', check.name));
   });
+  it('IndexedDbClientStore upgrades a version 2 database, keeping its messages', () =>
+    page.evaluate(`import('/src/storage/browser-conformance.testkit.ts').then((kit) => kit.runUpgradeFromVersion2())`));
   describe('IndexedDbProfileStore', () => {
     for (const check of profileStoreChecks) it(check.name, () => run('profile', check.name));
   });

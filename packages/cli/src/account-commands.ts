@@ -34,17 +34,22 @@ export function profileStore(ctx: CommandContext): DirectoryProfileStore {
   return new DirectoryProfileStore(profileDir(ctx));
 }
 
+/** The profile's messages: conversations, MLS state and history (SQLite, mode 0600). */
+export function messageStore(ctx: CommandContext): SqliteClientStore {
+  mkdirSync(profileDir(ctx), { recursive: true, mode: 0o700 });
+  return new SqliteClientStore(join(profileDir(ctx), 'messages.db'));
+}
+
 /** Connect to the server named by --server, PARLEY_SERVER, the profile's account, or the default. */
 export async function connect(ctx: CommandContext): Promise<ParleyClient> {
   const store = profileStore(ctx);
   const profile = await store.load();
   const server = ctx.options.server ?? ctx.env.PARLEY_SERVER ?? profile.account?.server ?? DEFAULT_SERVER;
   const serverKey = ctx.options.serverKey ?? ctx.env.PARLEY_SERVER_KEY;
-  mkdirSync(profileDir(ctx), { recursive: true, mode: 0o700 });
   return ParleyClient.connect({
     server,
     store,
-    messages: new SqliteClientStore(join(profileDir(ctx), 'messages.db')),
+    messages: messageStore(ctx),
     socketFactory: nodeSocketFactory,
     ...(serverKey ? { serverKey } : {}),
     onServerKeyPinned: (fingerprint) => ctx.output.note(`trusting server key ${fingerprint} for ${new URL(server).origin} (first use)`),

@@ -6,6 +6,7 @@ import * as accounts from './account-commands.js';
 import * as messaging from './messaging-commands.js';
 import { Output } from './output.js';
 import { serve } from './serve.js';
+import * as timelocks from './timelock-commands.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -14,6 +15,8 @@ export interface MainIo {
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
+
+const UNLOCK_AT = 'time-lock the message until WHEN: an ISO 8601 time, or +N with s, m, h or d (+30s, +2h, +3d)';
 
 /** A command that only groups subcommands: alone, it prints its help (on stdout, as --help does). */
 function helpWithoutSubcommand(command: Command): Command {
@@ -110,9 +113,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .action((username: string, options: { recoveryKey?: string; deviceName?: string }) => accounts.recover(context(), username, options));
 
   program.command('users').description('online users visible to me').option('--limit <n>', 'at most this many (default 50)').action((options: { limit?: string }) => messaging.users(context(), options));
-  program.command('send <username> <text>').description('send a 1:1 message (creates the conversation on first use)').action((username: string, text: string) => messaging.send(context(), username, text));
+  program
+    .command('send <username> <text>')
+    .description('send a 1:1 message (creates the conversation on first use)')
+    .option('--unlock-at <when>', UNLOCK_AT)
+    .action((username: string, text: string, options: { unlockAt?: string }) => messaging.send(context(), username, text, options));
   program.command('sync').description('fetch, decrypt, print and acknowledge new messages').action(() => messaging.sync(context()));
   program.command('listen').description('stay connected; print messages as they arrive').action(() => messaging.listen(context()));
+  program
+    .command('unlock')
+    .description('fetch released keys and print what opened; --solve also solves the puzzles of locked messages here (no server needed)')
+    .option('--solve', 'solve the puzzles of messages still locked on this device (progress on stderr; resumes after a restart)')
+    .action((options: { solve?: boolean }) => timelocks.unlock(context(), options));
   program.command('chats').description('conversations with unread counts, newest first').action(() => messaging.chats(context()));
   program
     .command('verify <username>')
@@ -136,7 +148,11 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   group.command('leave <name>').description('leave a group').action((name: string) => messaging.groupLeave(context(), name));
   group.command('members <name>').description('members and admins').action((name: string) => messaging.groupMembers(context(), name));
   group.command('promote <name> <user>').description('make a member an admin (admins only)').action((name: string, user: string) => messaging.groupPromote(context(), name, user));
-  group.command('send <name> <text>').description('send to a group').action((name: string, text: string) => messaging.groupSend(context(), name, text));
+  group
+    .command('send <name> <text>')
+    .description('send to a group')
+    .option('--unlock-at <when>', UNLOCK_AT)
+    .action((name: string, text: string, options: { unlockAt?: string }) => messaging.groupSend(context(), name, text, options));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

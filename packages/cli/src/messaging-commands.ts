@@ -1,43 +1,62 @@
 /** @module Client commands for conversations: send, sync, listen, chats, users, group … */
-import type { ConversationEvent, Message, Messenger, ParleyClient } from '@parley/client';
+import type { ConversationEvent, Message, Messenger, ParleyClient, SendOptions } from '@parley/client';
 import { normalizeUsername } from '@parley/protocol';
 import qrcode from 'qrcode-terminal';
 import { withClient, type CommandContext } from './account-commands.js';
+import { parseUnlockAt } from './unlock-time.js';
 
-function printMessage(ctx: CommandContext, message: Message): void {
+const humanTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+/** A message as the CLI contract prints it; a time-locked one without its text until it opens (DESIGN §8). */
+export function printMessage(ctx: CommandContext, message: Message): void {
   const sentAt = new Date(message.sentAt).toISOString();
-  ctx.output.result(
-    {
-      conversation: message.conversation,
-      ...(message.kind === 'group' ? { group: message.groupId } : {}),
-      sender: message.sender,
-      sentAt,
-      seq: message.seq,
-      text: message.text,
-    },
-    `[${sentAt.slice(0, 19).replace('T', ' ')}] ${message.kind === 'group' ? `#${message.conversation} ` : ''}${message.sender}: ${message.text}`,
-  );
+  const fields = { conversation: message.conversation, ...(message.kind === 'group' ? { group: message.groupId } : {}), sender: message.sender, sentAt, seq: message.seq };
+  const from = `[${humanTime(message.sentAt)}] ${message.kind === 'group' ? `#${message.conversation} ` : ''}${message.sender}:`;
+  const lock = message.lock;
+  if (lock && message.text === undefined) {
+    ctx.output.result({ ...fields, locked: true, unlockAt: new Date(lock.unlockAt).toISOString() }, `${from} (time-locked until ${humanTime(lock.unlockAt)} UTC)`);
+  } else if (lock?.unlockedBy) {
+    const how = lock.unlockedBy === 'server' ? "the server's release" : 'solving its puzzle';
+    ctx.output.result({ ...fields, unlockAt: new Date(lock.unlockAt).toISOString(), text: message.text, unlockedBy: lock.unlockedBy }, `${from} ${message.text}  (time-locked until ${humanTime(lock.unlockAt)} UTC, opened by ${how})`);
+  } else {
+    ctx.output.result({ ...fields, text: message.text }, `${from} ${message.text}`);
+  }
 }
 
-function withMessenger<T>(ctx: CommandContext, run: (messenger: Messenger, client: ParleyClient) => Promise<T>): Promise<T> {
+export function withMessenger<T>(ctx: CommandContext, run: (messenger: Messenger, client: ParleyClient) => Promise<T>): Promise<T> {
   return withClient(ctx, async (client) => run(await client.messenger(), client));
 }
 
-export async function send(ctx: CommandContext, username: string, text: string): Promise<void> {
+/** What `send` and `group send` print: where it went and, for a time-locked message, until when. */
+function printSent(ctx: CommandContext, message: Message): void {
+  const unlockAt = message.lock ? { unlockAt: new Date(message.lock.unlockAt).toISOString() } : {};
+  const to = message.kind === 'group' ? `#${message.conversation}` : message.conversation;
+  ctx.output.result(
+    { conversation: message.conversation, ...(message.kind === 'group' ? { group: message.groupId } : {}), seq: message.seq, sentAt: new Date(message.sentAt).toISOString(), ...unlockAt },
+    `sent to ${to}${message.lock ? `, time-locked until ${humanTime(message.lock.unlockAt)} UTC` : ''}`,
+  );
+}
+
+/** `--unlock-at WHEN`, checked before connecting. */
+function sendOptions(options: { unlockAt?: string }): SendOptions {
+  return options.unlockAt === undefined ? {} : { unlockAt: parseUnlockAt(options.unlockAt) };
+}
+
+export async function send(ctx: CommandContext, username: string, text: string, options: { unlockAt?: string } = {}): Promise<void> {
   const peer = normalizeUsername(username);
-  const message = await withMessenger(ctx, (messenger) => messenger.sendDirect(peer, text));
-  ctx.output.result({ conversation: message.conversation, seq: message.seq, sentAt: new Date(message.sentAt).toISOString() }, `sent to ${message.conversation}`);
+  const sending = sendOptions(options);
+  printSent(ctx, await withMessenger(ctx, (messenger) => messenger.sendDirect(peer, text, sending)));
 }
 
 /** What a sync or a live event says beside messages: losses, failures, history. */
-function noteEvent(ctx: CommandContext, event: ConversationEvent): void {
+export function noteEvent(ctx: CommandContext, event: ConversationEvent): void {
   if (event.kind === 'gap') ctx.output.note(`warning: messages ${event.gap.fromSeq}..${event.gap.toSeq} of a conversation were dropped by the server (${event.gap.reason})`);
-  else if (event.kind === 'error') ctx.output.note(`warning: ${event.code}: ${event.message}`);
+  else if (event.kind === 'error') ctx.output.warning({ code: event.code, message: event.message, ...(event.conversation ? { conversation: event.conversation } : {}) });
   else if (event.kind === 'history') ctx.output.note(`history: received part ${event.chunk.received} of ${event.chunk.total} (${event.chunk.messages} messages)`);
 }
 
-/** Print the stored messages not shown yet (oldest first), then mark them shown. */
-async function showUnread(ctx: CommandContext, messenger: Messenger): Promise<void> {
+/** Print the stored messages not shown yet (oldest first; time-locked ones that opened again), then mark them shown. */
+export async function showUnread(ctx: CommandContext, messenger: Pick<Messenger, 'unread' | 'markShown'>): Promise<void> {
   const unread = await messenger.unread();
   for (const message of unread) printMessage(ctx, message);
   await messenger.markShown(unread);
@@ -65,7 +84,7 @@ export async function listen(ctx: CommandContext): Promise<void> {
       client.onConversationEvent((event) => {
         printing = printing
           .then(async () => {
-            if (event.kind !== 'message') return noteEvent(ctx, event);
+            if (event.kind !== 'message' && event.kind !== 'unlocked') return noteEvent(ctx, event);
             printMessage(ctx, event.message);
             await messenger.markShown([event.message]);
           })
@@ -80,6 +99,11 @@ export async function listen(ctx: CommandContext): Promise<void> {
   });
 }
 
+function counts(chat: { unread: number; locked: number }): string {
+  const parts = [...(chat.unread > 0 ? [`${chat.unread} unread`] : []), ...(chat.locked > 0 ? [`${chat.locked} time-locked`] : [])];
+  return parts.length > 0 ? `  (${parts.join(', ')})` : '';
+}
+
 export async function chats(ctx: CommandContext): Promise<void> {
   const list = await withMessenger(ctx, async (messenger) => {
     await messenger.sync();
@@ -88,8 +112,16 @@ export async function chats(ctx: CommandContext): Promise<void> {
   for (const chat of list) {
     const name = chat.kind === 'direct' ? (chat.peer ?? chat.title) : chat.title;
     ctx.output.result(
-      { conversation: name, ...(chat.kind === 'group' ? { group: chat.groupId } : {}), kind: chat.kind, unread: chat.unread, active: chat.active, lastActivity: new Date(chat.lastActivityAt).toISOString() },
-      `${chat.kind === 'group' ? '#' : ''}${name}${chat.unread > 0 ? `  (${chat.unread} unread)` : ''}${chat.active ? '' : '  [removed]'}`,
+      {
+        conversation: name,
+        ...(chat.kind === 'group' ? { group: chat.groupId } : {}),
+        kind: chat.kind,
+        unread: chat.unread,
+        locked: chat.locked,
+        active: chat.active,
+        lastActivity: new Date(chat.lastActivityAt).toISOString(),
+      },
+      `${chat.kind === 'group' ? '#' : ''}${name}${counts(chat)}${chat.active ? '' : '  [removed]'}`,
     );
   }
 }
@@ -143,9 +175,9 @@ export async function groupPromote(ctx: CommandContext, name: string, username: 
   ctx.output.result({ group: name, promoted: user }, `${user} is now an admin of ${name}`);
 }
 
-export async function groupSend(ctx: CommandContext, name: string, text: string): Promise<void> {
-  const message = await withMessenger(ctx, (messenger) => messenger.sendToGroup(name, text));
-  ctx.output.result({ conversation: message.conversation, group: message.groupId, seq: message.seq, sentAt: new Date(message.sentAt).toISOString() }, `sent to #${message.conversation}`);
+export async function groupSend(ctx: CommandContext, name: string, text: string, options: { unlockAt?: string } = {}): Promise<void> {
+  const sending = sendOptions(options);
+  printSent(ctx, await withMessenger(ctx, (messenger) => messenger.sendToGroup(name, text, sending)));
 }
 
 function qr(text: string): Promise<string> {

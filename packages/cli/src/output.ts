@@ -18,6 +18,16 @@ export class Output {
     if (!this.json) this.stderr.write(`${text}\n`);
   }
 
+  /** Something that went wrong without failing the command (an entry skipped, a lock refused): stderr, JSON too with --json. */
+  warning(warning: { code: string; message: string; conversation?: string }): void {
+    this.stderr.write(this.json ? `${JSON.stringify({ warning })}\n` : `warning: ${warning.code}: ${warning.message}\n`);
+  }
+
+  /** How a long task is going: stderr, as one JSON object a line with --json. */
+  progress(data: Record<string, unknown>, human: string): void {
+    this.stderr.write(this.json ? `${JSON.stringify(data)}\n` : `${human}\n`);
+  }
+
   error(error: unknown): void {
     const { code, message } = describeError(error);
     this.stderr.write(this.json ? `${JSON.stringify({ error: { code, message } })}\n` : `error ${code}: ${message}\n`);

@@ -12,8 +12,23 @@ export { Connection, type ConnectOptions } from './connection/connection.js';
 export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './connection/socket.js';
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
 export { Messenger } from './conversations/messenger.js';
-export type { Message } from './conversations/views.js';
-export type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from './store/client-store.js';
+export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
+export type { SendOptions } from './conversations/sending.js';
+export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
+// For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
+export type { TimelockSolveState } from '@parley/crypto';
+export type { TimelockPuzzle } from '@parley/protocol';
+export type {
+  ClientStore,
+  ConversationRecord,
+  ConversationUpdate,
+  KeyPackageSecret,
+  MessageLock,
+  PendingRelease,
+  SolveCheckpoint,
+  StoredMessage,
+  UnlockedBy,
+} from './store/client-store.js';
 export { MemoryClientStore } from './store/memory-client-store.js';
 export { MemoryProfileStore, type DeviceAccount, type DeviceSecrets, type Profile, type ProfileStore } from './store/profile.js';
 export type { SafetyState } from './trust/safety.js';

@@ -1,5 +1,8 @@
 /** @module @parley/crypto: channel (Noise), OPAQUE, key backup, signatures, fingerprints and MLS. Isomorphic, no I/O. */
 export * from './errors.js';
+export { installCryptoProvider } from './provider/installed.js';
+export { nobleCryptoProvider } from './provider/noble.js';
+export type { Aead, CryptoProvider } from './provider/provider.js';
 export * from './channel/index.js';
 export * from './signing.js';
 export * from './backup.js';

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { deriveKey, opaqueReady } from '@parley/crypto';
+import { installNodeCryptoProvider } from '@parley/crypto/node';
 import { CloseCode } from '@parley/protocol';
 import type { WebSocket } from 'ws';
 import { connectRedisBus, MemoryBus, MemoryPresenceStore, RedisPresenceStore, type Bus, type PresenceStore } from './bus/index.js';
@@ -37,6 +38,7 @@ export interface StartOptions extends Partial<ServerConfig> {
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = resolveConfig(options);
   const log = options.logger ?? createLogger(config.logLevel);
+  installNodeCryptoProvider();
   await opaqueReady;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const keys = await loadOrCreateServerKeys(config.keyFile ?? join(config.dataDir, KEY_FILE));

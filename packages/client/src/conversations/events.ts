@@ -1,7 +1,8 @@
 /**
- * @module What happens in conversations, as events: a message arrived, an entry failed, entries
- * were lost, history came in, a conversation changed. The processing pipeline emits them one
- * entry at a time, whether the entry was pushed or fetched; apps subscribe to show them live.
+ * @module What happens in conversations, as events: a message arrived or a locked one opened, an
+ * entry failed, entries were lost, history came in, a conversation changed. The processing
+ * pipeline emits them one entry at a time, whether the entry was pushed or fetched; apps
+ * subscribe to show them live.
  */
 import type { ErrorCode, Gap } from '@parley/protocol';
 import type { Message } from './views.js';
@@ -14,6 +15,8 @@ export interface HistoryChunkReceived {
 
 export type ConversationEvent =
   | { kind: 'message'; message: Message }
+  /** A time-locked message opened (DESIGN §8): its text is in, and how it opened (`message.lock.unlockedBy`). */
+  | { kind: 'unlocked'; message: Message }
   /**
    * An entry was acknowledged without effect because it failed: it did not decrypt, a commit
    * broke the group's rules, a Welcome matched no KeyPackage. `conversation` is the group id
@@ -31,6 +34,8 @@ export type ConversationError = Extract<ConversationEvent, { kind: 'error' }>;
 /** What one sync processed. */
 export interface SyncResult {
   messages: Message[];
+  /** Time-locked messages that opened. */
+  unlocked: Message[];
   gaps: Gap[];
   /** History chunks received from another device of the account. */
   history: HistoryChunkReceived[];
@@ -70,9 +75,10 @@ export class ConversationEvents {
 }
 
 export function syncResult(events: ConversationEvent[]): SyncResult {
-  const result: SyncResult = { messages: [], gaps: [], history: [], errors: [] };
+  const result: SyncResult = { messages: [], unlocked: [], gaps: [], history: [], errors: [] };
   for (const event of events) {
     if (event.kind === 'message') result.messages.push(event.message);
+    else if (event.kind === 'unlocked') result.unlocked.push(event.message);
     else if (event.kind === 'gap') result.gaps.push(event.gap);
     else if (event.kind === 'history') result.history.push(event.chunk);
     else if (event.kind === 'error') result.errors.push(event);

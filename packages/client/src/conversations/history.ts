@@ -25,8 +25,11 @@ const HISTORY_CHUNK_BYTES = 256 * 1024;
 
 const boxContext = (transferId: Uint8Array, index: number) => `${toBase64Url(transferId)}/${index}`;
 
-function chunked(messages: StoredMessage[]): StoredMessage[][] {
-  const chunks: StoredMessage[][] = [[]];
+/** A message with its text: what a history chunk carries. */
+type TextMessage = StoredMessage & { text: string };
+
+function chunked(messages: TextMessage[]): TextMessage[][] {
+  const chunks: TextMessage[][] = [[]];
   let size = 0;
   for (const message of messages) {
     const cost = message.text.length * 3 + 128;
@@ -44,8 +47,11 @@ export async function sendHistory(ctx: MessengerContext, toDeviceId: string, onP
   const own = await ctx.directory.entry(ctx.self.username, { refresh: true });
   const target = own.devices.find((device) => device.deviceId === toDeviceId);
   if (!target || toDeviceId === ctx.self.deviceId) throw new ParleyError(ErrorCode.UNKNOWN_DEVICE, `no other active device ${toDeviceId} on this account`);
-  const all: StoredMessage[] = [];
-  for (const conversation of await ctx.store.listConversations()) all.push(...(await ctx.store.listMessages(conversation.groupId)));
+  const all: TextMessage[] = [];
+  for (const conversation of await ctx.store.listConversations()) {
+    // A time-locked message not open yet stays behind: a chunk carries texts (DESIGN §8).
+    for (const message of await ctx.store.listMessages(conversation.groupId)) if (message.text !== undefined) all.push({ ...message, text: message.text });
+  }
   const chunks = chunked(all);
   const transferId = crypto.getRandomValues(new Uint8Array(16));
   for (const [index, chunk] of chunks.entries()) {

@@ -4,12 +4,13 @@
  * produced, in one store update, before anything is shown or acknowledged (STYLE §9).
  */
 import { processMessage } from '@parley/crypto';
-import { decodeContent, deviceKey, ErrorCode, groupIdText, sameDevice, type LogEntry } from '@parley/protocol';
+import { decodeMessageContent, deviceKey, ErrorCode, groupIdText, sameDevice, type LogEntry } from '@parley/protocol';
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
 import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import { commitAllowed } from './policy.js';
 import { reason, RejectedEntry } from './rejected-entry.js';
+import { contentFailure, openIfReleased, receivedLock } from './timelocks.js';
 import { present, type Message } from './views.js';
 
 export interface AppliedEntry {
@@ -22,6 +23,8 @@ export interface AppliedEntry {
   joinedExternally?: boolean;
   /** Users a commit added devices of. */
   added?: string[];
+  /** A time-locked message whose release came first did not open with it (kept locked). */
+  refused?: RejectedEntry;
 }
 
 /** Apply `entry` to `conversation` (active, and the entry is the next one it has not processed). */
@@ -49,9 +52,9 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
   }
   let content;
   try {
-    content = decodeContent(processed.plaintext);
+    content = decodeMessageContent(processed.plaintext);
   } catch (error) {
-    throw new RejectedEntry(ErrorCode.UNREADABLE_ENTRY, `message ${entry.seq} from ${entry.sender.username} decrypted to nothing readable: ${reason(error)}`, { state: processed.state }, { cause: error });
+    throw new RejectedEntry(contentFailure(error), `message ${entry.seq} from ${entry.sender.username} decrypted to nothing readable: ${reason(error)}`, { state: processed.state }, { cause: error });
   }
   if (content.t === 'leave') {
     await ctx.store.apply({ conversation: advance({ state: processed.state }) });
@@ -69,10 +72,11 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     sender: sender.username,
     senderDevice: sender.deviceId,
     sentAt: content.sentAt,
-    text: content.text,
+    ...(content.t === 'locked' ? { lock: receivedLock(content, sender.username, { state: processed.state }) } : { text: content.text }),
     read: false,
   };
   const updated = advance({ state: processed.state, lastActivityAt: entry.sentAt });
   await ctx.store.apply({ conversation: updated, message });
-  return { message: present(updated, message), changed: true };
+  const { opened, refused } = await openIfReleased(ctx, message);
+  return { message: present(updated, opened ?? message), changed: true, ...(refused ? { refused } : {}) };
 }

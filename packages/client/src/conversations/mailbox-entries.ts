@@ -1,6 +1,7 @@
 /**
  * @module Applying one entry of this device's mailbox (DESIGN §6): a Welcome into a group, notice
- * of removal from one, or a chunk of history from another device of the account.
+ * of removal from one, a chunk of history from another device of the account, or a time-lock
+ * release (DESIGN §8).
  */
 import { inspectMessage, joinFromWelcome } from '@parley/crypto';
 import { ErrorCode, groupIdText, toBase64Url, type MailboxEntry } from '@parley/protocol';
@@ -8,6 +9,7 @@ import type { MessengerContext } from './context.js';
 import type { HistoryChunkReceived } from './events.js';
 import { applyHistory } from './history.js';
 import { reason, RejectedEntry } from './rejected-entry.js';
+import { applyRelease, type OpenedLocks } from './timelocks.js';
 
 export interface AppliedMailboxEntry {
   /** The conversation that was joined or left. */
@@ -15,10 +17,13 @@ export interface AppliedMailboxEntry {
   /** A Welcome used up one of this device's one-time KeyPackages. */
   keyPackageUsed?: boolean;
   history?: HistoryChunkReceived;
+  /** What a time-lock release opened, and what it did not. */
+  released?: OpenedLocks;
 }
 
 export async function applyMailboxEntry(ctx: MessengerContext, entry: MailboxEntry): Promise<AppliedMailboxEntry> {
   if (entry.kind === 'transfer') return { history: await applyHistory(ctx, entry) };
+  if (entry.kind === 'release') return { released: await applyRelease(ctx, entry) };
   const groupId = groupIdText(entry.groupId);
   const existing = await ctx.store.getConversation(groupId);
   if (entry.kind === 'removed') {

@@ -20,7 +20,8 @@ import { addUsers, createConversation, removeUsers } from './membership.js';
 import { Pipeline } from './pipeline.js';
 import { forgetDepartures, noteDeparture, reconcileAll, settleDepartures, shareTitles } from './reconcile.js';
 import { rejoinLostGroups } from './rejoin.js';
-import { sendContent, sendText } from './sending.js';
+import { sendContent, sendText, type SendOptions } from './sending.js';
+import { fetchReleases } from './timelocks.js';
 import * as views from './views.js';
 import type { Message } from './views.js';
 
@@ -106,8 +107,8 @@ export class Messenger {
     return this.serial(async () => syncResult((await this.events.collect(() => this.syncNow())).events));
   }
 
-  /** Send a 1:1 message, creating the direct conversation on first use. */
-  sendDirect(peer: string, text: string): Promise<Message> {
+  /** Send a 1:1 message, creating the direct conversation on first use; `unlockAt` time-locks it (DESIGN §8). */
+  sendDirect(peer: string, text: string, options: SendOptions = {}): Promise<Message> {
     return this.serial(async () => {
       if (peer === this.ctx.self.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
       let conversation = await this.direct(peer);
@@ -120,15 +121,26 @@ export class Messenger {
         // The group's tree holds the keys checked when they joined; the pin check refuses a key
         // changed since (IDENTITY_KEY_CHANGED) before anything is sent.
         await this.ctx.directory.entry(peer);
-        return this.sendInto(conversation, text);
+        return this.sendInto(conversation, text, options);
       }
       await this.ctx.directory.entry(peer, { refresh: true });
-      return sendText(this.ctx, this.inbox, await createConversation(this.ctx, this.inbox, 'direct', peer, [peer]), text);
+      return sendText(this.ctx, this.inbox, await createConversation(this.ctx, this.inbox, 'direct', peer, [peer]), text, options);
     });
   }
 
-  sendToGroup(name: string, text: string): Promise<Message> {
-    return this.serial(async () => this.sendInto(await this.findGroup(name), text));
+  sendToGroup(name: string, text: string, options: SendOptions = {}): Promise<Message> {
+    return this.serial(async () => this.sendInto(await this.findGroup(name), text, options));
+  }
+
+  /**
+   * Ask the server for the released keys of every message still locked on this device, and open
+   * those (DESIGN §8); releases also arrive by themselves, pushed or at a sync.
+   */
+  fetchReleases(): Promise<SyncResult> {
+    return this.serial(async () => {
+      const { events } = await this.events.collect(async () => this.pipeline.opened(await fetchReleases(this.ctx)));
+      return syncResult(events);
+    });
   }
 
   createGroup(title: string, members: string[]): Promise<ConversationRecord> {
@@ -175,13 +187,19 @@ export class Messenger {
     return summary;
   }
 
-  conversations(): Promise<(ConversationRecord & { unread: number })[]> {
+  /** Conversations with unread and time-locked counts, newest activity first. */
+  conversations(): Promise<views.ConversationSummary[]> {
     return views.conversations(this.ctx.store);
   }
 
   /** Stored messages not yet shown, oldest first per conversation. */
   unread(): Promise<Message[]> {
     return views.unread(this.ctx.store);
+  }
+
+  /** Time-locked messages not opened yet, soonest unlock first. */
+  lockedMessages(): Promise<Message[]> {
+    return views.lockedMessages(this.ctx.store);
   }
 
   markShown(messages: Message[]): Promise<void> {
@@ -207,10 +225,10 @@ export class Messenger {
   }
 
   /** Catch the conversation up (unless pushes keep it current) and settle departures before encrypting to it. */
-  private async sendInto(conversation: ConversationRecord, text: string): Promise<Message> {
+  private async sendInto(conversation: ConversationRecord, text: string, options: SendOptions): Promise<Message> {
     if (!this.live) await this.inbox.catchUp(conversation.groupId);
     await settleDepartures(this.ctx, this.inbox, conversation.groupId);
-    return sendText(this.ctx, this.inbox, conversation, text);
+    return sendText(this.ctx, this.inbox, conversation, text, options);
   }
 
   private async direct(peer: string): Promise<ConversationRecord | undefined> {

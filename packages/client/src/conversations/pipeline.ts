@@ -11,6 +11,7 @@ import type { MessengerContext } from './context.js';
 import { applyLogEntry } from './log-entries.js';
 import { applyMailboxEntry } from './mailbox-entries.js';
 import { RejectedEntry } from './rejected-entry.js';
+import type { OpenedLocks } from './timelocks.js';
 
 /** What became of a log entry: `unknown` means no conversation holds its group (not joined yet, or state lost). */
 export type LogOutcome = 'processed' | 'duplicate' | 'inactive' | 'unknown';
@@ -47,6 +48,7 @@ export class Pipeline {
       if (applied.joinedExternally && conversation.kind === 'group') this.titleNeeded.add(groupId);
       if (applied.message) this.ctx.emit({ kind: 'message', message: applied.message });
       else if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: groupId });
+      if (applied.refused) this.ctx.emit({ kind: 'error', conversation: groupId, code: applied.refused.code, message: applied.refused.message });
     } catch (error) {
       if (!(error instanceof RejectedEntry)) throw error;
       await this.ctx.store.apply({ conversation: { ...conversation, ...error.keep, processedSeq: entry.seq } });
@@ -61,10 +63,17 @@ export class Pipeline {
       if (applied.keyPackageUsed) await this.hooks.keyPackageUsed();
       if (applied.history) this.ctx.emit({ kind: 'history', chunk: applied.history });
       if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: applied.changed });
+      if (applied.released) this.opened(applied.released);
     } catch (error) {
       if (!(error instanceof RejectedEntry)) throw error;
       // A history chunk's group id is its transfer id: it belongs to no conversation.
       this.ctx.emit({ kind: 'error', ...(entry.kind === 'transfer' ? {} : { conversation: groupIdText(entry.groupId) }), code: error.code, message: error.message });
     }
+  }
+
+  /** What released time locks opened, and the messages they did not open (each an error of its conversation). */
+  opened(locks: OpenedLocks): void {
+    for (const message of locks.unlocked) this.ctx.emit({ kind: 'unlocked', message });
+    for (const { conversation, error } of locks.refused) this.ctx.emit({ kind: 'error', conversation, code: error.code, message: error.message });
   }
 }

@@ -1,4 +1,4 @@
-/** @module Read-only views over the client store: conversation lists, unread messages, group lookup. */
+/** @module Read-only views over the client store: conversation lists, unread and locked messages, group lookup. */
 import { ErrorCode, ParleyError, type GroupKind } from '@parley/protocol';
 import type { ClientStore, ConversationRecord, StoredMessage } from '../store/client-store.js';
 
@@ -12,10 +12,15 @@ export function present(conversation: ConversationRecord, message: StoredMessage
   return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
 }
 
-/** Conversations with unread counts, newest activity first. */
-export async function conversations(store: ClientStore): Promise<(ConversationRecord & { unread: number })[]> {
+/** A conversation with how many of its messages are unread, and how many are time-locked still. */
+export type ConversationSummary = ConversationRecord & { unread: number; locked: number };
+
+/** Conversations with unread and locked counts, newest activity first. */
+export async function conversations(store: ClientStore): Promise<ConversationSummary[]> {
   const list = await store.listConversations();
-  const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await store.countUnread(c.groupId) })));
+  const locked = new Map<string, number>();
+  for (const message of await store.listLockedMessages()) locked.set(message.groupId, (locked.get(message.groupId) ?? 0) + 1);
+  const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0 })));
   return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
 }
 
@@ -25,6 +30,15 @@ export async function unread(store: ClientStore): Promise<Message[]> {
     for (const message of await store.listMessages(conversation.groupId, { unreadOnly: true })) out.push(present(conversation, message));
   }
   return out.sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+}
+
+/** Time-locked messages not opened yet, soonest unlock first. */
+export async function lockedMessages(store: ClientStore): Promise<Message[]> {
+  const conversations = new Map((await store.listConversations()).map((c) => [c.groupId, c]));
+  return (await store.listLockedMessages()).flatMap((message) => {
+    const conversation = conversations.get(message.groupId);
+    return conversation ? [present(conversation, message)] : [];
+  });
 }
 
 export async function markShown(store: ClientStore, messages: Message[]): Promise<void> {

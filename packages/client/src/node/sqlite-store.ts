@@ -1,26 +1,13 @@
 /**
- * @module The Node client store: one SQLite file in the profile directory (mode 0600).
- * Each update is one SQLite transaction, so group state never runs ahead of what is saved.
+ * @module The Node client store: one SQLite file in the profile directory (mode 0600), its schema
+ * in numbered migrations (sqlite-migrations.ts). Each update is one SQLite transaction, so group
+ * state never runs ahead of what is saved.
  */
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
-import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from '../store/client-store.js';
+import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from '../store/client-store.js';
+import { migrate } from './sqlite-migrations.js';
 
-const SCHEMA = `
-create table if not exists conversations (
-  group_id text primary key, kind text not null, title text not null, peer text,
-  state blob not null, processed_seq integer not null, active integer not null,
-  created_at integer not null, last_activity_at integer not null
-);
-create table if not exists messages (
-  group_id text not null, seq integer not null, sender text not null, sender_device text not null,
-  sent_at integer not null, text text not null, read integer not null,
-  primary key (group_id, seq)
-);
-create table if not exists key_packages (ref text primary key, private_state blob not null, last_resort integer not null);
-create table if not exists identities (username text primary key, identity_key blob not null, verified_key blob);
-create table if not exists cache (key text primary key, value blob not null);
-`;
 
 interface ConversationRow {
   group_id: string;
@@ -40,8 +27,12 @@ interface MessageRow {
   sender: string;
   sender_device: string;
   sent_at: number;
-  text: string;
+  text: string | null;
   read: number;
+  lock_id: string | null;
+  unlock_at: number | null;
+  sealed: Buffer | null;
+  unlocked_by: UnlockedBy | null;
 }
 
 const bytes = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice();
@@ -61,8 +52,45 @@ function toConversation(row: ConversationRow): ConversationRecord {
 }
 
 function toMessage(row: MessageRow): StoredMessage {
-  return { groupId: row.group_id, seq: row.seq, sender: row.sender, senderDevice: row.sender_device, sentAt: row.sent_at, text: row.text, read: row.read === 1 };
+  return {
+    groupId: row.group_id,
+    seq: row.seq,
+    sender: row.sender,
+    senderDevice: row.sender_device,
+    sentAt: row.sent_at,
+    ...(row.text === null ? {} : { text: row.text }),
+    read: row.read === 1,
+    ...(row.lock_id === null || row.unlock_at === null
+      ? {}
+      : {
+          lock: {
+            lockId: row.lock_id,
+            unlockAt: row.unlock_at,
+            ...(row.sealed === null ? {} : { sealed: bytes(row.sealed) }),
+            ...(row.unlocked_by === null ? {} : { unlockedBy: row.unlocked_by }),
+          },
+        }),
+  };
 }
+
+function messageRow(m: StoredMessage): MessageRow {
+  return {
+    group_id: m.groupId,
+    seq: m.seq,
+    sender: m.sender,
+    sender_device: m.senderDevice,
+    sent_at: m.sentAt,
+    text: m.text ?? null,
+    read: m.read ? 1 : 0,
+    lock_id: m.lock?.lockId ?? null,
+    unlock_at: m.lock?.unlockAt ?? null,
+    sealed: m.lock?.sealed ? Buffer.from(m.lock.sealed) : null,
+    unlocked_by: m.lock?.unlockedBy ?? null,
+  };
+}
+
+const INSERT_MESSAGE = `insert or ignore into messages (group_id, seq, sender, sender_device, sent_at, text, read, lock_id, unlock_at, sealed, unlocked_by)
+  values (@group_id, @seq, @sender, @sender_device, @sent_at, @text, @read, @lock_id, @unlock_at, @sealed, @unlocked_by)`;
 
 export class SqliteClientStore implements ClientStore {
   private readonly db: Database.Database;
@@ -72,7 +100,7 @@ export class SqliteClientStore implements ClientStore {
     chmodSync(file, 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    migrate(this.db);
   }
 
   async getConversation(groupId: string) {
@@ -104,11 +132,7 @@ export class SqliteClientStore implements ClientStore {
           created_at: c.createdAt,
           last_activity_at: c.lastActivityAt,
         });
-      if (m) {
-        this.db
-          .prepare('insert or ignore into messages values (?, ?, ?, ?, ?, ?, ?)')
-          .run(m.groupId, m.seq, m.sender, m.senderDevice, m.sentAt, m.text, m.read ? 1 : 0);
-      }
+      if (m) this.db.prepare(INSERT_MESSAGE).run(messageRow(m));
       if (consumedKeyPackage) this.db.prepare('delete from key_packages where ref = ? and last_resort = 0').run(consumedKeyPackage);
     })();
   }
@@ -119,9 +143,9 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async importHistory(messages: StoredMessage[]) {
-    const insert = this.db.prepare('insert or ignore into messages values (?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.db.prepare(INSERT_MESSAGE);
     this.db.transaction(() => {
-      for (const m of messages) insert.run(m.groupId, m.seq, m.sender, m.senderDevice, m.sentAt, m.text, m.read ? 1 : 0);
+      for (const m of messages) insert.run(messageRow(m));
     })();
   }
 
@@ -131,6 +155,45 @@ export class SqliteClientStore implements ClientStore {
 
   async markRead(groupId: string, upToSeq: number) {
     this.db.prepare('update messages set read = 1 where group_id = ? and seq <= ?').run(groupId, upToSeq);
+  }
+
+  async listLockedMessages() {
+    return (this.db.prepare('select * from messages where sealed is not null order by unlock_at, group_id, seq').all() as MessageRow[]).map(toMessage);
+  }
+
+  async listMessagesByLock(lockId: string) {
+    return (this.db.prepare('select * from messages where lock_id = ? order by group_id, seq').all(lockId) as MessageRow[]).map(toMessage);
+  }
+
+  async openLockedMessage(groupId: string, seq: number, opened: { text: string; unlockedBy: UnlockedBy }) {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('select * from messages where group_id = ? and seq = ? and sealed is not null').get(groupId, seq) as MessageRow | undefined;
+      if (!row) return undefined;
+      this.db.prepare('update messages set text = ?, unlocked_by = ?, sealed = null, read = 0 where group_id = ? and seq = ?').run(opened.text, opened.unlockedBy, groupId, seq);
+      this.db.prepare('delete from pending_releases where lock_id = ?').run(row.lock_id);
+      this.db.prepare('delete from solve_checkpoints where lock_id = ?').run(row.lock_id);
+      return toMessage({ ...row, text: opened.text, unlocked_by: opened.unlockedBy, sealed: null, read: 0 });
+    })();
+  }
+
+  async putPendingRelease(release: PendingRelease) {
+    this.db.prepare('insert or replace into pending_releases values (?, ?, ?, ?)').run(release.lockId, release.groupId, release.unlockAt, Buffer.from(release.key));
+  }
+
+  async getPendingRelease(lockId: string) {
+    const row = this.db.prepare('select * from pending_releases where lock_id = ?').get(lockId) as { lock_id: string; group_id: string; unlock_at: number; key: Buffer } | undefined;
+    return row && { lockId: row.lock_id, groupId: row.group_id, unlockAt: row.unlock_at, key: bytes(row.key) };
+  }
+
+  async putSolveCheckpoint(checkpoint: SolveCheckpoint) {
+    this.db
+      .prepare('insert or replace into solve_checkpoints values (?, ?, ?, ?)')
+      .run(checkpoint.lockId, Buffer.from(checkpoint.puzzleDigest), checkpoint.done, Buffer.from(checkpoint.value));
+  }
+
+  async getSolveCheckpoint(lockId: string) {
+    const row = this.db.prepare('select * from solve_checkpoints where lock_id = ?').get(lockId) as { lock_id: string; puzzle_digest: Buffer; done: number; value: Buffer } | undefined;
+    return row && { lockId: row.lock_id, puzzleDigest: bytes(row.puzzle_digest), done: row.done, value: bytes(row.value) };
   }
 
   async putKeyPackages(secrets: KeyPackageSecret[]) {

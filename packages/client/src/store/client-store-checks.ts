@@ -1,6 +1,7 @@
 /** @module The checks every ClientStore passes (see conformance.ts). */
 import type { ClientStore, KeyPackageSecret } from './client-store.js';
 import { bytes, conversation, message, rejects, same, withStore, type Check } from './check-support.js';
+import { timelockStoreChecks } from './timelock-store-checks.js';
 
 export const clientStoreChecks: Check<ClientStore>[] = [
   {
@@ -180,4 +181,5 @@ export const clientStoreChecks: Check<ClientStore>[] = [
         same((await store.listMessages('g1')).map((m) => m.seq), [1], 'messages after a failed update');
       }),
   },
+  ...timelockStoreChecks,
 ];

@@ -1,6 +1,7 @@
 /**
- * @module What the SDK keeps locally for messaging: MLS group states, history, KeyPackage secrets,
- * pinned identity keys, and a cache of what the server said that is worth not asking again.
+ * @module What the SDK keeps locally for messaging: MLS group states, history (time-locked
+ * messages with their pending releases and solver checkpoints too), KeyPackage secrets, pinned
+ * identity keys, and a cache of what the server said that is worth not asking again.
  */
 import type { GroupKind } from '@parley/protocol';
 
@@ -22,14 +23,55 @@ export interface ConversationRecord {
   lastActivityAt: number;
 }
 
+/** How a time-locked message opened: by the server's release at its unlock time, or by this device solving its puzzle. */
+export type UnlockedBy = 'server' | 'puzzle';
+
+/** The lock of a time-locked message (DESIGN §8). */
+export interface MessageLock {
+  /** base64url of the 16-byte lock id the server gave the sender. */
+  lockId: string;
+  unlockAt: number;
+  /**
+   * While the message is locked: its locked content as it arrived (encoded: the puzzle, the
+   * commitment and the sealed text), which a released or solved key opens. Dropped once open.
+   */
+  sealed?: Uint8Array;
+  /** How it opened; absent while locked, and on the sender's own copy. */
+  unlockedBy?: UnlockedBy;
+}
+
 export interface StoredMessage {
   groupId: string;
   seq: number;
   sender: string;
   senderDevice: string;
   sentAt: number;
-  text: string;
+  /** Absent while the message is time-locked (then `lock.sealed` holds it). */
+  text?: string;
   read: boolean;
+  lock?: MessageLock;
+}
+
+/** A released time-lock key that came before its message (DESIGN §8), kept by lock id until the message arrives. */
+export interface PendingRelease {
+  /** base64url lock id. */
+  lockId: string;
+  /** base64url group id the server released it for. */
+  groupId: string;
+  unlockAt: number;
+  key: Uint8Array;
+}
+
+/** How far solving a lock's puzzle got: saved after every slice of squarings, so a restart resumes there. */
+export interface SolveCheckpoint {
+  /** base64url lock id. */
+  lockId: string;
+  /** Which puzzle the state belongs to (crypto's `timelockPuzzleDigest`). */
+  puzzleDigest: Uint8Array;
+  /** Squarings done. */
+  done: number;
+  /** base^(2^done) mod N, big-endian. */
+  value: Uint8Array;
 }
 
 export interface KeyPackageSecret {
@@ -56,6 +98,22 @@ export interface ClientStore {
   /** Add messages received from another device of the account; ones already stored are kept as they are. */
   importHistory(messages: StoredMessage[]): Promise<void>;
   countUnread(groupId: string): Promise<number>;
+  /** Time-locked messages not opened yet, soonest unlock first. */
+  listLockedMessages(): Promise<StoredMessage[]>;
+  /** The messages carrying this lock, locked or opened (a hostile sender may reuse a lock id). */
+  listMessagesByLock(lockId: string): Promise<StoredMessage[]>;
+  /**
+   * Open a locked message, atomically: keep its text and how it opened, drop its sealed content,
+   * its lock's solver checkpoint and pending release, and make it unread again (it has something
+   * new to show). Returns the opened message, or undefined when it was not locked (already open,
+   * or unknown), so that two ways of opening it at once open it once.
+   */
+  openLockedMessage(groupId: string, seq: number, opened: { text: string; unlockedBy: UnlockedBy }): Promise<StoredMessage | undefined>;
+  /** Keep (or replace) a release whose message has not arrived. */
+  putPendingRelease(release: PendingRelease): Promise<void>;
+  getPendingRelease(lockId: string): Promise<PendingRelease | undefined>;
+  putSolveCheckpoint(checkpoint: SolveCheckpoint): Promise<void>;
+  getSolveCheckpoint(lockId: string): Promise<SolveCheckpoint | undefined>;
   markRead(groupId: string, upToSeq: number): Promise<void>;
   putKeyPackages(secrets: KeyPackageSecret[]): Promise<void>;
   getKeyPackage(ref: string): Promise<KeyPackageSecret | undefined>;

@@ -1,5 +1,5 @@
 /** @module A client store in memory: for tests and throwaway sessions. */
-import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from './client-store.js';
+import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from './client-store.js';
 
 /** Keeps everything in memory: for tests and throwaway sessions. */
 export class MemoryClientStore implements ClientStore {
@@ -9,6 +9,8 @@ export class MemoryClientStore implements ClientStore {
   private readonly identities = new Map<string, Uint8Array>();
   private readonly verified = new Map<string, Uint8Array>();
   private readonly cache = new Map<string, Uint8Array>();
+  private readonly releases = new Map<string, PendingRelease>();
+  private readonly checkpoints = new Map<string, SolveCheckpoint>();
 
   async getConversation(groupId: string) {
     const record = this.conversations.get(groupId);
@@ -31,12 +33,12 @@ export class MemoryClientStore implements ClientStore {
     }
   }
   async listMessages(groupId: string, options: { unreadOnly?: boolean } = {}) {
-    return (this.messages.get(groupId) ?? []).filter((message) => !options.unreadOnly || !message.read).map((message) => ({ ...message }));
+    return (this.messages.get(groupId) ?? []).filter((message) => !options.unreadOnly || !message.read).map((message) => structuredClone(message));
   }
   async importHistory(messages: StoredMessage[]) {
     for (const message of messages) {
       const list = this.messages.get(message.groupId) ?? [];
-      if (!list.some((existing) => existing.seq === message.seq)) list.push({ ...message });
+      if (!list.some((existing) => existing.seq === message.seq)) list.push(structuredClone(message));
       list.sort((a, b) => a.seq - b.seq);
       this.messages.set(message.groupId, list);
     }
@@ -46,6 +48,39 @@ export class MemoryClientStore implements ClientStore {
   }
   async markRead(groupId: string, upToSeq: number) {
     for (const message of this.messages.get(groupId) ?? []) if (message.seq <= upToSeq) message.read = true;
+  }
+  private allMessages(): StoredMessage[] {
+    return [...this.messages.values()].flat();
+  }
+  async listLockedMessages() {
+    const locked = this.allMessages().filter((message) => message.lock?.sealed !== undefined);
+    return locked.sort((a, b) => (a.lock?.unlockAt ?? 0) - (b.lock?.unlockAt ?? 0)).map((message) => structuredClone(message));
+  }
+  async listMessagesByLock(lockId: string) {
+    return this.allMessages().filter((message) => message.lock?.lockId === lockId).map((message) => structuredClone(message));
+  }
+  async openLockedMessage(groupId: string, seq: number, opened: { text: string; unlockedBy: UnlockedBy }) {
+    const message = this.messages.get(groupId)?.find((candidate) => candidate.seq === seq);
+    if (!message?.lock?.sealed) return undefined;
+    const { sealed: _sealed, ...lock } = message.lock;
+    Object.assign(message, { text: opened.text, read: false, lock: { ...lock, unlockedBy: opened.unlockedBy } });
+    this.releases.delete(lock.lockId);
+    this.checkpoints.delete(lock.lockId);
+    return structuredClone(message);
+  }
+  async putPendingRelease(release: PendingRelease) {
+    this.releases.set(release.lockId, structuredClone(release));
+  }
+  async getPendingRelease(lockId: string) {
+    const release = this.releases.get(lockId);
+    return release && structuredClone(release);
+  }
+  async putSolveCheckpoint(checkpoint: SolveCheckpoint) {
+    this.checkpoints.set(checkpoint.lockId, structuredClone(checkpoint));
+  }
+  async getSolveCheckpoint(lockId: string) {
+    const checkpoint = this.checkpoints.get(lockId);
+    return checkpoint && structuredClone(checkpoint);
   }
   async putKeyPackages(secrets: KeyPackageSecret[]) {
     for (const secret of secrets) this.keyPackages.set(secret.ref, structuredClone(secret));

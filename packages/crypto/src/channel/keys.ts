@@ -1,21 +1,22 @@
-/** @module X25519 key pairs and the DH() function of Noise rev 34 §12.1, on @noble/curves. */
-import { x25519 } from '@noble/curves/ed25519.js';
+/** @module X25519 key pairs and the DH() function of Noise rev 34 §12.1, on the installed crypto provider. */
 import { CryptoError } from '../errors.js';
+import { cryptoProvider } from '../provider/installed.js';
 import { requireBytes } from './fail.js';
 import type { StaticKeyPair } from './types.js';
 
 /** Noise rev 34 §12.1: DHLEN for 25519. */
 export const DH_LEN = 32;
 
-/** A fresh key pair from `crypto.getRandomValues` (via noble), usable in browsers and Node. */
+/** A fresh key pair: RFC 7748 §6.1 private keys are 32 random bytes (X25519 clamps them itself). */
 export function generateStaticKeyPair(): StaticKeyPair {
-  const privateKey = x25519.utils.randomSecretKey();
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  const provider = cryptoProvider();
+  const privateKey = provider.randomBytes(DH_LEN);
+  return { privateKey, publicKey: provider.x25519PublicKey(privateKey) };
 }
 
 export function publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
   requireBytes(privateKey, 'privateKey', DH_LEN);
-  return x25519.getPublicKey(privateKey);
+  return cryptoProvider().x25519PublicKey(privateKey);
 }
 
 /**
@@ -25,7 +26,7 @@ export function publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
 export function ownKeyPair(pair: StaticKeyPair, name: string): StaticKeyPair {
   requireBytes(pair.privateKey, `${name}.privateKey`, DH_LEN);
   requireBytes(pair.publicKey, `${name}.publicKey`, DH_LEN);
-  const publicKey = x25519.getPublicKey(pair.privateKey);
+  const publicKey = cryptoProvider().x25519PublicKey(pair.privateKey);
   if (!publicKey.every((byte, i) => byte === pair.publicKey[i])) {
     throw new CryptoError('BAD_INPUT', `noise: ${name}.publicKey does not match ${name}.privateKey`);
   }
@@ -33,9 +34,9 @@ export function ownKeyPair(pair: StaticKeyPair, name: string): StaticKeyPair {
 }
 
 /**
- * DH(key_pair, public_key). noble rejects an all-zero result (a low-order peer point), which
- * §12.1 permits; the caller turns that into CHANNEL_FAILED.
+ * DH(key_pair, public_key). Every provider rejects an all-zero result (a low-order peer point),
+ * which §12.1 permits; the caller turns that into CHANNEL_FAILED.
  */
 export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  return x25519.getSharedSecret(privateKey, publicKey);
+  return cryptoProvider().x25519(privateKey, publicKey);
 }

@@ -1,7 +1,11 @@
-/** @module Noise CipherState and SymmetricState (Noise rev 34 §5.1, §5.2) for ChaChaPoly. */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+/**
+ * @module Noise CipherState and SymmetricState (Noise rev 34 §5.1, §5.2) for ChaChaPoly, on the
+ * installed crypto provider's ChaCha20-Poly1305 (node:crypto in Node, else @noble).
+ */
 import { hmac } from '@noble/hashes/hmac.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { cryptoProvider } from '../provider/installed.js';
+import type { Aead } from '../provider/provider.js';
 import { channelError } from './fail.js';
 import type { NoiseSuite } from './suite.js';
 
@@ -28,6 +32,7 @@ function nonceBytes(n: number): Uint8Array {
  * the connection layer closes the channel on any failure anyway.
  */
 export class CipherState {
+  readonly #aead: Aead = cryptoProvider().chacha20Poly1305;
   #key: Uint8Array | undefined;
   #nonce: number;
 
@@ -41,7 +46,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.#key === undefined) return plaintext.slice();
     const nonce = this.#takeNonce();
-    const ciphertext = chacha20poly1305(this.#key, nonceBytes(nonce), ad).encrypt(plaintext);
+    const ciphertext = this.#aead.seal(this.#key, nonceBytes(nonce), ad, plaintext);
     this.#nonce = nonce + 1;
     return ciphertext;
   }
@@ -51,7 +56,7 @@ export class CipherState {
     const nonce = this.#takeNonce();
     let plaintext: Uint8Array;
     try {
-      plaintext = chacha20poly1305(this.#key, nonceBytes(nonce), ad).decrypt(ciphertext);
+      plaintext = this.#aead.open(this.#key, nonceBytes(nonce), ad, ciphertext);
     } catch (error) {
       throw channelError('message failed to authenticate', error);
     }

@@ -61,7 +61,9 @@ export async function createGroup(
  * Commits `proposals` by value. Commits travel as PublicMessage (RFC 9420 §6.2, RFC 9750 §5.2), so
  * the Delivery Service can check who signed them and what they change before it stores them
  * (`verifyPublicCommit`); application messages stay PrivateMessage. The Welcome's GroupInfo
- * carries the ratchet tree (§12.4.3.3), so joiners need nothing but the Welcome.
+ * carries the ratchet tree (§12.4.3.3), so joiners need nothing but the Welcome. Without adds there
+ * is no Welcome, and ts-mls would encode the whole tree into a GroupInfo it then drops: ask for the
+ * tree only then.
  */
 async function commitProposals(
   op: MlsOperation,
@@ -69,7 +71,8 @@ async function commitProposals(
   cs: CiphersuiteImpl,
   proposals: Proposal[],
 ): Promise<MlsCommitOutput & { welcome: Uint8Array | undefined }> {
-  const result = await createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true, wireAsPublicMessage: true });
+  const ratchetTreeExtension = proposals.some((proposal) => proposal.proposalType === 'add');
+  const result = await createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension, wireAsPublicMessage: true });
   op.consumed(result.consumed);
   return {
     commit: encodeMessage(result.commit),

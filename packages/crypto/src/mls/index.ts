@@ -1,7 +1,8 @@
 /**
  * @module Parley's MLS facade (RFC 9420) over ts-mls. Group state is opaque bytes: every operation
  * takes the stored state and returns the new state plus what to send, never mutating its inputs,
- * so callers persist transactionally. Pure and isomorphic: no I/O, no timers, web-standard crypto.
+ * so callers persist transactionally. Pure and isomorphic: no I/O, no timers; the primitives come
+ * from the installed crypto provider (or WebCrypto, see runtime.ts).
  */
 export { MlsSuite, MlsKeyRetention } from './types.js';
 export type {

@@ -4,7 +4,7 @@
  */
 import { asMlsError, mlsError } from './fail.js';
 import { MlsOperation, isSupportedSuite } from './runtime.js';
-import { listMembers, loadState } from './state.js';
+import { listMembers, viewState } from './state.js';
 import type { MlsFraming, MlsGroupMetadata } from './types.js';
 import { decodeMessage } from './wire.js';
 
@@ -12,7 +12,7 @@ import { decodeMessage } from './wire.js';
 export function groupMetadata(state: Uint8Array): MlsGroupMetadata {
   const op = new MlsOperation('groupMetadata', undefined);
   try {
-    const current = loadState(op, state);
+    const current = viewState(op, state);
     const suite = current.groupContext.cipherSuite;
     if (!isSupportedSuite(suite)) throw mlsError(`unsupported cipher suite ${suite}`);
     return {

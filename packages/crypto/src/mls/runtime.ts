@@ -11,26 +11,60 @@ import {
   type CiphersuiteImpl,
   type ClientConfig,
 } from 'ts-mls';
+import { installedCryptoProvider } from '../provider/installed.js';
+import { nobleCryptoProvider } from '../provider/noble.js';
+import type { CryptoProvider } from '../provider/provider.js';
+import { providerCiphersuite } from './ciphersuite.js';
 import { asMlsError, mlsError } from './fail.js';
 import { MlsKeyRetention, MlsSuite, type ValidateCredential } from './types.js';
 
-const suites = new Map<MlsSuite, Promise<CiphersuiteImpl>>();
+/** Per suite: the implementation, and the installed provider it was built for. */
+const suites = new Map<MlsSuite, { provider: CryptoProvider | undefined; impl: Promise<CiphersuiteImpl> }>();
 
 export function isSupportedSuite(name: unknown): name is MlsSuite {
   return Object.values(MlsSuite).some((suite) => suite === name);
 }
 
-/** The ciphersuite implementation (WebCrypto or noble underneath; no Node-only API). Cached per suite. */
+/**
+ * The ciphersuite implementation, cached per suite until another provider is installed: on the
+ * installed provider if there is one (Node: node:crypto); else WebCrypto (ts-mls's default) where
+ * the platform's supports Ed25519 and X25519; else pure JavaScript.
+ */
 export function suiteImpl(name: unknown): Promise<CiphersuiteImpl> {
   if (!isSupportedSuite(name)) return Promise.reject(mlsError(`unsupported cipher suite ${String(name)}`));
-  let impl = suites.get(name);
-  if (impl === undefined) {
-    impl = getCiphersuiteImpl(getCiphersuiteFromName(name));
-    // A failed load (missing optional dependency) must not poison the cache for good.
-    impl.catch(() => suites.delete(name));
-    suites.set(name, impl);
-  }
+  const provider = installedCryptoProvider();
+  const cached = suites.get(name);
+  if (cached !== undefined && cached.provider === provider) return cached.impl;
+  const impl = loadSuite(name, provider);
+  // A failed load must not poison the cache for good.
+  impl.catch(() => {
+    if (suites.get(name)?.impl === impl) suites.delete(name);
+  });
+  suites.set(name, { provider, impl });
   return impl;
+}
+
+async function loadSuite(name: MlsSuite, provider: CryptoProvider | undefined): Promise<CiphersuiteImpl> {
+  if (provider !== undefined) return providerCiphersuite(provider);
+  if (await webCryptoHasSuite()) return getCiphersuiteImpl(getCiphersuiteFromName(name));
+  return providerCiphersuite(nobleCryptoProvider);
+}
+
+/**
+ * Whether WebCrypto can run the suite: browsers leave `crypto.subtle` out of insecure (plain
+ * http) pages, and older ones lack Ed25519 or X25519. AES-GCM, HMAC and SHA-256 are everywhere.
+ */
+async function webCryptoHasSuite(): Promise<boolean> {
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle === undefined) return false;
+  try {
+    await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+    await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
+    return true;
+  } catch {
+    // NotSupportedError (or a browser's own variant): the answer to the probe, not a failure.
+    return false;
+  }
 }
 
 /**
@@ -79,9 +113,12 @@ export class MlsOperation {
     return this.#credentialRejected;
   }
 
-  /** A private copy of `bytes`, zeroed when the operation ends. */
+  /**
+   * A private copy of `bytes`, zeroed when the operation ends. `new Uint8Array` and not `slice`:
+   * a Node Buffer's slice is a view, and zeroing it would zero the caller's bytes.
+   */
   own(bytes: Uint8Array): Uint8Array {
-    const copy = bytes.slice();
+    const copy = new Uint8Array(bytes);
     this.#toWipe.push(copy);
     return copy;
   }

@@ -110,6 +110,21 @@ describe('MLS state bytes', () => {
     inputs.forEach((input, i) => expect(input, `input ${i}`).toEqual(before[i]));
   });
 
+  it('are never zeroed when handed in as Node Buffers (whose slice is a view, not a copy)', async () => {
+    const { alice, auth, aliceState, bobState } = await pair();
+    // A SQLite store hands back Buffers; every operation decodes and zeroes a private copy.
+    const stored = { alice: Buffer.from(aliceState), bob: Buffer.from(bobState) };
+    const sent = await encrypt(stored.alice, alice, Buffer.from('x'));
+    const message = Buffer.from(sent.message);
+    await processMessage(stored.bob, message, auth);
+    await encrypt(stored.alice, alice, Buffer.from('y'));
+    await processMessage(stored.bob, message, auth);
+    expect(groupMetadata(stored.alice).epoch).toBe(1n);
+    expect(new Uint8Array(stored.alice)).toEqual(aliceState);
+    expect(new Uint8Array(stored.bob)).toEqual(bobState);
+    expect(new Uint8Array(message)).toEqual(sent.message);
+  });
+
   it('fail with BAD_INPUT when truncated, extended or of the wrong kind', async () => {
     const { alice, aliceState } = await pair();
     const kp = await generateKeyPackage(alice);

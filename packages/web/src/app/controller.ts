@@ -15,6 +15,7 @@ import { Conversations } from './conversations.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Presence } from './presence.js';
 import { Safety } from './safety.js';
+import { Timelocks } from './timelocks.js';
 import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type SafetyView, type Selection } from './state.js';
 
 export interface ControllerOptions {
@@ -59,6 +60,7 @@ export class Controller implements Actions {
     signedIn: (session) => this.enterMain(this.generation, session),
     logout: () => this.logout(),
   });
+  private readonly timelocks = new Timelocks({ state: () => this.state, set: (patch) => this.set(patch), store: () => this.store, opened: (message) => this.chats.opened(message) });
   private readonly presence = new Presence({ state: () => this.state, set: (patch) => this.set(patch), client: () => this.client });
   private readonly trust = new Safety({
     state: () => this.state,
@@ -277,19 +279,22 @@ export class Controller implements Actions {
 
   private async forgetDevice(notice: string): Promise<void> {
     this.generation++;
+    this.timelocks.cancelAll();
     this.client?.close();
     this.client = undefined;
     this.messenger = undefined;
     await this.profiles.saveAccount(undefined, undefined);
     await this.store.clear();
-    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], notice });
+    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, notice });
   }
 
   // --- conversations (see conversations.ts) --------------------------------------------------
 
   readonly select = (selection: Selection): void => this.chats.select(selection);
   readonly startChat = (username: string): Promise<void> => this.chats.startChat(username);
-  readonly send = (text: string): Promise<void> => this.chats.send(text);
+  readonly send = (text: string, options?: { unlockAt?: number }): Promise<void> => this.chats.send(text, options);
+  readonly openNow = (message: ChatMessage): Promise<void> => this.timelocks.openNow(message);
+  readonly cancelOpen = (message: ChatMessage): void => this.timelocks.cancel(message);
   readonly retry = (message: ChatMessage): Promise<void> => this.chats.retry(message);
   readonly createGroup = (title: string, members: string[]): Promise<void> => this.chats.createGroup(title, members);
   readonly groupMembers = (groupId: string): Promise<GroupMembers> => this.chats.groupMembers(groupId);

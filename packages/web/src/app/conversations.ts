@@ -8,6 +8,7 @@ import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messe
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
+import { lockFailureNotice } from './timelocks.js';
 
 export interface ConversationsHost {
   state(): AppState;
@@ -27,17 +28,19 @@ const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 const draftKey = (peer: string): string => `draft:${peer}`;
 
 
-function toChatMessage(message: StoredMessage, me: string | undefined): ChatMessage {
+export function toChatMessage(message: StoredMessage, me: string | undefined): ChatMessage {
   const mine = message.sender === me;
+  const lock = message.lock;
   return {
     key: `${message.groupId}:${message.seq}`,
     groupId: message.groupId,
     seq: message.seq,
     sender: message.sender,
     sentAt: message.sentAt,
-    text: message.text,
+    text: message.text ?? '',
     mine,
     delivery: mine ? 'sent' : 'received',
+    ...(lock ? { lock: { unlockAt: lock.unlockAt, locked: message.text === undefined, ...(lock.unlockedBy ? { unlockedBy: lock.unlockedBy } : {}) } } : {}),
   };
 }
 
@@ -74,7 +77,7 @@ export class Conversations {
           unread,
           lastActivityAt: Math.max(record.lastActivityAt, last?.sentAt ?? 0),
           active: record.active,
-          ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text}` } : {}),
+          ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text ?? 'a time-locked message'}` } : {}),
           ...(peer ? { peer, verified } : {}),
         };
       }),
@@ -98,8 +101,9 @@ export class Conversations {
   /** One thing that happened in a conversation: show it, and bring the list up to date. */
   handle(event: ConversationEvent): void {
     if (event.kind === 'message') void this.received([event.message]);
+    else if (event.kind === 'unlocked') this.opened(event.message);
     else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
-    else if (event.kind === 'error') this.host.set({ notice: `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
+    else if (event.kind === 'error') this.host.set({ notice: lockFailureNotice(event.code) ?? `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
     this.refreshSoon();
   }
 
@@ -129,6 +133,13 @@ export class Conversations {
       this.setMessages(message.groupId, (list) => (list.some((m) => m.seq === message.seq) ? list : [...list, toChatMessage(message, me)].sort(byTime)));
     }
     await this.markSelectionRead();
+  }
+
+  /** A time-locked message opened: show its text in place. */
+  opened(message: StoredMessage): void {
+    const opened = toChatMessage(message, this.host.state().me?.username);
+    if (this.host.state().messages[message.groupId]) this.setMessages(message.groupId, (list) => list.map((m) => (m.key === opened.key ? opened : m)));
+    void this.markSelectionRead();
   }
 
   select(selection: Selection): void {
@@ -178,12 +189,13 @@ export class Conversations {
     this.select(existing ? { kind: 'chat', groupId: existing.groupId } : { kind: 'draft', peer });
   }
 
-  async send(text: string): Promise<void> {
+  async send(text: string, options: { unlockAt?: number } = {}): Promise<void> {
     const selection = this.host.state().selection;
     const me = this.host.state().me?.username;
     if (selection.kind === 'none' || !me) throw new Error('Choose a conversation first.');
     const key = selection.kind === 'chat' ? selection.groupId : draftKey(selection.peer);
-    const local: ChatMessage = { key: `local:${++this.localIds}`, groupId: key, sender: me, sentAt: Date.now(), text, mine: true, delivery: 'sending' };
+    const lock = options.unlockAt === undefined ? {} : { lock: { unlockAt: options.unlockAt, locked: false } };
+    const local: ChatMessage = { key: `local:${++this.localIds}`, groupId: key, sender: me, sentAt: Date.now(), text, mine: true, delivery: 'sending', ...lock };
     this.setMessages(key, (list) => [...list, local]);
     await this.deliver(local, selection);
   }
@@ -200,13 +212,14 @@ export class Conversations {
   private async deliver(local: ChatMessage, selection: Exclude<Selection, { kind: 'none' }>): Promise<void> {
     try {
       const messenger = this.requireMessenger();
+      const options = local.lock ? { unlockAt: local.lock.unlockAt } : {};
       let sent: Message;
       if (selection.kind === 'draft') {
-        sent = await messenger.sendDirect(selection.peer, local.text);
+        sent = await messenger.sendDirect(selection.peer, local.text, options);
       } else {
         const record = await this.host.store().getConversation(selection.groupId);
         if (!record) throw new Error('This conversation is gone from this browser.');
-        sent = record.kind === 'direct' && record.peer ? await messenger.sendDirect(record.peer, local.text) : await messenger.sendToGroup(record.groupId, local.text);
+        sent = record.kind === 'direct' && record.peer ? await messenger.sendDirect(record.peer, local.text, options) : await messenger.sendToGroup(record.groupId, local.text, options);
       }
       const delivered: ChatMessage = { ...local, key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sentAt: sent.sentAt, delivery: 'sent' };
       if (local.groupId !== sent.groupId) {

@@ -17,6 +17,23 @@ export interface ChatMessage {
   delivery: Delivery;
   /** Why it was not sent, in words. */
   error?: string;
+  /** A time-locked message (DESIGN §8); `text` is empty while it is locked. */
+  lock?: LockView;
+}
+
+export interface LockView {
+  unlockAt: number;
+  /** Its text is not here yet: the server has not released its key, nor has this browser solved its puzzle. */
+  locked: boolean;
+  unlockedBy?: 'server' | 'puzzle';
+}
+
+/** How far this browser got opening a locked message by solving its puzzle. */
+export interface SolvingView {
+  done: number;
+  total: number;
+  /** Squarings a second lately, for the time left. */
+  perSecond: number;
 }
 
 export interface ConversationView {
@@ -93,6 +110,8 @@ export interface AppState {
   proofOfWork?: number;
   /** A one-line message for the user (removed from a group, messages dropped, signed out…). */
   notice?: string;
+  /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
+  solving: Record<string, SolvingView>;
 }
 
 export const initialState: AppState = {
@@ -103,6 +122,7 @@ export const initialState: AppState = {
   selection: { kind: 'none' },
   online: [],
   keyChanged: [],
+  solving: {},
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */
@@ -114,7 +134,12 @@ export interface Actions {
   select(selection: Selection): void;
   /** Open the direct chat with `username`, or a draft that the first message creates. */
   startChat(username: string): Promise<void>;
-  send(text: string): Promise<void>;
+  /** Send to the selected conversation; `unlockAt` time-locks the message until then. */
+  send(text: string, options?: { unlockAt?: number }): Promise<void>;
+  /** Open a locked message now, by solving its puzzle in a worker; progress shows in `solving`. */
+  openNow(message: ChatMessage): Promise<void>;
+  /** Stop opening it (what was done is kept for the next time). */
+  cancelOpen(message: ChatMessage): void;
   retry(message: ChatMessage): Promise<void>;
   createGroup(title: string, members: string[]): Promise<void>;
   groupMembers(groupId: string): Promise<GroupMembers>;

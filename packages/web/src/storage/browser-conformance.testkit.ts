@@ -4,7 +4,7 @@
  */
 import { clientStoreChecks, profileStoreChecks } from '@parley/client/conformance';
 import { IndexedDbClientStore } from './client-store.js';
-import { deleteDatabase } from './idb.js';
+import { deleteDatabase, inTransaction, openDatabase, requestResult } from './idb.js';
 import { IndexedDbProfileStore } from './profile-store.js';
 
 let runs = 0;
@@ -21,6 +21,41 @@ export async function runCheck(suite: 'client' | 'profile', name: string): Promi
       if (!check) throw new Error(`no profile store check ${name}`);
       await check.run(async () => new IndexedDbProfileStore(database));
     }
+  } finally {
+    await deleteDatabase(database);
+  }
+}
+
+/**
+ * The upgrade from version 2 (before time-locked messages): a database laid out as version 2 left
+ * it keeps its messages, and takes locked ones after the upgrade.
+ */
+export async function runUpgradeFromVersion2(): Promise<void> {
+  const database = `upgrade-v2-${++runs}-${Date.now()}`;
+  const expect = (what: string, actual: unknown, expected: unknown) => {
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  };
+  try {
+    // Version 2's layout, as it was: frozen here, not taken from the current upgrade code.
+    const old = await openDatabase(database, 2, (db) => {
+      db.createObjectStore('conversations', { keyPath: 'groupId' });
+      db.createObjectStore('messages', { keyPath: ['groupId', 'seq'] }).createIndex('byGroupRead', ['groupId', 'read']);
+      db.createObjectStore('keyPackages', { keyPath: 'ref' });
+      db.createObjectStore('identities', { keyPath: 'username' });
+      db.createObjectStore('cache', { keyPath: 'key' });
+    });
+    const row = { groupId: 'g1', seq: 1, sender: 'bob', senderDevice: 'bob-1', sentAt: 5, text: 'kept', read: 0 };
+    await inTransaction(old, ['messages'], 'readwrite', (tx) => requestResult(tx.objectStore('messages').put(row)));
+    old.close();
+
+    const store = new IndexedDbClientStore(database);
+    expect('messages after the upgrade', await store.listMessages('g1'), [{ groupId: 'g1', seq: 1, sender: 'bob', senderDevice: 'bob-1', sentAt: 5, text: 'kept', read: false }]);
+    expect('unread after the upgrade', await store.countUnread('g1'), 1);
+    const conversation = { groupId: 'g1', kind: 'group' as const, title: 't', state: new Uint8Array([1]), processedSeq: 2, active: true, createdAt: 1, lastActivityAt: 1 };
+    await store.apply({ conversation, message: { groupId: 'g1', seq: 2, sender: 'bob', senderDevice: 'bob-1', sentAt: 6, read: false, lock: { lockId: 'l1', unlockAt: 9, sealed: new Uint8Array([7]) } } });
+    expect('locked messages', (await store.listLockedMessages()).map((m) => [m.seq, m.text, m.lock?.lockId]), [[2, undefined, 'l1']]);
+    expect('messages by lock', (await store.listMessagesByLock('l1')).map((m) => m.seq), [2]);
+    await store.close();
   } finally {
     await deleteDatabase(database);
   }

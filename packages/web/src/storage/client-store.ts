@@ -1,106 +1,37 @@
 /**
- * @module The browser's client store: conversations, MLS group state, history, KeyPackage secrets,
- * pinned identity keys and the SDK's cache in IndexedDB. `apply` is one IndexedDB transaction over the stores it
+ * @module The browser's client store: conversations, MLS group state, history (time-locked messages,
+ * their pending releases and solver checkpoints too), KeyPackage secrets, pinned identity keys and
+ * the SDK's cache in IndexedDB. `apply` is one IndexedDB transaction over the stores it
  * touches, so a group state never runs ahead of the message and cursor it produced (STYLE §9).
  */
-import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, StoredMessage } from '@parley/client';
+import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from '@parley/client';
+import {
+  BY_LOCK,
+  BY_READ,
+  CACHE,
+  CHECKPOINTS,
+  CONVERSATIONS,
+  IDENTITIES,
+  KEY_PACKAGES,
+  LOCKED,
+  MESSAGES,
+  own,
+  PENDING_RELEASES,
+  toConversation,
+  toConversationRow,
+  toMessage,
+  toMessageRow,
+  upgrade,
+  VERSION,
+  type CacheRow,
+  type ConversationRow,
+  type IdentityRow,
+  type KeyPackageRow,
+  type MessageRow,
+} from './client-schema.js';
 import { deleteDatabase, inTransaction, openDatabase, requestResult } from './idb.js';
 
 export const CLIENT_DB_NAME = 'parley-messages';
-const VERSION = 2;
-
-const CONVERSATIONS = 'conversations';
-const MESSAGES = 'messages';
-const KEY_PACKAGES = 'keyPackages';
-const IDENTITIES = 'identities';
-const CACHE = 'cache';
-/** Index on [groupId, read] so unread counts need no scan. */
-const BY_READ = 'byGroupRead';
-
-// Stored rows are not domain shapes (STYLE §8): booleans that are indexed become 0/1, since
-// IndexedDB keys cannot be booleans.
-interface ConversationRow {
-  groupId: string;
-  kind: ConversationRecord['kind'];
-  title: string;
-  peer?: string;
-  state: Uint8Array;
-  processedSeq: number;
-  active: boolean;
-  createdAt: number;
-  lastActivityAt: number;
-}
-
-interface MessageRow {
-  groupId: string;
-  seq: number;
-  sender: string;
-  senderDevice: string;
-  sentAt: number;
-  text: string;
-  read: 0 | 1;
-}
-
-interface KeyPackageRow {
-  ref: string;
-  privateState: Uint8Array;
-  lastResort: 0 | 1;
-}
-
-interface CacheRow {
-  key: string;
-  value: Uint8Array;
-}
-
-interface IdentityRow {
-  username: string;
-  /** The key seen first (trust on first use). */
-  identityKey: Uint8Array;
-  /** The key the user confirmed by comparing safety numbers. */
-  verifiedKey?: Uint8Array;
-}
-
-// A view may share a larger buffer; structured clone would store all of it.
-const own = (bytes: Uint8Array): Uint8Array => bytes.slice();
-
-function toConversationRow(c: ConversationRecord): ConversationRow {
-  return {
-    groupId: c.groupId,
-    kind: c.kind,
-    title: c.title,
-    ...(c.peer === undefined ? {} : { peer: c.peer }),
-    state: own(c.state),
-    processedSeq: c.processedSeq,
-    active: c.active,
-    createdAt: c.createdAt,
-    lastActivityAt: c.lastActivityAt,
-  };
-}
-
-function toConversation(row: ConversationRow): ConversationRecord {
-  return { ...row };
-}
-
-function toMessageRow(m: StoredMessage): MessageRow {
-  return { groupId: m.groupId, seq: m.seq, sender: m.sender, senderDevice: m.senderDevice, sentAt: m.sentAt, text: m.text, read: m.read ? 1 : 0 };
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return { groupId: row.groupId, seq: row.seq, sender: row.sender, senderDevice: row.senderDevice, sentAt: row.sentAt, text: row.text, read: row.read === 1 };
-}
-
-function upgrade(db: IDBDatabase, oldVersion: number): void {
-  // Version 1: the initial schema. Later versions add steps below, each guarded by oldVersion.
-  if (oldVersion < 1) {
-    db.createObjectStore(CONVERSATIONS, { keyPath: 'groupId' });
-    const messages = db.createObjectStore(MESSAGES, { keyPath: ['groupId', 'seq'] });
-    messages.createIndex(BY_READ, ['groupId', 'read']);
-    db.createObjectStore(KEY_PACKAGES, { keyPath: 'ref' });
-    db.createObjectStore(IDENTITIES, { keyPath: 'username' });
-  }
-  // Version 2: what the SDK caches between runs (directory entries, group summaries, counts).
-  if (oldVersion < 2) db.createObjectStore(CACHE, { keyPath: 'key' });
-}
 
 const groupRange = (groupId: string, upToSeq = Infinity): IDBKeyRange => IDBKeyRange.bound([groupId, -Infinity], [groupId, upToSeq]);
 
@@ -119,7 +50,7 @@ export class IndexedDbClientStore implements ClientStore {
    * account's device is enrolled in this browser, so no history or group state carries over.
    */
   async clear(): Promise<void> {
-    const stores = [CONVERSATIONS, MESSAGES, KEY_PACKAGES, IDENTITIES, CACHE];
+    const stores = [CONVERSATIONS, MESSAGES, KEY_PACKAGES, IDENTITIES, CACHE, PENDING_RELEASES, CHECKPOINTS];
     const db = await this.db();
     await inTransaction(db, stores, 'readwrite', (tx) => Promise.all(stores.map((name) => requestResult(tx.objectStore(name).clear()))));
   }
@@ -208,6 +139,56 @@ export class IndexedDbClientStore implements ClientStore {
       const store = tx.objectStore(MESSAGES);
       await Promise.all(unread.filter((row) => row.seq <= upToSeq).map((row) => requestResult(store.put({ ...row, read: 1 }))));
     });
+  }
+
+  async listLockedMessages(): Promise<StoredMessage[]> {
+    const db = await this.db();
+    const rows = await inTransaction(db, [MESSAGES], 'readonly', (tx) => requestResult<MessageRow[]>(tx.objectStore(MESSAGES).index(LOCKED).getAll()));
+    return rows.map(toMessage);
+  }
+
+  async listMessagesByLock(lockId: string): Promise<StoredMessage[]> {
+    const db = await this.db();
+    const rows = await inTransaction(db, [MESSAGES], 'readonly', (tx) => requestResult<MessageRow[]>(tx.objectStore(MESSAGES).index(BY_LOCK).getAll(IDBKeyRange.only(lockId))));
+    return rows.sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : a.seq - b.seq)).map(toMessage);
+  }
+
+  async openLockedMessage(groupId: string, seq: number, opened: { text: string; unlockedBy: UnlockedBy }): Promise<StoredMessage | undefined> {
+    const db = await this.db();
+    return inTransaction(db, [MESSAGES, PENDING_RELEASES, CHECKPOINTS], 'readwrite', async (tx) => {
+      const messages = tx.objectStore(MESSAGES);
+      const row = await requestResult<MessageRow | undefined>(messages.get([groupId, seq]));
+      if (!row?.sealed || row.lockId === undefined) return undefined;
+      const { sealed: _sealed, lockedUntil: _lockedUntil, ...rest } = row;
+      const openedRow: MessageRow = { ...rest, text: opened.text, unlockedBy: opened.unlockedBy, read: 0 };
+      await Promise.all([
+        requestResult(messages.put(openedRow)),
+        requestResult(tx.objectStore(PENDING_RELEASES).delete(row.lockId)),
+        requestResult(tx.objectStore(CHECKPOINTS).delete(row.lockId)),
+      ]);
+      return toMessage(openedRow);
+    });
+  }
+
+  async putPendingRelease(release: PendingRelease): Promise<void> {
+    const db = await this.db();
+    await inTransaction(db, [PENDING_RELEASES], 'readwrite', (tx) => requestResult(tx.objectStore(PENDING_RELEASES).put({ ...release, key: own(release.key) } satisfies PendingRelease)));
+  }
+
+  async getPendingRelease(lockId: string): Promise<PendingRelease | undefined> {
+    const db = await this.db();
+    return inTransaction(db, [PENDING_RELEASES], 'readonly', (tx) => requestResult<PendingRelease | undefined>(tx.objectStore(PENDING_RELEASES).get(lockId)));
+  }
+
+  async putSolveCheckpoint(checkpoint: SolveCheckpoint): Promise<void> {
+    const db = await this.db();
+    const row: SolveCheckpoint = { ...checkpoint, puzzleDigest: own(checkpoint.puzzleDigest), value: own(checkpoint.value) };
+    await inTransaction(db, [CHECKPOINTS], 'readwrite', (tx) => requestResult(tx.objectStore(CHECKPOINTS).put(row)));
+  }
+
+  async getSolveCheckpoint(lockId: string): Promise<SolveCheckpoint | undefined> {
+    const db = await this.db();
+    return inTransaction(db, [CHECKPOINTS], 'readonly', (tx) => requestResult<SolveCheckpoint | undefined>(tx.objectStore(CHECKPOINTS).get(lockId)));
   }
 
   async putKeyPackages(secrets: KeyPackageSecret[]): Promise<void> {

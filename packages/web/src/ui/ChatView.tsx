@@ -1,13 +1,15 @@
 /** @module One conversation: its messages, live, and the composer. */
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { Actions, AppState, ChatMessage } from '../app/state.js';
+import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.js';
 import { MembersDialog } from './dialogs.js';
 import { isoTime, longDate, messageTime } from './format.js';
 import { SafetyPanel } from './SafetyPanel.js';
+import { LockTag, MessageBody, NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
 
 export function ChatView({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
   const selection = state.selection;
   const [text, setText] = useState('');
+  const [unlock, setUnlock] = useState<UnlockChoice>(NO_LOCK);
   const [showMembers, setShowMembers] = useState(false);
   /** The peer whose Verify screen is open in place of the chat. */
   const [verifying, setVerifying] = useState<string>();
@@ -38,7 +40,9 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
     const body = text.trim();
     if (body.length === 0) return;
     setText('');
-    void actions.send(body);
+    // A time lock is for one message: the next one is not locked unless chosen again.
+    setUnlock(NO_LOCK);
+    void actions.send(body, unlockOptions(unlock));
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -91,7 +95,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
       <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
         {messages.map((message) => (
-          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} />
+          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
       {active ? (
@@ -109,6 +113,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
             onChange={(event) => setText(event.target.value)}
             onKeyDown={onKeyDown}
           />
+          <UnlockTimeOption choice={unlock} onChange={setUnlock} />
           <button type="submit" disabled={text.trim().length === 0}>
             Send
           </button>
@@ -123,12 +128,13 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   );
 }
 
-function MessageItem({ message, showSender, onRetry }: { message: ChatMessage; showSender: boolean; onRetry(): void }) {
+function MessageItem({ message, showSender, onRetry, actions, solving }: { message: ChatMessage; showSender: boolean; onRetry(): void; actions: Actions; solving: SolvingView | undefined }) {
   return (
     <li className={`message ${message.mine ? 'mine' : 'theirs'} ${message.delivery}`}>
       {showSender && <span className="sender">{message.mine ? 'You' : message.sender}</span>}
-      <p className="text">{message.text}</p>
+      <MessageBody message={message} solving={solving} actions={actions} />
       <span className="meta">
+        <LockTag message={message} />
         <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
           {messageTime(message.sentAt)}
         </time>

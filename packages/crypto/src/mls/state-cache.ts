@@ -1,0 +1,107 @@
+/**
+ * @module The last few group states this process saved, kept decoded. ts-mls's state decoder is
+ * the largest single cost of an operation (a fifth of a 1:1 message; ~20 ms for a 500-member
+ * group, ~100 ms once the state carries the retained epochs' trees), and callers nearly always
+ * hand back the bytes they were just given. An entry is found by the SHA-256 of those bytes, so
+ * any other bytes (another copy, damage, an older state) are decoded as before.
+ *
+ * Entries are deep copies with byte fields of their own, so no entry shares memory with an
+ * operation's buffers (which are zeroed when it ends), and they can be zeroed when the entry goes:
+ * an operation that changes the state takes its entry (and zeroes it when done, as it zeroes a
+ * decoded copy); at most MAX_ENTRIES are kept, the least recently used dropped and zeroed.
+ */
+import type { ClientState } from 'ts-mls';
+import { cryptoProvider } from '../provider/installed.js';
+import { mlsError } from './fail.js';
+
+/** A decoded state without the parts Parley never stores: the signature key and the config. */
+export type StoredState = Omit<ClientState, 'signaturePrivateKey' | 'clientConfig'>;
+
+interface Entry {
+  state: StoredState;
+  /** Every byte field of `state`: no other object holds them. */
+  buffers: Uint8Array[];
+}
+
+/** A client works in a handful of groups at a time; each entry holds one group's whole state. */
+const MAX_ENTRIES = 8;
+const entries = new Map<string, Entry>();
+
+/** The SHA-256 of `bytes` as a 32-character string, to index a Map. */
+function keyOf(bytes: Uint8Array): string {
+  return String.fromCharCode(...cryptoProvider().sha256(bytes));
+}
+
+/**
+ * Fields ts-mls leaves on a leaf node it signed: the LeafNodeTBS's group_id and leaf_index (RFC
+ * 9420 §7.2). The state encoding drops them, so a decoded state has none; a kept state must be
+ * exactly what decoding gives, the state every other member and every reload works from.
+ */
+const SIGNING_ONLY_LEAF_FIELDS = new Set(['groupId', 'leafIndex']);
+
+/**
+ * A deep copy of a state's value (plain objects, arrays, Maps, scalars), each byte field copied
+ * into a buffer of its own and listed in `buffers`, shaped as decoding the state's bytes gives it
+ * (state-cache.test.ts checks that). Plain loops: this runs on every operation.
+ */
+function detachedCopy(value: unknown, buffers: Uint8Array[]): unknown {
+  if (value instanceof Uint8Array) {
+    // Not slice(): a Node Buffer's slice is a view of memory an operation may zero.
+    const bytes = new Uint8Array(value);
+    buffers.push(bytes);
+    return bytes;
+  }
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'function' || typeof value === 'symbol') throw mlsError(`state cache: unexpected ${typeof value} in a group state`);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = detachedCopy(value[i], buffers);
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map<unknown, unknown>();
+    for (const [key, item] of value) copy.set(key, detachedCopy(item, buffers));
+    return copy;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) throw mlsError('state cache: unexpected object in a group state');
+  const copy: Record<string, unknown> = {};
+  const leafNode = 'leafNodeSource' in value;
+  for (const [key, item] of Object.entries(value)) {
+    if (!(leafNode && SIGNING_ONLY_LEAF_FIELDS.has(key))) copy[key] = detachedCopy(item, buffers);
+  }
+  return copy;
+}
+
+/** Keeps `state` as the decoding of `bytes`. Call before the operation that made it zeroes anything. */
+export function rememberState(bytes: Uint8Array, state: ClientState): void {
+  const { signaturePrivateKey: _notStored, clientConfig: _notStored2, ...stored } = state;
+  const key = keyOf(bytes);
+  forget(key);
+  const buffers: Uint8Array[] = [];
+  entries.set(key, { state: detachedCopy(stored, buffers) as StoredState, buffers });
+  for (const oldest of entries.keys()) {
+    if (entries.size <= MAX_ENTRIES) break;
+    forget(oldest);
+  }
+}
+
+/**
+ * The decoding of `bytes`, if this process saved them recently. `take` removes the entry: the
+ * caller's operation will change the state and zero the returned buffers when it ends. Otherwise
+ * the entry stays (and becomes the most recently used); the caller must only read the state.
+ */
+export function recallState(bytes: Uint8Array, mode: 'take' | 'read'): Entry | undefined {
+  const key = keyOf(bytes);
+  const entry = entries.get(key);
+  if (entry === undefined) return undefined;
+  entries.delete(key);
+  if (mode === 'read') entries.set(key, entry);
+  return entry;
+}
+
+function forget(key: string): void {
+  for (const buffer of entries.get(key)?.buffers ?? []) buffer.fill(0);
+  entries.delete(key);
+}
