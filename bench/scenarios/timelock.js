@@ -14,13 +14,16 @@
  * and frequency changes weigh on each alike.
  *
  * Knobs: BENCH_SQUARINGS (per round, default 1,000,000), BENCH_ROUNDS (default 3); --quick:
- * 100,000 squarings, one round.
+ * 100,000 squarings, one round. BENCH_TIMELOCK_BASELINE: the path of a JavaScript module whose
+ * `wasmSquaring` runs beside the others, e.g. an earlier commit's kernel, for a before/after
+ * comparison in one run (the README's time-lock section shows how).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generatePrimeSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { bigIntSquaring, wasmSquaring } from '@parley/crypto';
 
 export const name = 'timelock';
@@ -76,6 +79,9 @@ export async function run({ quick }) {
   const rounds = quick ? 1 : positive('BENCH_ROUNDS', 3);
   const modulus = BigInt(`0x${Buffer.from(generatePrimeSync(1024)).toString('hex')}`) * BigInt(`0x${Buffer.from(generatePrimeSync(1024)).toString('hex')}`);
   const base = BigInt(`0x${randomBytes(256).toString('hex')}`) % modulus;
+  const baselinePath = process.env.BENCH_TIMELOCK_BASELINE;
+  const baseline = baselinePath ? (await import(pathToFileURL(resolve(baselinePath)).href)).wasmSquaring : undefined;
+  if (baselinePath && !baseline?.prepare) throw new Error(`BENCH_TIMELOCK_BASELINE: ${baselinePath} exports no wasmSquaring kernel`);
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-timelock-'));
   try {
     const gmp = await buildGmp(dir);
@@ -88,6 +94,7 @@ export async function run({ quick }) {
         : []),
       ...[
         ['Parley WebAssembly SIMD', wasmSquaring],
+        ...(baseline ? [['baseline WebAssembly', baseline]] : []),
         ['Parley BigInt reference', bigIntSquaring],
       ].map(([label, kernel]) => {
         const square = kernel.prepare(modulus);
@@ -120,6 +127,7 @@ export async function run({ quick }) {
     }
     return {
       modulusBits: 2048,
+      ...(baselinePath ? { baseline: baselinePath } : {}),
       squarings,
       rounds,
       solvers: solvers.map((solver, index) => ({ name: solver.name, squaringsPerSecond: rates[index], ...(gmpRate ? { ratioToGmp: Number((rates[index] / gmpRate).toFixed(3)) } : {}) })),

@@ -6,6 +6,7 @@ import { CryptoError } from '../errors.js';
 import { bigIntToBytes, bytesToBigInt } from './integers.js';
 import { checkTimelockPuzzle, checkTimelockTrapdoor, createTimelockPuzzle, openTimelockPuzzle, type TimelockTrapdoor } from './puzzle.js';
 import { continueTimelockSolve, finishTimelockSolve, startTimelockSolve, type TimelockSolveState } from './solver.js';
+import { wasmSquaring } from './wasm-squaring.js';
 import { testTrapdoor } from '../../../../test/support/timelock-trapdoor.js';
 
 /** a^(2^T) mod N by Python's own big integers: an independent computation. */
@@ -39,6 +40,18 @@ describe('RSW time-lock puzzle', () => {
     expect(bytesToBigInt(state.value)).toBe(pythonSquarings(puzzle));
     expect(finishTimelockSolve(puzzle, state)).toEqual(key);
     expect(openTimelockPuzzle(trapdoor, puzzle)).toEqual(key);
+  });
+
+  it('opens with the WebAssembly kernel, slice by slice, what the trapdoor opens', () => {
+    for (const bits of [2048, 3072]) {
+      const owner = bits === 2048 ? trapdoor : testTrapdoor(bits);
+      const key = new Uint8Array(randomBytes(32));
+      const puzzle = createTimelockPuzzle(owner, { key, squarings: 50_000 });
+      let state = startTimelockSolve(puzzle);
+      while (state.done < puzzle.squarings) state = continueTimelockSolve(puzzle, state, { maxSquarings: 9_999, kernel: wasmSquaring });
+      expect(finishTimelockSolve(puzzle, state)).toEqual(openTimelockPuzzle(owner, puzzle));
+      expect(finishTimelockSolve(puzzle, state)).toEqual(key);
+    }
   });
 
   it('gives a fresh base per lock and hides the key', () => {

@@ -1,208 +1,268 @@
 /**
- * @module A faster squaring kernel: WebAssembly with 128-bit SIMD (in Node and every current
- * browser), generated here byte by byte for the modulus at hand, no toolchain needed.
+ * @module The fast squaring kernel: WebAssembly with 128-bit SIMD (in Node and every current
+ * browser), generated here for the modulus at hand, no toolchain needed. x stays in the module's
+ * memory for a whole slice of squarings; JavaScript converts it once at each end.
  *
- * Numbers are W-bit limbs (W = 14, or 13 for moduli past ~3500 bits) in 16-bit lanes, so
- * `i32x4.dot_i16x8_s` (x86 `pmaddwd`) does eight limb products per instruction. A squaring is:
- *   1. x² by product scanning: column k = Σ x_i·x_(k−i), as dot products of x against x reversed;
- *      lane sums stay below 2^32 (limits below), then the columns are carried into limbs s_k.
- *   2. A fold instead of a division: with m = ⌈bits(N)/W⌉ and R_j = 2^(W(m+j)) mod N
- *      precomputed, x² ≡ Σ_(k<m) s_k·2^(Wk) + Σ_j s_(m+j)·R_j (mod N), again dot products
- *      (a Barrett- or Montgomery-free reduction; cf. Menezes, van Oorschot, Vanstone, Handbook
- *      of Applied Cryptography §14.3 on precomputed residues).
- * The result is not below N, only below 2^(W(m+2)), which keeps every bound: it is reduced mod N
- * once, when the slice of squarings ends. Checked against BigInt in wasm-squaring.test.ts.
+ * Numbers are balanced 14-bit limbs in 16-bit lanes, multiplied by `i32x4.dot_i16x8_s` (x86
+ * `pmaddwd`: eight products per instruction, summed in pairs into four i32 lanes). A squaring:
+ *   1. x² by its triangle: each product x_i·x_j with i < j once, doubled, plus the squares. A pair
+ *      of limbs (x_2p, x_2p+1) is splat across a vector and dotted with the pairs (x_t, x_(t−1))
+ *      of four consecutive t, so both products in a lane belong to one column (2p + t): four
+ *      columns per instruction and no horizontal sums.
+ *   2. A fold instead of a division: with M columns kept and R_j = 2^(14(M+j)) mod N precomputed,
+ *      x² ≡ Σ_(c<M) s_c·2^(14c) + Σ_j h_j·R_j (mod N), the high limbs h_j splat against the
+ *      table the same way. Montgomery's reduction costs as many products, but each quotient
+ *      digit waits for the column before it; here no product waits for another.
+ * Lanes move their high bits into a carry vector every few dot products, and two vector carry
+ * rounds make limbs again (squaring-layout.ts bounds every lane). x stays a few limbs above N,
+ * not reduced: it is reduced mod N once, when the slice ends. Checked against BigInt in
+ * wasm-squaring.test.ts.
  */
-import { encodeModule, sleb, uleb, ValueType } from './wasm-encoding.js';
+import { bitLength } from './integers.js';
 import type { SquaringKernel } from './solver.js';
+import { FunctionBody } from './wasm-code.js';
+import { encodeModule, ValueType } from './wasm-encoding.js';
+import { GROUP, HALF, LIMB_BITS, readValue, squaringLayout, writeTables, writeValue, type Layout } from './squaring-layout.js';
 
-/** Dot products summed per 32-bit lane before they are widened: 2·(2^W−1)² each, the sum below 2^32. */
-const laneCapacity = (W: number) => Math.floor(0xffffffff / (2 * ((1 << W) - 1) ** 2));
-/** Each loop turn takes four 8-lane chunks into four accumulators. */
-const LANES_PER_TURN = 32;
-/** Zeros around each array, so the chunks past a range read nothing but zeros. */
-const PADDING = 48;
+/** Shuffle of (a, b) into (a3, b0, b1, b2): each lane gets the lane below it, across two vectors. */
+const FROM_BELOW = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
+/** In the diagonal block (row pair p, columns 4p…4p+3), the products of the triangle, i < j. */
+const UPPER = [0, 0, 0xffff, 0, 0xffff, 0, 0xffff, 0xffff];
+/** The squares x_2p² and x_(2p+1)² in columns 4p and 4p + 2. */
+const SQUARES = [0xffff, 0, 0, 0, 0, 0xffff, 0, 0];
 
-interface Layout {
-  W: number;
-  m: number;
-  n: number;
-  /** High limbs of x² that are folded, rounded up to whole loop turns. */
-  high: number;
-  x: number;
-  xReversed: number;
-  low: number;
-  highLimbs: number;
-  table: number;
-  pages: number;
-}
+function kernelBody(l: Layout): FunctionBody {
+  const f = new FunctionBody(1);
+  const count = 0;
+  const i32 = () => f.local(ValueType.i32);
+  const v128 = () => f.local(ValueType.v128);
+  // Addresses and counters.
+  const group = i32(), left = i32(), splat = i32(), window = i32(), rows = i32(), chunk = i32();
+  const diagonal = i32(), out = i32(), limbsOut = i32(), pairsOut = i32(), backward = i32();
+  /** Per column block of a group: the lanes' sums, and what flushes moved out of them (units of 2^14). */
+  const blocks = Array.from({ length: GROUP }, () => ({ sum: v128(), carry: v128() }));
+  // A row pair splat across the vector; scratch lanes; the two carry rounds' carries; the last block's limbs, and this one's.
+  const row = v128(), lanes = v128(), carry1 = v128(), carry2 = v128(), previous = v128(), limbs = v128();
+  const zero = (...locals: number[]) => locals.forEach((local) => f.i32x4(0).set(local));
 
-function layout(modulusBits: number): Layout {
-  for (const W of [14, 13]) {
-    const m = Math.ceil(modulusBits / W);
-    const n = m + 2;
-    const high = Math.ceil((2 * n - m) / LANES_PER_TURN) * LANES_PER_TURN;
-    if (Math.ceil(n / LANES_PER_TURN) > laneCapacity(W) || high / LANES_PER_TURN > laneCapacity(W)) continue;
-    let offset = 0;
-    const take = (bytes: number) => {
-      const at = offset;
-      offset += Math.ceil(bytes / 16) * 16;
-      return at;
-    };
-    const x = take(2 * (n + 2 * PADDING));
-    const xReversed = take(2 * (n + 2 * PADDING));
-    const low = take(4 * m);
-    const highLimbs = take(2 * (high + PADDING));
-    const table = take(2 * m * high);
-    return { W, m, n, high, x, xReversed, low, highLimbs, table, pages: Math.ceil(offset / 65536) };
-  }
-  throw new RangeError(`no limb size fits a ${modulusBits}-bit modulus`);
-}
-
-// Locals after the parameter `count` (0).
-const [K, LO, HI, A, B, TURNS] = [1, 2, 3, 4, 5, 6];
-const ACCUMULATORS = [7, 8, 9, 10];
-const [SUM, COLUMN, CARRY] = [11, 12, 13];
-
-// Opcodes (WebAssembly Core Specification 2.0 §5.4; SIMD ones follow the 0xfd prefix).
-const I32_LT_S = 0x48, I32_GT_S = 0x4a, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71, I32_SHL = 0x74, I32_SHR_U = 0x76;
-const I64_ADD = 0x7c, I64_SHR_U = 0x88, I32_WRAP_I64 = 0xa7, SELECT = 0x1b, BR_IF = 0x0d, END = 0x0b;
-const V128_LOAD = 0x00, V128_CONST = 0x0c, I64X2_EXTRACT_LANE = 0x1d, I32X4_ADD = 0xae, I32X4_DOT_I16X8_S = 0xba;
-const I64X2_EXTEND_LOW_I32X4_U = 0xc9, I64X2_EXTEND_HIGH_I32X4_U = 0xca, I64X2_ADD = 0xce;
-
-function kernelCode(l: Layout): number[] {
-  const out: number[] = [];
-  const op = (...bytes: number[]) => out.push(...bytes);
-  const simd = (...codes: number[]) => codes.forEach((code) => op(0xfd, ...uleb(code)));
-  const get = (...locals: number[]) => locals.forEach((local) => op(0x20, local));
-  const set = (local: number) => op(0x21, local);
-  const tee = (local: number) => op(0x22, local);
-  const i32 = (value: number) => op(0x41, ...sleb(value));
-  const i64 = (value: number) => op(0x42, ...sleb(value));
-  const loop = (body: () => void) => {
-    op(0x03, 0x40);
-    body();
-    op(END);
+  /** `sum += dot(row, vector(j))` for the first `width` blocks j of the group. */
+  const dotRow = (width: number, vector: (j: number) => void) => {
+    blocks.slice(0, width).forEach(({ sum }, j) => {
+      f.get(sum).get(row);
+      vector(j);
+      f.i32x4DotI16x8S().i32x4Add().set(sum);
+    });
   };
-  const store16 = (address: number) => op(0x3b, 1, ...uleb(address));
-  /** The low W bits of COLUMN, as an i32 on the stack. */
-  const limb = () => {
-    get(COLUMN); op(I32_WRAP_I64); i32((1 << l.W) - 1); op(I32_AND);
+  /** Moves each lane's bits above the limb into its carry: the lane is then in [0, 2^14). */
+  const flush = (width: number) => {
+    blocks.slice(0, width).forEach(({ sum, carry }) => {
+      f.get(sum).i32(LIMB_BITS).i32x4ShrS().get(carry).i32x4Add().set(carry);
+      f.get(sum).i32x4((1 << LIMB_BITS) - 1).and().set(sum);
+    });
   };
-
-  /** COLUMN = Σ over TURNS loop turns of dot(A…, B…), both pointers advancing 64 bytes a turn. */
-  const dotProducts = () => {
-    for (const acc of ACCUMULATORS) {
-      simd(V128_CONST); op(...new Array<number>(16).fill(0)); set(acc);
-    }
-    loop(() => {
-      ACCUMULATORS.forEach((acc, q) => {
-        get(acc, A); simd(V128_LOAD); op(0, ...uleb(16 * q)); get(B); simd(V128_LOAD); op(0, ...uleb(16 * q));
-        simd(I32X4_DOT_I16X8_S, I32X4_ADD); set(acc);
+  /** `rows` turns of `turn` (none if `rows` is 0), flushing after every `flushEvery` turns. */
+  const rowsLoop = (width: number, turn: () => void) => {
+    f.block(() => f.loop(() => {
+      f.get(rows).i32Eqz().brIf(1);
+      f.get(rows).i32(l.flushEvery).get(rows).i32(l.flushEvery).i32LtS().select().set(chunk);
+      f.get(rows).get(chunk).i32Sub().set(rows);
+      f.loop(() => {
+        turn();
+        f.get(chunk).i32(1).i32Sub().tee(chunk).brIf(0);
       });
-      for (const pointer of [A, B]) {
-        get(pointer); i32(64); op(I32_ADD); set(pointer);
-      }
-      get(TURNS); i32(1); op(I32_SUB); tee(TURNS); op(BR_IF, 0);
-    });
-    // Every lane widened (unsigned) to 64 bits, and all of them added up.
-    ACCUMULATORS.forEach((acc, index) => {
-      get(acc); simd(I64X2_EXTEND_LOW_I32X4_U);
-      if (index > 0) simd(I64X2_ADD);
-      get(acc); simd(I64X2_EXTEND_HIGH_I32X4_U, I64X2_ADD);
-    });
-    tee(SUM); simd(I64X2_EXTRACT_LANE); op(0); get(SUM); simd(I64X2_EXTRACT_LANE); op(1); op(I64_ADD); set(COLUMN);
+      flush(width);
+      f.br(0);
+    }));
   };
-  /** COLUMN += CARRY; CARRY = COLUMN >> W (the limb is COLUMN's low W bits). */
-  const carry = () => {
-    get(COLUMN, CARRY); op(I64_ADD); tee(COLUMN); i64(l.W); op(I64_SHR_U); set(CARRY);
-  };
-  const startColumns = () => {
-    i64(0); set(CARRY); i32(0); set(K);
-  };
-  const nextColumn = (end: number) => {
-    get(K); i32(1); op(I32_ADD); tee(K); i32(end); op(I32_LT_S, BR_IF, 0);
-  };
-
-  loop(() => {
-    // 1. x²: column k over i in [max(0, k−n+1), min(k, n−1)], x_i against x reversed at n−1−k+i.
-    startColumns();
-    loop(() => {
-      get(K); i32(l.n - 1); op(I32_SUB); tee(LO); i32(0); get(LO); i32(0); op(I32_GT_S, SELECT); set(LO);
-      get(K); i32(l.n - 1); get(K); i32(l.n - 1); op(I32_LT_S, SELECT); set(HI);
-      get(HI, LO); op(I32_SUB); i32(5); op(I32_SHR_U); i32(1); op(I32_ADD); set(TURNS);
-      get(LO); i32(1); op(I32_SHL); i32(l.x + 2 * PADDING); op(I32_ADD); set(A);
-      get(LO, K); op(I32_SUB); i32(1); op(I32_SHL); i32(l.xReversed + 2 * (PADDING + l.n - 1)); op(I32_ADD); set(B);
-      dotProducts();
-      carry();
-      // Limbs below m stay as they are (as i32); the ones above are folded (as i16).
-      get(K); i32(l.m); op(I32_LT_S); op(0x04, 0x40);
-      get(K); i32(2); op(I32_SHL); limb(); op(0x36, 2, ...uleb(l.low));
-      op(0x05);
-      get(K); i32(l.m); op(I32_SUB); i32(1); op(I32_SHL); limb(); store16(l.highLimbs);
-      op(END);
-      nextColumn(2 * l.n - 1);
-    });
-    // The last carry is the top limb of x².
-    i32(0); get(CARRY); op(I32_WRAP_I64); store16(l.highLimbs + 2 * (2 * l.n - 1 - l.m));
-
-    // 2. The fold: limb l = low_l + Σ_j high_j·R_j[l], stored into x and x reversed.
-    startColumns();
-    loop(() => {
-      i32(l.highLimbs); set(A); get(K); i32(2 * l.high); op(I32_MUL); i32(l.table); op(I32_ADD); set(B);
-      i32(l.high / LANES_PER_TURN); set(TURNS);
-      dotProducts();
-      get(COLUMN, K); i32(2); op(I32_SHL); op(0x35, 2, ...uleb(l.low)); op(I64_ADD); set(COLUMN); // + i64.load32_u low[k]
-      carry();
-      get(K); i32(1); op(I32_SHL); limb(); store16(l.x + 2 * PADDING);
-      i32(l.n - 1); get(K); op(I32_SUB); i32(1); op(I32_SHL); limb(); store16(l.xReversed + 2 * PADDING);
-      nextColumn(l.m);
-    });
-    for (let index = l.m; index < l.n; index++) {
-      get(CARRY); set(COLUMN); i64(0); set(CARRY); carry();
-      i32(0); limb(); store16(l.x + 2 * (PADDING + index));
-      i32(0); limb(); store16(l.xReversed + 2 * (PADDING + l.n - 1 - index));
+  /**
+   * One carry round over four columns: the value on the stack (plus `carryIn`, in units of 2^14)
+   * becomes a balanced limb, plus the carry of the column below, taken from `carry` (the previous
+   * block's carries) and this block's. Leaves the new value on the stack.
+   */
+  const carryRound = (carry: number, carryIn?: () => void) => {
+    f.i32x4(HALF).i32x4Add().set(lanes);
+    f.get(carry).get(lanes).i32(LIMB_BITS).i32x4ShrS();
+    if (carryIn) {
+      carryIn();
+      f.i32x4Add();
     }
-    get(0); i32(1); op(I32_SUB); tee(0); op(BR_IF, 0);
+    f.tee(carry).shuffle(FROM_BELOW);
+    f.get(lanes).i32x4((1 << LIMB_BITS) - 1).and().i32x4(HALF).i32x4Sub().i32x4Add();
+  };
+  /** Two carry rounds: limbs within the bound laneBounds finds, into `limbs`. */
+  const makeLimbs = (sum: () => void, carry: () => void) => {
+    sum();
+    carryRound(carry1, carry);
+    carryRound(carry2);
+    f.set(limbs);
+  };
+
+  const triangle = () => {
+    f.i32(l.groups).set(group).i32(l.triangleGroups).set(left);
+    f.loop(() => {
+      f.get(group).i32Load(0).set(splat).get(group).i32Load(4).set(window).get(group).i32Load(8).set(rows);
+      f.get(group).i32Load(12).tee(diagonal).i32(5).i32Shl().i32(l.columns).i32Add().set(out);
+      zero(...blocks.flatMap(({ sum, carry }) => [sum, carry]));
+      // Row pairs p below the group's first block: all four blocks are above the diagonal.
+      rowsLoop(GROUP, () => {
+        f.get(splat).load32Splat(0).set(row);
+        dotRow(GROUP, (j) => f.get(window).v128Load(16 * j));
+        f.step(splat, 4).step(window, -8);
+      });
+      // Flushed by the rows loop. Row pairs p = block + r: blocks j > r whole, the diagonal block j = r masked.
+      f.get(diagonal).i32(2).i32Shl().i32(l.x).i32Add().set(splat);
+      f.get(diagonal).i32(3).i32Shl().i32(l.pairs).i32Add().set(window);
+      for (let r = 0; r < GROUP; r++) {
+        f.get(splat).load32Splat(4 * r).set(row);
+        blocks.slice(r).forEach(({ sum }, k) => {
+          f.get(sum).get(row).get(window).v128Load(16 * (r + k) - 8 * r);
+          if (k === 0) f.i16x8(UPPER).and();
+          f.i32x4DotI16x8S().i32x4Add().set(sum);
+        });
+      }
+      // Doubled, plus the squares: still within the lanes without a flush (laneBounds checks it).
+      blocks.forEach(({ sum, carry }, j) => {
+        f.get(splat).load32Splat(4 * j).tee(row).get(row).i16x8(SQUARES).and().i32x4DotI16x8S();
+        f.get(sum).i32(1).i32x4Shl().i32x4Add().set(sum);
+        f.get(carry).i32(1).i32x4Shl().set(carry);
+      });
+      flush(GROUP);
+      blocks.forEach(({ sum, carry }, j) => {
+        f.get(out).get(sum).v128Store(32 * j);
+        f.get(out).get(carry).v128Store(32 * j + 16);
+      });
+      f.step(group, 16).get(left).i32(1).i32Sub().tee(left).brIf(0);
+    });
+  };
+
+  /** Limbs from `blockCount` blocks of column sums at address `from`, in order: `store` takes each block's from `limbs`. */
+  const limbsPass = (from: number, blockCount: number, store: () => void) => {
+    zero(carry1, carry2, previous);
+    f.i32(from).set(out).i32(blockCount).set(left);
+    f.loop(() => {
+      makeLimbs(() => f.get(out).v128Load(0), () => f.get(out).v128Load(16));
+      store();
+      f.step(out, 32).get(left).i32(1).i32Sub().tee(left).brIf(0);
+    });
+  };
+  // x²'s columns from M up, into limbs; nothing carries in from below M (those columns stay sums).
+  const highLimbs = () => {
+    f.i32(l.high).set(limbsOut);
+    limbsPass(l.columns + 8 * l.low, Math.ceil(l.highLimbs / 4), () => {
+      f.get(limbsOut).get(limbs).get(limbs).i16x8NarrowI32x4S().store64Low(0);
+      f.step(limbsOut, 8);
+    });
+  };
+  /** The new x, four limbs at a time: as i16 limbs, and as pairs (x_t, x_(t−1)). */
+  const storeLimbs = () => {
+    f.get(limbsOut).get(limbs).get(limbs).i16x8NarrowI32x4S().store64Low(0);
+    f.get(pairsOut).get(limbs).i32x4(0xffff).and();
+    f.get(previous).get(limbs).shuffle(FROM_BELOW).i32(16).i32x4Shl().or().v128Store(0);
+    f.get(limbs).set(previous);
+    f.step(limbsOut, 8).step(pairsOut, 16);
+  };
+  const newLimbs = () => {
+    f.i32(l.x).set(limbsOut).i32(l.pairs).set(pairsOut);
+    limbsPass(l.columns, l.low / 4, storeLimbs);
+    // Columns M and M + 1 hold only what carries out of the columns below.
+    makeLimbs(() => f.i32x4(0), () => f.i32x4(0));
+    storeLimbs();
+  };
+
+  /**
+   * The fold adds Σ_j h_j·R_j to the column sums below M, a group of blocks at a time, from the
+   * table's first row to its last or (backward) from its last to its first. Squarings alternate:
+   * the table (45 KB at 2048 bits) and the rest do not quite fit a 48 KB L1 cache, and a pass in
+   * the same order as the last one would find each line evicted just before it is needed.
+   */
+  const foldGroup = (width: number, backward: boolean) => {
+    const direction = backward ? -1 : 1;
+    blocks.slice(0, width).forEach(({ sum, carry }, j) => {
+      f.get(out).v128Load(32 * j).set(sum);
+      f.get(out).v128Load(32 * j + 16).set(carry);
+    });
+    f.i32(l.high + (backward ? 4 * (l.foldRows - 1) : 0)).set(splat).i32(l.foldRows).set(rows);
+    rowsLoop(width, () => {
+      f.get(splat).load32Splat(0).set(row);
+      dotRow(width, (j) => f.get(window).v128Load(16 * j));
+      f.step(splat, 4 * direction).step(window, 16 * width * direction);
+    });
+    blocks.slice(0, width).forEach(({ sum, carry }, j) => {
+      f.get(out).get(sum).v128Store(32 * j);
+      f.get(out).get(carry).v128Store(32 * j + 16);
+    });
+  };
+  const fold = (backward: boolean) => {
+    const whole = l.foldGroups.filter((g) => g.blocks === GROUP);
+    const rest = l.foldGroups.find((g) => g.blocks !== GROUP);
+    const lastRow = (group: { blocks: number; table: number }) => group.table + 16 * group.blocks * (l.foldRows - 1);
+    const wholeGroups = () => {
+      if (whole.length === 0) return;
+      f.i32(whole.length).set(left);
+      f.loop(() => {
+        foldGroup(GROUP, backward);
+        // Forward, the table runs on into the next group's rows; backward, into the last row of the group before.
+        f.step(out, backward ? -32 * GROUP : 32 * GROUP).get(left).i32(1).i32Sub().tee(left).brIf(0);
+      });
+    };
+    const restGroup = () => {
+      if (!rest) return;
+      f.i32(l.columns + 32 * GROUP * whole.length).set(out).i32(backward ? lastRow(rest) : rest.table).set(window);
+      foldGroup(rest.blocks, backward);
+    };
+    if (!backward) {
+      f.i32(l.columns).set(out).i32(whole[0]?.table ?? 0).set(window);
+      wholeGroups();
+      restGroup();
+    } else {
+      restGroup();
+      const last = whole.at(-1);
+      if (last) f.i32(l.columns + 32 * GROUP * (whole.length - 1)).set(out).i32(lastRow(last)).set(window);
+      wholeGroups();
+    }
+  };
+
+  f.loop(() => {
+    triangle();
+    highLimbs();
+    f.get(backward).ifElse(() => fold(true), () => fold(false));
+    newLimbs();
+    f.get(backward).i32Eqz().set(backward);
+    f.get(count).i32(1).i32Sub().tee(count).brIf(0);
   });
-  return out;
+  return f;
 }
 
 /** Squarings per call into WebAssembly: short enough that V8 moves the code to its optimizing tier early. */
 const SLICE = 512;
+/** Compiled kernels of the last few moduli: a solver calls `prepare` for every slice of a puzzle. */
+const compiled = new Map<bigint, (value: bigint, count: number) => bigint>();
+const COMPILED_KEPT = 4;
 
-function prepareWasm(modulus: bigint): (value: bigint, count: number) => bigint {
-  const l = layout(modulus.toString(2).length);
-  const bytes = encodeModule({
-    pages: l.pages,
-    locals: [
-      [6, ValueType.i32],
-      [5, ValueType.v128],
-      [2, ValueType.i64],
-    ],
-    body: kernelCode(l),
-  });
+function compile(modulus: bigint): (value: bigint, count: number) => bigint {
+  const l = squaringLayout(bitLength(modulus));
+  const body = kernelBody(l);
+  const bytes = encodeModule({ pages: l.pages, locals: body.localDeclarations(), body: body.code });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
   const { run, memory } = instance.exports as { run: (count: number) => void; memory: WebAssembly.Memory };
   const view = new DataView(memory.buffer);
-  const W = BigInt(l.W);
-  const mask = (1n << W) - 1n;
-  for (let j = 0; j < 2 * l.n - l.m; j++) {
-    let residue = (1n << (W * BigInt(l.m + j))) % modulus;
-    for (let limb = 0; limb < l.m; limb++, residue >>= W) view.setInt16(l.table + 2 * (limb * l.high + j), Number(residue & mask), true);
-  }
+  writeTables(view, l, modulus);
   return (value, count) => {
-    let rest = value;
-    for (let i = 0; i < l.n; i++, rest >>= W) {
-      const limb = Number(rest & mask);
-      view.setInt16(l.x + 2 * (PADDING + i), limb, true);
-      view.setInt16(l.xReversed + 2 * (PADDING + l.n - 1 - i), limb, true);
-    }
+    writeValue(view, l, ((value % modulus) + modulus) % modulus);
     for (let done = 0; done < count; done += SLICE) run(Math.min(SLICE, count - done));
-    let result = 0n;
-    for (let i = l.n - 1; i >= 0; i--) result = (result << W) | BigInt(view.getInt16(l.x + 2 * (PADDING + i), true));
-    return result % modulus;
+    const result = readValue(view, l) % modulus;
+    return result < 0n ? result + modulus : result;
   };
+}
+
+function prepareWasm(modulus: bigint): (value: bigint, count: number) => bigint {
+  let square = compiled.get(modulus);
+  if (!square) {
+    square = compile(modulus);
+    compiled.set(modulus, square);
+    for (const old of compiled.keys()) if (compiled.size > COMPILED_KEPT) compiled.delete(old);
+  }
+  return square;
 }
 
 /** The WebAssembly kernel; `prepare` throws where WebAssembly SIMD is missing (see `fastestSquaring`). */
