@@ -13,10 +13,12 @@ import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
+import { Groups } from './groups.js';
+import { Notifier } from './notifications.js';
 import { Presence } from './presence.js';
 import { Safety } from './safety.js';
 import { Timelocks } from './timelocks.js';
-import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type SafetyView, type Selection } from './state.js';
+import { initialState, type Actions, type AppState, type ChatMessage, type DeviceView, type GroupMembers, type NotificationSettings, type SafetyView, type Selection } from './state.js';
 
 export interface ControllerOptions {
   /** Base URL of the Parley server; the web client talks to the server that served it. */
@@ -44,14 +46,25 @@ export class Controller implements Actions {
   private leaving = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly chats = new Conversations({
+  private readonly chats: Conversations = new Conversations({
     state: () => this.state,
     set: (patch) => this.set(patch),
     store: () => this.store,
     messenger: () => this.messenger,
     openedDirect: (peer) => this.trust.check(peer),
     identityKeyChanged: (peer) => this.trust.keyChanged(peer),
+    openedChat: (groupId) => void this.groups.lookAt(groupId),
+    userExists: (username) => this.trust.exists(username),
   });
+  private readonly groups = new Groups({
+    state: () => this.state,
+    set: (patch) => this.set(patch),
+    store: () => this.store,
+    messenger: () => this.messenger,
+    refreshConversations: () => this.chats.refreshConversations(),
+    select: (selection) => this.chats.select(selection),
+  });
+  private readonly notifier = new Notifier({ state: () => this.state, set: (patch) => this.set(patch), select: (selection) => this.chats.select(selection) });
   private readonly account = new Account({
     state: () => this.state,
     set: (patch) => this.set(patch),
@@ -62,12 +75,13 @@ export class Controller implements Actions {
   });
   private readonly timelocks = new Timelocks({ state: () => this.state, set: (patch) => this.set(patch), store: () => this.store, opened: (message) => this.chats.opened(message) });
   private readonly presence = new Presence({ state: () => this.state, set: (patch) => this.set(patch), client: () => this.client });
-  private readonly trust = new Safety({
+  private readonly trust: Safety = new Safety({
     state: () => this.state,
     set: (patch) => this.set(patch),
     // Only once the session is resumed (enterMain): two concurrent resumes would both authenticate.
     client: () => (this.state.connectivity.state === 'online' && this.state.me ? this.client : undefined),
     refreshConversations: () => this.chats.refreshConversations(),
+    safetyChanged: (username, digits) => this.groups.safetyChanged(username, digits),
   });
 
   constructor(private readonly options: ControllerOptions) {
@@ -94,6 +108,7 @@ export class Controller implements Actions {
   async start(): Promise<void> {
     const problem = browserProblem();
     if (problem) return this.set({ screen: { name: 'failed', message: problem } });
+    this.notifier.start();
     await holdDeviceLock(
       () => this.set({ screen: { name: 'other-tab' } }),
       () => this.set({ screen: { name: 'starting' } }),
@@ -196,7 +211,10 @@ export class Controller implements Actions {
     // Live from here: the SDK applies the server's pushes and reports each as an event.
     client.onConversationEvent(
       (event) => {
-        if (generation === this.generation) this.chats.handle(event);
+        if (generation !== this.generation) return;
+        this.chats.handle(event);
+        this.groups.handle(event);
+        this.notifier.handle(event);
       },
       (error) => {
         if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
@@ -285,7 +303,7 @@ export class Controller implements Actions {
     this.messenger = undefined;
     await this.profiles.saveAccount(undefined, undefined);
     await this.store.clear();
-    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, notice });
+    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, systemLines: {}, groupMembers: {}, firstUnread: undefined, notice });
   }
 
   // --- conversations (see conversations.ts) --------------------------------------------------
@@ -296,11 +314,16 @@ export class Controller implements Actions {
   readonly openNow = (message: ChatMessage): Promise<void> => this.timelocks.openNow(message);
   readonly cancelOpen = (message: ChatMessage): void => this.timelocks.cancel(message);
   readonly retry = (message: ChatMessage): Promise<void> => this.chats.retry(message);
-  readonly createGroup = (title: string, members: string[]): Promise<void> => this.chats.createGroup(title, members);
-  readonly groupMembers = (groupId: string): Promise<GroupMembers> => this.chats.groupMembers(groupId);
-  readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.chats.addMembers(groupId, usernames);
-  readonly removeMember = (groupId: string, username: string): Promise<void> => this.chats.removeMember(groupId, username);
-  readonly leaveGroup = (groupId: string): Promise<void> => this.chats.leaveGroup(groupId);
+  readonly createGroup = (title: string, members: string[]): Promise<void> => this.groups.createGroup(title, members);
+  readonly groupMembers = (groupId: string): Promise<GroupMembers> => this.groups.groupMembers(groupId);
+  readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.groups.addMembers(groupId, usernames);
+  readonly removeMember = (groupId: string, username: string): Promise<void> => this.groups.removeMember(groupId, username);
+  readonly leaveGroup = (groupId: string): Promise<void> => this.groups.leaveGroup(groupId);
+
+  // --- notifications (see notifications.ts) --------------------------------------------------
+
+  readonly setNotifications = (change: Partial<Pick<NotificationSettings, 'enabled' | 'showText'>>): Promise<void> => this.notifier.setNotifications(change);
+  readonly declineNotifications = (): void => this.notifier.decline();
 
   // --- safety numbers (see safety.ts) --------------------------------------------------------
 

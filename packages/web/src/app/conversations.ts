@@ -7,7 +7,7 @@
 import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
-import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
+import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
 import { lockFailureNotice } from './timelocks.js';
 
 export interface ConversationsHost {
@@ -21,6 +21,10 @@ export interface ConversationsHost {
   openedDirect(peer: string): void;
   /** A send to `peer` was refused because their identity key changed. */
   identityKeyChanged(peer: string): void;
+  /** A chat was opened: load what shows beside its messages. */
+  openedChat(groupId: string): void;
+  /** Whether `username` has an account: undefined when that cannot be told now (offline). */
+  userExists(username: string): Promise<boolean | undefined>;
 }
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
@@ -143,7 +147,8 @@ export class Conversations {
   }
 
   select(selection: Selection): void {
-    this.host.set({ selection });
+    // Where "New messages" goes is worked out afresh each time a chat is opened.
+    this.host.set({ selection, firstUnread: undefined });
     void this.reloadSelection();
     const peer = selection.kind === 'chat' ? this.peerOf(selection) : undefined;
     if (peer) this.host.openedDirect(peer);
@@ -159,11 +164,17 @@ export class Conversations {
   async reloadSelection(): Promise<void> {
     const selection = this.host.state().selection;
     if (selection.kind !== 'chat') return;
-    const stored = await this.host.store().listMessages(selection.groupId);
+    const groupId = selection.groupId;
+    this.host.openedChat(groupId);
+    const stored = await this.host.store().listMessages(groupId);
     const me = this.host.state().me?.username;
-    this.setMessages(selection.groupId, (list) => {
-      const pending = list.filter((m) => m.seq === undefined);
-      return [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime);
+    const firstUnread = stored.find((m) => !m.read && m.sender !== me)?.seq;
+    this.host.set((state) => {
+      const pending = (state.messages[groupId] ?? []).filter((m) => m.seq === undefined);
+      const messages = { ...state.messages, [groupId]: [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime) };
+      // Kept while the chat stays open (a reconnect reloads it, with everything read by then).
+      const keep = state.firstUnread?.groupId === groupId;
+      return keep ? { messages } : { messages, firstUnread: { groupId, ...(firstUnread === undefined ? {} : { seq: firstUnread }) } };
     });
     await this.markSelectionRead();
   }
@@ -186,6 +197,8 @@ export class Conversations {
     if (!USERNAME.test(peer)) throw new Error(USERNAME_RULE);
     if (peer === this.host.state().me?.username) throw new Error('That is you. To keep notes, create a group with only yourself.');
     const existing = (await this.host.store().listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
+    // Offline it cannot be told; the first message then says so if there is no such user.
+    if (!existing && (await this.host.userExists(peer)) === false) throw new Error(`There is no user called ${peer}.`);
     this.select(existing ? { kind: 'chat', groupId: existing.groupId } : { kind: 'draft', peer });
   }
 
@@ -232,7 +245,7 @@ export class Conversations {
           return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
         });
         const current = this.host.state().selection;
-        if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId } });
+        if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId }, firstUnread: { groupId: sent.groupId } });
       } else {
         this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
       }
@@ -249,54 +262,6 @@ export class Conversations {
       this.setMessages(local.groupId, (list) => list.map((m) => (m.key === local.key ? { ...m, delivery: 'failed', error: reason } : m)));
       // The SDK may have created the conversation before failing; show it if so.
       await this.refreshConversations();
-    }
-  }
-
-  async createGroup(title: string, members: string[]): Promise<void> {
-    try {
-      const conversation = await this.requireMessenger().createGroup(title.trim(), members);
-      await this.refreshConversations();
-      this.select({ kind: 'chat', groupId: conversation.groupId });
-    } catch (error) {
-      await this.refreshConversations();
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async groupMembers(groupId: string): Promise<GroupMembers> {
-    try {
-      const { summary } = await this.requireMessenger().groupSummary(groupId);
-      const members = [...new Set(summary.members.map((m) => m.username))].sort();
-      return { members, admins: summary.admins, createdBy: summary.createdBy };
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async addMembers(groupId: string, usernames: string[]): Promise<void> {
-    try {
-      await this.requireMessenger().addToGroup(groupId, usernames);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async removeMember(groupId: string, username: string): Promise<void> {
-    try {
-      await this.requireMessenger().removeFromGroup(groupId, [username]);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async leaveGroup(groupId: string): Promise<void> {
-    try {
-      await this.requireMessenger().leaveGroup(groupId);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
     }
   }
 }

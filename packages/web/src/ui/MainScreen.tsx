@@ -4,18 +4,26 @@
  */
 import { useEffect, useState } from 'react';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
+import { NotificationsPanel, useUnreadInTitle } from './attention.js';
 import { ChatView } from './ChatView.js';
 import { NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
 
-type Panel = 'chats' | 'online' | 'devices' | 'server';
+type Panel = 'chats' | 'online' | 'devices' | 'server' | 'notifications';
 type Dialog = 'none' | 'new-chat' | 'new-group';
 
 export function MainScreen({ state, actions }: { state: AppState; actions: Actions }) {
   const [panel, setPanel] = useState<Panel>('chats');
   const [dialog, setDialog] = useState<Dialog>('none');
+  /** Bumped when a dialog opened a chat: the composer takes the focus once the dialog is gone. */
+  const [composerFocus, setComposerFocus] = useState(0);
   const showingPane = panel !== 'chats' || state.selection.kind !== 'none';
+  useUnreadInTitle(state.conversations);
+  const chatStarted = () => {
+    setPanel('chats');
+    setComposerFocus((count) => count + 1);
+  };
 
   const openPanel = (next: Panel) => {
     setPanel(next);
@@ -69,6 +77,9 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           <button type="button" className="link" aria-current={panel === 'server' ? 'page' : undefined} onClick={() => openPanel('server')}>
             Server key
           </button>
+          <button type="button" className="link" aria-current={panel === 'notifications' ? 'page' : undefined} onClick={() => openPanel('notifications')}>
+            Notifications
+          </button>
           <LogoutButton actions={actions} />
         </nav>
       </aside>
@@ -87,16 +98,18 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           <DevicesPanel actions={actions} onBack={back} />
         ) : panel === 'server' ? (
           <ServerPanel state={state} onBack={back} />
+        ) : panel === 'notifications' ? (
+          <NotificationsPanel state={state} actions={actions} onBack={back} />
         ) : state.selection.kind !== 'none' ? (
-          <ChatView state={state} actions={actions} onBack={back} />
+          <ChatView state={state} actions={actions} onBack={back} focusRequest={composerFocus} />
         ) : (
           <div className="empty">
             <p>Choose a conversation, or start one with New chat.</p>
           </div>
         )}
       </main>
-      {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={() => setPanel('chats')} />}
-      {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={() => setPanel('chats')} />}
+      {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={chatStarted} />}
+      {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={chatStarted} />}
     </div>
   );
 }
