@@ -145,8 +145,12 @@ export class Groups {
     }
     const known = await loadRoster(store, groupId);
     const roster: Roster = known ?? { members: [], departed: [] };
-    if (departed && !roster.departed.includes(departed)) roster.departed = [...roster.departed, departed];
     const lines: SystemLine[] = [];
+    // Their own signed announcement: said at once, since the removal that follows may be this device's commit, which is not reported back.
+    if (departed && !roster.departed.includes(departed)) {
+      roster.departed = [...roster.departed, departed];
+      lines.push(line(`left:${departed}`, `${this.who(departed)} left.`));
+    }
     if (membership) {
       const after = conversation.active && this.host.messenger() ? await this.members(groupId).then((group) => group.members) : roster.members.filter((user) => !removed.includes(user));
       const before = known ? known.members : after.filter((user) => !added.includes(user));
@@ -157,8 +161,9 @@ export class Groups {
         else lines.push(line(`added:${user}`, membership.by === user ? `${user} joined.` : `${by} added ${user}.`));
       }
       for (const user of removed) {
-        if (after.includes(user)) continue; // one device went (revoked, say); the user is still a member
-        lines.push(line(`removed:${user}`, roster.departed.includes(user) ? `${this.who(user)} left.` : `${by} removed ${this.who(user)}.`));
+        // One device went (revoked, say) and the user is still a member; or the user left, which was said.
+        if (after.includes(user) || roster.departed.includes(user)) continue;
+        lines.push(line(`removed:${user}`, `${by} removed ${this.who(user)}.`));
       }
       roster.members = after;
       roster.departed = roster.departed.filter((user) => after.includes(user));
