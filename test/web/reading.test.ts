@@ -297,7 +297,11 @@ describe('reading in the web client', () => {
     await scroller.evaluate((element) => element.scrollTo({ top: 0 }));
     await lines(alice.page, 'Hello Bob.').waitFor({ timeout: 30_000 });
     await scroller.evaluate((element) => element.scrollTo({ top: element.scrollHeight / 2 }));
-    await history(alice.page).getByRole('listitem').filter({ hasText: /Archived message \d+$/ }).first().waitFor();
+    const middle = history(alice.page).getByRole('listitem').filter({ hasText: /Archived message \d+/ }).first();
+    await middle.waitFor();
+    const shown = Number(/Archived message (\d+)/.exec((await middle.textContent()) ?? '')?.[1]);
+    expect(shown).toBeGreaterThan(2_000);
+    expect(shown).toBeLessThan(8_000);
     await expect(history(alice.page).getByRole('listitem').count()).resolves.toBeLessThan(80);
     await alice.page.setViewportSize(PHONE);
     await screenshot(alice.page, 'phone-long-history');

@@ -48,7 +48,8 @@ export function useUnreadInTitle(conversations: ConversationView[]): void {
 export function NotificationOffer({ state, actions }: { state: AppState; actions: Actions }) {
   const { busy, error, run } = useAction();
   const settings = state.notifications;
-  if (settings.permission !== 'default' || settings.offered || settings.enabled) return null;
+  const possible = settings.permission === 'default' || settings.permission === 'granted';
+  if (!possible || settings.offered || settings.enabled) return null;
   return (
     <div role="region" aria-label="Notifications offer" className="notice offer">
       <span>Get a notification when a message comes while Parley is in the background?</span>
