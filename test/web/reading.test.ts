@@ -218,6 +218,14 @@ describe('reading in the web client', () => {
     await send(bob.page, 'Followed into view.');
     await lines(alice.page, 'Followed into view.').waitFor({ timeout: 30_000 });
     await expect.poll(() => inView(alice.page, 'Followed into view.')).toBe(true);
+
+    // The same screen in dark mode, on a desktop and a phone.
+    await alice.page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(alice.page, 'desktop-dark-chat');
+    await alice.page.setViewportSize(PHONE);
+    await screenshot(alice.page, 'phone-dark-chat');
+    await alice.page.setViewportSize(DESKTOP);
+    await alice.page.emulateMedia({ colorScheme: 'light' });
   }, SLOW);
 
   it('notifies of a new message while the tab is hidden (sender and text, or only the sender), with the count in the title and favicon', async () => {
