@@ -57,6 +57,7 @@ export class Controller implements Actions {
     set: (patch) => this.set(patch),
     requireClient: () => this.requireClient(),
     store: () => this.store,
+    profiles: () => this.profiles,
     signedIn: (session) => this.enterMain(this.generation, session),
     logout: () => this.logout(),
   });
@@ -154,6 +155,7 @@ export class Controller implements Actions {
       this.set({ screen: { name: 'signed-out' }, connectivity: { state: 'online' } });
       return;
     }
+    await this.showPendingRecoveryKey();
     try {
       await this.enterMain(generation, await client.resume());
     } catch (error) {
@@ -176,7 +178,14 @@ export class Controller implements Actions {
       return;
     }
     this.set({ screen: { name: 'main' }, me: { username: account.username, deviceId: account.deviceId } });
+    await this.showPendingRecoveryKey();
     await this.chats.refreshConversations();
+  }
+
+  /** Closing the tab on the recovery-key screen does not skip it: it shows until confirmed. */
+  private async showPendingRecoveryKey(): Promise<void> {
+    const recoveryKey = await this.account.pendingRecoveryKey();
+    if (recoveryKey) this.set({ screen: { name: 'recovery', recoveryKey } });
   }
 
   private async enterMain(generation: number, session: Session): Promise<void> {
@@ -251,8 +260,10 @@ export class Controller implements Actions {
   }
 
   readonly register = (username: string, password: string): Promise<void> => this.account.register(username, password);
-  readonly finishRegistration = (): void => this.account.finishRegistration();
+  readonly finishRegistration = (): Promise<void> => this.account.finishRegistration();
   readonly login = (username: string, password: string): Promise<void> => this.account.login(username, password);
+  readonly recover = (username: string, recoveryKey: string, newPassword: string): Promise<void> => this.account.recover(username, recoveryKey, newPassword);
+  readonly changePassword = (currentPassword: string, newPassword: string): Promise<void> => this.account.changePassword(currentPassword, newPassword);
   readonly devices = (): Promise<DeviceView[]> => this.account.devices();
   readonly revokeDevice = (deviceId: string): Promise<void> => this.account.revokeDevice(deviceId);
 

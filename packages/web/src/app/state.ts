@@ -81,7 +81,7 @@ export type Selection = { kind: 'none' } | { kind: 'chat'; groupId: string } | {
 export type Screen =
   | { name: 'starting' }
   | { name: 'signed-out' }
-  /** Just registered: the recovery key is shown once, then never again. */
+  /** Just registered: the recovery key, shown on every open until the user confirms saving it. */
   | { name: 'recovery'; recoveryKey: string }
   | { name: 'main' }
   /** Another tab of this browser is this device; two would race on the same MLS state. */
@@ -129,7 +129,11 @@ export const initialState: AppState = {
 export interface Actions {
   register(username: string, password: string): Promise<void>;
   login(username: string, password: string): Promise<void>;
-  finishRegistration(): void;
+  /** Forgot the password: set a new one with the recovery key; this browser becomes a new device. */
+  recover(username: string, recoveryKey: string, newPassword: string): Promise<void>;
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /** The user saved the recovery key: forget it here and go on. */
+  finishRegistration(): Promise<void>;
   logout(): Promise<void>;
   select(selection: Selection): void;
   /** Open the direct chat with `username`, or a draft that the first message creates. */
