@@ -4,11 +4,11 @@
  * changing the password, and the account's devices. Logging out and forgetting the device stay
  * with the connection side, which owns the connection they end.
  */
-import type { DeviceRef, ParleyClient, SignInOptions } from '@parley/client';
+import { ErrorCode, type DeviceRef, type ParleyClient, type SignInOptions } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import type { IndexedDbProfileStore } from '../storage/profile-store.js';
 import { browserDeviceName } from './device-name.js';
-import { describeError } from './errors.js';
+import { describeError, isCode } from './errors.js';
 import type { AppState, DeviceView } from './state.js';
 
 export interface AccountHost {
@@ -95,7 +95,13 @@ export class Account {
   }
 
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    await inWords(() => this.host.requireClient().changePassword(currentPassword, newPassword));
+    try {
+      await this.host.requireClient().changePassword(currentPassword, newPassword);
+    } catch (error) {
+      // Here only the password can be wrong: say so, not "username or password".
+      if (isCode(error, ErrorCode.AUTH_FAILED)) throw new Error('The current password is wrong, so the password was not changed.', { cause: error });
+      throw new Error(describeError(error), { cause: error });
+    }
   }
 
   devices(): Promise<DeviceView[]> {
