@@ -6,6 +6,7 @@
  */
 import { ErrorCode, ParleyClient, serverOrigin, type Messenger } from '@parley/client';
 import { IndexedDbClientStore } from '../storage/client-store.js';
+import { IndexedDbOutbox } from '../storage/outbox-store.js';
 import { IndexedDbProfileStore } from '../storage/profile-store.js';
 import { workerPowSolver } from '../pow.js';
 import { browserSocketFactory } from '../socket.js';
@@ -36,6 +37,7 @@ export class Controller implements Actions {
   private readonly listeners = new Set<() => void>();
   private readonly profiles: IndexedDbProfileStore;
   private store: IndexedDbClientStore;
+  private readonly outbox: IndexedDbOutbox;
   private client: ParleyClient | undefined;
   private messenger: Messenger | undefined;
   /** Bumped for every connection: callbacks from an older one ignore themselves. */
@@ -49,6 +51,7 @@ export class Controller implements Actions {
     set: (patch) => this.set(patch),
     store: () => this.store,
     messenger: () => this.messenger,
+    outbox: () => this.outbox,
     openedDirect: (peer) => this.trust.check(peer),
     identityKeyChanged: (peer) => this.trust.keyChanged(peer),
   });
@@ -74,6 +77,7 @@ export class Controller implements Actions {
   constructor(private readonly options: ControllerOptions) {
     this.profiles = new IndexedDbProfileStore(options.profileDatabase);
     this.store = new IndexedDbClientStore(options.messagesDatabase);
+    this.outbox = new IndexedDbOutbox(options.messagesDatabase);
   }
 
   // --- the snapshot React reads --------------------------------------------------------------
@@ -180,6 +184,7 @@ export class Controller implements Actions {
     this.set({ screen: { name: 'main' }, me: { username: account.username, deviceId: account.deviceId } });
     await this.showPendingRecoveryKey();
     await this.chats.refreshConversations();
+    await this.chats.outbox.load();
   }
 
   /** Closing the tab on the recovery-key screen does not skip it: it shows until confirmed. */
@@ -211,6 +216,8 @@ export class Controller implements Actions {
         if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
       },
     );
+    // What waits in the outbox goes first, in order; then whatever came in meanwhile.
+    await this.chats.outbox.load();
     void this.chats.catchUp();
     // The directory may show a changed key for the open chat's peer since we last looked.
     const peer = this.chats.peerOf(this.state.selection);
@@ -291,6 +298,7 @@ export class Controller implements Actions {
   private async forgetDevice(notice: string): Promise<void> {
     this.generation++;
     this.timelocks.cancelAll();
+    this.chats.outbox.cancel();
     this.client?.close();
     this.client = undefined;
     this.messenger = undefined;
@@ -306,7 +314,8 @@ export class Controller implements Actions {
   readonly send = (text: string, options?: { unlockAt?: number }): Promise<void> => this.chats.send(text, options);
   readonly openNow = (message: ChatMessage): Promise<void> => this.timelocks.openNow(message);
   readonly cancelOpen = (message: ChatMessage): void => this.timelocks.cancel(message);
-  readonly retry = (message: ChatMessage): Promise<void> => this.chats.retry(message);
+  readonly retry = (message: ChatMessage): Promise<void> => this.chats.outbox.retry(message);
+  readonly discard = (message: ChatMessage): Promise<void> => this.chats.outbox.discard(message);
   readonly createGroup = (title: string, members: string[]): Promise<void> => this.chats.createGroup(title, members);
   readonly groupMembers = (groupId: string): Promise<GroupMembers> => this.chats.groupMembers(groupId);
   readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.chats.addMembers(groupId, usernames);

@@ -3,7 +3,8 @@
  * imports at run time, so the UI shell loads and paints before the SDK chunk (crypto, WASM).
  */
 
-export type Delivery = 'sending' | 'sent' | 'failed' | 'received';
+/** `queued`: in the outbox, waiting for the connection; `failed`: it cannot be sent as it is (Retry or Delete). */
+export type Delivery = 'queued' | 'sending' | 'sent' | 'failed' | 'received';
 
 export interface ChatMessage {
   /** Stable React key: `groupId:seq` once the server numbered it, a local id before. */
@@ -17,6 +18,8 @@ export interface ChatMessage {
   delivery: Delivery;
   /** Why it was not sent, in words. */
   error?: string;
+  /** Still in this browser's outbox (not accepted by the server yet). */
+  outboxId?: string;
   /** A time-locked message (DESIGN §8); `text` is empty while it is locked. */
   lock?: LockView;
 }
@@ -144,7 +147,10 @@ export interface Actions {
   openNow(message: ChatMessage): Promise<void>;
   /** Stop opening it (what was done is kept for the next time). */
   cancelOpen(message: ChatMessage): void;
+  /** Send a message that failed again, now. */
   retry(message: ChatMessage): Promise<void>;
+  /** Give up on a message that was not sent: it leaves the outbox. */
+  discard(message: ChatMessage): Promise<void>;
   createGroup(title: string, members: string[]): Promise<void>;
   groupMembers(groupId: string): Promise<GroupMembers>;
   addMembers(groupId: string, usernames: string[]): Promise<void>;

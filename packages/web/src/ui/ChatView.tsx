@@ -95,7 +95,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
       <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
         {messages.map((message) => (
-          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} actions={actions} solving={state.solving[message.key]} />
+          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
       {active ? (
@@ -128,7 +128,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   );
 }
 
-function MessageItem({ message, showSender, onRetry, actions, solving }: { message: ChatMessage; showSender: boolean; onRetry(): void; actions: Actions; solving: SolvingView | undefined }) {
+function MessageItem({ message, showSender, actions, solving }: { message: ChatMessage; showSender: boolean; actions: Actions; solving: SolvingView | undefined }) {
   return (
     <li className={`message ${message.mine ? 'mine' : 'theirs'} ${message.delivery}`}>
       {showSender && <span className="sender">{message.mine ? 'You' : message.sender}</span>}
@@ -138,14 +138,16 @@ function MessageItem({ message, showSender, onRetry, actions, solving }: { messa
         <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
           {messageTime(message.sentAt)}
         </time>
-        {message.mine && <DeliveryState message={message} onRetry={onRetry} />}
+        {message.mine && <DeliveryState message={message} actions={actions} />}
       </span>
     </li>
   );
 }
 
-function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): void }) {
+function DeliveryState({ message, actions }: { message: ChatMessage; actions: Actions }) {
   switch (message.delivery) {
+    case 'queued':
+      return <span className="delivery">Waiting to send</span>;
     case 'sending':
       return <span className="delivery">Sending…</span>;
     case 'sent':
@@ -154,8 +156,11 @@ function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): 
       return (
         <span className="delivery failed" role="alert">
           Not sent: {message.error}{' '}
-          <button type="button" className="link" onClick={onRetry}>
+          <button type="button" className="link" onClick={() => void actions.retry(message)}>
             Retry
+          </button>{' '}
+          <button type="button" className="link" onClick={() => void actions.discard(message)}>
+            Delete
           </button>
         </span>
       );
