@@ -239,7 +239,7 @@ describe('reading in the web client', () => {
     const offer = alice.page.getByRole('region', { name: 'Notifications offer' });
     await offer.getByRole('button', { name: 'Turn on notifications' }).click();
     await offer.waitFor({ state: 'detached' });
-    await alice.page.getByRole('button', { name: 'Notifications' }).click();
+    await alice.page.getByRole('button', { name: 'Settings' }).click();
     await expect(alice.page.getByLabel('Notify me of new messages').isChecked()).resolves.toBe(true);
     await conversationEntry(alice.page, 'bob').click();
 
@@ -255,7 +255,7 @@ describe('reading in the web client', () => {
     await expect(alice.page.locator('link[rel="icon"]').getAttribute('href')).resolves.toBe('/favicon.svg');
 
     // With the text hidden, a notification says only who wrote.
-    await alice.page.getByRole('button', { name: 'Notifications' }).click();
+    await alice.page.getByRole('button', { name: 'Settings' }).click();
     await alice.page.getByLabel('Show the message text in notifications').uncheck();
     await conversationEntry(alice.page, 'bob').click();
     await setHidden(alice.page, true);

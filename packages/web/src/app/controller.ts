@@ -6,6 +6,7 @@
  */
 import { ErrorCode, ParleyClient, serverOrigin, type Messenger } from '@parley/client';
 import { IndexedDbClientStore } from '../storage/client-store.js';
+import { IndexedDbOutbox } from '../storage/outbox-store.js';
 import { IndexedDbProfileStore } from '../storage/profile-store.js';
 import { workerPowSolver } from '../pow.js';
 import { browserSocketFactory } from '../socket.js';
@@ -38,6 +39,7 @@ export class Controller implements Actions {
   private readonly listeners = new Set<() => void>();
   private readonly profiles: IndexedDbProfileStore;
   private store: IndexedDbClientStore;
+  private readonly outbox: IndexedDbOutbox;
   private client: ParleyClient | undefined;
   private messenger: Messenger | undefined;
   /** Bumped for every connection: callbacks from an older one ignore themselves. */
@@ -51,6 +53,7 @@ export class Controller implements Actions {
     set: (patch) => this.set(patch),
     store: () => this.store,
     messenger: () => this.messenger,
+    outbox: () => this.outbox,
     openedDirect: (peer) => this.trust.check(peer),
     identityKeyChanged: (peer) => this.trust.keyChanged(peer),
     openedChat: (groupId) => void this.groups.lookAt(groupId),
@@ -70,6 +73,7 @@ export class Controller implements Actions {
     set: (patch) => this.set(patch),
     requireClient: () => this.requireClient(),
     store: () => this.store,
+    profiles: () => this.profiles,
     signedIn: (session) => this.enterMain(this.generation, session),
     logout: () => this.logout(),
   });
@@ -87,6 +91,7 @@ export class Controller implements Actions {
   constructor(private readonly options: ControllerOptions) {
     this.profiles = new IndexedDbProfileStore(options.profileDatabase);
     this.store = new IndexedDbClientStore(options.messagesDatabase);
+    this.outbox = new IndexedDbOutbox(options.messagesDatabase);
   }
 
   // --- the snapshot React reads --------------------------------------------------------------
@@ -169,6 +174,7 @@ export class Controller implements Actions {
       this.set({ screen: { name: 'signed-out' }, connectivity: { state: 'online' } });
       return;
     }
+    await this.showPendingRecoveryKey();
     try {
       await this.enterMain(generation, await client.resume());
     } catch (error) {
@@ -191,7 +197,15 @@ export class Controller implements Actions {
       return;
     }
     this.set({ screen: { name: 'main' }, me: { username: account.username, deviceId: account.deviceId } });
+    await this.showPendingRecoveryKey();
     await this.chats.refreshConversations();
+    await this.chats.outbox.load();
+  }
+
+  /** Closing the tab on the recovery-key screen does not skip it: it shows until confirmed. */
+  private async showPendingRecoveryKey(): Promise<void> {
+    const recoveryKey = await this.account.pendingRecoveryKey();
+    if (recoveryKey) this.set({ screen: { name: 'recovery', recoveryKey } });
   }
 
   private async enterMain(generation: number, session: Session): Promise<void> {
@@ -220,6 +234,8 @@ export class Controller implements Actions {
         if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
       },
     );
+    // What waits in the outbox goes first, in order; then whatever came in meanwhile.
+    await this.chats.outbox.load();
     void this.chats.catchUp();
     // The directory may show a changed key for the open chat's peer since we last looked.
     const peer = this.chats.peerOf(this.state.selection);
@@ -269,8 +285,10 @@ export class Controller implements Actions {
   }
 
   readonly register = (username: string, password: string): Promise<void> => this.account.register(username, password);
-  readonly finishRegistration = (): void => this.account.finishRegistration();
+  readonly finishRegistration = (): Promise<void> => this.account.finishRegistration();
   readonly login = (username: string, password: string): Promise<void> => this.account.login(username, password);
+  readonly recover = (username: string, recoveryKey: string, newPassword: string): Promise<void> => this.account.recover(username, recoveryKey, newPassword);
+  readonly changePassword = (currentPassword: string, newPassword: string): Promise<void> => this.account.changePassword(currentPassword, newPassword);
   readonly devices = (): Promise<DeviceView[]> => this.account.devices();
   readonly revokeDevice = (deviceId: string): Promise<void> => this.account.revokeDevice(deviceId);
 
@@ -298,6 +316,7 @@ export class Controller implements Actions {
   private async forgetDevice(notice: string): Promise<void> {
     this.generation++;
     this.timelocks.cancelAll();
+    this.chats.outbox.cancel();
     this.client?.close();
     this.client = undefined;
     this.messenger = undefined;
@@ -313,7 +332,8 @@ export class Controller implements Actions {
   readonly send = (text: string, options?: { unlockAt?: number }): Promise<void> => this.chats.send(text, options);
   readonly openNow = (message: ChatMessage): Promise<void> => this.timelocks.openNow(message);
   readonly cancelOpen = (message: ChatMessage): void => this.timelocks.cancel(message);
-  readonly retry = (message: ChatMessage): Promise<void> => this.chats.retry(message);
+  readonly retry = (message: ChatMessage): Promise<void> => this.chats.outbox.retry(message);
+  readonly discard = (message: ChatMessage): Promise<void> => this.chats.outbox.discard(message);
   readonly createGroup = (title: string, members: string[]): Promise<void> => this.groups.createGroup(title, members);
   readonly groupMembers = (groupId: string): Promise<GroupMembers> => this.groups.groupMembers(groupId);
   readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.groups.addMembers(groupId, usernames);

@@ -8,6 +8,8 @@ import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messe
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
+import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
+import { Outbox } from './outbox.js';
 import { lockFailureNotice } from './timelocks.js';
 
 export interface ConversationsHost {
@@ -17,6 +19,8 @@ export interface ConversationsHost {
   store(): IndexedDbClientStore;
   /** The current connection's messenger; undefined while offline. */
   messenger(): Messenger | undefined;
+  /** This browser's outbox (in the messages database, one handle for the page's life). */
+  outbox(): IndexedDbOutbox;
   /** A direct chat with `peer` was opened: look at their identity key. */
   openedDirect(peer: string): void;
   /** A send to `peer` was refused because their identity key changed. */
@@ -51,9 +55,18 @@ export function toChatMessage(message: StoredMessage, me: string | undefined): C
 export class Conversations {
   private refreshing = false;
   private refreshAgain = false;
-  private localIds = 0;
+  readonly outbox: Outbox;
 
-  constructor(private readonly host: ConversationsHost) {}
+  constructor(private readonly host: ConversationsHost) {
+    this.outbox = new Outbox({
+      state: () => this.host.state(),
+      setMessages: (key, update) => this.setMessages(key, update),
+      messenger: () => this.host.messenger(),
+      delivered: (shown, sent) => this.delivered(shown, sent),
+      refusal: (error, target) => this.refusal(error, target),
+      store: () => this.host.outbox(),
+    });
+  }
 
   private requireMessenger(): Messenger {
     const messenger = this.host.messenger();
@@ -204,65 +217,46 @@ export class Conversations {
 
   async send(text: string, options: { unlockAt?: number } = {}): Promise<void> {
     const selection = this.host.state().selection;
-    const me = this.host.state().me?.username;
-    if (selection.kind === 'none' || !me) throw new Error('Choose a conversation first.');
-    const key = selection.kind === 'chat' ? selection.groupId : draftKey(selection.peer);
-    const lock = options.unlockAt === undefined ? {} : { lock: { unlockAt: options.unlockAt, locked: false } };
-    const local: ChatMessage = { key: `local:${++this.localIds}`, groupId: key, sender: me, sentAt: Date.now(), text, mine: true, delivery: 'sending', ...lock };
-    this.setMessages(key, (list) => [...list, local]);
-    await this.deliver(local, selection);
+    if (selection.kind === 'none' || !this.host.state().me) throw new Error('Choose a conversation first.');
+    if (selection.kind === 'draft') return this.outbox.add({ kind: 'direct', peer: selection.peer }, draftKey(selection.peer), text, options.unlockAt);
+    const record = await this.host.store().getConversation(selection.groupId);
+    if (!record) throw new Error('This conversation is gone from this browser.');
+    const target = record.kind === 'direct' && record.peer ? ({ kind: 'direct', peer: record.peer } as const) : ({ kind: 'group', groupId: record.groupId } as const);
+    await this.outbox.add(target, selection.groupId, text, options.unlockAt);
   }
 
-  async retry(message: ChatMessage): Promise<void> {
-    const selection = this.host.state().selection;
-    if (selection.kind === 'none') return;
-    const retried: ChatMessage = { ...message, delivery: 'sending', sentAt: Date.now() };
-    delete retried.error;
-    this.setMessages(message.groupId, (list) => list.map((m) => (m.key === message.key ? retried : m)));
-    await this.deliver(retried, selection);
-  }
-
-  private async deliver(local: ChatMessage, selection: Exclude<Selection, { kind: 'none' }>): Promise<void> {
-    try {
-      const messenger = this.requireMessenger();
-      const options = local.lock ? { unlockAt: local.lock.unlockAt } : {};
-      let sent: Message;
-      if (selection.kind === 'draft') {
-        sent = await messenger.sendDirect(selection.peer, local.text, options);
-      } else {
-        const record = await this.host.store().getConversation(selection.groupId);
-        if (!record) throw new Error('This conversation is gone from this browser.');
-        sent = record.kind === 'direct' && record.peer ? await messenger.sendDirect(record.peer, local.text, options) : await messenger.sendToGroup(record.groupId, local.text, options);
-      }
-      const delivered: ChatMessage = { ...local, key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sentAt: sent.sentAt, delivery: 'sent' };
-      if (local.groupId !== sent.groupId) {
-        // A draft became a conversation: move its messages there and open it.
-        const drafts = this.host.state().messages[local.groupId] ?? [];
-        const stored = await this.host.store().listMessages(sent.groupId);
-        this.host.set((state) => {
-          const { [local.groupId]: _draft, ...rest } = state.messages;
-          const moved = drafts.filter((m) => m.key !== local.key).map((m) => ({ ...m, groupId: sent.groupId }));
-          return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
-        });
-        const current = this.host.state().selection;
-        if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId }, firstUnread: { groupId: sent.groupId } });
-      } else {
-        this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
-      }
-      await this.refreshConversations();
-    } catch (error) {
-      const peer = this.peerOf(selection);
-      let reason: string;
-      if (isCode(error, ErrorCode.UNKNOWN_USER) && selection.kind === 'draft') reason = `There is no user called ${selection.peer}.`;
-      else if (isCode(error, ErrorCode.IDENTITY_KEY_CHANGED) && peer) {
-        // The SDK refused before anything left this browser (DESIGN §11).
-        reason = keyChangedMessage(peer);
-        this.host.identityKeyChanged(peer);
-      } else reason = error instanceof Error && !('code' in error) ? error.message : describeError(error);
-      this.setMessages(local.groupId, (list) => list.map((m) => (m.key === local.key ? { ...m, delivery: 'failed', error: reason } : m)));
-      // The SDK may have created the conversation before failing; show it if so.
-      await this.refreshConversations();
+  /** The server accepted a message of the outbox: show it as sent, in the chat its first message created if it was a draft. */
+  private async delivered(local: ChatMessage, sent: Message): Promise<void> {
+    const delivered: ChatMessage = { key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sender: local.sender, sentAt: sent.sentAt, text: local.text, mine: true, delivery: 'sent', ...(local.lock ? { lock: local.lock } : {}) };
+    if (local.groupId !== sent.groupId) {
+      // A draft became a conversation: move its messages there and open it.
+      const drafts = this.host.state().messages[local.groupId] ?? [];
+      const stored = await this.host.store().listMessages(sent.groupId);
+      this.host.set((state) => {
+        const { [local.groupId]: _draft, ...rest } = state.messages;
+        const moved = drafts.filter((m) => m.key !== local.key).map((m) => ({ ...m, groupId: sent.groupId }));
+        return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
+      });
+      const current = this.host.state().selection;
+      if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId }, firstUnread: { groupId: sent.groupId } });
+    } else {
+      this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
     }
+    await this.refreshConversations();
+  }
+
+  /** Why a send was refused, in words; a changed identity key is also reported to the trust side. */
+  private refusal(error: unknown, target: OutboxTarget): string {
+    const peer = target.kind === 'direct' ? target.peer : undefined;
+    if (isCode(error, ErrorCode.UNKNOWN_USER) && peer) return `There is no user called ${peer}.`;
+    if (isCode(error, ErrorCode.IDENTITY_KEY_CHANGED) && peer) {
+      // The SDK refused before anything left this browser (DESIGN §11).
+      this.host.identityKeyChanged(peer);
+      return keyChangedMessage(peer);
+    }
+    // The SDK may have created the conversation before failing; show it if so.
+    this.refreshSoon();
+    return describeError(error);
   }
 }
 

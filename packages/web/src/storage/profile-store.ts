@@ -1,6 +1,6 @@
 /**
  * @module The browser's profile: pinned server keys, this device's account and its private keys,
- * in IndexedDB. The account and its secrets are saved (or forgotten) in one transaction.
+ * and a recovery key the user has not confirmed saving yet, in IndexedDB. The account and its secrets are saved (or forgotten) in one transaction.
  *
  * Why raw private keys and not non-extractable WebCrypto keys: the SDK signs with @noble/curves
  * from 32-byte Ed25519 seeds (`ProfileStore.loadSecrets()` returns bytes), and the device key is
@@ -20,6 +20,8 @@ const STORE = 'profile';
 const PINS = 'pins';
 const ACCOUNT = 'account';
 const SECRETS = 'secrets';
+/** A recovery key the user has not yet confirmed saving: shown again on every open until they do. */
+const UNCONFIRMED_RECOVERY = 'unconfirmedRecovery';
 
 interface PinsRow {
   v: 1;
@@ -28,6 +30,11 @@ interface PinsRow {
 
 interface AccountRow extends DeviceAccount {
   v: 1;
+}
+
+interface RecoveryRow {
+  v: 1;
+  recoveryKey: string;
 }
 
 interface SecretsRow {
@@ -76,7 +83,7 @@ export class IndexedDbProfileStore implements ProfileStore {
     await inTransaction(db, [STORE], 'readwrite', async (tx) => {
       const store = tx.objectStore(STORE);
       if (!account || !secrets) {
-        await Promise.all([requestResult(store.delete(ACCOUNT)), requestResult(store.delete(SECRETS))]);
+        await Promise.all([requestResult(store.delete(ACCOUNT)), requestResult(store.delete(SECRETS)), requestResult(store.delete(UNCONFIRMED_RECOVERY))]);
         return;
       }
       const accountRow: AccountRow = {
@@ -98,6 +105,22 @@ export class IndexedDbProfileStore implements ProfileStore {
     const db = await this.db();
     const row = await inTransaction(db, [STORE], 'readonly', (tx) => requestResult<SecretsRow | undefined>(tx.objectStore(STORE).get(SECRETS)));
     return row && { identityPrivateKey: row.identityPrivateKey, devicePrivateKey: row.devicePrivateKey };
+  }
+
+  /** Keep the recovery key until the user confirms they saved it (`undefined` forgets it). */
+  async saveUnconfirmedRecoveryKey(recoveryKey: string | undefined): Promise<void> {
+    const db = await this.db();
+    await inTransaction(db, [STORE], 'readwrite', async (tx) => {
+      const store = tx.objectStore(STORE);
+      if (recoveryKey === undefined) await requestResult(store.delete(UNCONFIRMED_RECOVERY));
+      else await requestResult(store.put({ v: 1, recoveryKey } satisfies RecoveryRow, UNCONFIRMED_RECOVERY));
+    });
+  }
+
+  async loadUnconfirmedRecoveryKey(): Promise<string | undefined> {
+    const db = await this.db();
+    const row = await inTransaction(db, [STORE], 'readonly', (tx) => requestResult<RecoveryRow | undefined>(tx.objectStore(STORE).get(UNCONFIRMED_RECOVERY)));
+    return row?.recoveryKey;
   }
 
   close(): void {

@@ -3,15 +3,18 @@
  * At phone width one column shows at a time, with a Back button.
  */
 import { useEffect, useState } from 'react';
+import type { Panel } from '../app/routes.js';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
-import { NotificationsPanel, useUnreadInTitle } from './attention.js';
+import { useUnreadInTitle } from './attention.js';
 import { ChatView } from './ChatView.js';
-import { NewChatDialog, NewGroupDialog } from './dialogs.js';
+import { Modal, NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
+import { useAction } from './hooks.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
+import { SettingsPanel } from './SettingsPanel.js';
+import { useRoute } from './useRoute.js';
 
-type Panel = 'chats' | 'online' | 'devices' | 'server' | 'notifications';
-type Dialog = 'none' | 'new-chat' | 'new-group';
+type Dialog = 'none' | 'new-chat' | 'new-group' | 'log-out';
 
 export function MainScreen({ state, actions }: { state: AppState; actions: Actions }) {
   const [panel, setPanel] = useState<Panel>('chats');
@@ -24,6 +27,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
     setPanel('chats');
     setComposerFocus((count) => count + 1);
   };
+  useRoute(state.selection, panel, setPanel, actions);
 
   const openPanel = (next: Panel) => {
     setPanel(next);
@@ -77,10 +81,12 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           <button type="button" className="link" aria-current={panel === 'server' ? 'page' : undefined} onClick={() => openPanel('server')}>
             Server key
           </button>
-          <button type="button" className="link" aria-current={panel === 'notifications' ? 'page' : undefined} onClick={() => openPanel('notifications')}>
-            Notifications
+          <button type="button" className="link" aria-current={panel === 'settings' ? 'page' : undefined} onClick={() => openPanel('settings')}>
+            Settings
           </button>
-          <LogoutButton actions={actions} />
+          <button type="button" className="link" onClick={() => setDialog('log-out')}>
+            Log out
+          </button>
         </nav>
       </aside>
       <main className="pane">
@@ -98,8 +104,8 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           <DevicesPanel actions={actions} onBack={back} />
         ) : panel === 'server' ? (
           <ServerPanel state={state} onBack={back} />
-        ) : panel === 'notifications' ? (
-          <NotificationsPanel state={state} actions={actions} onBack={back} />
+        ) : panel === 'settings' ? (
+          <SettingsPanel state={state} actions={actions} onBack={back} />
         ) : state.selection.kind !== 'none' ? (
           <ChatView state={state} actions={actions} onBack={back} focusRequest={composerFocus} />
         ) : (
@@ -110,6 +116,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
       </main>
       {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={chatStarted} />}
       {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={chatStarted} />}
+      {dialog === 'log-out' && <LogOutDialog actions={actions} onClose={() => setDialog('none')} />}
     </div>
   );
 }
@@ -174,23 +181,31 @@ function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conv
   );
 }
 
-function LogoutButton({ actions }: { actions: Actions }) {
-  const [busy, setBusy] = useState(false);
+/** Logging out forgets this browser's keys and messages: say so, and ask first. */
+function LogOutDialog({ actions, onClose }: { actions: Actions; onClose(): void }) {
+  const { busy, error, run } = useAction();
   return (
-    <button
-      type="button"
-      className="link"
-      disabled={busy}
-      onClick={() => {
-        setBusy(true);
-        actions.logout().catch((error: unknown) => {
-          setBusy(false);
-          globalThis.alert(error instanceof Error ? error.message : String(error));
-        });
-      }}
-    >
-      Log out
-    </button>
+    <Modal title="Log out of this browser?" onClose={onClose}>
+      <p>
+        This browser forgets your keys and every message kept in it. Your account, your other devices and the messages on them stay as they are.
+      </p>
+      <p className="hint">
+        Logging in here again makes this browser a new device: it gets earlier messages from another of your devices while that one is online.
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="row end">
+        <button type="button" className="secondary" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={() => void run(() => actions.logout())}>
+          Log out
+        </button>
+      </div>
+    </Modal>
   );
 }
 

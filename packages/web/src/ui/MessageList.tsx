@@ -90,7 +90,8 @@ export function MessageList({ conversationKey, messages, lines, ready, firstUnre
     const fromOthers = added.filter((message) => !message.mine);
     const last = fromOthers.at(-1);
     if (last) setAnnouncement(`${last.sender}: ${last.lock?.locked ? 'a time-locked message' : last.text}`);
-    if (atBottom.current || added.some((message) => message.mine && message.delivery === 'sending')) toLatest();
+    // A message of mine not numbered yet is one just sent (or queued): the writer wants to see it.
+    if (atBottom.current || added.some((message) => message.mine && message.seq === undefined)) toLatest();
     else if (fromOthers.length > 0) setUnseen((count) => count + fromOthers.length);
   }, [messages, conversationKey, toLatest]);
 
@@ -175,14 +176,16 @@ function MessageItem({ message, showSender, solving, actions }: { message: ChatM
         <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
           {messageTime(message.sentAt)}
         </time>
-        {message.mine && <DeliveryState message={message} onRetry={() => void actions.retry(message)} />}
+        {message.mine && <DeliveryState message={message} actions={actions} />}
       </span>
     </div>
   );
 }
 
-function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): void }) {
+function DeliveryState({ message, actions }: { message: ChatMessage; actions: Actions }) {
   switch (message.delivery) {
+    case 'queued':
+      return <span className="delivery">Waiting to send</span>;
     case 'sending':
       return <span className="delivery">Sending…</span>;
     case 'sent':
@@ -191,8 +194,11 @@ function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): 
       return (
         <span className="delivery failed" role="alert">
           Not sent: {message.error}{' '}
-          <button type="button" className="link" onClick={onRetry}>
+          <button type="button" className="link" onClick={() => void actions.retry(message)}>
             Retry
+          </button>{' '}
+          <button type="button" className="link" onClick={() => void actions.discard(message)}>
+            Delete
           </button>
         </span>
       );

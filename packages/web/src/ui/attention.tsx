@@ -1,12 +1,11 @@
 /**
  * @module Getting the user's attention: the unread count in the tab's title and favicon, the
  * offer to turn notifications on (shown once a chat has been opened, never at page load), and
- * the Notifications panel.
+ * their settings.
  */
 import { useEffect, useId } from 'react';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
 import { useAction } from './hooks.js';
-import { PanelHeader } from './panels.js';
 
 const TITLE = 'Parley';
 const ICON = '/favicon.svg';
@@ -68,39 +67,38 @@ export function NotificationOffer({ state, actions }: { state: AppState; actions
   );
 }
 
-export function NotificationsPanel({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
+/** The Notifications part of Settings: on or off, with or without the text. */
+export function NotificationSettings({ state, actions }: { state: AppState; actions: Actions }) {
   const { busy, error, run } = useAction();
   const settings = state.notifications;
   const hintId = useId();
   return (
-    <section className="panel" aria-label="Notifications">
-      <PanelHeader title="Notifications" onBack={onBack} />
-      <div className="pad">
-        <p className="hint" id={hintId}>
-          While Parley’s tab is in the background, each new message shows a notification from this browser, and the tab’s title counts the unread ones.
+    <section aria-label="Notifications">
+      <h3>Notifications</h3>
+      <p className="hint" id={hintId}>
+        While Parley’s tab is in the background, each new message shows a notification from this browser, and the tab’s title counts the unread ones.
+      </p>
+      {settings.permission === 'unsupported' && <p>This browser cannot show notifications.</p>}
+      {settings.permission === 'denied' && <p>This browser blocks notifications from Parley. Allow them in the site settings (the icon beside the address).</p>}
+      <label className="check">
+        <input
+          type="checkbox"
+          aria-describedby={hintId}
+          checked={settings.enabled && settings.permission === 'granted'}
+          disabled={busy || settings.permission === 'unsupported'}
+          onChange={(event) => void run(() => actions.setNotifications({ enabled: event.target.checked }))}
+        />
+        Notify me of new messages
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={settings.showText} disabled={busy} onChange={(event) => void run(() => actions.setNotifications({ showText: event.target.checked }))} />
+        Show the message text in notifications
+      </label>
+      {error && (
+        <p role="alert" className="error">
+          {error}
         </p>
-        {settings.permission === 'unsupported' && <p>This browser cannot show notifications.</p>}
-        {settings.permission === 'denied' && <p>This browser blocks notifications from Parley. Allow them in the site settings (the icon beside the address).</p>}
-        <label className="check">
-          <input
-            type="checkbox"
-            aria-describedby={hintId}
-            checked={settings.enabled && settings.permission === 'granted'}
-            disabled={busy || settings.permission === 'unsupported'}
-            onChange={(event) => void run(() => actions.setNotifications({ enabled: event.target.checked }))}
-          />
-          Notify me of new messages
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={settings.showText} disabled={busy} onChange={(event) => void run(() => actions.setNotifications({ showText: event.target.checked }))} />
-          Show the message text in notifications
-        </label>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
-      </div>
+      )}
     </section>
   );
 }

@@ -8,7 +8,7 @@ import { useAction } from './hooks.js';
  * A native modal <dialog>: focus is trapped and Escape closes it. Closed, it gives the focus back
  * to what had it (the button that opened it), unless what follows takes it (a new chat's composer).
  */
-function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
+export function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -35,7 +35,7 @@ function Modal({ title, onClose, children }: { title: string; onClose(): void; c
   );
 }
 
-function ErrorLine({ error }: { error: string | undefined }) {
+export function ErrorLine({ error }: { error: string | undefined }) {
   return error ? (
     <p role="alert" className="error">
       {error}
