@@ -23,6 +23,7 @@ const RECORD_NOTIFICATIONS = `
     constructor(title, options) {
       window.shownNotifications.push({ title, body: options && options.body });
       super(title, options);
+      window.lastNotification = this;
     }
   };
 `;
@@ -254,16 +255,17 @@ describe('reading in the web client', () => {
     await expect.poll(() => alice.page.title()).toBe('Parley');
     await expect(alice.page.locator('link[rel="icon"]').getAttribute('href')).resolves.toBe('/favicon.svg');
 
-    // With the text hidden, a notification says only who wrote.
+    // With the text hidden, a notification says only who wrote; clicking it opens the chat.
     await alice.page.getByRole('button', { name: 'Settings' }).click();
     await alice.page.getByLabel('Show the message text in notifications').uncheck();
-    await conversationEntry(alice.page, 'bob').click();
     await setHidden(alice.page, true);
     await send(bob.page, 'A secret plan.');
     await expect
       .poll(() => alice.page.evaluate(() => (window as unknown as { shownNotifications: Shown[] }).shownNotifications.at(-1)), { timeout: 30_000 })
       .toEqual({ title: 'bob', body: 'New message' });
     await setHidden(alice.page, false);
+    await alice.page.evaluate(() => (window as unknown as { lastNotification: Notification }).lastNotification.dispatchEvent(new Event('click')));
+    await lines(alice.page, 'A secret plan.').waitFor({ timeout: 30_000 });
     // Bob did not turn them on: he got none.
     await expect(bob.page.evaluate(() => (window as unknown as { shownNotifications: Shown[] }).shownNotifications)).resolves.toEqual([]);
   }, SLOW);

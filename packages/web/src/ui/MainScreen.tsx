@@ -28,6 +28,10 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
     setComposerFocus((count) => count + 1);
   };
   useRoute(state.selection, panel, setPanel, actions);
+  // A chat opened from elsewhere (a notification's click) shows even if a panel was open.
+  useEffect(() => {
+    if (state.selection.kind !== 'none') setPanel('chats');
+  }, [state.selection]);
 
   const openPanel = (next: Panel) => {
     setPanel(next);
