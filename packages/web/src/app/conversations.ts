@@ -1,13 +1,13 @@
 /**
  * @module The conversations side of the engine: the list (from the local store, so it works
  * offline), history of the open chat, the SDK's conversation events (pushed messages, losses,
- * failures), sending with delivery state, and group membership. The connection side lends it
- * the messenger.
+ * failures), and sending through the outbox (outbox.ts). The connection side lends it the
+ * messenger; group membership is in groups.ts.
  */
 import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
-import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
+import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
 import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
 import { Outbox } from './outbox.js';
 import { lockFailureNotice } from './timelocks.js';
@@ -64,12 +64,6 @@ export class Conversations {
     });
   }
 
-  private requireMessenger(): Messenger {
-    const messenger = this.host.messenger();
-    if (!messenger) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
-    return messenger;
-  }
-
   private setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void {
     this.host.set((state) => ({ messages: { ...state.messages, [key]: update(state.messages[key] ?? []) } }));
   }
@@ -114,6 +108,7 @@ export class Conversations {
   /** One thing that happened in a conversation: show it, and bring the list up to date. */
   handle(event: ConversationEvent): void {
     if (event.kind === 'message') void this.received([event.message]);
+    else if (event.kind === 'history') void this.reloadSelection();
     else if (event.kind === 'unlocked') this.opened(event.message);
     else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
     else if (event.kind === 'error') this.host.set({ notice: lockFailureNotice(event.code) ?? `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
@@ -244,54 +239,6 @@ export class Conversations {
     // The SDK may have created the conversation before failing; show it if so.
     this.refreshSoon();
     return describeError(error);
-  }
-
-  async createGroup(title: string, members: string[]): Promise<void> {
-    try {
-      const conversation = await this.requireMessenger().createGroup(title.trim(), members);
-      await this.refreshConversations();
-      this.select({ kind: 'chat', groupId: conversation.groupId });
-    } catch (error) {
-      await this.refreshConversations();
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async groupMembers(groupId: string): Promise<GroupMembers> {
-    try {
-      const { summary } = await this.requireMessenger().groupSummary(groupId);
-      const members = [...new Set(summary.members.map((m) => m.username))].sort();
-      return { members, admins: summary.admins, createdBy: summary.createdBy };
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async addMembers(groupId: string, usernames: string[]): Promise<void> {
-    try {
-      await this.requireMessenger().addToGroup(groupId, usernames);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async removeMember(groupId: string, username: string): Promise<void> {
-    try {
-      await this.requireMessenger().removeFromGroup(groupId, [username]);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async leaveGroup(groupId: string): Promise<void> {
-    try {
-      await this.requireMessenger().leaveGroup(groupId);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
   }
 }
 

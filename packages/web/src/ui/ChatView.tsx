@@ -93,6 +93,9 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
         </div>
       )}
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
+      {selection.kind === 'chat' && messages.length === 0 && state.history.expected && (
+        <p className="hint pad">Earlier messages of this chat are on your other devices. They appear here when one of them is online and sends them.</p>
+      )}
       <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
         {messages.map((message) => (
           <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} actions={actions} solving={state.solving[message.key]} />

@@ -1,16 +1,24 @@
-/** @module Settings: change the account's password. */
+/** @module Settings: change the account's password; send message history to new devices without asking. */
 import { useState, type FormEvent } from 'react';
-import type { Actions } from '../app/state.js';
+import type { Actions, AppState } from '../app/state.js';
 import { ErrorLine } from './dialogs.js';
 import { useAction } from './hooks.js';
 import { PanelHeader } from './panels.js';
 
-export function SettingsPanel({ actions, onBack }: { actions: Actions; onBack(): void }) {
+export function SettingsPanel({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
+  const { error, run } = useAction();
   return (
     <section className="panel" aria-label="Settings">
       <PanelHeader title="Settings" onBack={onBack} />
       <div className="pad">
         <ChangePassword actions={actions} />
+        <h3>Your other devices</h3>
+        <label className="check">
+          <input type="checkbox" checked={state.history.autoSend} onChange={(event) => void run(() => actions.setAutoSendHistory(event.target.checked))} />
+          Send my message history to my new devices without asking
+        </label>
+        <p className="hint">When you log in on another browser or terminal, this browser sends it the messages kept here, end-to-end encrypted, while both are online.</p>
+        <ErrorLine error={error} />
       </div>
     </section>
   );
