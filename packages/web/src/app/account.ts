@@ -4,9 +4,9 @@
  * changing the password, and the account's devices. Logging out and forgetting the device stay
  * with the connection side, which owns the connection they end.
  */
-import { ErrorCode, type DeviceRef, type ParleyClient, type SignInOptions } from '@parley/client';
+import { ErrorCode, serverOrigin, type DeviceRef, type ParleyClient, type SignInOptions } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
-import type { IndexedDbProfileStore } from '../storage/profile-store.js';
+import { NO_HISTORY_SETTINGS, type IndexedDbProfileStore } from '../storage/profile-store.js';
 import { browserDeviceName } from './device-name.js';
 import { describeError, isCode } from './errors.js';
 import type { AppState, DeviceView } from './state.js';
@@ -22,6 +22,8 @@ export interface AccountHost {
   signedIn(session: DeviceRef): Promise<void>;
   /** End this device's session (for revoking this very device). */
   logout(): Promise<void>;
+  /** Start over on a fresh connection. */
+  reconnect(): Promise<void>;
 }
 
 /** Runs `task`, turning a failure into an Error whose message a person can read. */
@@ -75,9 +77,19 @@ export class Account {
     );
   }
 
-  /** The recovery key still waiting for "I have saved it", if any: the screen to show on opening. */
-  async pendingRecoveryKey(): Promise<string | undefined> {
-    return this.host.profiles().loadUnconfirmedRecoveryKey();
+  /** Closing the tab on the recovery-key screen does not skip it: it shows until confirmed. */
+  async showPendingRecoveryKey(): Promise<void> {
+    const recoveryKey = await this.host.profiles().loadUnconfirmedRecoveryKey();
+    if (recoveryKey) this.host.set({ screen: { name: 'recovery', recoveryKey } });
+  }
+
+  /** The user was told the server's key changed and chose to trust the new one: forget the pin, connect again. */
+  async trustNewServerKey(server: string): Promise<void> {
+    const profiles = this.host.profiles();
+    const { [serverOrigin(server)]: _old, ...pins } = (await profiles.load()).pins;
+    await profiles.savePins(pins);
+    this.host.set({ screen: { name: 'starting' } });
+    await this.host.reconnect();
   }
 
   async finishRegistration(): Promise<void> {
@@ -86,12 +98,17 @@ export class Account {
   }
 
   login(username: string, password: string): Promise<void> {
-    return this.signIn((client) => client.login(username, password, this.signInOptions()));
+    return this.signIn((client) => client.login(username, password, this.signInOptions()), () => this.expectHistory());
   }
 
   /** Forgot the password: set a new one with the recovery key, and sign this browser in as a new device. */
   recover(username: string, recoveryKey: string, newPassword: string): Promise<void> {
-    return this.signIn((client) => client.recover(username, recoveryKey.trim(), newPassword, { deviceName: browserDeviceName(globalThis.navigator?.userAgent ?? '') }));
+    return this.signIn((client) => client.recover(username, recoveryKey.trim(), newPassword, { deviceName: browserDeviceName(globalThis.navigator?.userAgent ?? '') }), () => this.expectHistory());
+  }
+
+  /** A new device of an existing account: its earlier messages are on the other devices until one sends them. */
+  private async expectHistory(): Promise<void> {
+    await this.host.profiles().saveHistorySettings({ ...NO_HISTORY_SETTINGS, expected: true });
   }
 
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {

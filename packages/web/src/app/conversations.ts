@@ -1,8 +1,8 @@
 /**
  * @module The conversations side of the engine: the list (from the local store, so it works
  * offline), history of the open chat, the SDK's conversation events (pushed messages, losses,
- * failures), sending with delivery state, and group membership. The connection side lends it
- * the messenger.
+ * failures), and sending through the outbox (outbox.ts). The connection side lends it the
+ * messenger; group membership is in groups.ts.
  */
 import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
@@ -68,12 +68,6 @@ export class Conversations {
     });
   }
 
-  private requireMessenger(): Messenger {
-    const messenger = this.host.messenger();
-    if (!messenger) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
-    return messenger;
-  }
-
   private setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void {
     this.host.set((state) => ({ messages: { ...state.messages, [key]: update(state.messages[key] ?? []) } }));
   }
@@ -118,6 +112,7 @@ export class Conversations {
   /** One thing that happened in a conversation: show it, and bring the list up to date. */
   handle(event: ConversationEvent): void {
     if (event.kind === 'message') void this.received([event.message]);
+    else if (event.kind === 'history') void this.reloadSelection();
     else if (event.kind === 'unlocked') this.opened(event.message);
     else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
     else if (event.kind === 'error') this.host.set({ notice: lockFailureNotice(event.code) ?? `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });

@@ -47,11 +47,11 @@ export class Groups {
     return username === this.me ? 'You' : username;
   }
 
-  async createGroup(title: string, members: string[]): Promise<void> {
+  async create(title: string, members: string[]): Promise<void> {
     try {
       const conversation = await this.requireMessenger().createGroup(title.trim(), members);
       await this.host.refreshConversations();
-      await this.members(conversation.groupId);
+      await this.learnMembers(conversation.groupId);
       this.host.select({ kind: 'chat', groupId: conversation.groupId });
     } catch (error) {
       await this.host.refreshConversations();
@@ -59,16 +59,16 @@ export class Groups {
     }
   }
 
-  async groupMembers(groupId: string): Promise<GroupMembers> {
+  async members(groupId: string): Promise<GroupMembers> {
     try {
-      return await this.members(groupId);
+      return await this.learnMembers(groupId);
     } catch (error) {
       throw new Error(describeError(error), { cause: error });
     }
   }
 
   /** The server's member list; the first one seen for a group is what later lines are worked out against. */
-  private async members(groupId: string): Promise<GroupMembers> {
+  private async learnMembers(groupId: string): Promise<GroupMembers> {
     const { summary } = await this.requireMessenger().groupSummary(groupId);
     const members = unique(summary.members.map((m) => m.username));
     const store = this.host.store();
@@ -77,11 +77,11 @@ export class Groups {
     return { members, admins: summary.admins, createdBy: summary.createdBy };
   }
 
-  async addMembers(groupId: string, usernames: string[]): Promise<void> {
+  async add(groupId: string, usernames: string[]): Promise<void> {
     await this.changeMembers(groupId, (messenger) => messenger.addToGroup(groupId, usernames), { by: this.me, added: usernames.map((username) => ({ username, deviceId: '' })), removed: [] });
   }
 
-  async removeMember(groupId: string, username: string): Promise<void> {
+  async remove(groupId: string, username: string): Promise<void> {
     await this.changeMembers(groupId, (messenger) => messenger.removeFromGroup(groupId, [username]), { by: this.me, added: [], removed: [{ username, deviceId: '' }] });
   }
 
@@ -97,7 +97,7 @@ export class Groups {
     this.later(() => this.membershipChanged(groupId, seq, membership, undefined));
   }
 
-  async leaveGroup(groupId: string): Promise<void> {
+  async leave(groupId: string): Promise<void> {
     try {
       await this.requireMessenger().leaveGroup(groupId);
       await this.host.refreshConversations();
@@ -111,7 +111,7 @@ export class Groups {
     const lines = await loadLines(this.host.store(), groupId);
     this.host.set((state) => ({ systemLines: { ...state.systemLines, [groupId]: lines } }));
     const conversation = await this.host.store().getConversation(groupId);
-    if (conversation?.kind === 'group' && conversation.active && this.host.messenger()) this.later(async () => void (await this.members(groupId)));
+    if (conversation?.kind === 'group' && conversation.active && this.host.messenger()) this.later(async () => void (await this.learnMembers(groupId)));
   }
 
   handle(event: ConversationEvent): void {
@@ -124,7 +124,7 @@ export class Groups {
   /** A group this browser just joined (a Welcome): its members now are where its lines start from. */
   private async joined(groupId: string): Promise<void> {
     const conversation = await this.host.store().getConversation(groupId);
-    if (conversation?.kind === 'group' && conversation.active && !(await loadRoster(this.host.store(), groupId))) await this.members(groupId);
+    if (conversation?.kind === 'group' && conversation.active && !(await loadRoster(this.host.store(), groupId))) await this.learnMembers(groupId);
   }
 
   private async membershipChanged(groupId: string, seq: number | undefined, membership: MembershipChange | undefined, departed: string | undefined): Promise<void> {
@@ -152,7 +152,7 @@ export class Groups {
       lines.push(line(`left:${departed}`, `${this.who(departed)} left.`));
     }
     if (membership) {
-      const after = conversation.active && this.host.messenger() ? await this.members(groupId).then((group) => group.members) : roster.members.filter((user) => !removed.includes(user));
+      const after = conversation.active && this.host.messenger() ? await this.learnMembers(groupId).then((group) => group.members) : roster.members.filter((user) => !removed.includes(user));
       const before = known ? known.members : after.filter((user) => !added.includes(user));
       const by = this.who(membership.by);
       for (const user of added) {

@@ -104,6 +104,20 @@ export interface DeviceView {
   current: boolean;
 }
 
+/** Message history between my devices (DESIGN §5): what this browser sends, and what it waits for. */
+export interface HistoryView {
+  /** Send my history to my new devices without asking. */
+  autoSend: boolean;
+  /** This device is new: its earlier messages are on my other devices until one sends them. */
+  expected: boolean;
+  /** A newer device of mine that may want my history, until I answer. */
+  offer?: { deviceId: string; name: string };
+  /** Sending my history to another device: parts accepted so far. */
+  sending?: { sent: number; total: number };
+  /** History coming in from another of my devices. */
+  receiving?: { received: number; total: number };
+}
+
 /** What the user is looking at in the main screen. */
 export type Selection = { kind: 'none' } | { kind: 'chat'; groupId: string } | { kind: 'draft'; peer: string };
 
@@ -148,6 +162,7 @@ export interface AppState {
   /** Members of the groups this browser looked at, by username, in name order. */
   groupMembers: Record<string, string[]>;
   notifications: NotificationSettings;
+  history: HistoryView;
 }
 
 export const initialState: AppState = {
@@ -162,6 +177,7 @@ export const initialState: AppState = {
   systemLines: {},
   groupMembers: {},
   notifications: { permission: 'unsupported', enabled: false, showText: true, offered: false },
+  history: { autoSend: false, expected: false },
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */
@@ -199,6 +215,11 @@ export interface Actions {
   safety(username: string): Promise<SafetyView>;
   /** Record that the numbers matched; `trustNewKey` also accepts a changed identity key. */
   markVerified(username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView>;
+  /** Send this browser's history to a newer device of mine. */
+  sendHistory(deviceId: string): Promise<void>;
+  /** Do not send history to that device (nor ask again). */
+  declineHistory(deviceId: string): Promise<void>;
+  setAutoSendHistory(on: boolean): Promise<void>;
   reconnectNow(): void;
   trustNewServerKey(): Promise<void>;
   dismissNotice(): void;

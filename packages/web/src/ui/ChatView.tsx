@@ -30,7 +30,7 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
   const firstUnread = selection.kind === 'chat' && state.firstUnread?.groupId === selection.groupId ? state.firstUnread : undefined;
   const lines = state.systemLines[key] ?? NO_LINES;
   const onlyMe = isGroup && state.groupMembers[key]?.length === 1;
-  const emptyGroup = isGroup && messages?.length === 0 && lines.length === 0;
+  const emptyGroup = isGroup && messages?.length === 0 && lines.length === 0 && !state.history.expected;
 
   useEffect(() => {
     inputRef.current?.focus();
@@ -96,6 +96,9 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
       {/* Offered in a chat, the moment notifications make sense; never on arrival. */}
       <NotificationOffer state={state} actions={actions} />
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
+      {selection.kind === 'chat' && messages?.length === 0 && state.history.expected && (
+        <p className="hint pad">Earlier messages of this chat are on your other devices. They appear here when one of them is online and sends them.</p>
+      )}
       {active && (onlyMe || emptyGroup) && (
         <p className="hint pad">
           {onlyMe ? 'Only you are in this group so far. Add people with Members: they see what is sent from then on.' : 'No messages yet. Everyone in the group sees what you send from now on.'}

@@ -9,6 +9,7 @@ import { useUnreadInTitle } from './attention.js';
 import { ChatView } from './ChatView.js';
 import { Modal, NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
+import { HistoryBanner } from './HistoryBanner.js';
 import { useAction } from './hooks.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
 import { SettingsPanel } from './SettingsPanel.js';
@@ -68,6 +69,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
             New group
           </button>
         </div>
+        <HistoryBanner state={state} actions={actions} />
         <ConversationList
           state={state}
           onOpen={(groupId) => {
@@ -139,6 +141,7 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
               conversation={conversation}
               selected={conversation.groupId === selected}
               keyChanged={conversation.peer !== undefined && state.keyChanged.includes(conversation.peer)}
+              historyElsewhere={state.history.expected}
               onOpen={onOpen}
             />
           ))}
@@ -149,7 +152,20 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
 }
 
 /** One entry of the list; its accessible name says what the badges show (group, verified or key changed, unread). */
-function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conversation: ConversationView; selected: boolean; keyChanged: boolean; onOpen(groupId: string): void }) {
+function ConversationItem({
+  conversation,
+  selected,
+  keyChanged,
+  historyElsewhere,
+  onOpen,
+}: {
+  conversation: ConversationView;
+  selected: boolean;
+  keyChanged: boolean;
+  /** This device is new: an empty chat's earlier messages are on my other devices. */
+  historyElsewhere: boolean;
+  onOpen(groupId: string): void;
+}) {
   const trust = keyChanged ? 'key changed' : conversation.verified ? 'verified' : undefined;
   return (
     <li>
@@ -173,7 +189,7 @@ function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conv
           <time className="conversation-time">{messageTime(conversation.lastActivityAt)}</time>
         </span>
         <span className="conversation-bottom">
-          <span className="preview">{conversation.active ? (conversation.preview ?? 'No messages yet') : 'You are no longer a member'}</span>
+          <span className="preview">{conversation.active ? (conversation.preview ?? (historyElsewhere ? 'Earlier messages are on your other devices' : 'No messages yet')) : 'You are no longer a member'}</span>
           {conversation.unread > 0 && (
             <span className="badge" aria-hidden="true">
               {conversation.unread}

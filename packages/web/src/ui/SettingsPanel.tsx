@@ -1,4 +1,4 @@
-/** @module Settings: notifications in this browser, and the account's password. */
+/** @module Settings: notifications in this browser, the account's password, and sending message history to new devices without asking. */
 import { useState, type FormEvent } from 'react';
 import type { Actions, AppState } from '../app/state.js';
 import { NotificationSettings } from './attention.js';
@@ -7,12 +7,20 @@ import { useAction } from './hooks.js';
 import { PanelHeader } from './panels.js';
 
 export function SettingsPanel({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
+  const { error, run } = useAction();
   return (
     <section className="panel" aria-label="Settings">
       <PanelHeader title="Settings" onBack={onBack} />
       <div className="pad">
         <NotificationSettings state={state} actions={actions} />
         <ChangePassword actions={actions} />
+        <h3>Your other devices</h3>
+        <label className="check">
+          <input type="checkbox" checked={state.history.autoSend} onChange={(event) => void run(() => actions.setAutoSendHistory(event.target.checked))} />
+          Send my message history to my new devices without asking
+        </label>
+        <p className="hint">When you log in on another browser or terminal, this browser sends it the messages kept here, end-to-end encrypted, while both are online.</p>
+        <ErrorLine error={error} />
       </div>
     </section>
   );
