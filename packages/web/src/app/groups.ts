@@ -4,11 +4,12 @@
  * a changed safety number. Membership lines come from the commits the SDK applies (MLS leaves,
  * DESIGN §6); the server's member list only tells whether a removed user still has a device there.
  */
-import type { ConversationEvent, MembershipChange, Messenger } from '@parley/client';
+import type { ConversationEvent, Messenger } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isConnectionError } from './errors.js';
 import type { AppState, GroupMembers, Selection, SystemLine } from './state.js';
-import { addLines, loadLines, loadRoster, saveRoster, type Roster } from './system-lines.js';
+import { describeChange, userChange, type Said, type UserChange } from './membership-lines.js';
+import { addLines, loadLines, loadRoster, saveRoster } from './system-lines.js';
 
 export interface GroupsHost {
   state(): AppState;
@@ -78,15 +79,15 @@ export class Groups {
   }
 
   async add(groupId: string, usernames: string[]): Promise<void> {
-    await this.changeMembers(groupId, (messenger) => messenger.addToGroup(groupId, usernames), { by: this.me, added: usernames.map((username) => ({ username, deviceId: '' })), removed: [] });
+    await this.changeMembers(groupId, (messenger) => messenger.addToGroup(groupId, usernames), { by: this.me, added: usernames, removed: [] });
   }
 
   async remove(groupId: string, username: string): Promise<void> {
-    await this.changeMembers(groupId, (messenger) => messenger.removeFromGroup(groupId, [username]), { by: this.me, added: [], removed: [{ username, deviceId: '' }] });
+    await this.changeMembers(groupId, (messenger) => messenger.removeFromGroup(groupId, [username]), { by: this.me, added: [], removed: [username] });
   }
 
   /** My own commits are not reported back as events: their lines are written here. */
-  private async changeMembers(groupId: string, change: (messenger: Messenger) => Promise<unknown>, membership: MembershipChange): Promise<void> {
+  private async changeMembers(groupId: string, change: (messenger: Messenger) => Promise<unknown>, membership: UserChange): Promise<void> {
     try {
       await change(this.requireMessenger());
       await this.host.refreshConversations();
@@ -117,7 +118,7 @@ export class Groups {
   handle(event: ConversationEvent): void {
     if (event.kind !== 'changed') return;
     const { conversation: groupId, seq, membership, departed } = event;
-    if (membership || departed) this.later(() => this.membershipChanged(groupId, seq, membership, departed));
+    if (membership || departed) this.later(() => this.membershipChanged(groupId, seq, membership && userChange(membership), departed));
     else this.later(() => this.joined(groupId));
   }
 
@@ -127,49 +128,33 @@ export class Groups {
     if (conversation?.kind === 'group' && conversation.active && !(await loadRoster(this.host.store(), groupId))) await this.learnMembers(groupId);
   }
 
-  private async membershipChanged(groupId: string, seq: number | undefined, membership: MembershipChange | undefined, departed: string | undefined): Promise<void> {
+  private async membershipChanged(groupId: string, seq: number | undefined, change: UserChange | undefined, departed: string | undefined): Promise<void> {
     const store = this.host.store();
     const conversation = await store.getConversation(groupId);
     if (!conversation) return;
     const afterSeq = seq ?? conversation.processedSeq;
-    const line = (key: string, text: string): SystemLine => ({ key: `${afterSeq}:${key}`, groupId, afterSeq, at: Date.now(), text, tone: 'info' });
-    // A device that rejoined (lost state, external commit) is removed and added at once: not news.
-    const rejoined = new Set(membership?.removed.filter((r) => r.deviceId && membership.added.some((a) => a.deviceId === r.deviceId)).map((r) => r.deviceId));
-    const added = unique((membership?.added ?? []).filter((device) => !rejoined.has(device.deviceId)).map((device) => device.username));
-    const removed = unique((membership?.removed ?? []).filter((device) => !rejoined.has(device.deviceId)).map((device) => device.username));
-
+    const line = ({ key, text }: Said): SystemLine => ({ key: `${afterSeq}:${key}`, groupId, afterSeq, at: Date.now(), text, tone: 'info' });
     if (conversation.kind === 'direct') {
       const peer = conversation.peer;
-      if (peer && added.includes(peer)) await this.show(groupId, [line(`device:${peer}`, `${peer} has a new device.`)]);
+      if (peer && change?.added.includes(peer)) await this.show(groupId, [line({ key: `device:${peer}`, text: `${peer} has a new device.` })]);
       return;
     }
-    const known = await loadRoster(store, groupId);
-    const roster: Roster = known ?? { members: [], departed: [] };
-    const lines: SystemLine[] = [];
+    let roster = await loadRoster(store, groupId);
+    if (!roster && !change && conversation.active && this.host.messenger()) roster = await this.learnMembers(groupId).then(() => loadRoster(store, groupId));
+    const said: Said[] = [];
     // Their own signed announcement: said at once, since the removal that follows may be this device's commit, which is not reported back.
-    if (departed && !roster.departed.includes(departed)) {
-      roster.departed = [...roster.departed, departed];
-      lines.push(line(`left:${departed}`, `${this.who(departed)} left.`));
+    if (departed && !roster?.departed.includes(departed)) {
+      roster = { members: roster?.members ?? [], departed: [...(roster?.departed ?? []), departed] };
+      said.push({ key: `left:${departed}`, text: `${this.who(departed)} left.` });
     }
-    if (membership) {
-      const after = conversation.active && this.host.messenger() ? await this.learnMembers(groupId).then((group) => group.members) : roster.members.filter((user) => !removed.includes(user));
-      const before = known ? known.members : after.filter((user) => !added.includes(user));
-      const by = this.who(membership.by);
-      for (const user of added) {
-        if (user === this.me) continue;
-        if (before.includes(user)) lines.push(line(`device:${user}`, `${user} has a new device.`));
-        else lines.push(line(`added:${user}`, membership.by === user ? `${user} joined.` : `${by} added ${user}.`));
-      }
-      for (const user of removed) {
-        // One device went (revoked, say) and the user is still a member; or the user left, which was said.
-        if (after.includes(user) || roster.departed.includes(user)) continue;
-        lines.push(line(`removed:${user}`, `${by} removed ${this.who(user)}.`));
-      }
-      roster.members = after;
-      roster.departed = roster.departed.filter((user) => after.includes(user));
+    if (change) {
+      const after = conversation.active && this.host.messenger() ? (await this.learnMembers(groupId)).members : (roster?.members ?? []).filter((user) => !change.removed.includes(user));
+      const described = describeChange(this.me, roster, after, change);
+      said.push(...described.said);
+      roster = described.roster;
     }
-    await saveRoster(store, groupId, roster);
-    await this.show(groupId, lines);
+    if (roster) await saveRoster(store, groupId, roster);
+    await this.show(groupId, said.map(line));
   }
 
   /** A changed identity key for `peer` (DESIGN §11): say so in the direct chat with them, once per safety number. */

@@ -5,6 +5,7 @@
  * when this browser logs out, like the messages they sit between.
  */
 import type { IndexedDbClientStore } from '../storage/client-store.js';
+import type { Roster } from './membership-lines.js';
 import type { SystemLine } from './state.js';
 
 /** Older lines are dropped past this many in one chat. */
@@ -12,12 +13,6 @@ const MAX_LINES = 500;
 
 const linesKey = (groupId: string) => `web/lines/${groupId}`;
 const rosterKey = (groupId: string) => `web/roster/${groupId}`;
-
-/** A group's members as last seen, and who announced leaving (so their removal reads "left"). */
-export interface Roster {
-  members: string[];
-  departed: string[];
-}
 
 function decode<T>(bytes: Uint8Array | undefined, valid: (value: unknown) => value is T): T | undefined {
   if (!bytes) return undefined;
