@@ -52,7 +52,7 @@ export class Groups {
     try {
       const conversation = await this.requireMessenger().createGroup(title.trim(), members);
       await this.host.refreshConversations();
-      await this.learnMembers(conversation.groupId);
+      // Opening it learns its members (lookAt), before any later change is worked out against them.
       this.host.select({ kind: 'chat', groupId: conversation.groupId });
     } catch (error) {
       await this.host.refreshConversations();
