@@ -117,6 +117,15 @@ describe('reading in the web client', () => {
     await expect(link.getAttribute('rel')).resolves.toBe('noopener noreferrer');
     await expect(link.getAttribute('target')).resolves.toBe('_blank');
     await expect(log.getByRole('link', { name: 'alice@example.org' }).getAttribute('href')).resolves.toBe('mailto:alice@example.org');
+    // What only looks like a link or markup stays text.
+    const trap = 'javascript:alert(1) <img src=x onerror=alert(2)> <a href="https://evil.example">click</a>';
+    await send(alice.page, trap);
+    await lines(bob.page, 'javascript:alert(1)').waitFor({ timeout: 30_000 });
+    await expect(lines(bob.page, 'javascript:alert(1)').locator('img').count()).resolves.toBe(0);
+    // Any link in it is one the page made (web address, new tab, no opener), never the sender's markup.
+    const made = await lines(bob.page, 'javascript:alert(1)').locator('a').evaluateAll((links) => links.map((a) => [a.getAttribute('href'), a.getAttribute('rel')]));
+    expect(made.every(([href, rel]) => /^https?:/.test(href ?? '') && rel === 'noopener noreferrer')).toBe(true);
+    await expect(lines(bob.page, 'javascript:alert(1)').textContent()).resolves.toContain(trap);
     // The full date on hover; a direct chat shows no sender names (a screen reader still hears them).
     const year = String(new Date().getFullYear());
     await expect(lines(bob.page, 'Hello Bob.').locator('time').getAttribute('title')).resolves.toContain(year);
