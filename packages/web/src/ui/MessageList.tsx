@@ -7,7 +7,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Actions, ChatMessage, SolvingView, SystemLine } from '../app/state.js';
-import { isoTime, longDate, messageTime } from './format.js';
+import { clockTime, isoTime, longDate } from './format.js';
 import { messageRows, type Row } from './message-rows.js';
 import { LockTag, MessageBody } from './TimeLock.js';
 
@@ -155,7 +155,7 @@ function RowContent({ row, isGroup, solving, actions }: { row: Row; isGroup: boo
         <p className="system-text">
           {row.line.text}{' '}
           <time dateTime={isoTime(row.line.at)} title={longDate(row.line.at)}>
-            {messageTime(row.line.at)}
+            {clockTime(row.line.at)}
           </time>
         </p>
       );
@@ -174,7 +174,7 @@ function MessageItem({ message, showSender, solving, actions }: { message: ChatM
       <span className="meta">
         <LockTag message={message} />
         <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
-          {messageTime(message.sentAt)}
+          {clockTime(message.sentAt)}
         </time>
         {message.mine && <DeliveryState message={message} actions={actions} />}
       </span>
