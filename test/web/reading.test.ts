@@ -295,7 +295,7 @@ describe('reading in the web client', () => {
       const tx = db.transaction('messages', 'readwrite');
       const start = Date.now() - 20 * 86_400_000;
       for (let i = 1; i <= 10_000; i++) {
-        tx.objectStore('messages').put({ groupId, seq: 1_000_000 + i, sender: i % 3 === 0 ? 'alice' : 'bob', senderDevice: 'seeded', sentAt: start + i * 60_000, text: `Archived message ${i}`, read: 1 });
+        tx.objectStore('messages').put({ groupId, seq: 1_000_000 + i, sender: i % 3 === 0 ? 'alice' : 'bob', senderDevice: 'seeded', sentAt: start + i * 60_000, text: `Archived message ${i}.`, read: 1 });
       }
       await new Promise((resolve, reject) => {
         tx.oncomplete = resolve;
@@ -307,7 +307,7 @@ describe('reading in the web client', () => {
     expect(seeded).not.toBe('');
     await conversationEntry(alice.page, 'Reading club', { group: true }).click();
     await conversationEntry(alice.page, 'bob').click();
-    await lines(alice.page, 'Archived message 10000').waitFor({ timeout: 30_000 });
+    await lines(alice.page, 'Archived message 10000.').waitFor({ timeout: 30_000 });
     const rendered = await history(alice.page).getByRole('listitem').count();
     expect(rendered).toBeGreaterThan(3);
     expect(rendered).toBeLessThan(80);
@@ -318,7 +318,7 @@ describe('reading in the web client', () => {
     await scroller.evaluate((element) => element.scrollTo({ top: element.scrollHeight / 2 }));
     const middle = history(alice.page).getByRole('listitem').filter({ hasText: /Archived message \d+/ }).first();
     await middle.waitFor();
-    const shown = Number(/Archived message (\d+)/.exec((await middle.textContent()) ?? '')?.[1]);
+    const shown = Number(/Archived message (\d+)\./.exec((await middle.textContent()) ?? '')?.[1]);
     expect(shown).toBeGreaterThan(2_000);
     expect(shown).toBeLessThan(8_000);
     await expect(history(alice.page).getByRole('listitem').count()).resolves.toBeLessThan(80);
