@@ -259,9 +259,11 @@ describe('reading in the web client', () => {
     await expect.poll(() => alice.page.title()).toBe('(1) Parley');
     await expect(alice.page.locator('link[rel="icon"]').getAttribute('href')).resolves.toMatch(/^data:image\/svg\+xml,/);
 
-    // Back in view: read, and the title says so.
+    // Back in view: read, the title says so, and "New messages" now stands above what came meanwhile.
     await setHidden(alice.page, false);
     await expect.poll(() => alice.page.title()).toBe('Parley');
+    const divider = history(alice.page).getByRole('separator', { name: 'New messages' });
+    await expect.poll(() => divider.evaluate((row) => row.nextElementSibling?.textContent ?? '')).toContain('Are you still there?');
     await expect(alice.page.locator('link[rel="icon"]').getAttribute('href')).resolves.toBe('/favicon.svg');
 
     // With the text hidden, a notification says only who wrote; clicking it opens the chat.

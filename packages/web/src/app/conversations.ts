@@ -187,9 +187,15 @@ export class Conversations {
     await this.markSelectionRead();
   }
 
-  async markSelectionRead(): Promise<void> {
+  /** `returning`: the page is back in view, and what came meanwhile gets "New messages" above it. */
+  async markSelectionRead(options: { returning?: boolean } = {}): Promise<void> {
     const selection = this.host.state().selection;
     if (selection.kind !== 'chat' || document.visibilityState !== 'visible') return;
+    if (options.returning) {
+      const me = this.host.state().me?.username;
+      const first = (await this.host.store().listMessages(selection.groupId, { unreadOnly: true })).find((m) => m.sender !== me)?.seq;
+      if (first !== undefined) this.host.set({ firstUnread: { groupId: selection.groupId, seq: first } });
+    }
     const unread = this.host.state().conversations.find((c) => c.groupId === selection.groupId)?.unread ?? 0;
     const loaded = this.host.state().messages[selection.groupId] ?? [];
     const newest = loaded.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);

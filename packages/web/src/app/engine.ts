@@ -113,7 +113,7 @@ export class Engine {
     );
     const reconnectIfOffline = () => this.state.connectivity.state === 'offline' && this.reconnectNow();
     onPageReturn(reconnectIfOffline, () => {
-      void this.chats.markSelectionRead();
+      void this.chats.markSelectionRead({ returning: true });
       reconnectIfOffline();
     });
     await this.connect();
