@@ -2,7 +2,8 @@
  * History on a new browser (issue #15): alice logs in on a new browser context, which is a new
  * device of her account. It says her earlier messages are on her other devices; her first browser
  * asks whether to send them, and once she agrees they appear in the new one. Set to send without
- * asking, the first browser sends them to the next new device by itself.
+ * asking, the first browser sends them to the next new device by itself. A group's title shows at
+ * once on the new browser.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -55,9 +56,17 @@ describe('the web client: history on a new browser', () => {
     const reply = await bob(['send', 'alice', 'Welcome, alice']);
     expect(reply.code, reply.stderr).toBe(0);
     await history(first.page).getByText('Welcome, alice').waitFor({ timeout: 30_000 });
+    await first.page.getByRole('button', { name: 'New group' }).click();
+    const dialog = first.page.getByRole('dialog', { name: 'New group' });
+    await dialog.getByLabel('Title').fill('Reading list');
+    await dialog.getByLabel('Members').fill('bob');
+    await dialog.getByRole('button', { name: 'Create group' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 30_000 });
 
     const second = await newBrowser();
     const page = second.page;
+    // The group's title, not a stand-in: the first browser tells it as the new one joins.
+    await conversationEntry(page, 'Reading list', { group: true }).waitFor({ timeout: 30_000 });
     await conversationEntry(page, 'bob').waitFor({ timeout: 30_000 });
     await expect(conversationEntry(page, 'bob').textContent()).resolves.toContain('Earlier messages are on your other devices');
     await conversationEntry(page, 'bob').click();

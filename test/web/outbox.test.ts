@@ -135,6 +135,11 @@ describe('the web client outbox', () => {
 
     await page.reload();
     await failed.getByText('Not sent: There is no user called zed-nobody.').waitFor({ timeout: 30_000 });
+    // Logging out would lose it: the question says so.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    const ask = page.getByRole('dialog', { name: 'Log out of this browser?' });
+    await ask.getByRole('alert').filter({ hasText: '1 message you wrote here is not sent yet and will be lost.' }).waitFor();
+    await ask.getByRole('button', { name: 'Cancel' }).click();
     await failed.getByRole('button', { name: 'Delete' }).click();
     await failed.waitFor({ state: 'detached' });
     await page.reload();
