@@ -22,7 +22,7 @@ export function HistoryBanner({ state, actions }: { state: AppState; actions: Ac
             Send history
           </button>
           <button type="button" className="secondary small" disabled={busy} onClick={() => void run(() => actions.declineHistory(offer.deviceId))}>
-            Not now
+            Don’t send
           </button>
         </span>
       </div>
