@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, logIn, openClient, register, send, startChat } from './support.js';
+import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, logIn, openClient, register, screenshot, send, startChat } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const SLOW = 180_000;
@@ -75,12 +75,15 @@ describe('the web client: history on a new browser', () => {
     // The first browser asks, naming the new device.
     const ask = first.page.getByRole('region', { name: 'Message history' });
     await ask.getByText('A new device').waitFor({ timeout: 30_000 });
+    await screenshot(first.page, 'desktop-history-offer');
+    await screenshot(page, 'desktop-history-expected');
     await ask.getByRole('button', { name: 'Send history' }).click();
     await first.page.getByRole('status').filter({ hasText: 'Message history sent to your new device.' }).waitFor({ timeout: 30_000 });
 
     await history(page).getByText('Hello from my first browser').waitFor({ timeout: 30_000 });
     await history(page).getByText('Welcome, alice').waitFor();
     await page.getByRole('status').filter({ hasText: 'Earlier messages arrived from your other device.' }).waitFor();
+    await screenshot(page, 'desktop-history-arrived');
     await expect(page.getByText('Earlier messages of this chat are on your other devices.').count()).resolves.toBe(0);
 
     // Kept: a reload shows them again, and the new device talks on in the same chat.
@@ -96,6 +99,7 @@ describe('the web client: history on a new browser', () => {
   it('set to send without asking, my first browser sends the history to the next new device by itself', async () => {
     await first.page.getByRole('button', { name: 'Settings' }).click();
     await first.page.getByLabel('Send my message history to my new devices without asking').check();
+    await screenshot(first.page, 'desktop-settings');
 
     const third = await newBrowser();
     await conversationEntry(third.page, 'bob').click();
