@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { tempDir } from '../support/harness.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { buildWebClient, DESKTOP, history, launchChromium, openClient, register, send, startChat } from './support.js';
+import { buildWebClient, DESKTOP, history, launchChromium, openClient, register, screenshot, send, startChat } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const SLOW = 180_000;
@@ -93,6 +93,7 @@ describe('the web client outbox', () => {
       await page.getByRole('button', { name: 'Send' }).click();
       await line(page, text).getByText('Waiting to send').waitFor();
     }
+    await screenshot(page, 'desktop-outbox-waiting');
 
     // The server comes back on the same data and address; the page reloads with all three still pending.
     server = await startServerProcess({ dataDir, webRoot, port: Number(new URL(url).port) });
@@ -131,12 +132,18 @@ describe('the web client outbox', () => {
     await page.getByRole('button', { name: 'Send' }).click();
     const failed = line(page, 'Are you there?');
     await failed.getByText('Not sent: There is no user called zed-nobody.').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'desktop-outbox-failed');
 
     await failed.getByRole('button', { name: 'Retry' }).click();
     await failed.getByText('Not sent: There is no user called zed-nobody.').waitFor({ timeout: 30_000 });
 
     await page.reload();
     await failed.getByText('Not sent: There is no user called zed-nobody.').waitFor({ timeout: 30_000 });
+    // Logging out would lose it: the question says so.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    const ask = page.getByRole('dialog', { name: 'Log out of this browser?' });
+    await ask.getByRole('alert').filter({ hasText: '1 message you wrote here is not sent yet and will be lost.' }).waitFor();
+    await ask.getByRole('button', { name: 'Cancel' }).click();
     await failed.getByRole('button', { name: 'Delete' }).click();
     await failed.waitFor({ state: 'detached' });
     await page.reload();

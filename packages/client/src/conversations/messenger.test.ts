@@ -88,7 +88,7 @@ describe('Messenger: what sending into an existing conversation costs', () => {
 
 describe('Messenger: a resend after a lost reply (an outbox)', () => {
   it('hears the ciphertext before it leaves, and sending it again is stored once', async () => {
-    const { messenger, store, stored } = await setup({ loseReplyOnce: true });
+    const { messenger, store, stored, requester } = await setup({ loseReplyOnce: true });
     messenger.onEvent(() => undefined);
     const kept: SealedText[] = [];
     const onSealed = async (sealed: SealedText) => void kept.push(sealed);
@@ -99,6 +99,8 @@ describe('Messenger: a resend after a lost reply (an outbox)', () => {
 
     const resent = await messenger.sendDirect('bob', 'only once', { sealed: kept[0] as SealedText, onSealed });
     expect(resent).toMatchObject({ seq: 11, text: 'only once', sentAt: kept[0]?.sentAt });
+    // Only the resend asks the server to look for a copy it stored already.
+    expect(requester.calls.filter((call) => call.op === 'group.send').map((call) => (call.body as { resend?: boolean }).resend)).toEqual([undefined, true]);
     expect(kept).toHaveLength(1);
     expect(stored.size).toBe(1);
     expect((await store.listMessages(groupIdText(groupId))).map((m) => [m.seq, m.text])).toEqual([[11, 'only once']]);

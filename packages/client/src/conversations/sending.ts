@@ -55,7 +55,7 @@ export async function sendText(ctx: MessengerContext, log: GroupLog, conversatio
 /** Send an earlier attempt's ciphertext again; undefined when the server never stored it and the epoch moved on. */
 async function resend(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord, sealed: SealedText): Promise<{ seq: number; conversation: ConversationRecord } | undefined> {
   try {
-    const { seq } = await ctx.request('group.send', { groupId: groupIdBytes(sealed.groupId), epoch: sealed.epoch, message: sealed.message });
+    const { seq } = await ctx.request('group.send', { groupId: groupIdBytes(sealed.groupId), epoch: sealed.epoch, message: sealed.message, resend: true });
     log.accepted(sealed.groupId, seq);
     return { seq, conversation: (await ctx.store.getConversation(conversation.groupId)) ?? conversation };
   } catch (error) {

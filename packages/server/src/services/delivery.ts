@@ -62,8 +62,8 @@ export class DeliveryService {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
     // A resend of what is already stored (its reply was lost) gets the same answer, and nobody gets it twice;
-    // checked before the epoch, which may have moved on since the first attempt.
-    const already = await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW);
+    // checked before the epoch, which may have moved on since the first attempt. Only resends pay for the look.
+    const already = body.resend ? await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW) : undefined;
     if (already !== undefined) {
       this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
       return { seq: already };

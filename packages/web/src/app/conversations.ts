@@ -65,6 +65,7 @@ export class Conversations {
       delivered: (shown, sent) => this.delivered(shown, sent),
       refusal: (error, target) => this.refusal(error, target),
       store: () => this.host.outbox(),
+      failed: (error) => this.host.set({ notice: `Messages waiting to be sent could not be read or saved in this browser: ${describeError(error)}` }),
     });
   }
 

@@ -24,6 +24,8 @@ const CHANGE_CHECK_INTERVAL_MS = 3_000;
 export class HistorySharing {
   private lastCheck = 0;
   private checking: Promise<void> | undefined;
+  private checkAgain = false;
+  private laterCheck: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly host: HistoryHost) {}
 
@@ -51,16 +53,36 @@ export class HistorySharing {
   handle(event: ConversationEvent): void {
     if (event.kind === 'history') void this.received(event.chunk);
     // A new device of mine joins my groups by external commit, which changes them.
-    else if (event.kind === 'changed' && Date.now() - this.lastCheck > CHANGE_CHECK_INTERVAL_MS) void this.checkDevices();
+    else if (event.kind === 'changed') this.checkSoon();
+  }
+
+  /** At most one look per interval; one asked for within it happens at its end, not never. */
+  private checkSoon(): void {
+    if (this.laterCheck !== undefined) return;
+    const wait = Math.max(0, this.lastCheck + CHANGE_CHECK_INTERVAL_MS - Date.now());
+    this.laterCheck = setTimeout(() => {
+      this.laterCheck = undefined;
+      void this.checkDevices();
+    }, wait);
   }
 
   /** Offer (or send, if set to) this browser's history to each newer device of the account not answered yet. */
   checkDevices(): Promise<void> {
-    this.checking ??= this.lookForNewDevices()
-      .catch((error: unknown) => {
-        if (!isConnectionError(error)) this.host.set({ notice: `Could not look for your new devices: ${describeError(error)}` });
-      })
-      .finally(() => (this.checking = undefined));
+    // Asked again while looking: look once more afterwards, as the device list may have changed since.
+    if (this.checking) {
+      this.checkAgain = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      do {
+        this.checkAgain = false;
+        try {
+          await this.lookForNewDevices();
+        } catch (error) {
+          if (!isConnectionError(error)) this.host.set({ notice: `Could not look for your new devices: ${describeError(error)}` });
+        }
+      } while (this.checkAgain);
+    })().finally(() => (this.checking = undefined));
     return this.checking;
   }
 

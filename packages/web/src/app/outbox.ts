@@ -9,7 +9,7 @@
  */
 import type { Message, Messenger, SealedText, SendOptions } from '@parley/client';
 import type { IndexedDbOutbox, OutboxEntry, OutboxTarget } from '../storage/outbox-store.js';
-import { isConnectionError } from './errors.js';
+import { describeError, isConnectionError } from './errors.js';
 import type { AppState, ChatMessage, Delivery } from './state.js';
 
 export interface OutboxHost {
@@ -24,6 +24,8 @@ export interface OutboxHost {
   refusal(error: unknown, target: OutboxTarget): string;
   /** Where the outbox is kept (one handle for the page's life). */
   store(): IndexedDbOutbox;
+  /** The outbox itself failed (IndexedDB): tell the user; what it holds stays for the next run. */
+  failed(error: unknown): void;
 }
 
 /** After a timeout on a live connection, look again this much later (a reconnect also resends). */
@@ -50,7 +52,13 @@ export class Outbox {
   async add(target: OutboxTarget, shownIn: string, text: string, unlockAt: number | undefined): Promise<void> {
     const entry: OutboxEntry = { id: crypto.randomUUID(), createdAt: Date.now(), target, shownIn, text, ...(unlockAt === undefined ? {} : { unlockAt }) };
     this.show(entry, 'queued');
-    await this.store.put(entry);
+    try {
+      await this.store.put(entry);
+    } catch (error) {
+      // Not kept, so not shown as if it were: the caller gives the text back.
+      this.host.setMessages(shownIn, (list) => list.filter((m) => m.outboxId !== entry.id));
+      throw new Error(`This browser could not keep the message to send it: ${describeError(error)}`, { cause: error });
+    }
     this.flush();
   }
 
@@ -83,13 +91,15 @@ export class Outbox {
           this.again = false;
           await this.sendWaiting();
         } while (this.again);
+      } catch (error) {
+        this.host.failed(error);
       } finally {
         this.running = false;
       }
     })();
   }
 
-  /** Forget what is shown (the store itself is cleared with the rest of this browser's messages). */
+  /** Logging out: no more timed retries (the store is cleared with the rest of this browser's messages). */
   cancel(): void {
     clearTimeout(this.retryTimer);
   }

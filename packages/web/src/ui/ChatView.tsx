@@ -15,6 +15,7 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
   const [text, setText] = useState('');
   const [unlock, setUnlock] = useState<UnlockChoice>(NO_LOCK);
   const [showMembers, setShowMembers] = useState(false);
+  const [sendError, setSendError] = useState<string>();
   /** The peer whose Verify screen is open in place of the chat. */
   const [verifying, setVerifying] = useState<string>();
   const inputRef = useRef<HTMLTextAreaElement>(null);
@@ -43,7 +44,12 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
     setText('');
     // A time lock is for one message: the next one is not locked unless chosen again.
     setUnlock(NO_LOCK);
-    void actions.send(body, unlockOptions(unlock));
+    setSendError(undefined);
+    // Not even kept in the outbox: give the text back, and say why.
+    actions.send(body, unlockOptions(unlock)).catch((error: unknown) => {
+      setText(body);
+      setSendError(error instanceof Error ? error.message : String(error));
+    });
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -114,6 +120,11 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
         solving={state.solving}
         actions={actions}
       />
+      {sendError && (
+        <p role="alert" className="error pad">
+          {sendError}
+        </p>
+      )}
       {active ? (
         <form className="composer" onSubmit={submit}>
           <label className="visually-hidden" htmlFor="composer-input">

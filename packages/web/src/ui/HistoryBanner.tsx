@@ -22,7 +22,7 @@ export function HistoryBanner({ state, actions }: { state: AppState; actions: Ac
             Send history
           </button>
           <button type="button" className="secondary small" disabled={busy} onClick={() => void run(() => actions.declineHistory(offer.deviceId))}>
-            Not now
+            Don’t send
           </button>
         </span>
       </div>
@@ -40,7 +40,7 @@ export function HistoryBanner({ state, actions }: { state: AppState; actions: Ac
         ? 'Earlier messages are on your other devices. They are copied here when one of them is online and sends them.'
         : undefined;
   return progress ? (
-    <p role="status" className="hint history-status">
+    <p role="status" className="hint pad">
       {progress}
     </p>
   ) : null;

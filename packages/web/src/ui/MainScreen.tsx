@@ -122,7 +122,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
       </main>
       {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={chatStarted} />}
       {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={chatStarted} />}
-      {dialog === 'log-out' && <LogOutDialog actions={actions} onClose={() => setDialog('none')} />}
+      {dialog === 'log-out' && <LogOutDialog unsent={Object.values(state.messages).flat().filter((m) => m.outboxId !== undefined).length} actions={actions} onClose={() => setDialog('none')} />}
     </div>
   );
 }
@@ -202,13 +202,18 @@ function ConversationItem({
 }
 
 /** Logging out forgets this browser's keys and messages: say so, and ask first. */
-function LogOutDialog({ actions, onClose }: { actions: Actions; onClose(): void }) {
+function LogOutDialog({ unsent, actions, onClose }: { unsent: number; actions: Actions; onClose(): void }) {
   const { busy, error, run } = useAction();
   return (
     <Modal title="Log out of this browser?" onClose={onClose}>
       <p>
         This browser forgets your keys and every message kept in it. Your account, your other devices and the messages on them stay as they are.
       </p>
+      {unsent > 0 && (
+        <p role="alert" className="error">
+          {unsent === 1 ? '1 message you wrote here is not sent yet and' : `${unsent} messages you wrote here are not sent yet and`} will be lost.
+        </p>
+      )}
       <p className="hint">
         Logging in here again makes this browser a new device: it gets earlier messages from another of your devices while that one is online.
       </p>

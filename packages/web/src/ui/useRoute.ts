@@ -28,6 +28,10 @@ export function useRoute(selection: Selection, panel: Panel, setPanel: (panel: P
       opened.current = true;
       return;
     }
-    if ((globalThis.location.hash || '#/') !== hash) globalThis.history.pushState(null, '', hash);
+    const current = globalThis.location.hash || '#/';
+    if (current === hash) return;
+    // A draft's first message turns it into its chat: the same place, so no new history entry.
+    if (current.startsWith('#/new/') && hash.startsWith('#/chat/')) globalThis.history.replaceState(null, '', hash);
+    else globalThis.history.pushState(null, '', hash);
   }, [hash]);
 }
