@@ -126,6 +126,7 @@ describe('reading in the web client', () => {
     const made = await lines(bob.page, 'javascript:alert(1)').locator('a').evaluateAll((links) => links.map((a) => [a.getAttribute('href'), a.getAttribute('rel')]));
     expect(made.every(([href, rel]) => /^https?:/.test(href ?? '') && rel === 'noopener noreferrer')).toBe(true);
     await expect(lines(bob.page, 'javascript:alert(1)').textContent()).resolves.toContain(trap);
+    await send(alice.page, 'Talk soon.');
     // The full date on hover; a direct chat shows no sender names (a screen reader still hears them).
     const year = String(new Date().getFullYear());
     await expect(lines(bob.page, 'Hello Bob.').locator('time').getAttribute('title')).resolves.toContain(year);
