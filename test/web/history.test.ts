@@ -93,6 +93,9 @@ describe('the web client: history on a new browser', () => {
     const synced = await bob(['sync']);
     expect(synced.code, synced.stderr).toBe(0);
     expect(synced.stdout).toContain('And hello from my second browser');
+    // The first browser shows it too, not as unread: alice wrote it herself.
+    const inFirst = conversationEntry(first.page, 'bob', { unread: 0 });
+    await inFirst.filter({ hasText: 'You: And hello from my second browser' }).waitFor({ timeout: 30_000 });
     await second.context.close();
   }, SLOW);
 
