@@ -75,8 +75,16 @@ export class Notifier {
     if (!notifications.enabled || permission() !== 'granted') return;
     const title = message.kind === 'group' ? `${message.sender} in ${message.conversation}` : message.sender;
     const text = message.text === undefined ? 'A time-locked message' : message.text;
-    // One notification per chat: a newer message replaces the older one (same tag).
-    const shown = new Notification(title, { body: notifications.showText ? text : 'New message', tag: message.groupId, icon: '/favicon.svg' });
+    let shown: Notification;
+    try {
+      // One notification per chat: a newer message replaces the older one (same tag).
+      shown = new Notification(title, { body: notifications.showText ? text : 'New message', tag: message.groupId, icon: '/favicon.svg' });
+    } catch (error) {
+      // Some browsers (Chrome on Android) allow notifications only from a service worker: say so, and stop trying.
+      this.save({ enabled: false });
+      this.host.set({ notice: `This browser cannot show Parley’s notifications (${error instanceof Error ? error.message : String(error)}).` });
+      return;
+    }
     shown.onclick = () => {
       globalThis.focus();
       this.host.select({ kind: 'chat', groupId: message.groupId });
