@@ -38,6 +38,9 @@ const empty = object({});
 /** Most contacts and most blocked users one account keeps (LIMIT_REACHED beyond). */
 export const MAX_CONTACTS = 5000;
 export const MAX_BLOCKS = 1000;
+/** My contacts and the users I block, sorted (DESIGN §6 consent). */
+export const contactListsSchema = object({ contacts: array(usernameSchema, { max: MAX_CONTACTS }), blocked: array(usernameSchema, { max: MAX_BLOCKS }) });
+export type ContactLists = Infer<typeof contactListsSchema>;
 
 /**
  * What a proof of work is for (DESIGN §10): registration, or a proof of a credential (login.start,
@@ -314,7 +317,7 @@ export const ops = {
   'contacts.remove': op(object({ username: usernameSchema }), empty),
   'contacts.block': op(object({ username: usernameSchema }), empty),
   'contacts.unblock': op(object({ username: usernameSchema }), empty),
-  'contacts.list': op(empty, object({ contacts: array(usernameSchema, { max: MAX_CONTACTS }), blocked: array(usernameSchema, { max: MAX_BLOCKS }) })),
+  'contacts.list': op(empty, contactListsSchema),
 
   /** Online users visible to me: mutual contacts (or everyone on an open server), paged. */
   'presence.list': op(
