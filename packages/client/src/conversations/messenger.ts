@@ -19,7 +19,7 @@ import { Inbox } from './inbox.js';
 import { KeyPackages } from './key-packages.js';
 import { addUsers, createConversation, removeUsers } from './membership.js';
 import { Pipeline } from './pipeline.js';
-import { acceptRequest, blockUser, declineRequest, findRequest, pendingRequests, type MessageRequest } from './requests.js';
+import { acceptRequest, blockUser, declineRequest, findRequest, pendingRequests, settleRequests, type MessageRequest } from './requests.js';
 import { forgetDepartures, noteDeparture, reconcileAll, settleDepartures, shareTitles } from './reconcile.js';
 import { rejoinLostGroups } from './rejoin.js';
 import { sendContent, sendText, type SendOptions } from './sending.js';
@@ -262,6 +262,7 @@ export class Messenger {
 
   private async syncNow(): Promise<void> {
     await this.inbox.fetchAll();
+    await settleRequests(this.ctx);
     let groups = await this.ctx.groups.list();
     // Joining changes the routing lists: read them again before reconciling.
     if ((await rejoinLostGroups(this.ctx, groups)).length > 0) groups = await this.ctx.groups.list();

@@ -88,3 +88,19 @@ export async function blockUser(ctx: MessengerContext, username: string): Promis
   for (const request of theirs) declined.push(await declineRequest(ctx, request));
   return declined;
 }
+
+/**
+ * Another device of mine may have accepted a request (the requester is my contact now, at the
+ * server): accepted here too. One contacts.list per sync, and only while requests are pending.
+ */
+export async function settleRequests(ctx: MessengerContext): Promise<void> {
+  const pending = (await ctx.store.listConversations()).filter(isPendingRequest);
+  if (pending.length === 0) return;
+  const { contacts } = await ctx.contacts.refresh();
+  for (const request of pending) {
+    if (request.requestFrom === undefined || !contacts.includes(request.requestFrom)) continue;
+    const { requestFrom: _accepted, ...accepted } = request;
+    await ctx.store.apply({ conversation: accepted });
+    ctx.emit({ kind: 'changed', conversation: accepted.groupId });
+  }
+}
