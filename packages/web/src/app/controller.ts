@@ -12,6 +12,7 @@ import { browserSocketFactory } from '../socket.js';
 import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
+import { Requests } from './requests.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Presence } from './presence.js';
 import { Safety } from './safety.js';
@@ -60,6 +61,7 @@ export class Controller implements Actions {
     signedIn: (session) => this.enterMain(this.generation, session),
     logout: () => this.logout(),
   });
+  private readonly requests = new Requests({ set: (patch) => this.set(patch), messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations() });
   private readonly timelocks = new Timelocks({ state: () => this.state, set: (patch) => this.set(patch), store: () => this.store, opened: (message) => this.chats.opened(message) });
   private readonly presence = new Presence({ state: () => this.state, set: (patch) => this.set(patch), client: () => this.client });
   private readonly trust = new Safety({
@@ -301,6 +303,9 @@ export class Controller implements Actions {
   readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.chats.addMembers(groupId, usernames);
   readonly removeMember = (groupId: string, username: string): Promise<void> => this.chats.removeMember(groupId, username);
   readonly leaveGroup = (groupId: string): Promise<void> => this.chats.leaveGroup(groupId);
+  readonly acceptRequest = (groupId: string): Promise<void> => this.requests.accept(groupId);
+  readonly declineRequest = (groupId: string): Promise<void> => this.requests.decline(groupId);
+  readonly blockUser = (username: string): Promise<void> => this.requests.block(username);
 
   // --- safety numbers (see safety.ts) --------------------------------------------------------
 

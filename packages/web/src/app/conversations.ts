@@ -79,6 +79,7 @@ export class Conversations {
           active: record.active,
           ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text ?? 'a time-locked message'}` } : {}),
           ...(peer ? { peer, verified } : {}),
+          ...(record.requestFrom === undefined ? {} : { request: record.requestFrom }),
         };
       }),
     );
