@@ -234,6 +234,11 @@ export class Messenger {
     return this.serial(() => blockUser(this.ctx, username));
   }
 
+  /** Make these users my contacts without writing to them: each sees my presence once they have me too. */
+  addContacts(usernames: string[]): Promise<void> {
+    return this.serial(() => this.ctx.contacts.add(usernames, this.ctx.self.username));
+  }
+
   unblock(username: string): Promise<void> {
     return this.serial(() => this.ctx.contacts.unblock(username));
   }
