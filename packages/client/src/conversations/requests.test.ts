@@ -98,6 +98,15 @@ describe('message requests: what the client decides', () => {
     expect(requester.ops()).toEqual(['contacts.list', 'contacts.list']);
   });
 
+  it("declines at the next sync a request from someone I block (a Welcome queued before the block)", async () => {
+    const { ctx, requester, store } = testContext(bob, { 'contacts.list': () => ({ contacts: [], blocked: ['mallory'] }), 'group.leave': () => ({}) });
+    await store.apply({ conversation: await request() });
+    await settleRequests(ctx);
+    expect(requester.ops()).toEqual(['contacts.list', 'group.leave']);
+    expect(await store.getConversation(group)).toMatchObject({ active: false, requestFrom: 'mallory' });
+    expect(await pendingRequests(store)).toEqual([]);
+  });
+
   it('names a request by its requester, group id or title, and says when it is ambiguous or unknown', async () => {
     const { store } = testContext(bob, {});
     await store.apply({ conversation: await request() });
