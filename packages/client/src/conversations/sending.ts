@@ -15,6 +15,7 @@ import type { ConversationRecord, StoredMessage } from '../store/client-store.js
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
+import { requireAccepted } from './requests.js';
 import { lockedContent } from './timelocks.js';
 import { present, type Message } from './views.js';
 
@@ -40,6 +41,7 @@ export interface SealedText {
 
 export async function sendText(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord, text: string, options: SendOptions = {}): Promise<Message> {
   if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
+  requireAccepted(conversation);
   const resent = options.sealed?.groupId === conversation.groupId ? await resend(ctx, log, conversation, options.sealed) : undefined;
   if (resent) return keepOwn(ctx, resent.conversation, resent.seq, text, options.sealed as SealedText);
   const sentAt = Date.now();
@@ -80,6 +82,7 @@ export async function sendContent(
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
     if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
+    requireAccepted(current);
     const { message, state } = await encrypt(current.state, ctx.member, encodeContent(content));
     // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
     const advanced = { ...current, state };

@@ -39,6 +39,11 @@ export class Controller extends Engine implements Actions {
   readonly removeMember = (groupId: string, username: string): Promise<void> => this.groups.remove(groupId, username);
   readonly leaveGroup = (groupId: string): Promise<void> => this.groups.leave(groupId);
 
+  // --- message requests (requests.ts)
+  readonly acceptRequest = (groupId: string): Promise<void> => this.requests.accept(groupId);
+  readonly declineRequest = (groupId: string): Promise<void> => this.requests.decline(groupId);
+  readonly blockUser = (username: string): Promise<void> => this.requests.block(username);
+
   // --- notifications (notifications.ts)
   readonly setNotifications = (change: Partial<Pick<NotificationSettings, 'enabled' | 'showText'>>): Promise<void> => this.notifier.setNotifications(change);
   readonly declineNotifications = (): void => this.notifier.decline();

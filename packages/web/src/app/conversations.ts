@@ -91,6 +91,7 @@ export class Conversations {
           active: record.active,
           ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text ?? 'a time-locked message'}` } : {}),
           ...(peer ? { peer, verified } : {}),
+          ...(record.requestFrom === undefined ? {} : { request: record.requestFrom }),
         };
       }),
     );
@@ -175,7 +176,9 @@ export class Conversations {
     if (selection.kind !== 'chat') return;
     const groupId = selection.groupId;
     this.host.openedChat(groupId);
-    const stored = await this.host.store().listMessages(groupId);
+    // Messages of users I block stay in the store but are not shown (a group's log is shared; DESIGN §6 consent).
+    const hidden = this.host.messenger()?.hiddenSenders;
+    const stored = (await this.host.store().listMessages(groupId)).filter((m) => !hidden?.has(m.sender));
     const me = this.host.state().me?.username;
     const firstUnread = stored.find((m) => !m.read && m.sender !== me)?.seq;
     this.host.set((state) => {

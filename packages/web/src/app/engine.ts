@@ -14,6 +14,7 @@ import { browserSocketFactory } from '../socket.js';
 import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
+import { Requests } from './requests.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Groups } from './groups.js';
 import { HistorySharing } from './history.js';
@@ -71,6 +72,7 @@ export class Engine {
   });
   protected readonly groups = new Groups({ ...this.view, store: () => this.store, messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations(), select: (selection) => this.chats.select(selection) });
   protected readonly notifier = new Notifier({ ...this.view, select: (selection) => this.chats.select(selection) });
+  protected readonly requests = new Requests({ set: (patch) => this.set(patch), messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations() });
   protected readonly timelocks = new Timelocks({ ...this.view, store: () => this.store, opened: (message) => this.chats.opened(message) });
   protected readonly presence = new Presence({ ...this.view, client: () => this.client });
   protected readonly history = new HistorySharing({ ...this.view, client: () => this.resumedClient(), messenger: () => this.messenger, profiles: () => this.profiles });
@@ -106,7 +108,6 @@ export class Engine {
   async start(): Promise<void> {
     const problem = browserProblem();
     if (problem) return this.set({ screen: { name: 'failed', message: problem } });
-    this.notifier.start();
     await holdDeviceLock(
       () => this.set({ screen: { name: 'other-tab' } }),
       () => this.set({ screen: { name: 'starting' } }),

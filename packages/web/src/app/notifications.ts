@@ -34,10 +34,8 @@ function permission(): NotificationSettings['permission'] {
 }
 
 export class Notifier {
-  constructor(private readonly host: NotifierHost) {}
-
-  /** Read the settings and what the browser allows now (the user may have changed it in the site settings). */
-  start(): void {
+  /** Reads the settings, and what the browser allows now (the user may have changed it in the site settings). */
+  constructor(private readonly host: NotifierHost) {
     this.host.set({ notifications: { ...loadSaved(), permission: permission() } });
   }
 

@@ -4,6 +4,7 @@ import type { Actions, AppState, SystemLine } from '../app/state.js';
 import { NotificationOffer } from './attention.js';
 import { MembersDialog } from './dialogs.js';
 import { MessageList } from './MessageList.js';
+import { RequestNotice } from './Requests.js';
 import { SafetyPanel } from './SafetyPanel.js';
 import { NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
 
@@ -125,7 +126,9 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
           {sendError}
         </p>
       )}
-      {active ? (
+      {conversation?.request !== undefined ? (
+        <RequestNotice from={conversation.request} />
+      ) : active ? (
         <form className="composer" onSubmit={submit}>
           <label className="visually-hidden" htmlFor="composer-input">
             Message
