@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, PHONE, register, screenshot, send, startChat } from './support.js';
+import { acceptRequest, buildWebClient, conversationEntry, DESKTOP, history, launchChromium, PHONE, register, screenshot, send, startChat } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const SLOW = 180_000;
@@ -106,6 +106,8 @@ describe('reading in the web client', () => {
   it('groups one sender’s messages, links addresses safely, separates days and gives the full date on hover', async () => {
     await send(alice.page, 'Hello Bob.');
     await send(alice.page, 'The agenda is at https://example.com/agenda?week=12 and mail me at alice@example.org');
+    // Alice is a stranger to bob: her chat is a request until he accepts it (DESIGN §6 consent).
+    await acceptRequest(bob.page, 'alice');
     await conversationEntry(bob.page, 'alice', { unread: 2 }).click({ timeout: 30_000 });
 
     // Bob lands on the first unread message, under "New messages", with the day above.
