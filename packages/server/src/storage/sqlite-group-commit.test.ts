@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { account, device } from './conformance.testkit.js';
-import type { KyselyStorage } from './kysely-storage.js';
+import { KyselyStorage } from './kysely-storage.js';
+import type { Database as Schema } from './schema.js';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
+import { fsyncFile } from './sqlite-wal-sync.js';
 import { openSqliteStorage } from './sqlite.js';
 import { StorageConflictError } from './types.js';
 
@@ -100,6 +103,36 @@ describe('SQLite group commit', () => {
     expect(committed('after')).toBe(true);
     expect(await storage.getAccount('alice')).toBeUndefined();
     await close();
+  });
+
+  it('answers a write, and a read that saw it, only once the fsync of the WAL after its commit is done', async () => {
+    const file = join(dir, `group-commit-${counter++}.db`);
+    const sqlite = new Database(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    // Once `holding`, every fsync waits until the test lets it go.
+    let holding = false;
+    const held: (() => void)[] = [];
+    const slowSync = (descriptor: number) =>
+      holding ? new Promise<void>((resolve) => held.push(() => void fsyncFile(descriptor).then(resolve))) : fsyncFile(descriptor);
+    const storage = new KyselyStorage(new Kysely<Schema>({ dialect: new GroupCommitSqliteDialect(sqlite, slowSync) }));
+    await storage.migrate();
+    holding = true;
+
+    const answered: string[] = [];
+    void create(storage, 'alice').then(() => answered.push('write'));
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Committed (another connection sees it) but not yet on disk: neither the write nor a read of it answers.
+    const reader = new Database(file, { readonly: true });
+    expect(reader.prepare('SELECT username FROM accounts').all()).toEqual([{ username: 'alice' }]);
+    void storage.getAccount('alice').then((found) => answered.push(`read ${found?.username}`));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toEqual([]);
+    held.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toEqual(['write', 'read alice']);
+    reader.close();
+    await storage.close();
   });
 });
 

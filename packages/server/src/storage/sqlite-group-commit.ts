@@ -1,17 +1,22 @@
 /**
  * @module Group commit for SQLite: a Kysely driver over better-sqlite3 in which the writes of one
- * turn of the event loop share one transaction, so one fsync of the WAL, and no result of a query
- * leaves the driver before the transaction holding it has committed ("acknowledged" means on disk).
+ * turn of the event loop share one transaction and one fsync of the WAL, and no result of a query
+ * leaves the driver before what it shows is on disk ("acknowledged" means durable, DESIGN §6).
  *
  * Every request's transaction runs as a savepoint inside the turn's batch transaction, so one that
  * fails rolls back exactly its own writes; a write outside a transaction joins the batch too. The
  * batch commits once the event loop reaches its check phase (setImmediate), after every socket it
- * read in this turn was handled. Until then, what the batch holds is visible only to the batch:
- * a read while a batch is open runs in it and answers after the commit, so no reply can show a
- * write that a failed commit would take back. If the commit fails, every query of the batch fails.
+ * read in this turn was handled. The database runs with synchronous=NORMAL, so COMMIT only writes
+ * the WAL; the driver then fsyncs the WAL itself, on libuv's thread pool rather than the event
+ * loop, and answers the batch's queries when that fsync is done: the durability of
+ * synchronous=FULL, while the next batch is already being served. Until then what the batch
+ * holds stays inside: a read that might see it (while a batch is open or an fsync is pending)
+ * answers only after the fsync, so no reply can show a write that a crash could take back. If
+ * the commit or its fsync fails, every query of the batch fails.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, type CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult } from 'kysely';
+import { fsyncFile, WalSync } from './sqlite-wal-sync.js';
 
 type Sqlite = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
@@ -20,8 +25,10 @@ type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 const STATEMENTS_KEPT = 1000;
 /** Each request's transaction is this savepoint of the batch; requests hold the connection one at a time. */
 const REQUEST_SAVEPOINT = 'parley_request';
+/** PRAGMA synchronous reads back as a number: 1 is NORMAL. */
+const SYNCHRONOUS_NORMAL = 1;
 
-/** The open batch transaction: settles when it commits or fails. */
+/** The open batch transaction: settles when it is committed and on disk, or failed. */
 class Batch {
   readonly committed: Promise<void>;
   settle!: (error?: unknown) => void;
@@ -83,8 +90,23 @@ export class GroupCommitDriver implements Driver {
   private readonly mutex = new Mutex();
   private readonly statements = new Map<string, Statement>();
   private batch: Batch | undefined;
+  private readonly walSync: WalSync;
 
-  constructor(private readonly sqlite: Sqlite) {}
+  /**
+   * `sqlite` must be in WAL mode with synchronous=NORMAL: this driver makes each commit durable
+   * itself, with `syncFile` (fsync; tests slow it down).
+   */
+  constructor(
+    private readonly sqlite: Sqlite,
+    syncFile: (descriptor: number) => Promise<void> = fsyncFile,
+  ) {
+    const journal = String(sqlite.pragma('journal_mode', { simple: true }));
+    const synchronous = Number(sqlite.pragma('synchronous', { simple: true }));
+    if (!sqlite.memory && (journal !== 'wal' || synchronous !== SYNCHRONOUS_NORMAL)) {
+      throw new Error(`group commit needs journal_mode=wal and synchronous=NORMAL, not ${journal} and ${synchronous}`);
+    }
+    this.walSync = new WalSync(sqlite.memory ? undefined : `${sqlite.name}-wal`, syncFile);
+  }
 
   async init(): Promise<void> {}
 
@@ -131,17 +153,30 @@ export class GroupCommitDriver implements Driver {
   async destroy(): Promise<void> {
     await this.mutex.lock();
     try {
-      this.commitBatch();
+      await this.commitBatch().catch(() => undefined);
+      await this.walSync.close();
     } finally {
       this.sqlite.close();
     }
   }
 
-  /** Runs one query for `lease`; outside a transaction, a write or a read among writes answers after the commit. */
+  /**
+   * Runs one query for `lease`. Outside a transaction, a write joins the batch and answers once
+   * the batch is on disk; a read answers once all it can see is.
+   */
   async execute<R>(lease: Lease, compiled: CompiledQuery): Promise<QueryResult<R>> {
     const statement = this.prepare(compiled.sql);
     if (lease.inTransaction && !this.sqlite.inTransaction) throw new Error('SQLite rolled back the transaction of this batch');
-    if (lease.inTransaction || (statement.readonly && !this.batch)) return this.runStatement<R>(statement, compiled.parameters);
+    if (lease.inTransaction) return this.runStatement<R>(statement, compiled.parameters);
+    if (statement.readonly && !this.batch) {
+      const result = this.runStatement<R>(statement, compiled.parameters);
+      const syncing = this.walSync.pending();
+      if (syncing) {
+        lease.release(this.mutex);
+        await syncing;
+      }
+      return result;
+    }
     const batch = this.openBatch();
     let result: QueryResult<R>;
     try {
@@ -195,23 +230,28 @@ export class GroupCommitDriver implements Driver {
   private async flush(batch: Batch): Promise<void> {
     await this.mutex.lock();
     try {
-      if (this.batch === batch) this.commitBatch();
+      if (this.batch === batch) void this.commitBatch();
     } finally {
       this.mutex.unlock();
     }
   }
 
-  private commitBatch(): void {
+  /** Commits the open batch, and answers its queries once the WAL is on disk (the returned promise). */
+  private commitBatch(): Promise<void> {
     const batch = this.batch;
-    if (!batch) return;
+    if (!batch) return Promise.resolve();
     try {
       this.run('COMMIT');
     } catch (error) {
       this.failBatch(error);
-      return;
+      return batch.committed;
     }
     this.batch = undefined;
-    batch.settle();
+    this.walSync.afterCommit().then(
+      () => batch.settle(),
+      (error: unknown) => batch.settle(error),
+    );
+    return batch.committed;
   }
 
   private failBatch(error: unknown): void {
@@ -227,10 +267,13 @@ export class GroupCommitDriver implements Driver {
 
 /** Kysely's SQLite dialect with the group-commit driver. */
 export class GroupCommitSqliteDialect implements Dialect {
-  constructor(private readonly sqlite: Sqlite) {}
+  constructor(
+    private readonly sqlite: Sqlite,
+    private readonly syncFile?: (descriptor: number) => Promise<void>,
+  ) {}
 
   createDriver(): Driver {
-    return new GroupCommitDriver(this.sqlite);
+    return new GroupCommitDriver(this.sqlite, this.syncFile);
   }
 
   createQueryCompiler(): SqliteQueryCompiler {
