@@ -6,7 +6,7 @@ import type { DeviceRef } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import { bytes, hexKey, int, optionalInt, toLogRecord, toMailboxRecord } from './rows.js';
 import type { Database } from './schema.js';
-import type { CursorRecord, DeviceFetch, GapRecord, LogRange } from './types.js';
+import type { Acknowledgement, CursorRecord, DeviceFetch, GapRecord, LogRange } from './types.js';
 
 type Db = Kysely<Database>;
 
@@ -162,9 +162,30 @@ export async function listCursors(db: Db, device: DeviceRef): Promise<CursorReco
   }));
 }
 
+/**
+ * Everything a sync.ack changes, in one transaction (one durable commit to wait for, not one per
+ * statement). Deadlocks (PostgreSQL): it locks its own cursor rows in group order, then log rows
+ * in group order, and commits, which lock a group's row and then its cursor rows, never wait for
+ * log rows; so every chain of waits climbs in group order and cannot close into a cycle.
+ */
+export async function acknowledge(db: Db, device: DeviceRef, ack: Acknowledgement, check: (cursors: CursorRecord[]) => void): Promise<{ mailbox: number; entries: number }> {
+  return db.transaction().execute(async (tx) => {
+    check(await listCursors(tx, device));
+    const cursors = [...ack.cursors].sort((a, b) => compareBytes(a.groupId, b.groupId));
+    await advanceCursors(tx, device, cursors);
+    const mailbox = await deleteMailbox(tx, device, ack.mailbox);
+    let entries = 0;
+    for (const { groupId } of cursors) entries += await collectAcknowledged(tx, groupId);
+    return { mailbox, entries };
+  });
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
 export async function advanceCursors(db: Db, device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
-  // One statement per cursor, outside any transaction: each stands alone, and holding one row
-  // lock at a time means an acknowledgement never deadlocks with a commit (PostgreSQL).
   for (const cursor of cursors) {
     await db
       .updateTable('group_devices')

@@ -11,6 +11,7 @@ import { bytes, int, optionalInt } from './rows.js';
 import type { AccountsTable, Database, DevicesTable } from './schema.js';
 import {
   StorageConflictError,
+  type Acknowledgement,
   type AccountRecord,
   type ClaimedKeyPackage,
   type CommitResult,
@@ -262,6 +263,10 @@ export class KyselyStorage implements Storage {
 
   collectAcknowledged(groupId: Uint8Array): Promise<number> {
     return delivery.collectAcknowledged(this.db, groupId);
+  }
+
+  acknowledge(device: DeviceRef, ack: Acknowledgement, check: (cursors: CursorRecord[]) => void): Promise<{ mailbox: number; entries: number }> {
+    return delivery.acknowledge(this.db, device, ack, check);
   }
 
   deleteLogBefore(cutoff: number): Promise<number> {

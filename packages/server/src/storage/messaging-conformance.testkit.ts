@@ -418,6 +418,28 @@ export function runMessagingConformance(current: () => Storage): void {
         expect((await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).mailbox).toEqual([]);
       });
 
+      it('acknowledges in one transaction: cursors, mailbox and collection together, or nothing when the check refuses', async () => {
+        await groupWithBob(); // seq 1; Bob has a Welcome
+        await send(storage, alice, 1); // seq 2
+        await send(storage, alice, 2); // seq 3
+        const welcome = (await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).mailbox[0]?.id ?? -1;
+        const refusal = new Error('refused');
+        const seen: unknown[] = [];
+        const refused = storage.acknowledge(bob, { cursors: [{ groupId: GROUP, seq: 3 }], mailbox: [welcome] }, (cursors) => {
+          seen.push(...cursors);
+          throw refusal;
+        });
+        await expect(refused).rejects.toBe(refusal);
+        expect(seen).toEqual([{ groupId: GROUP, ackedSeq: 1, removedSeq: undefined, lastSeq: 3 }]);
+        const untouched = await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG });
+        expect([untouched.mailbox.map((m) => m.id), untouched.entries.map((e) => e.seq)]).toEqual([[welcome], [2, 3]]);
+
+        expect(await storage.acknowledge(bob, { cursors: [{ groupId: GROUP, seq: 2 }], mailbox: [welcome] }, () => undefined)).toEqual({ mailbox: 1, entries: 2 });
+        expect(await storage.listCursors(bob)).toEqual([{ groupId: GROUP, ackedSeq: 2, removedSeq: undefined, lastSeq: 3 }]);
+        const left = await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG });
+        expect([left.mailbox, left.entries.map((e) => e.seq), left.gaps]).toEqual([[], [3], []]);
+      });
+
       it('refuses a message for a missing group', async () => {
         await expect(storage.appendMessage({ groupId: GROUP, epoch: 0, sender: alice, payload: filled(1), createdAt: NOW }, pass)).rejects.toBeInstanceOf(
           StorageNotFoundError,

@@ -194,6 +194,12 @@ export interface DeviceFetch {
 }
 
 /** Where one device stands in one group. */
+/** What a device acknowledges: how far it read in some groups, and mailbox entries by id. */
+export interface Acknowledgement {
+  cursors: readonly { groupId: Uint8Array; seq: number }[];
+  mailbox: readonly number[];
+}
+
 export interface CursorRecord {
   groupId: Uint8Array;
   ackedSeq: number;
@@ -284,6 +290,12 @@ export interface Storage extends TimelockStorage {
   queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord>;
   /** Deletes the group's log entries every routed device has acknowledged; returns how many went. */
   collectAcknowledged(groupId: Uint8Array): Promise<number>;
+  /**
+   * A device's acknowledgement (sync.ack) in one transaction: `check` sees the device's cursors
+   * first and throws to refuse it; then the cursors move (advanceCursors), the mailbox entries go
+   * (deleteMailbox) and what everyone acknowledged in these groups is deleted (collectAcknowledged).
+   */
+  acknowledge(device: DeviceRef, ack: Acknowledgement, check: (cursors: CursorRecord[]) => void): Promise<{ mailbox: number; entries: number }>;
   /** Retention: deletes log entries created before `cutoff`, acknowledged or not; returns how many went. */
   deleteLogBefore(cutoff: number): Promise<number>;
 
