@@ -3,7 +3,7 @@
  * reach them: revocations, event deliveries and presence. Every node subscribes, so a service on
  * any node reaches a device wherever it is connected.
  */
-import { deviceKey, encodeEvent, fromBase64Url, type DeviceRef } from '@parley/protocol';
+import { deviceKey, encodeEvent, type DeviceRef } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Connection } from './connection.js';
 
@@ -56,9 +56,8 @@ export class LocalConnections {
         for (const deviceId of deviceIds) for (const connection of [...this.ofDevice(username, deviceId)]) connection.revoke();
       }),
       bus.subscribe('deliver', ({ devices, envelope }) => {
-        let decoded: Uint8Array | undefined;
         for (const { username, deviceId } of devices) {
-          for (const connection of this.ofDevice(username, deviceId)) connection.sendEncodedEvent((decoded ??= fromBase64Url(envelope)));
+          for (const connection of this.ofDevice(username, deviceId)) connection.sendEncodedEvent(envelope);
         }
       }),
       bus.subscribe('presence', ({ username, online, audience, version }) => {

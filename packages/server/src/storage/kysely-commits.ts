@@ -22,6 +22,7 @@ import {
   type GroupKind,
   type LogRecord,
   type MailboxRecord,
+  type MessageCheck,
   type NewCommit,
   type NewMessage,
 } from './types.js';
@@ -254,12 +255,12 @@ const claimNextSeq = new CompiledOnce((db, groupId: Uint8Array) =>
     .returning(['kind', 'epoch', 'last_seq']),
 );
 
-export async function appendMessage(db: Db, message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
+export async function appendMessage(db: Db, message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
   return db.transaction().execute(async (tx) => {
     const [claimed] = await claimNextSeq.rows(tx, message.groupId);
     if (!claimed) throw new StorageNotFoundError('no such group');
     const routing = (await members(tx, message.groupId)).map(deviceKey);
-    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), admins: await admins(tx, message.groupId), members: routing });
+    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), members: routing });
     const entry: LogRecord = {
       groupId: message.groupId,
       seq: int(claimed.last_seq),

@@ -23,6 +23,7 @@ import {
   type GroupRecord,
   type LogRange,
   type MailboxRecord,
+  type MessageCheck,
   type LogRecord,
   type NewCommit,
   type NewDevice,
@@ -229,7 +230,7 @@ export class KyselyStorage implements Storage {
     return commits.acceptCommit(this.db, commit, check);
   }
 
-  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
+  appendMessage(message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
     return commits.appendMessage(this.db, message, check);
   }
 

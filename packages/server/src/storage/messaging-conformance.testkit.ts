@@ -6,7 +6,6 @@ import {
   StorageConflictError,
   StorageNotFoundError,
   type AccountRecord,
-  type GroupCheck,
   type GroupLeaf,
   type NewCommit,
   type NewDevice,
@@ -39,7 +38,8 @@ const bob: DeviceRef = { username: 'bob', deviceId: 'bob-dev-1' };
 const carol: DeviceRef = { username: 'carol', deviceId: 'carol-dev1' };
 const GROUP = filled(0xa1);
 const NOW = 1_700_000_000_000;
-const pass: GroupCheck = () => undefined;
+/** Passes any check: of a commit (GroupCheck) or of a message (MessageCheck). */
+const pass = (): void => undefined;
 const BIG = 1 << 20;
 
 const kp = (fill: number, expiresAt = NOW + 1_000_000): NewKeyPackage => ({ id: filled(fill, 32), keyPackage: filled(fill, 100), expiresAt });
@@ -177,7 +177,7 @@ export function runMessagingConformance(current: () => Storage): void {
         // A leaf carried over without a known device (migration 0004) reads back as such.
         await storage.acceptCommit(commit(2, { leaves: { removed: [2], added: [leaf(2, undefined)] } }), pass);
         expect((await storage.getGroupLeaves(GROUP))[2]).toEqual(leaf(2, undefined));
-        const refuse: GroupCheck = () => {
+        const refuse = (): never => {
           throw new Error('refused');
         };
         await expect(storage.acceptCommit(commit(3, { leaves: { removed: [0, 1], added: [] } }), refuse)).rejects.toThrow('refused');
@@ -204,7 +204,7 @@ export function runMessagingConformance(current: () => Storage): void {
 
       it('changes nothing when the check inside the commit transaction throws', async () => {
         await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
-        const refuse: GroupCheck = () => {
+        const refuse = (): never => {
           throw new Error('refused');
         };
         await expect(storage.acceptCommit(commit(0, { add: [bob], welcome: filled(0xee) }), refuse)).rejects.toThrow('refused');

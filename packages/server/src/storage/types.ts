@@ -96,6 +96,8 @@ export interface GroupState {
   members: DeviceRef[];
 }
 export type GroupCheck = (group: GroupState) => void;
+/** A check of an application message: a sender needs routing and the epoch, never the admins (not read for it). */
+export type MessageCheck = (group: Omit<GroupState, 'admins'>) => void;
 
 export type LogKind = 'commit' | 'message';
 
@@ -266,7 +268,7 @@ export interface Storage extends TimelockStorage {
    */
   leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
-  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
+  appendMessage(message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
   /** How many groups each of `usernames` is routed in (users in none are left out), in one query. */
   countUserGroups(usernames: readonly string[]): Promise<Map<string, number>>;
   /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
