@@ -13,7 +13,7 @@ export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from 
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
 export { Messenger } from './conversations/messenger.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
-export type { SendOptions } from './conversations/sending.js';
+export type { SealedText, SendOptions } from './conversations/sending.js';
 export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
 export type { TimelockSolveState } from '@parley/crypto';
