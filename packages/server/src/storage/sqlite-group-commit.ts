@@ -284,8 +284,7 @@ export class GroupCommitSqliteDialect implements Dialect {
     return new SqliteAdapter();
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's own dialects take any database type here
-  createIntrospector(db: Kysely<any>): SqliteIntrospector {
+  createIntrospector(db: Kysely<unknown>): SqliteIntrospector {
     return new SqliteIntrospector(db);
   }
 }
