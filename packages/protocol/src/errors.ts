@@ -47,6 +47,8 @@ export const ErrorCode = {
   BAD_RELEASE: 'BAD_RELEASE',
   /** A log or mailbox entry this device could not decrypt, verify or read: acknowledged and reported, never blocking. */
   UNREADABLE_ENTRY: 'UNREADABLE_ENTRY',
+  /** A group this device can no longer follow (its state cannot advance and rejoining failed): sends to it are refused at once. */
+  GROUP_BROKEN: 'GROUP_BROKEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -3,7 +3,7 @@
  * of removal from one, a chunk of history from another device of the account, or a time-lock
  * release (DESIGN §8).
  */
-import { inspectMessage, joinFromWelcome } from '@parley/crypto';
+import { groupMetadata, inspectMessage, joinFromWelcome } from '@parley/crypto';
 import { ErrorCode, groupIdText, toBase64Url, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
 import type { HistoryChunkReceived } from './events.js';
@@ -55,6 +55,8 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
     } catch (error) {
       throw refused(`did not open or verify: ${reason(error)}`, error);
     }
+    // A Welcome into another group than the one it was queued for would file that group's state under this one's id.
+    if (groupIdText(groupMetadata(joined.state).groupId) !== groupId) throw refused('is for another group than the one it came for');
     const summary = await ctx.groups.get(groupId, { refresh: true });
     const peer = summary.kind === 'direct' ? summary.members.map((m) => m.username).find((name) => name !== ctx.self.username) : undefined;
     const now = Date.now();

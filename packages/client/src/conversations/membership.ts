@@ -7,6 +7,7 @@ import { addMembers, createGroup, groupMetadata, removeMembers, type MlsCommitOu
 import { deviceKey, ErrorCode, groupIdText, ParleyError, type DeviceRef, type GroupKind } from '@parley/protocol';
 import type { ConversationRecord } from '../store/client-store.js';
 import { credentialOwner } from '../trust/mls-credentials.js';
+import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
@@ -80,6 +81,7 @@ export async function commitWithRetry(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+    await refuseIfBroken(ctx, current);
     const bundle = await build(current);
     if (!bundle) return;
     const epoch = Number(groupMetadata(current.state).epoch);

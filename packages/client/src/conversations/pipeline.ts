@@ -4,13 +4,15 @@
  * failure is handled: a RejectedEntry is acknowledged (the cursor moves past it) and reported
  * as an error event of its conversation, never blocking the entries after it. A failure of the
  * channel or the store is not the entry's: it propagates, nothing is acknowledged, and the
- * entry is processed again on the next sync.
+ * entry is processed again on the next sync. A refused commit the server accepted leaves the
+ * group in an epoch this device cannot reach: it rejoins at once (rejoin.ts).
  */
 import { groupIdText, type LogEntry, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
 import { applyLogEntry } from './log-entries.js';
 import { applyMailboxEntry } from './mailbox-entries.js';
 import { RejectedEntry } from './rejected-entry.js';
+import { isCommit, recoverFromRefusedCommit } from './rejoin.js';
 import type { OpenedLocks } from './timelocks.js';
 
 /** What became of a log entry: `unknown` means no conversation holds its group (not joined yet, or state lost). */
@@ -52,7 +54,10 @@ export class Pipeline {
     } catch (error) {
       if (!(error instanceof RejectedEntry)) throw error;
       await this.ctx.store.apply({ conversation: { ...conversation, ...error.keep, processedSeq: entry.seq } });
-      this.ctx.emit({ kind: 'error', conversation: groupId, code: error.code, message: error.message });
+      const refusedCommit = isCommit(entry.payload);
+      this.ctx.emit({ kind: 'error', conversation: groupId, code: error.code, message: refusedCommit ? `${error.message}; rejoining the group` : error.message });
+      // The server took the commit, so the group moved on without this device: rejoin, or mark it broken.
+      if (refusedCommit) await recoverFromRefusedCommit(this.ctx, groupId);
     }
     return 'processed';
   }

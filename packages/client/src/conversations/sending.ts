@@ -6,6 +6,7 @@
 import { encrypt, groupMetadata } from '@parley/crypto';
 import { encodeContent, ErrorCode, ParleyError, toBase64Url } from '@parley/protocol';
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
+import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
@@ -39,6 +40,7 @@ export async function sendContent(
 ): Promise<{ seq: number; conversation: ConversationRecord }> {
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+    await refuseIfBroken(ctx, current);
     if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
     const { message, state } = await encrypt(current.state, ctx.member, encodeContent(content));
     // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
