@@ -186,7 +186,11 @@ describe('time-locked messages from the CLI', () => {
     expect(await refused(['unlock'])).toEqual([expect.objectContaining({ conversation: 'alice', locked: true, unlockAt: sent[0]?.unlockAt })]);
     expect(await refused(['unlock'])).toEqual([]);
     const solved = await ok('bob', ['unlock', '--solve']);
-    expect(jsonLines<Printed>(solved.stdout)).toEqual([expect.objectContaining({ conversation: 'alice', text: 'not what the server says', unlockedBy: 'puzzle' })]);
+    // The release is refused once more as this run fetches it, then the puzzle opens the message.
+    expect(jsonLines<Printed>(solved.stdout)).toEqual([
+      expect.objectContaining({ kind: 'error', conversation: 'alice', code: 'BAD_RELEASE' }),
+      expect.objectContaining({ conversation: 'alice', text: 'not what the server says', unlockedBy: 'puzzle' }),
+    ]);
   }, 60_000);
 
   it('refuses an unlock time in the past, unreadable, or past the server horizon with BAD_INPUT, before sending anything', async () => {

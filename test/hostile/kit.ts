@@ -114,10 +114,10 @@ export class Attacker {
     throw new Error(`the server accepted ${op}`);
   }
 
-  /** A further device of the same account (password login, then `device.add`), as an attacker of its own. */
-  async addDevice(deviceId: string): Promise<Attacker> {
+  /** A further device of the same account (password login, then `device.add`), as an attacker of its own; `identity` as in `register`. */
+  async addDevice(deviceId: string, options: { identity?: Uint8Array } = {}): Promise<Attacker> {
     const { client, device } = await addDevice(this.server.url, this.device, deviceId);
-    return new Attacker(this.server, client, device, parleyCredential(device));
+    return new Attacker(this.server, client, device, options.identity ?? parleyCredential(device));
   }
 
   /** Another connection signed in as this device (floods use several). */

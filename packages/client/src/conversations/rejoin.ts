@@ -116,6 +116,10 @@ export async function rejoinGroup(ctx: MessengerContext, group: GroupSummary, lo
       await clearBroken(ctx, groupId);
       await ctx.groups.stale(groupId);
       ctx.emit({ kind: 'changed', conversation: groupId });
+      // What the log holds between where this device stopped and its rejoin was sent in epochs it was not in.
+      if (local && seq > local.processedSeq + 1) {
+        ctx.emit({ kind: 'error', conversation: groupId, code: ErrorCode.UNREADABLE_ENTRY, message: `entries ${local.processedSeq + 1}..${seq - 1} were sent while this device was out of step with the group; they were passed over when it rejoined` });
+      }
       return true;
     }
     return false;
