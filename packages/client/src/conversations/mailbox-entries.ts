@@ -7,15 +7,16 @@ import { groupMetadata, inspectMessage, joinFromWelcome } from '@parley/crypto';
 import { ErrorCode, groupIdText, toBase64Url, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
 import type { HistoryChunkReceived } from './events.js';
+import type { KeyPackageKind } from './key-packages.js';
 import { applyHistory } from './history.js';
-import { reason, RejectedEntry } from './rejected-entry.js';
+import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
 import { applyRelease, type OpenedLocks } from './timelocks.js';
 
 export interface AppliedMailboxEntry {
   /** The conversation that was joined or left. */
   changed?: string;
-  /** A Welcome used up one of this device's one-time KeyPackages. */
-  keyPackageUsed?: boolean;
+  /** A Welcome used one of this device's KeyPackages: a one-time one, or the last-resort one. */
+  keyPackageUsed?: KeyPackageKind;
   history?: HistoryChunkReceived;
   /** What a time-lock release opened, and what it did not. */
   released?: OpenedLocks;
@@ -51,9 +52,9 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
     if (!secret) continue;
     let joined;
     try {
-      joined = await joinFromWelcome(entry.payload, secret.privateState, ctx.authentication.validate);
+      joined = await joinFromWelcome(entry.payload, secret.privateState, ctx.authentication.validateAt(entry.sentAt));
     } catch (error) {
-      throw refused(`did not open or verify: ${reason(error)}`, error);
+      throw channelFailure(error) ?? refused(`did not open or verify: ${reason(error)}`, error);
     }
     // A Welcome into another group than the one it was queued for would file that group's state under this one's id.
     if (groupIdText(groupMetadata(joined.state).groupId) !== groupId) throw refused('is for another group than the one it came for');
@@ -72,9 +73,10 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
         createdAt: now,
         lastActivityAt: now,
       },
-      consumedKeyPackage: secret.ref,
+      // The last-resort KeyPackage stays on the server until its replacement is uploaded: its secret must outlive this Welcome.
+      ...(secret.lastResort ? {} : { consumedKeyPackage: secret.ref }),
     });
-    return { changed: groupId, keyPackageUsed: !secret.lastResort };
+    return { changed: groupId, keyPackageUsed: secret.lastResort ? 'last-resort' : 'one-time' };
   }
   throw refused('is for none of the KeyPackages this device holds');
 }

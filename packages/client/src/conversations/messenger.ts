@@ -54,7 +54,7 @@ export class Messenger {
     this.pipeline = new Pipeline(this.ctx, {
       departed: (groupId, username) => noteDeparture(this.ctx, groupId, username),
       added: (groupId, usernames) => forgetDepartures(this.ctx, groupId, usernames),
-      keyPackageUsed: () => this.keyPackages.used(),
+      keyPackageUsed: (kind) => this.keyPackages.used(kind),
     });
     this.inbox = new Inbox(this.ctx, this.pipeline);
   }

@@ -9,6 +9,7 @@
  */
 import { groupIdText, type LogEntry, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
+import type { KeyPackageKind } from './key-packages.js';
 import { applyLogEntry } from './log-entries.js';
 import { applyMailboxEntry } from './mailbox-entries.js';
 import { RejectedEntry } from './rejected-entry.js';
@@ -24,8 +25,8 @@ export interface PipelineHooks {
   departed(groupId: string, username: string): Promise<void>;
   /** A commit added devices of these users to a group. */
   added(groupId: string, usernames: string[]): Promise<void>;
-  /** A Welcome used up a one-time KeyPackage. */
-  keyPackageUsed(): Promise<void>;
+  /** A Welcome used one of this device's KeyPackages. */
+  keyPackageUsed(kind: KeyPackageKind): Promise<void>;
 }
 
 export class Pipeline {
@@ -65,7 +66,7 @@ export class Pipeline {
   async mailboxEntry(entry: MailboxEntry): Promise<void> {
     try {
       const applied = await applyMailboxEntry(this.ctx, entry);
-      if (applied.keyPackageUsed) await this.hooks.keyPackageUsed();
+      if (applied.keyPackageUsed) await this.hooks.keyPackageUsed(applied.keyPackageUsed);
       if (applied.history) this.ctx.emit({ kind: 'history', chunk: applied.history });
       if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: applied.changed });
       if (applied.released) this.opened(applied.released);

@@ -21,11 +21,12 @@ export async function reconcileGroup(ctx: MessengerContext, log: GroupLog, group
   if (!conversation?.active) return;
   const routed = new Set(group.members.map(deviceKey));
   const myActive = new Set(mine.devices.map((device) => device.deviceId));
+  const revoked = await revokedInTree(ctx, conversation.state);
   const stale = (state: Uint8Array) =>
     groupMetadata(state).members.filter((leaf) => {
       const owner = credentialOwner(leaf.identity);
       if (!owner || sameDevice(owner, ctx.self)) return false;
-      return !routed.has(deviceKey(owner)) || (owner.username === ctx.self.username && !myActive.has(owner.deviceId));
+      return !routed.has(deviceKey(owner)) || revoked.has(deviceKey(owner)) || (owner.username === ctx.self.username && !myActive.has(owner.deviceId));
     });
   if (stale(conversation.state).length > 0) {
     await commitWithRetry(ctx, log, conversation, async (current) => {
@@ -42,6 +43,19 @@ export async function reconcileGroup(ctx: MessengerContext, log: GroupLog, group
   const newSiblings = mine.devices.filter((device) => !inTree.has(device.deviceId) && !routed.has(deviceKey({ username: ctx.self.username, deviceId: device.deviceId })));
   if (newSiblings.length > 0) await addUsers(ctx, log, refreshed, [ctx.self.username]);
   await ctx.store.putCached(departuresKey(groupId), undefined);
+}
+
+/**
+ * Devices in the group's tree that the directory, as last fetched, lists as revoked: the server
+ * may still route them, but their credentials are no longer vouched for (issue #11 §6).
+ */
+async function revokedInTree(ctx: MessengerContext, state: Uint8Array): Promise<Set<string>> {
+  const revoked = new Set<string>();
+  const users = new Set(groupMetadata(state).members.flatMap((leaf) => credentialOwner(leaf.identity)?.username ?? []));
+  for (const username of users) {
+    for (const device of (await ctx.directory.cached(username))?.revokedDevices ?? []) revoked.add(deviceKey({ username, deviceId: device.deviceId }));
+  }
+  return revoked;
 }
 
 /** Every active group, against a fresh list of the account's devices (a sibling may have come or gone). */

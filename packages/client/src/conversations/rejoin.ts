@@ -9,7 +9,7 @@ import { ErrorCode, groupIdText, ParleyError, type GroupSummary } from '@parley/
 import type { ConversationRecord } from '../store/client-store.js';
 import { brokenGroup, clearBroken, markBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
-import { reason } from './rejected-entry.js';
+import { channelFailure, reason } from './rejected-entry.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -124,8 +124,8 @@ export async function rejoinGroup(ctx: MessengerContext, group: GroupSummary, lo
     }
     return false;
   } catch (error) {
-    const isGroups = error instanceof CryptoError || (error instanceof ParleyError && GROUP_REFUSALS.has(error.code));
-    if (!isGroups) throw error;
+    const isGroups = error instanceof CryptoError ? !channelFailure(error) : error instanceof ParleyError && GROUP_REFUSALS.has(error.code);
+    if (!isGroups) throw channelFailure(error) ?? error;
     const why = reason(error).replace(/^mls: /, '');
     await markBroken(ctx, groupId, { reason: why, epoch: group.epoch, at: Date.now() });
     const name = local?.title ?? `the group by ${group.createdBy}`;
