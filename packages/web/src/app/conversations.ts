@@ -8,7 +8,7 @@ import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messe
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
-import { lockFailureNotice } from './timelocks.js';
+import { conversationError } from './conversation-errors.js';
 
 export interface ConversationsHost {
   state(): AppState;
@@ -103,7 +103,7 @@ export class Conversations {
     if (event.kind === 'message') void this.received([event.message]);
     else if (event.kind === 'unlocked') this.opened(event.message);
     else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
-    else if (event.kind === 'error') this.host.set({ notice: lockFailureNotice(event.code) ?? `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
+    else if (event.kind === 'error') this.host.set((state) => conversationError(state, event, ++this.localIds));
     this.refreshSoon();
   }
 

@@ -112,6 +112,15 @@ export interface AppState {
   notice?: string;
   /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
   solving: Record<string, SolvingView>;
+  /** What went wrong in each conversation this session (entries skipped, a group that broke), by group id. */
+  conversationErrors: Record<string, ConversationErrorLine[]>;
+}
+
+/** One error of a conversation, shown as a system line in its chat (issue #11 §1). */
+export interface ConversationErrorLine {
+  key: string;
+  code: string;
+  message: string;
 }
 
 export const initialState: AppState = {
@@ -123,6 +132,7 @@ export const initialState: AppState = {
   online: [],
   keyChanged: [],
   solving: {},
+  conversationErrors: {},
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */

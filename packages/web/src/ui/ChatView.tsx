@@ -1,6 +1,7 @@
 /** @module One conversation: its messages, live, and the composer. */
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.js';
+import { ConversationErrors } from './ConversationErrors.js';
 import { MembersDialog } from './dialogs.js';
 import { isoTime, longDate, messageTime } from './format.js';
 import { SafetyPanel } from './SafetyPanel.js';
@@ -98,6 +99,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
           <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
+      {selection.kind === 'chat' && <ConversationErrors lines={state.conversationErrors[selection.groupId]} />}
       {active ? (
         <form className="composer" onSubmit={submit}>
           <label className="visually-hidden" htmlFor="composer-input">
