@@ -91,4 +91,18 @@ describe('a hostile admin’s commit that honest clients refuse', () => {
     await (await victim.messenger()).sendDirect('friend', 'the rest works');
     expect(await friend.receive()).toEqual(['victim: the rest works']);
   });
+
+  it('a Welcome into a group that removed the victim right after: acknowledged, and the sync goes on', async () => {
+    const group = await mallory.createGroup();
+    const { devices } = await mallory.request('keys.claim', { username: 'victim' });
+    const victims = devices.map((device) => ({ username: 'victim', deviceId: device.deviceId }));
+    await group.commit(await group.adding(devices.map((device) => device.keyPackage)), { add: victims });
+    await group.commit(await group.removing(group.keysOf('victim')), { remove: victims });
+
+    const { errors } = await (await victim.messenger()).sync();
+    expect(errors).toEqual([{ kind: 'error', conversation: expect.any(String), code: ErrorCode.NOT_A_MEMBER, message: 'a Welcome from mallory is for a group that no longer has you' }]);
+    expect((await (await victim.messenger()).sync()).errors).toEqual([]);
+    await (await victim.messenger()).sendDirect('friend', 'unbothered');
+    expect(await friend.receive()).toEqual(['victim: unbothered']);
+  });
 });

@@ -4,7 +4,7 @@
  * release (DESIGN §8).
  */
 import { groupMetadata, inspectMessage, joinFromWelcome } from '@parley/crypto';
-import { ErrorCode, groupIdText, toBase64Url, type MailboxEntry } from '@parley/protocol';
+import { ErrorCode, groupIdText, ParleyError, toBase64Url, type GroupSummary, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
 import type { HistoryChunkReceived } from './events.js';
 import type { KeyPackageKind } from './key-packages.js';
@@ -58,7 +58,7 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
     }
     // A Welcome into another group than the one it was queued for would file that group's state under this one's id.
     if (groupIdText(groupMetadata(joined.state).groupId) !== groupId) throw refused('is for another group than the one it came for');
-    const summary = await ctx.groups.get(groupId, { refresh: true });
+    const summary = await groupNow(ctx, groupId, entry);
     const peer = summary.kind === 'direct' ? summary.members.map((m) => m.username).find((name) => name !== ctx.self.username) : undefined;
     const now = Date.now();
     await ctx.store.apply({
@@ -79,4 +79,14 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
     return { changed: groupId, keyPackageUsed: secret.lastResort ? 'last-resort' : 'one-time' };
   }
   throw refused('is for none of the KeyPackages this device holds');
+}
+
+/** The group as the server has it now; one that removed this account since the Welcome was sent refuses the Welcome. */
+async function groupNow(ctx: MessengerContext, groupId: string, entry: MailboxEntry): Promise<GroupSummary> {
+  try {
+    return await ctx.groups.get(groupId, { refresh: true });
+  } catch (error) {
+    if (!(error instanceof ParleyError) || (error.code !== ErrorCode.NOT_A_MEMBER && error.code !== ErrorCode.NOT_FOUND)) throw error;
+    throw new RejectedEntry(ErrorCode.NOT_A_MEMBER, `a Welcome from ${entry.sender.username} is for a group that no longer has you`, {}, { cause: error });
+  }
 }
