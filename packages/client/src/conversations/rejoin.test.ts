@@ -15,9 +15,10 @@ const summary = (epoch: number): GroupSummary => ({ groupId, kind: 'group', epoc
 const noLog = { catchUp: async () => undefined, accepted: () => undefined };
 
 /** Alice, routed to Carol's group without a state for it; `carolKnown` says whether the directory vouches for Carol. */
-async function setup(options: { carolKnown: boolean; groupInfo?: () => Promise<never> }) {
+async function setup(options: { carolKnown: boolean; groupInfo?: () => Promise<never>; send?: () => { seq: number } | Promise<{ seq: number }> }) {
   const { groupInfo } = await createGroup(carol.member, groupId);
   return testContext(alice, {
+    ...(options.send ? { 'group.send': options.send } : {}),
     'group.info': options.groupInfo ?? (() => ({ epoch: 0, groupInfo })),
     'group.rejoin': () => ({ seq: 4, epoch: 1 }),
     'group.get': () => summary(1),
@@ -71,5 +72,32 @@ describe('rejoining a group this device cannot follow', () => {
       message: 'team is broken on this device (a credential was rejected); nothing can be sent to it until it can be rejoined',
     });
     expect(requester.calls).toEqual([]);
+  });
+
+  it('rejoins when STALE_EPOCH comes twice and nothing in the log moves this device on (a lost epoch), then sends', async () => {
+    let sends = 0;
+    const { ctx, store, requester } = await setup({
+      carolKnown: true,
+      send: () => {
+        if (++sends <= 2) throw refusal(ErrorCode.STALE_EPOCH, 'the group is at epoch 3', { epoch: 3 });
+        return { seq: 6 };
+      },
+    });
+    const { state } = await createGroup(alice.member, groupId);
+    const conversation = { groupId: group, kind: 'group' as const, title: 'team', state, processedSeq: 2, active: true, createdAt: 0, lastActivityAt: 0 };
+    await store.apply({ conversation });
+    const sent = await sendContent(ctx, noLog, conversation, { t: 'text', text: 'hello', sentAt: 0 });
+    expect(sent.seq).toBe(6);
+    // Stale twice with nothing to catch up on: not a race, a lost epoch.
+    expect(requester.ops().filter((op) => op !== 'directory.lookup')).toEqual(['group.send', 'group.send', 'group.get', 'group.info', 'group.rejoin', 'group.send']);
+    expect(await store.getConversation(group)).toMatchObject({ active: true, processedSeq: 4, title: 'team' });
+  });
+
+  it('says GROUP_BROKEN, not STALE_EPOCH, when that rejoin fails too', async () => {
+    const { ctx, store } = await setup({ carolKnown: false, send: () => Promise.reject(refusal(ErrorCode.STALE_EPOCH, 'the group is at epoch 3', { epoch: 3 })) });
+    const { state } = await createGroup(alice.member, groupId);
+    const conversation = { groupId: group, kind: 'group' as const, title: 'team', state, processedSeq: 2, active: true, createdAt: 0, lastActivityAt: 0 };
+    await store.apply({ conversation });
+    await expect(sendContent(ctx, noLog, conversation, { t: 'text', text: 'hello', sentAt: 0 })).rejects.toMatchObject({ code: ErrorCode.GROUP_BROKEN });
   });
 });

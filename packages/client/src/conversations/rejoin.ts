@@ -37,11 +37,12 @@ export function isCommit(payload: Uint8Array): boolean {
 }
 
 /**
- * The server accepted a commit this device refused: the group moved to an epoch this state will
- * never reach. Rejoin now rather than wedge in STALE_EPOCH; if the commit removed this device,
- * there is nothing to rejoin.
+ * The group moved to an epoch this state will never reach: the server accepted a commit this
+ * device refused, or the log holds nothing that brings it to the server's epoch. Rejoin now
+ * rather than wedge in STALE_EPOCH; if the group no longer has this account, there is nothing to
+ * rejoin.
  */
-export async function recoverFromRefusedCommit(ctx: MessengerContext, groupId: string): Promise<void> {
+export async function recoverLostEpoch(ctx: MessengerContext, groupId: string): Promise<void> {
   const conversation = await ctx.store.getConversation(groupId);
   if (!conversation?.active) return;
   let summary;

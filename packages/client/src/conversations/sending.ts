@@ -10,6 +10,7 @@ import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
+import { recoverLostEpoch } from './rejoin.js';
 import { lockedContent } from './timelocks.js';
 import { present, type Message } from './views.js';
 
@@ -38,6 +39,7 @@ export async function sendContent(
   conversation: ConversationRecord,
   content: Parameters<typeof encodeContent>[0],
 ): Promise<{ seq: number; conversation: ConversationRecord }> {
+  let stuck = false;
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
     await refuseIfBroken(ctx, current);
@@ -52,7 +54,23 @@ export async function sendContent(
       return { seq, conversation: advanced };
     } catch (error) {
       if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_SEND_ATTEMPTS) throw error;
-      await log.catchUp(current.groupId);
+      stuck = await catchUpOrRejoin(ctx, log, current, error, stuck);
     }
   }
+}
+
+/**
+ * After STALE_EPOCH: process the group's newer entries. If twice in a row they leave this device
+ * in the epoch it was in while the server is further on, no entry will bring it there (a lost
+ * epoch; once could be a race): rejoin by external commit, or the group is marked broken and the
+ * next attempt says GROUP_BROKEN. Returns whether this attempt was stuck, for the next call.
+ */
+export async function catchUpOrRejoin(ctx: MessengerContext, log: GroupLog, stale: ConversationRecord, error: ParleyError, stuckBefore: boolean): Promise<boolean> {
+  const before = groupMetadata(stale.state).epoch;
+  await log.catchUp(stale.groupId);
+  const after = await ctx.store.getConversation(stale.groupId);
+  const stuck = after?.active === true && groupMetadata(after.state).epoch === before && error.details.epoch !== undefined && BigInt(error.details.epoch) > before;
+  if (!stuck || !stuckBefore) return stuck;
+  await recoverLostEpoch(ctx, stale.groupId);
+  return false;
 }
