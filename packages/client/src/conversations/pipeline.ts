@@ -13,7 +13,7 @@ import type { KeyPackageKind } from './key-packages.js';
 import { applyLogEntry } from './log-entries.js';
 import { applyMailboxEntry } from './mailbox-entries.js';
 import { RejectedEntry } from './rejected-entry.js';
-import { isCommit, recoverLostEpoch } from './rejoin.js';
+import { recoverLostEpoch } from './rejoin.js';
 import type { OpenedLocks } from './timelocks.js';
 
 /** What became of a log entry: `unknown` means no conversation holds its group (not joined yet, or state lost). */
@@ -55,7 +55,7 @@ export class Pipeline {
     } catch (error) {
       if (!(error instanceof RejectedEntry)) throw error;
       await this.ctx.store.apply({ conversation: { ...conversation, ...error.keep, processedSeq: entry.seq } });
-      const refusedCommit = isCommit(entry.payload);
+      const refusedCommit = entry.kind === 'commit';
       this.ctx.emit({ kind: 'error', conversation: groupId, code: error.code, message: refusedCommit ? `${error.message}; rejoining the group` : error.message });
       // The server took the commit, so the group moved on without this device: rejoin, or mark it broken.
       if (refusedCommit) await recoverLostEpoch(this.ctx, groupId);

@@ -4,7 +4,7 @@
  * while the server accepted it. All by external commit from the GroupInfo the Delivery Service
  * keeps (RFC 9420 §12.4.3.2). When that fails too, the group is marked broken (broken-groups.ts).
  */
-import { CryptoError, groupMetadata, inspectMessage, joinExternal } from '@parley/crypto';
+import { CryptoError, groupMetadata, joinExternal } from '@parley/crypto';
 import { ErrorCode, groupIdText, ParleyError, type GroupSummary } from '@parley/protocol';
 import type { ConversationRecord } from '../store/client-store.js';
 import { brokenGroup, clearBroken, markBroken } from './broken-groups.js';
@@ -25,15 +25,6 @@ export async function recoverFromGap(ctx: MessengerContext, groupId: string): Pr
   if (!conversation?.active) return;
   const summary = await ctx.groups.get(groupId, { refresh: true });
   if (BigInt(summary.epoch) !== groupMetadata(conversation.state).epoch) await rejoinNow(ctx, conversation, summary);
-}
-
-/** Whether a log entry is a commit (readable from its public framing whether or not it processed). */
-export function isCommit(payload: Uint8Array): boolean {
-  try {
-    return inspectMessage(payload).kind === 'commit';
-  } catch {
-    return false;
-  }
 }
 
 /**
