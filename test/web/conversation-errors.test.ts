@@ -1,7 +1,8 @@
 /**
  * Issue #11 §1 in the web client: a hostile admin's commit that the browser refuses (its
  * membership tag is broken, which the server cannot check) shows as a system line in that
- * group's chat; the browser rejoins the group and goes on receiving in it.
+ * group's chat; the browser rejoins the group and goes on receiving in it. A commit it cannot
+ * follow or rejoin after (a leaf without a Parley credential) leaves the group marked broken.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -39,7 +40,7 @@ describe('errors of a conversation in the web client', () => {
     dir.remove();
   });
 
-  it('shows a refused commit as a system line of its group, rejoins, and keeps receiving there', async () => {
+  it('shows a refused commit as a system line of its group, rejoins and keeps receiving there; then one it cannot rejoin after, as broken', async () => {
     const group = await mallory.createGroup();
     const keyPackages: Uint8Array[] = [];
     const add = [];
@@ -70,5 +71,15 @@ describe('errors of a conversation in the web client', () => {
     await (await friend.messenger()).sendToGroup(groupId, 'still together');
     await history(victim.page).getByRole('listitem').filter({ hasText: 'still together' }).waitFor({ timeout: 30_000 });
     expect(await victim.page.getByRole('textbox', { name: 'Message' }).isVisible()).toBe(true);
+
+    // Now a leaf whose credential is no Parley credential: refused, and rejoining fails too.
+    await group.catchUp();
+    const impostor = await mallory.addDevice('mallory-impostor', { identity: new TextEncoder().encode('not a parley credential') });
+    const [keyPackage] = await impostor.uploadKeyPackages(1);
+    await group.commit(await group.adding([keyPackage?.keyPackage ?? new Uint8Array()]), { add: [impostor.ref] });
+    impostor.close();
+    await line.filter({ hasText: 'can no longer follow this group' }).waitFor({ timeout: 30_000 });
+    await victim.page.getByRole('status').filter({ hasText: /^This browser can no longer follow this group, so nothing can be sent to it \(.*credential was rejected/ }).waitFor({ timeout: 30_000 });
+    expect(await victim.page.getByRole('textbox', { name: 'Message' }).count()).toBe(0);
   }, SLOW);
 });

@@ -8,7 +8,7 @@
  * The mark lives in the store's cache: losing it costs one more failed rejoin, nothing else.
  */
 import { decodeCbor, encodeCbor, ErrorCode, ParleyError, s } from '@parley/protocol';
-import type { ConversationRecord } from '../store/client-store.js';
+import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import type { MessengerContext } from './context.js';
 
 const markKey = (groupId: string) => `broken/${groupId}`;
@@ -32,6 +32,11 @@ export async function brokenGroup(ctx: Pick<MessengerContext, 'store'>, groupId:
     // An unreadable mark is no mark: the next sync tries to rejoin, and marks it again if that fails.
     return undefined;
   }
+}
+
+/** Why a conversation is broken on this device, if it is: for apps that list conversations from the store (the web, offline too). */
+export async function brokenReason(store: ClientStore, groupId: string): Promise<string | undefined> {
+  return (await brokenGroup({ store }, groupId))?.reason;
 }
 
 export async function markBroken(ctx: MessengerContext, groupId: string, mark: BrokenGroup): Promise<void> {

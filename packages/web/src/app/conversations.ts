@@ -4,7 +4,7 @@
  * failures), sending with delivery state, and group membership. The connection side lends it
  * the messenger.
  */
-import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import { brokenReason, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
@@ -69,7 +69,7 @@ export class Conversations {
     const views = await Promise.all(
       records.map(async (record): Promise<ConversationView> => {
         const peer = record.kind === 'direct' ? record.peer : undefined;
-        const [unread, last, verified] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false]);
+        const [unread, last, verified, broken] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false, record.active ? undefined : brokenReason(store, record.groupId)]);
         return {
           groupId: record.groupId,
           kind: record.kind,
@@ -77,6 +77,7 @@ export class Conversations {
           unread,
           lastActivityAt: Math.max(record.lastActivityAt, last?.sentAt ?? 0),
           active: record.active,
+          ...(broken ? { broken } : {}),
           ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text ?? 'a time-locked message'}` } : {}),
           ...(peer ? { peer, verified } : {}),
         };

@@ -44,6 +44,8 @@ export interface ConversationView {
   unread: number;
   lastActivityAt: number;
   active: boolean;
+  /** Why this browser can no longer follow the group (it could not rejoin it), if so. */
+  broken?: string;
   preview?: string;
   /** The other user of a direct chat. */
   peer?: string;

@@ -122,7 +122,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
         </form>
       ) : (
         <p className="hint pad" role="status">
-          You are no longer a member of this group.
+          {conversation?.broken ? `This browser can no longer follow this group, so nothing can be sent to it (${conversation.broken}).` : 'You are no longer a member of this group.'}
         </p>
       )}
       {showMembers && conversation && <MembersDialog state={state} actions={actions} groupId={conversation.groupId} name={name} onClose={() => setShowMembers(false)} />}
