@@ -105,4 +105,26 @@ describe('a hostile admin’s commit that honest clients refuse', () => {
     await (await victim.messenger()).sendDirect('friend', 'unbothered');
     expect(await friend.receive()).toEqual(['victim: unbothered']);
   });
+
+  it('a Welcome addressed to another KeyPackage, or made for another group: refused, and the victim joins the group it was added to', async () => {
+    const { devices } = await mallory.request('keys.claim', { username: 'victim' });
+    const victims = devices.map((device) => ({ username: 'victim', deviceId: device.deviceId }));
+    const keyPackages = devices.map((device) => device.keyPackage);
+    const [other] = (await mallory.request('keys.claim', { username: 'friend' })).devices;
+    const target = await mallory.createGroup();
+    const decoy = await mallory.createGroup();
+    const real = await target.adding(keyPackages);
+    // The server checks that a Welcome names exactly the added KeyPackages: one addressed to another KeyPackage is refused.
+    const elsewhere = await decoy.adding([other?.keyPackage ?? new Uint8Array()]);
+    expect((await mallory.refused('group.commit', target.bundle({ ...real, welcome: elsewhere.welcome }, { add: victims }))).code).toBe(ErrorCode.INVALID_COMMIT);
+    // A Welcome to the victim's own KeyPackage, but into the decoy group, names the right KeyPackage: only the victim can tell.
+    const decoyWelcome = (await decoy.adding(keyPackages)).welcome;
+    await target.commit({ ...real, welcome: decoyWelcome }, { add: victims });
+
+    const { errors } = await (await victim.messenger()).sync();
+    expect(errors).toEqual([expect.objectContaining({ code: ErrorCode.UNREADABLE_ENTRY, message: `a Welcome from mallory is for another group than the one it came for` })]);
+    // Filed under the group it was added to, joined by external commit, not under the decoy's state.
+    expect(await groupOf(victim, target)).toMatchObject({ active: true });
+    expect(await groupOf(victim, decoy)).toBeUndefined();
+  });
 });
