@@ -14,7 +14,7 @@ export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncRe
 export { brokenReason } from './conversations/broken-groups.js';
 export { Messenger } from './conversations/messenger.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
-export type { SendOptions } from './conversations/sending.js';
+export type { SealedText, SendOptions } from './conversations/sending.js';
 export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
 export type { TimelockSolveState } from '@parley/crypto';

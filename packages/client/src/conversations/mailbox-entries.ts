@@ -11,6 +11,7 @@ import type { KeyPackageKind } from './key-packages.js';
 import { applyHistory } from './history.js';
 import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
 import { applyRelease, type OpenedLocks } from './timelocks.js';
+import { untitled } from './views.js';
 
 export interface AppliedMailboxEntry {
   /** The conversation that was joined or left. */
@@ -65,7 +66,7 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
       conversation: {
         groupId,
         kind: summary.kind,
-        title: peer ?? `group by ${summary.createdBy}`,
+        title: peer ?? untitled(summary.createdBy),
         ...(peer ? { peer } : {}),
         state: joined.state,
         processedSeq: entry.seq,

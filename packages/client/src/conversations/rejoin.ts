@@ -10,6 +10,7 @@ import type { ConversationRecord } from '../store/client-store.js';
 import { brokenGroup, clearBroken, markBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { channelFailure, reason } from './rejected-entry.js';
+import { untitled } from './views.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -96,7 +97,7 @@ export async function rejoinGroup(ctx: MessengerContext, group: GroupSummary, lo
         conversation: {
           groupId,
           kind: group.kind,
-          title: local?.title ?? peer ?? `group by ${group.createdBy}`,
+          title: local?.title ?? peer ?? untitled(group.createdBy),
           ...(peer ? { peer } : {}),
           state: external.pendingState,
           processedSeq: seq,

@@ -9,6 +9,11 @@ export interface Message extends StoredMessage {
   kind: GroupKind;
 }
 
+/** What a group is called on a device that has not been told its title yet. */
+export function untitled(createdBy: string): string {
+  return `group by ${createdBy}`;
+}
+
 export function present(conversation: ConversationRecord, message: StoredMessage): Message {
   return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
 }
