@@ -90,7 +90,7 @@ describe('time-locked messages from the CLI', () => {
     server = await startServeProcess(['--port', '0', '--data', join(dir.path, 'data')], { env: SLOW_SERVER });
     for (const user of ['alice', 'bob', 'carol']) await ok(user, ['register', user]);
     await ok('alice', ['group', 'create', 'team', '--members', 'bob,carol']);
-    for (const user of ['bob', 'carol']) await ok(user, ['sync']);
+    for (const user of ['bob', 'carol']) await ok(user, ['accept', 'alice']);
   }, 120_000);
   afterAll(async () => {
     await server.stop();
@@ -176,15 +176,21 @@ describe('time-locked messages from the CLI', () => {
     const refused = async (args: string[]) => {
       const result = await ok('bob', args);
       expect(result.stdout + result.stderr).not.toContain('not what the server says');
-      const warnings = jsonLines<{ warning: { code: string; message: string } }>(result.stderr);
-      expect(warnings).toEqual([{ warning: { code: 'BAD_RELEASE', message: expect.stringMatching(/does not match the sender's commitment; it stays locked/), conversation: expect.any(String) } }]);
-      return jsonLines<Printed>(result.stdout);
+      const lines = jsonLines<Printed & { kind?: string }>(result.stdout);
+      expect(lines.filter((line) => line.kind === 'error')).toEqual([
+        { kind: 'error', conversation: 'alice', code: 'BAD_RELEASE', message: expect.stringMatching(/does not match the sender's commitment; it stays locked/) },
+      ]);
+      return lines.filter((line) => line.kind !== 'error');
     };
     // Released into the mailbox and fetched again by the same unlock (refused once), then fetched once more.
     expect(await refused(['unlock'])).toEqual([expect.objectContaining({ conversation: 'alice', locked: true, unlockAt: sent[0]?.unlockAt })]);
     expect(await refused(['unlock'])).toEqual([]);
     const solved = await ok('bob', ['unlock', '--solve']);
-    expect(jsonLines<Printed>(solved.stdout)).toEqual([expect.objectContaining({ conversation: 'alice', text: 'not what the server says', unlockedBy: 'puzzle' })]);
+    // The release is refused once more as this run fetches it, then the puzzle opens the message.
+    expect(jsonLines<Printed>(solved.stdout)).toEqual([
+      expect.objectContaining({ kind: 'error', conversation: 'alice', code: 'BAD_RELEASE' }),
+      expect.objectContaining({ conversation: 'alice', text: 'not what the server says', unlockedBy: 'puzzle' }),
+    ]);
   }, 60_000);
 
   it('refuses an unlock time in the past, unreadable, or past the server horizon with BAD_INPUT, before sending anything', async () => {
@@ -215,6 +221,7 @@ describe('parley unlock --solve with the server stopped', () => {
     for (const user of ['alice', 'bob']) expect((await cli(user, ['register', user], url)).code).toBe(0);
     // 2 hours and 8 hours at 50 squarings a second: 360,000 and 1,440,000 squarings.
     for (const when of ['+2h', '+8h']) expect((await cli('alice', ['send', 'bob', `opens in ${when}`, '--unlock-at', when], url)).code).toBe(0);
+    expect((await cli('bob', ['accept', 'alice'], url)).code).toBe(0);
     const locked = jsonLines<Printed>((await cli('bob', ['sync'], url)).stdout);
     expect(locked.map((m) => [m.locked, m.text])).toEqual([
       [true, undefined],

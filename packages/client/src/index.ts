@@ -11,8 +11,10 @@ export { solvePow } from '@parley/crypto';
 export { Connection, type ConnectOptions } from './connection/connection.js';
 export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './connection/socket.js';
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
+export { brokenReason } from './conversations/broken-groups.js';
 export { Messenger } from './conversations/messenger.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
+export type { MessageRequest } from './conversations/requests.js';
 export type { SealedText, SendOptions } from './conversations/sending.js';
 export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.

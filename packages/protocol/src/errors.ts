@@ -37,6 +37,10 @@ export const ErrorCode = {
   KEY_MISMATCH: 'KEY_MISMATCH',
   /** Input the server or a client cannot use, such as an unlock time in the past or past the horizon. */
   BAD_INPUT: 'BAD_INPUT',
+  /** The other user blocked you: the server refuses their KeyPackages, Welcomes to them and direct messages to them. */
+  BLOCKED: 'BLOCKED',
+  /** A per-account list (contacts, blocks) is full. */
+  LIMIT_REACHED: 'LIMIT_REACHED',
   // Raised on the client side only; listed here so every code lives in one registry.
   SERVER_KEY_CHANGED: 'SERVER_KEY_CHANGED',
   CONNECTION_FAILED: 'CONNECTION_FAILED',
@@ -47,6 +51,10 @@ export const ErrorCode = {
   BAD_RELEASE: 'BAD_RELEASE',
   /** A log or mailbox entry this device could not decrypt, verify or read: acknowledged and reported, never blocking. */
   UNREADABLE_ENTRY: 'UNREADABLE_ENTRY',
+  /** The conversation is a message request not accepted yet: this device sends nothing into it until it is. */
+  REQUEST_PENDING: 'REQUEST_PENDING',
+  /** A group this device can no longer follow (its state cannot advance and rejoining failed): sends to it are refused at once. */
+  GROUP_BROKEN: 'GROUP_BROKEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

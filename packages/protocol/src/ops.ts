@@ -12,12 +12,13 @@ const sealedBackup = bytes({ min: 1, max: 16 * 1024 });
 const opaqueRecord = bytes({ min: 1, max: 1024 });
 
 /** A device's signing key bound to the account by the identity key's signature (DESIGN §5). */
-export const deviceCertificateSchema = object({
+const deviceCertificateShape = {
   deviceId: deviceIdSchema,
   name: string({ min: 1, max: 64 }),
   publicKey: ed25519PublicKey,
   signature: ed25519Signature,
-});
+};
+export const deviceCertificateSchema = object(deviceCertificateShape);
 export type DeviceCertificate = Infer<typeof deviceCertificateSchema>;
 
 /** Who a signed-in connection is: the device it authenticated as. */
@@ -34,6 +35,13 @@ export const deviceInfoSchema = object({
 export type DeviceInfo = Infer<typeof deviceInfoSchema>;
 
 const empty = object({});
+
+/** Most contacts and most blocked users one account keeps (LIMIT_REACHED beyond). */
+export const MAX_CONTACTS = 5000;
+export const MAX_BLOCKS = 1000;
+/** My contacts and the users I block, sorted (DESIGN §6 consent). */
+export const contactListsSchema = object({ contacts: array(usernameSchema, { max: MAX_CONTACTS }), blocked: array(usernameSchema, { max: MAX_BLOCKS }) });
+export type ContactLists = Infer<typeof contactListsSchema>;
 
 /**
  * What a proof of work is for (DESIGN §10): registration, or a proof of a credential (login.start,
@@ -65,8 +73,11 @@ export const directoryEntrySchema = object({
   username: usernameSchema,
   identityKey: ed25519PublicKey,
   devices: array(deviceCertificateSchema, { max: 100 }),
-  /** Revoked devices: their credentials were valid when they joined groups, which now remove them. */
-  revokedDevices: array(deviceCertificateSchema, { max: 1000 }),
+  /**
+   * Revoked devices and when (Unix ms): their credentials were valid in what the server stored
+   * before then (groups now remove them), and are refused in anything stored after.
+   */
+  revokedDevices: array(object({ ...deviceCertificateShape, revokedAt: optional(uint()) }), { max: 1000 }),
 });
 export type DirectoryEntry = Infer<typeof directoryEntrySchema>;
 
@@ -306,7 +317,18 @@ export const ops = {
     object({ releases: array(timelockReleaseSchema, { max: 100 }) }),
   ),
 
-  /** Online users visible to me: group peers (or everyone on an open server), paged. */
+  /**
+   * Consent (DESIGN §6): my contacts and the users I block, kept by the server. Presence is shown
+   * only between mutual contacts; a user I block cannot claim my KeyPackages, add me to a group or
+   * write into a direct conversation with me (BLOCKED). Blocking also drops the contact.
+   */
+  'contacts.add': op(object({ username: usernameSchema }), empty),
+  'contacts.remove': op(object({ username: usernameSchema }), empty),
+  'contacts.block': op(object({ username: usernameSchema }), empty),
+  'contacts.unblock': op(object({ username: usernameSchema }), empty),
+  'contacts.list': op(empty, contactListsSchema),
+
+  /** Online users visible to me: mutual contacts (or everyone on an open server), paged. */
   'presence.list': op(
     object({ after: optional(usernameSchema), limit: optional(uint({ max: 200 })) }),
     object({ users: array(usernameSchema, { max: 200 }), next: optional(usernameSchema) }),

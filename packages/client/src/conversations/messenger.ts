@@ -10,7 +10,9 @@ import type { Requester } from '../connection/requester.js';
 import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
+import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
+import { Contacts } from './contacts.js';
 import { ConversationEvents, syncResult, type ConversationEvent, type SyncResult } from './events.js';
 import { GroupSummaries, groupIdBytes } from './group-summaries.js';
 import { sendHistory } from './history.js';
@@ -18,6 +20,7 @@ import { Inbox } from './inbox.js';
 import { KeyPackages } from './key-packages.js';
 import { addUsers, createConversation, removeUsers } from './membership.js';
 import { Pipeline } from './pipeline.js';
+import { acceptRequest, blockUser, declineRequest, findRequest, pendingRequests, settleRequests, type MessageRequest } from './requests.js';
 import { forgetDepartures, noteDeparture, reconcileAll, settleDepartures, shareTitles } from './reconcile.js';
 import { rejoinLostGroups } from './rejoin.js';
 import { sendContent, sendText, type SendOptions } from './sending.js';
@@ -43,17 +46,20 @@ export class Messenger {
   private readonly keyPackages: KeyPackages;
 
   constructor(options: MessengerOptions) {
+    const contacts = new Contacts(options.request, options.store);
     this.ctx = {
       ...options,
       authentication: new AuthenticationService(options.directory),
       groups: new GroupSummaries(options.request, options.store),
-      emit: this.events.emit,
+      contacts,
+      // A blocked user's message in a group is kept but not shown (the server cannot hold it back for me alone).
+      emit: (event) => void (event.kind === 'message' && contacts.hidden.has(event.message.sender) ? undefined : this.events.emit(event)),
     };
     this.keyPackages = new KeyPackages(this.ctx);
     this.pipeline = new Pipeline(this.ctx, {
       departed: (groupId, username) => noteDeparture(this.ctx, groupId, username),
       added: (groupId, usernames) => forgetDepartures(this.ctx, groupId, usernames),
-      keyPackageUsed: () => this.keyPackages.used(),
+      keyPackageUsed: (kind) => this.keyPackages.used(kind),
     });
     this.inbox = new Inbox(this.ctx, this.pipeline);
   }
@@ -76,7 +82,10 @@ export class Messenger {
 
   /** Keep enough KeyPackages on the server for others to add this device (DESIGN §6). */
   start(options: { newDevice?: boolean } = {}): Promise<void> {
-    return this.serial(() => this.keyPackages.ensure(options));
+    return this.serial(async () => {
+      await this.ctx.contacts.load();
+      await this.keyPackages.ensure(options);
+    });
   }
 
   /**
@@ -117,13 +126,17 @@ export class Messenger {
         await this.syncNow();
         conversation = await this.direct(peer);
       }
+      if (!conversation) await this.refuseBroken((c) => c.kind === 'direct' && c.peer === peer);
       if (conversation) {
         // The group's tree holds the keys checked when they joined; the pin check refuses a key
         // changed since (IDENTITY_KEY_CHANGED) before anything is sent.
         await this.ctx.directory.entry(peer);
+        // Writing to someone by name makes them my contact, which accepts their pending 1:1 request.
+        if (conversation.requestFrom !== undefined) conversation = await acceptRequest(this.ctx, conversation.groupId);
         return this.sendInto(conversation, text, options);
       }
       await this.ctx.directory.entry(peer, { refresh: true });
+      await this.ctx.contacts.add([peer], this.ctx.self.username);
       return sendText(this.ctx, this.inbox, await createConversation(this.ctx, this.inbox, 'direct', peer, [peer]), text, options);
     });
   }
@@ -145,6 +158,8 @@ export class Messenger {
 
   createGroup(title: string, members: string[]): Promise<ConversationRecord> {
     return this.serial(async () => {
+      // The people I start a group with become my contacts (DESIGN §6 consent).
+      await this.ctx.contacts.add(members, this.ctx.self.username);
       const conversation = await createConversation(this.ctx, this.inbox, 'group', title, members);
       await sendContent(this.ctx, this.inbox, conversation, { t: 'meta', title });
       return conversation;
@@ -153,7 +168,9 @@ export class Messenger {
 
   addToGroup(name: string, usernames: string[]): Promise<void> {
     return this.serial(async () => {
-      const updated = await addUsers(this.ctx, this.inbox, await this.findGroup(name), usernames);
+      const group = await this.findGroup(name);
+      await this.ctx.contacts.add(usernames, this.ctx.self.username);
+      const updated = await addUsers(this.ctx, this.inbox, group, usernames);
       await forgetDepartures(this.ctx, updated.groupId, usernames);
       await sendContent(this.ctx, this.inbox, updated, { t: 'meta', title: updated.title });
     });
@@ -167,6 +184,8 @@ export class Messenger {
   leaveGroup(name: string): Promise<void> {
     return this.serial(async () => {
       const conversation = await this.findGroup(name);
+      // Leaving a request I never accepted is declining it: nothing goes into it, not even a goodbye.
+      if (conversation.requestFrom !== undefined) return void (await declineRequest(this.ctx, conversation));
       await sendContent(this.ctx, this.inbox, conversation, { t: 'leave' });
       await this.ctx.request('group.leave', { groupId: groupIdBytes(conversation.groupId) });
       const current = (await this.ctx.store.getConversation(conversation.groupId)) ?? conversation;
@@ -194,7 +213,28 @@ export class Messenger {
 
   /** Stored messages not yet shown, oldest first per conversation. */
   unread(): Promise<Message[]> {
-    return views.unread(this.ctx.store);
+    return views.unread(this.ctx.store, this.ctx.contacts.hidden);
+  }
+
+  // Consent (DESIGN §6): message requests, contacts and blocks; the work lives in requests.ts and contacts.ts.
+
+  /** Message requests waiting for my answer, oldest first. */
+  readonly requests = (): Promise<MessageRequest[]> => pendingRequests(this.ctx.store);
+  /** Accept a request, named by the requester or the conversation's id or title: they become my contacts. */
+  readonly acceptRequest = (name: string): Promise<ConversationRecord> => this.serial(() => acceptRequest(this.ctx, name));
+  /** Decline a request: leave its group without a word. */
+  readonly declineRequest = (name: string): Promise<ConversationRecord> => this.serial(async () => declineRequest(this.ctx, await findRequest(this.ctx.store, name)));
+  /** Block a user at the server and decline their pending requests (returned). */
+  readonly block = (username: string): Promise<ConversationRecord[]> => this.serial(() => blockUser(this.ctx, username));
+  readonly unblock = (username: string): Promise<void> => this.serial(() => this.ctx.contacts.unblock(username));
+  /** Users I block, as the server has them. */
+  readonly blocked = async (): Promise<string[]> => (await this.ctx.contacts.refresh()).blocked;
+  /** Make these users my contacts without writing to them: each sees my presence once they have me too. */
+  readonly addContacts = (usernames: string[]): Promise<void> => this.serial(() => this.ctx.contacts.add(usernames, this.ctx.self.username));
+
+  /** Senders whose messages this device does not show (users I block), from the local copy: no request. */
+  get hiddenSenders(): ReadonlySet<string> {
+    return this.ctx.contacts.hidden;
   }
 
   /** Time-locked messages not opened yet, soonest unlock first. */
@@ -216,6 +256,7 @@ export class Messenger {
 
   private async syncNow(): Promise<void> {
     await this.inbox.fetchAll();
+    await settleRequests(this.ctx);
     let groups = await this.ctx.groups.list();
     // Joining changes the routing lists: read them again before reconciling.
     if ((await rejoinLostGroups(this.ctx, groups)).length > 0) groups = await this.ctx.groups.list();
@@ -240,9 +281,19 @@ export class Messenger {
     try {
       return await views.findGroup(this.ctx.store, name);
     } catch (error) {
-      if (this.live || !(error instanceof ParleyError) || error.code !== ErrorCode.NOT_FOUND) throw error;
-      await this.syncNow();
-      return views.findGroup(this.ctx.store, name);
+      if (!(error instanceof ParleyError) || error.code !== ErrorCode.NOT_FOUND) throw error;
+      if (!this.live) await this.syncNow();
+      try {
+        return await views.findGroup(this.ctx.store, name);
+      } catch (again) {
+        await this.refuseBroken((c) => c.kind === 'group' && (c.groupId === name || c.title === name));
+        throw again;
+      }
     }
+  }
+
+  /** GROUP_BROKEN when a conversation `matches` that this device marked broken (it is inactive, so lookups pass it over). */
+  private async refuseBroken(matches: (conversation: ConversationRecord) => boolean): Promise<void> {
+    for (const conversation of await this.ctx.store.listConversations()) if (!conversation.active && matches(conversation)) await refuseIfBroken(this.ctx, conversation);
   }
 }

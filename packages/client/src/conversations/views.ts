@@ -1,11 +1,14 @@
 /** @module Read-only views over the client store: conversation lists, unread and locked messages, group lookup. */
 import { ErrorCode, ParleyError, type GroupKind } from '@parley/protocol';
 import type { ClientStore, ConversationRecord, StoredMessage } from '../store/client-store.js';
+import { brokenGroup } from './broken-groups.js';
 
 /** A message as the user sees it. */
 export interface Message extends StoredMessage {
   conversation: string;
   kind: GroupKind;
+  /** In a message request not accepted yet: who it is from (DESIGN §6 consent). Shown with the request, not among chats. */
+  request?: string;
 }
 
 /** What a group is called on a device that has not been told its title yet. */
@@ -14,25 +17,41 @@ export function untitled(createdBy: string): string {
 }
 
 export function present(conversation: ConversationRecord, message: StoredMessage): Message {
-  return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
+  const request = conversation.requestFrom === undefined ? {} : { request: conversation.requestFrom };
+  return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind, ...request };
 }
 
-/** A conversation with how many of its messages are unread, and how many are time-locked still. */
-export type ConversationSummary = ConversationRecord & { unread: number; locked: number };
+/** Chats: every conversation but message requests, pending or declined (those are listed apart). */
+const isChat = (conversation: ConversationRecord): boolean => conversation.requestFrom === undefined;
+
+/** A conversation with how many of its messages are unread, how many are time-locked still, and why it is broken, if it is. */
+export type ConversationSummary = ConversationRecord & { unread: number; locked: number; broken?: string };
 
 /** Conversations with unread and locked counts, newest activity first. */
 export async function conversations(store: ClientStore): Promise<ConversationSummary[]> {
-  const list = await store.listConversations();
+  const list = (await store.listConversations()).filter(isChat);
   const locked = new Map<string, number>();
   for (const message of await store.listLockedMessages()) locked.set(message.groupId, (locked.get(message.groupId) ?? 0) + 1);
-  const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0 })));
+  const withCounts = await Promise.all(
+    list.map(async (c) => {
+      const broken = c.active ? undefined : await brokenGroup({ store }, c.groupId);
+      return { ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0, ...(broken ? { broken: broken.reason } : {}) };
+    }),
+  );
   return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
 }
 
-export async function unread(store: ClientStore): Promise<Message[]> {
+/**
+ * Unread messages of chats, oldest first. Those from users I block (`hidden`: in a group, the
+ * server cannot hold them back for me alone) are marked read instead, so they never count.
+ */
+export async function unread(store: ClientStore, hidden: ReadonlySet<string> = new Set()): Promise<Message[]> {
   const out: Message[] = [];
-  for (const conversation of await store.listConversations()) {
-    for (const message of await store.listMessages(conversation.groupId, { unreadOnly: true })) out.push(present(conversation, message));
+  for (const conversation of (await store.listConversations()).filter(isChat)) {
+    for (const message of await store.listMessages(conversation.groupId, { unreadOnly: true })) {
+      if (hidden.has(message.sender)) await store.markRead(conversation.groupId, message.seq);
+      else out.push(present(conversation, message));
+    }
   }
   return out.sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
 }

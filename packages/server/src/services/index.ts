@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../session/handlers.js';
 import type { Storage } from '../storage/index.js';
 import { AccountService } from './accounts.js';
+import { ConsentService } from './consent.js';
 import { PasswordService } from './passwords.js';
 import { DeliveryService } from './delivery.js';
 import { DirectoryService } from './directory.js';
@@ -36,14 +37,17 @@ export interface ServiceOptions {
 
 export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
+  const presence = new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory });
+  const consent = new ConsentService(storage, log.child({ module: 'consent' }), presence);
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
     directory: new DirectoryService(storage),
-    keyPackages: new KeyPackageService(storage, log.child({ module: 'key-packages' })),
-    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
-    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
-    presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
+    keyPackages: new KeyPackageService(storage, consent, log.child({ module: 'key-packages' })),
+    groups: new GroupService(storage, consent, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
+    delivery: new DeliveryService(storage, consent, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
+    presence,
+    consent,
     pow,
     timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),
   };

@@ -1,6 +1,6 @@
 /**
  * @module Presence (DESIGN §7): who is online, in pages, as far as the caller may see: its group
- * peers and itself, or everyone on an open server. A user's first device coming online and its
+ * mutual contacts (DESIGN §6 consent) and itself, or everyone on an open server. A user's first device coming online and its
  * last going offline are announced on the bus to the same audience.
  *
  * Who is online lives in a PresenceStore: this node's connections by default, shared by all
@@ -53,7 +53,7 @@ export class PresenceService {
     if (this.options.openDirectory) {
       visible = await this.store.listOnline(after, limit + 1);
     } else {
-      const candidates = [...(await this.storage.listGroupPeers(session.username)), session.username]
+      const candidates = [...(await this.storage.listMutualContacts(session.username)), session.username]
         .filter((username) => after === undefined || username > after)
         .sort();
       visible = (await this.store.filterOnline(candidates)).slice(0, limit + 1);
@@ -61,6 +61,22 @@ export class PresenceService {
     const users = visible.slice(0, limit);
     const last = users.at(-1);
     return visible.length > limit && last !== undefined ? { users, next: last } : { users };
+  }
+
+  /**
+   * Two users just became mutual contacts, or stopped being: each who is online is shown to the
+   * other as online, or as gone. Unversioned, so it never hides a later versioned change.
+   */
+  async mutualChanged(a: string, b: string, mutual: boolean): Promise<void> {
+    if (this.options.openDirectory) return;
+    try {
+      const online = await this.store.filterOnline([a, b]);
+      for (const [user, other] of [[a, b], [b, a]] as const) {
+        if (online.includes(user)) await this.bus.publish('presence', { username: user, online: mutual, audience: [other] });
+      }
+    } catch (error) {
+      this.log.warn({ err: error, event: 'presence.failed' }, 'presence not announced');
+    }
   }
 
   /**
@@ -137,7 +153,7 @@ export class PresenceService {
 
   private async announce({ username, online, version }: PresenceChange): Promise<void> {
     try {
-      const audience = this.options.openDirectory ? 'all' : (await this.storage.listGroupPeers(username)).filter((peer) => peer !== username);
+      const audience = this.options.openDirectory ? 'all' : await this.storage.listMutualContacts(username);
       if (audience !== 'all' && audience.length === 0) return;
       await this.bus.publish('presence', { username, online, audience, version });
     } catch (error) {

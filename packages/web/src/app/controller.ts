@@ -39,6 +39,11 @@ export class Controller extends Engine implements Actions {
   readonly removeMember = (groupId: string, username: string): Promise<void> => this.groups.remove(groupId, username);
   readonly leaveGroup = (groupId: string): Promise<void> => this.groups.leave(groupId);
 
+  // --- message requests (requests.ts)
+  readonly acceptRequest = (groupId: string): Promise<void> => this.requests.accept(groupId);
+  readonly declineRequest = (groupId: string): Promise<void> => this.requests.decline(groupId);
+  readonly blockUser = (username: string): Promise<void> => this.requests.block(username);
+
   // --- safety numbers and presence (safety.ts, presence.ts)
   readonly safety = (username: string): Promise<SafetyView> => this.trust.view(username);
   readonly markVerified = (username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView> => this.trust.markVerified(username, options);

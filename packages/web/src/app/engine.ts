@@ -14,6 +14,7 @@ import { browserSocketFactory } from '../socket.js';
 import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
+import { Requests } from './requests.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Groups } from './groups.js';
 import { HistorySharing } from './history.js';
@@ -67,6 +68,7 @@ export class Engine {
     logout: () => this.logout(),
   });
   protected readonly groups = new Groups({ messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations(), select: (selection) => this.chats.select(selection) });
+  protected readonly requests = new Requests({ set: (patch) => this.set(patch), messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations() });
   protected readonly timelocks = new Timelocks({ ...this.view, store: () => this.store, opened: (message) => this.chats.opened(message) });
   protected readonly presence = new Presence({ ...this.view, client: () => this.client });
   protected readonly history = new HistorySharing({ ...this.view, client: () => this.resumedClient(), messenger: () => this.messenger, profiles: () => this.profiles });

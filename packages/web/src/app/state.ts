@@ -47,11 +47,15 @@ export interface ConversationView {
   unread: number;
   lastActivityAt: number;
   active: boolean;
+  /** Why this browser can no longer follow the group (it could not rejoin it), if so. */
+  broken?: string;
   preview?: string;
   /** The other user of a direct chat. */
   peer?: string;
   /** A direct chat whose peer I marked verified, with the identity key this browser knows for them. */
   verified?: boolean;
+  /** A message request (DESIGN §6 consent): who it is from. Shown apart from chats, with no composer, until accepted. */
+  request?: string;
 }
 
 /** The safety number I share with another user (DESIGN §11), as the Verify screen shows it. */
@@ -130,6 +134,15 @@ export interface AppState {
   /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
   solving: Record<string, SolvingView>;
   history: HistoryView;
+  /** What went wrong in each conversation this session (entries skipped, a group that broke), by group id. */
+  conversationErrors: Record<string, ConversationErrorLine[]>;
+}
+
+/** One error of a conversation, shown as a system line in its chat (issue #11 §1). */
+export interface ConversationErrorLine {
+  key: string;
+  code: string;
+  message: string;
 }
 
 export const initialState: AppState = {
@@ -142,6 +155,7 @@ export const initialState: AppState = {
   keyChanged: [],
   solving: {},
   history: { autoSend: false, expected: false },
+  conversationErrors: {},
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */
@@ -172,6 +186,10 @@ export interface Actions {
   addMembers(groupId: string, usernames: string[]): Promise<void>;
   removeMember(groupId: string, username: string): Promise<void>;
   leaveGroup(groupId: string): Promise<void>;
+  /** Message requests (see app/requests.ts): accept makes them contacts; decline leaves; block also declines. */
+  acceptRequest(groupId: string): Promise<void>;
+  declineRequest(groupId: string): Promise<void>;
+  blockUser(username: string): Promise<void>;
   devices(): Promise<DeviceView[]>;
   revokeDevice(deviceId: string): Promise<void>;
   refreshOnline(): Promise<void>;

@@ -35,6 +35,8 @@ export interface ConversationRow {
   active: boolean;
   createdAt: number;
   lastActivityAt: number;
+  /** A pending or declined message request: who it is from (DESIGN §6 consent). */
+  requestFrom?: string;
 }
 
 export interface MessageRow {
@@ -87,6 +89,7 @@ export function toConversationRow(c: ConversationRecord): ConversationRow {
     active: c.active,
     createdAt: c.createdAt,
     lastActivityAt: c.lastActivityAt,
+    ...(c.requestFrom === undefined ? {} : { requestFrom: c.requestFrom }),
   };
 }
 
@@ -151,6 +154,8 @@ export function upgrade(db: IDBDatabase, oldVersion: number, transaction: IDBTra
     db.createObjectStore(PENDING_RELEASES, { keyPath: 'lockId' });
     db.createObjectStore(CHECKPOINTS, { keyPath: 'lockId' });
   }
+  // Version 4: a conversation may carry `requestFrom` (a message request). Rows need no rewrite:
+  // one without it is accepted, as every conversation from before requests existed was.
   // Version 5: the outbox, so a message written while offline survives a reload and is sent once.
   if (oldVersion < 5) db.createObjectStore(OUTBOX, { keyPath: 'id' });
 }

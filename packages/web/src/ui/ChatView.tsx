@@ -1,8 +1,10 @@
 /** @module One conversation: its messages, live, and the composer. */
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.js';
+import { ConversationErrors } from './ConversationErrors.js';
 import { MembersDialog } from './dialogs.js';
 import { isoTime, longDate, messageTime } from './format.js';
+import { RequestNotice } from './Requests.js';
 import { SafetyPanel } from './SafetyPanel.js';
 import { LockTag, MessageBody, NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
 
@@ -107,12 +109,15 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
           <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
+      {selection.kind === 'chat' && <ConversationErrors lines={state.conversationErrors[selection.groupId]} />}
       {sendError && (
         <p role="alert" className="error pad">
           {sendError}
         </p>
       )}
-      {active ? (
+      {conversation?.request !== undefined ? (
+        <RequestNotice from={conversation.request} />
+      ) : active ? (
         <form className="composer" onSubmit={submit}>
           <label className="visually-hidden" htmlFor="composer-input">
             Message
@@ -134,7 +139,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
         </form>
       ) : (
         <p className="hint pad" role="status">
-          You are no longer a member of this group.
+          {conversation?.broken ? `This browser can no longer follow this group, so nothing can be sent to it (${conversation.broken}).` : 'You are no longer a member of this group.'}
         </p>
       )}
       {showMembers && conversation && <MembersDialog state={state} actions={actions} groupId={conversation.groupId} name={name} onClose={() => setShowMembers(false)} />}

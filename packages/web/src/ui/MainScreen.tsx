@@ -11,6 +11,7 @@ import { messageTime } from './format.js';
 import { HistoryBanner } from './HistoryBanner.js';
 import { useAction } from './hooks.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
+import { chatsOnly, RequestsSection } from './Requests.js';
 import { SettingsPanel } from './SettingsPanel.js';
 import { useRoute } from './useRoute.js';
 
@@ -58,6 +59,14 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           </button>
         </div>
         <HistoryBanner state={state} actions={actions} />
+        <RequestsSection
+          state={state}
+          actions={actions}
+          onOpen={(groupId) => {
+            setPanel('chats');
+            actions.select({ kind: 'chat', groupId });
+          }}
+        />
         <ConversationList
           state={state}
           onOpen={(groupId) => {
@@ -119,11 +128,11 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
   const selected = state.selection.kind === 'chat' ? state.selection.groupId : undefined;
   return (
     <nav className="conversations" aria-label="Conversations">
-      {state.conversations.length === 0 ? (
+      {chatsOnly(state).length === 0 ? (
         <p className="hint pad">No conversations yet.</p>
       ) : (
         <ul>
-          {state.conversations.map((conversation) => (
+          {chatsOnly(state).map((conversation) => (
             <ConversationItem
               key={conversation.groupId}
               conversation={conversation}
