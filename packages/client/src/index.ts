@@ -11,6 +11,7 @@ export { solvePow } from '@parley/crypto';
 export { Connection, type ConnectOptions } from './connection/connection.js';
 export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './connection/socket.js';
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, MembershipChange, SyncResult } from './conversations/events.js';
+export { brokenReason } from './conversations/broken-groups.js';
 export { Messenger } from './conversations/messenger.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
 export type { MessageRequest } from './conversations/requests.js';

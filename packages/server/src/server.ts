@@ -90,6 +90,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const stopTimelock = services.timelock.start();
 
   const onSocket = (ws: WebSocket, _request: unknown, ip: string) => {
+    const id = nextConnectionId++;
     const connection: Connection = new Connection(
       {
         send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
@@ -127,7 +128,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           services.presence.disconnected(session);
         },
       },
-      log.child({ conn: nextConnectionId++ }),
+      () => log.child({ conn: id }),
     );
     connections.add(connection);
     byAddress.set(ip, (byAddress.get(ip) ?? new Set()).add(connection));

@@ -73,6 +73,8 @@ export interface ConversationView {
   unread: number;
   lastActivityAt: number;
   active: boolean;
+  /** Why this browser can no longer follow the group (it could not rejoin it), if so. */
+  broken?: string;
   preview?: string;
   /** The other user of a direct chat. */
   peer?: string;
@@ -165,6 +167,15 @@ export interface AppState {
   groupMembers: Record<string, string[]>;
   notifications: NotificationSettings;
   history: HistoryView;
+  /** What went wrong in each conversation this session (entries skipped, a group that broke), by group id. */
+  conversationErrors: Record<string, ConversationErrorLine[]>;
+}
+
+/** One error of a conversation, shown as a system line in its chat (issue #11 §1). */
+export interface ConversationErrorLine {
+  key: string;
+  code: string;
+  message: string;
 }
 
 export const initialState: AppState = {
@@ -180,6 +191,7 @@ export const initialState: AppState = {
   groupMembers: {},
   notifications: { permission: 'unsupported', enabled: false, showText: true, offered: false },
   history: { autoSend: false, expected: false },
+  conversationErrors: {},
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */

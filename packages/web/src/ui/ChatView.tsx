@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { Actions, AppState, SystemLine } from '../app/state.js';
 import { NotificationOffer } from './attention.js';
+import { ConversationErrors } from './ConversationErrors.js';
 import { MembersDialog } from './dialogs.js';
 import { MessageList } from './MessageList.js';
 import { RequestNotice } from './Requests.js';
@@ -121,6 +122,7 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
         solving={state.solving}
         actions={actions}
       />
+      {selection.kind === 'chat' && <ConversationErrors lines={state.conversationErrors[selection.groupId]} />}
       {sendError && (
         <p role="alert" className="error pad">
           {sendError}
@@ -150,7 +152,7 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
         </form>
       ) : (
         <p className="hint pad" role="status">
-          You are no longer a member of this group.
+          {conversation?.broken ? `This browser can no longer follow this group, so nothing can be sent to it (${conversation.broken}).` : 'You are no longer a member of this group.'}
         </p>
       )}
       {showMembers && conversation && <MembersDialog state={state} actions={actions} groupId={conversation.groupId} name={name} onClose={() => setShowMembers(false)} />}
