@@ -105,6 +105,13 @@ describe('the web client outbox', () => {
 
     // Stored once each (until every device has acknowledged them).
     expect(storedMessages()).toBe(4);
+    // Alice is a stranger to bob: her chat reaches him as a message request, which he accepts.
+    const fetched = await bob(['sync']);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    // With --json an entry that failed would be a {"kind":"error"} line here: there is none.
+    expect(fetched.stdout.trim()).toBe('');
+    const accepted = await bob(['accept', 'alice']);
+    expect(accepted.code, accepted.stderr).toBe(0);
     const synced = await bob(['sync']);
     expect(synced.code, synced.stderr).toBe(0);
     const texts = synced.stdout
