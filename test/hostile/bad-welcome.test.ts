@@ -66,6 +66,10 @@ describe('a stranger’s broken Welcome', () => {
   beforeAll(async () => {
     server = await startTestServer();
     for (const user of ['victim', 'friend']) await ok(user, ['register', user]);
+    // Friends: the friend accepts the victim's first message, so neither is a message request to the other.
+    await ok('victim', ['send', 'friend', 'hello']);
+    await ok('friend', ['accept', 'victim']);
+    expect(textsOf(await ok('friend', ['sync']))).toEqual(['victim: hello']);
     await stillTalking('before');
   }, 60_000);
   afterAll(async () => {
@@ -80,7 +84,9 @@ describe('a stranger’s broken Welcome', () => {
     await addVictim(stranger);
 
     const first = await ok('victim', ['sync']);
-    expect(errorsOf(first)).toEqual([{ kind: 'error', conversation: expect.any(String), code: ErrorCode.UNREADABLE_ENTRY, message: expect.stringMatching(/Welcome from stranger/) }, expect.objectContaining({ code: ErrorCode.GROUP_BROKEN })]);
+    // Refused, and no external commit into a stranger's group instead (DESIGN §6 consent): no rejoin, so no GROUP_BROKEN either.
+    expect(errorsOf(first)).toEqual([{ kind: 'error', conversation: expect.any(String), code: ErrorCode.UNREADABLE_ENTRY, message: expect.stringMatching(/Welcome from stranger/) }]);
+    expect(await ok('victim', ['requests'])).toEqual([]);
     // Acknowledged: not fetched and refused again.
     expect(errorsOf(await ok('victim', ['sync']))).toEqual([]);
     const chats = await ok('victim', ['chats']);

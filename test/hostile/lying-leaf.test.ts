@@ -36,6 +36,9 @@ describe('a leaf that names another device than the one it was added as', () => 
     const group = await mallory.createGroup();
     const { devices } = await mallory.request('keys.claim', { username: 'victim' });
     await group.commit(await group.adding(devices.map((device) => device.keyPackage)), { add: devices.map((device) => ({ username: 'victim', deviceId: device.deviceId })) });
+    // The victim accepts Mallory's group (a stranger's is a request, into which it commits nothing): a member turned hostile.
+    expect((await (await victim.messenger()).sync()).errors).toEqual([]);
+    await (await victim.messenger()).acceptRequest('mallory');
     const [keyPackage] = await twin.uploadKeyPackages(1);
     await group.commit(await group.adding([keyPackage?.keyPackage ?? new Uint8Array()]), { add: [twin.ref] });
 

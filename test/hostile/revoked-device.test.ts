@@ -39,6 +39,8 @@ describe('a revoked device’s credential', () => {
     const { devices } = await mallory.request('keys.claim', { username: 'victim' });
     await group.commit(await group.adding(devices.map((device) => device.keyPackage)), { add: devices.map((device) => ({ username: 'victim', deviceId: device.deviceId })) });
     expect((await (await victim.messenger()).sync()).errors).toEqual([]);
+    // The victim accepts Mallory's group (a stranger's is a request, never rejoined): a member turned hostile.
+    await (await victim.messenger()).acceptRequest('mallory');
 
     // The revoked device's key, certified again; its leaf shows the revoked device's certificate.
     const revenant = await mallory.addDevice('mallory-revenant', { keys: old.device.keys, identity: parleyCredential(old.device) });

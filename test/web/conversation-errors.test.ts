@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attacker, honestUser } from '../hostile/kit.js';
 import type { TestDevice } from '../support/device.js';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, history, launchChromium, openClient, register } from './support.js';
+import { acceptRequest, buildWebClient, conversationEntry, history, launchChromium, openClient, register } from './support.js';
 
 const SLOW = 120_000;
 
@@ -51,7 +51,10 @@ describe('errors of a conversation in the web client', () => {
       }
     }
     await group.commit(await group.adding(keyPackages), { add });
+    // Both accept Mallory's group (a stranger's is a request, never rejoined): a member who turned hostile.
     expect((await (await friend.messenger()).sync()).errors).toEqual([]);
+    await (await friend.messenger()).acceptRequest('mallory');
+    await acceptRequest(victim.page, 'mallory');
     const entry = conversationEntry(victim.page, 'group by mallory', { group: true });
     await entry.waitFor({ timeout: 30_000 });
     await entry.click();

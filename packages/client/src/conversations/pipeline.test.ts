@@ -69,6 +69,8 @@ describe('Pipeline: Welcomes', () => {
     const test = testContext(bob, {
       'directory.lookup': ({ username }) => (username === 'alice' ? alice.entry : bob.entry),
       'group.get': ({ groupId: id }) => ({ groupId: id, kind: 'group', epoch: 1, createdBy: 'alice', admins: ['alice'], members: [alice.device, bob.device], lastSeq: 1 }),
+      // Alice is Bob's contact, so her Welcomes are plain joins, not message requests.
+      'contacts.list': () => ({ contacts: ['alice'], blocked: [] }),
     });
     const lastResort = await generateKeyPackage(bob.member, { lastResort: true });
     await test.store.putKeyPackages([{ ref: toBase64Url(lastResort.keyPackageRef), privateState: lastResort.privateState, lastResort: true }]);

@@ -22,6 +22,8 @@ async function setup(options: { carolKnown: boolean; groupInfo?: () => Promise<n
     'group.info': options.groupInfo ?? (() => ({ epoch: 0, groupInfo })),
     'group.rejoin': () => ({ seq: 4, epoch: 1 }),
     'group.get': () => summary(1),
+    // Carol is Alice's contact: her group is no message request, so Alice may commit into it.
+    'contacts.list': () => ({ contacts: ['carol'], blocked: [] }),
     'directory.lookup': ({ username }) => {
       if (username === 'alice') return alice.entry;
       if (options.carolKnown) return carol.entry;
