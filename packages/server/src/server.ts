@@ -73,7 +73,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Trapdoors are sealed in the database under a key from the key file (DESIGN §8; see timelock-moduli).
     sealKey: deriveKey(keys.noise.privateKey, 'parley/timelock/trapdoor/v1'),
   };
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock });
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
+    direct: { iceServers: config.iceServers, requestsPerMinute: config.directRequestsPerMinute, signalsPerMinute: config.directSignalsPerMinute },
+  });
 
   const connections = new Set<Connection>();
   /** Open connections by client address, so a ban closes them at once. */
@@ -125,6 +127,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           if (!session) return;
           local.remove(conn, session);
           services.presence.disconnected(session);
+          void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
         },
       },
       log.child({ conn: nextConnectionId++ }),

@@ -5,7 +5,9 @@ import type { Services } from '../session/handlers.js';
 import type { Storage } from '../storage/index.js';
 import { AccountService } from './accounts.js';
 import { PasswordService } from './passwords.js';
+import { sharedConversationContacts } from './contacts.js';
 import { DeliveryService } from './delivery.js';
+import { DirectService, type DirectOptions } from './direct.js';
 import { DirectoryService } from './directory.js';
 import { GroupService } from './groups.js';
 import { KeyPackageService } from './key-packages.js';
@@ -32,9 +34,11 @@ export interface ServiceOptions {
   pow: PowService;
   /** Time-locked messages: reference speed, horizon, limits, and the moduli's size, rotation and sealing key. */
   timelock: Omit<TimelockOptions, 'retentionMs'> & TimelockModuliOptions;
+  /** Direct sessions: ICE servers for clients and signalling limits. */
+  direct: DirectOptions;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
@@ -45,6 +49,7 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
     pow,
+    direct: new DirectService(storage, presenceStore, push, sharedConversationContacts(storage), log.child({ module: 'direct' }), direct),
     timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),
   };
 }

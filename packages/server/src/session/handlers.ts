@@ -4,6 +4,7 @@ import { powBinding } from '@parley/crypto';
 import type { AccountService } from '../services/accounts.js';
 import type { PasswordService } from '../services/passwords.js';
 import type { DeliveryService } from '../services/delivery.js';
+import type { DirectService } from '../services/direct.js';
 import type { DirectoryService } from '../services/directory.js';
 import type { GroupService } from '../services/groups.js';
 import type { KeyPackageService } from '../services/key-packages.js';
@@ -23,6 +24,7 @@ export interface Services {
   presence: PresenceService;
   pow: PowService;
   timelock: TimelockService;
+  direct: DirectService;
 }
 
 /** What a handler may see and change of its connection. */
@@ -218,4 +220,9 @@ export const handlers: HandlerTable = {
   'timelock.fetch': { needs: 'device', handle: (session, body, { timelock }) => timelock.fetch(session, body) },
 
   'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
+
+  'direct.request': { needs: 'device', handle: (session, body, { direct }) => direct.request(session, body) },
+  'direct.answer': { needs: 'device', handle: (session, body, { direct }) => direct.answer(session, body) },
+  'direct.signal': { needs: 'device', handle: (session, body, { direct }) => direct.signal(session, body) },
+  'direct.end': { needs: 'device', handle: (session, body, { direct }) => direct.end(session, body) },
 };
