@@ -11,6 +11,7 @@ import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
 import type { MessengerContext } from './context.js';
+import { openFromPeer, receiveDirectFrame, sealForPeer, sendOverDirect, type DirectPayload } from './direct-messages.js';
 import { ConversationEvents, syncResult, type ConversationEvent, type SyncResult } from './events.js';
 import { GroupSummaries, groupIdBytes } from './group-summaries.js';
 import { sendHistory } from './history.js';
@@ -212,6 +213,30 @@ export class Messenger {
    */
   sendHistory(toDeviceId: string, onProgress: (sent: number, total: number) => void = () => undefined): Promise<{ chunks: number; messages: number }> {
     return this.serial(() => sendHistory(this.ctx, toDeviceId, onProgress));
+  }
+
+  /** Direct sessions (DESIGN §9): an MLS-protected payload for `peer` alone, outside the history. */
+  sealForPeer(peer: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.serial(() => sealForPeer(this.ctx, peer, plaintext));
+  }
+
+  openFromPeer(peer: string, message: Uint8Array): Promise<{ plaintext: Uint8Array; sender: DeviceRef }> {
+    return this.serial(() => openFromPeer(this.ctx, peer, message));
+  }
+
+  /** Send a text over a direct session's channel (`transmit`), with a copy through the server if asked. */
+  sendOverDirect(peer: string, text: string, transmit: (payload: DirectPayload) => void, options: { copyToServer: boolean }): Promise<Message> {
+    return this.serial(() => sendOverDirect(this.ctx, this.inbox, peer, text, transmit, options.copyToServer));
+  }
+
+  /**
+   * A message off a direct session's channel from `sender`: one that went device to device is
+   * stored after the last entry; one the server also has is applied as that log entry (its
+   * copy from the server is then a duplicate). Either is shown `via: 'direct'`; one that fails
+   * is an error event of the conversation, as a bad log entry is.
+   */
+  receiveDirect(sender: DeviceRef, frame: DirectPayload): Promise<void> {
+    return this.serial(() => receiveDirectFrame(this.ctx, this.inbox, sender, frame));
   }
 
   private async syncNow(): Promise<void> {

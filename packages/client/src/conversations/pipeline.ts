@@ -35,7 +35,8 @@ export class Pipeline {
     private readonly hooks: PipelineHooks,
   ) {}
 
-  async logEntry(entry: LogEntry): Promise<LogOutcome> {
+  /** `via: 'direct'` for an entry a direct session's channel brought before the server did (DESIGN §9). */
+  async logEntry(entry: LogEntry, via?: 'direct'): Promise<LogOutcome> {
     const groupId = groupIdText(entry.groupId);
     const conversation = await this.ctx.store.getConversation(groupId);
     if (!conversation) return 'unknown';
@@ -46,7 +47,7 @@ export class Pipeline {
       if (applied.added && applied.added.length > 0) await this.hooks.added(groupId, applied.added);
       if (applied.departed) await this.hooks.departed(groupId, applied.departed);
       if (applied.joinedExternally && conversation.kind === 'group') this.titleNeeded.add(groupId);
-      if (applied.message) this.ctx.emit({ kind: 'message', message: applied.message });
+      if (applied.message) this.ctx.emit({ kind: 'message', message: via ? { ...applied.message, via } : applied.message });
       else if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: groupId });
       if (applied.refused) this.ctx.emit({ kind: 'error', conversation: groupId, code: applied.refused.code, message: applied.refused.message });
     } catch (error) {

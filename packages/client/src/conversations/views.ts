@@ -6,6 +6,8 @@ import type { ClientStore, ConversationRecord, StoredMessage } from '../store/cl
 export interface Message extends StoredMessage {
   conversation: string;
   kind: GroupKind;
+  /** How it arrived, when that is known: over a direct session (DESIGN §9) or through the server. */
+  via?: 'direct' | 'server';
 }
 
 export function present(conversation: ConversationRecord, message: StoredMessage): Message {

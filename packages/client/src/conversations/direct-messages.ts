@@ -1,0 +1,133 @@
+/**
+ * @module Messages of a direct session (DESIGN §9): MLS application messages of the same 1:1
+ * group, carried by the data channel instead of the server. Encrypted, signed and checked exactly
+ * like relayed ones, and stored in the same history. A message that went device to device only
+ * has no place in the server's log: it is kept just after the last entry it followed, at a
+ * fraction past it (server sequence numbers stay whole), so history keeps the order it came in.
+ */
+import { encrypt, groupMetadata, inspectMessage, processMessage } from '@parley/crypto';
+import { decodeMessageContent, encodeContent, ErrorCode, ParleyError, type DeviceRef } from '@parley/protocol';
+import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
+import { credentialOwner } from '../trust/mls-credentials.js';
+import type { MessengerContext } from './context.js';
+import { groupIdBytes } from './group-summaries.js';
+import type { GroupLog, Inbox } from './inbox.js';
+import { reason } from './rejected-entry.js';
+import { present, type Message } from './views.js';
+
+/** How far past the last server entry each device-only message sits: room for a million between two entries. */
+const DIRECT_STEP = 2 ** -20;
+
+/** What goes over the channel: the MLS message, and its log position when a copy went through the server. */
+export interface DirectPayload {
+  payload: Uint8Array;
+  seq?: number;
+}
+
+export async function directConversation(ctx: MessengerContext, peer: string): Promise<ConversationRecord> {
+  const conversation = (await ctx.store.listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
+  if (!conversation) throw new ParleyError(ErrorCode.NOT_FOUND, `no conversation with ${peer} on this device yet: send them a message first`);
+  return conversation;
+}
+
+/** Encrypts `plaintext` in the 1:1 group with `peer` and saves the advanced ratchet before it leaves. */
+export async function sealForPeer(ctx: MessengerContext, peer: string, plaintext: Uint8Array): Promise<Uint8Array> {
+  const conversation = await directConversation(ctx, peer);
+  const { message, state } = await encrypt(conversation.state, ctx.member, plaintext);
+  await ctx.store.apply({ conversation: { ...conversation, state } });
+  return message;
+}
+
+/** Decrypts an MLS message from `peer` in our 1:1 group: the plaintext and the device that signed it. */
+export async function openFromPeer(ctx: MessengerContext, peer: string, message: Uint8Array): Promise<{ plaintext: Uint8Array; sender: DeviceRef }> {
+  const conversation = await directConversation(ctx, peer);
+  let processed;
+  try {
+    processed = await processMessage(conversation.state, message, ctx.authentication.validate);
+  } catch (error) {
+    throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message from ${peer} did not decrypt or verify: ${reason(error)}`, {}, { cause: error });
+  }
+  const sender = processed.kind === 'application' ? credentialOwner(processed.sender.identity) : undefined;
+  if (processed.kind !== 'application' || sender?.username !== peer) throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message claiming to be from ${peer} is not an application message of theirs`);
+  await ctx.store.apply({ conversation: { ...conversation, state: processed.state } });
+  return { plaintext: processed.plaintext, sender };
+}
+
+/**
+ * Sends `text` to `peer` over a direct session: `transmit` puts it on the channel (and throws
+ * if it cannot: then nothing is stored, and the caller sends it through the server instead).
+ * With `copyToServer`, the same MLS message is first stored by the server, so the account's
+ * other devices get it too; the peer then recognises the copy by its sequence number.
+ */
+export async function sendOverDirect(ctx: MessengerContext, log: GroupLog, peer: string, text: string, transmit: (payload: DirectPayload) => void, copyToServer: boolean): Promise<Message> {
+  if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
+  const conversation = await directConversation(ctx, peer);
+  const sentAt = Date.now();
+  const { message: payload, state } = await encrypt(conversation.state, ctx.member, encodeContent({ t: 'text', text, sentAt }));
+  const advanced = { ...conversation, state };
+  await ctx.store.apply({ conversation: advanced });
+  let seq: number | undefined;
+  if (copyToServer) {
+    seq = (await ctx.request('group.send', { groupId: groupIdBytes(conversation.groupId), epoch: Number(groupMetadata(state).epoch), message: payload })).seq;
+    log.accepted(conversation.groupId, seq);
+  }
+  transmit(seq === undefined ? { payload } : { payload, seq });
+  const message: StoredMessage = { groupId: conversation.groupId, seq: seq ?? (await directPosition(ctx, advanced)), sender: ctx.self.username, senderDevice: ctx.self.deviceId, sentAt, text, read: true };
+  const updated = { ...advanced, lastActivityAt: sentAt };
+  await ctx.store.apply({ conversation: updated, message });
+  return { ...present(updated, message), via: 'direct' };
+}
+
+/** A device-only message from `peer` off the channel: decrypted, checked, stored after the last entry. */
+export async function receiveOverDirect(ctx: MessengerContext, peer: string, payload: Uint8Array): Promise<Message | undefined> {
+  const { plaintext, sender } = await openFromPeer(ctx, peer, payload);
+  const content = (() => {
+    try {
+      return decodeMessageContent(plaintext);
+    } catch (error) {
+      throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message from ${peer} decrypted to nothing readable: ${reason(error)}`, {}, { cause: error });
+    }
+  })();
+  // Only texts travel device to device; anything else changes the group and goes through the server.
+  if (content.t !== 'text') throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message from ${peer} was not a text (${content.t})`);
+  const conversation = await directConversation(ctx, peer);
+  const message: StoredMessage = { groupId: conversation.groupId, seq: await directPosition(ctx, conversation), sender: sender.username, senderDevice: sender.deviceId, sentAt: content.sentAt, text: content.text, read: false };
+  const updated = { ...conversation, lastActivityAt: Date.now() };
+  await ctx.store.apply({ conversation: updated, message });
+  return { ...present(updated, message), via: 'direct' };
+}
+
+async function directPosition(ctx: MessengerContext, conversation: ConversationRecord): Promise<number> {
+  const stored = await ctx.store.listMessages(conversation.groupId);
+  const last = stored.reduce((highest, message) => Math.max(highest, message.seq), 0);
+  return Math.max(conversation.processedSeq, last) + DIRECT_STEP;
+}
+
+/** Applies a frame's message from `sender` (see Messenger.receiveDirect); a bad one becomes an error event of the conversation. */
+export async function receiveDirectFrame(ctx: MessengerContext, inbox: Pick<Inbox, 'pushed'>, sender: DeviceRef, frame: DirectPayload): Promise<void> {
+  const conversation = await directConversation(ctx, sender.username);
+  try {
+    if (frame.seq === undefined) {
+      const message = await receiveOverDirect(ctx, sender.username, frame.payload);
+      if (message) ctx.emit({ kind: 'message', message });
+      return;
+    }
+    const epoch = framedEpoch(frame.payload, sender.username);
+    await inbox.pushed({ groupId: groupIdBytes(conversation.groupId), seq: frame.seq, kind: 'message', epoch, sender, sentAt: Date.now(), payload: frame.payload }, 'direct');
+  } catch (error) {
+    if (!(error instanceof ParleyError) || error.code !== ErrorCode.UNREADABLE_ENTRY) throw error;
+    ctx.emit({ kind: 'error', conversation: conversation.groupId, code: error.code, message: error.message });
+  }
+}
+
+/** The epoch an MLS message says it is from; UNREADABLE_ENTRY for bytes that are not one. */
+function framedEpoch(payload: Uint8Array, peer: string): number {
+  let framing;
+  try {
+    framing = inspectMessage(payload);
+  } catch (error) {
+    throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message from ${peer} is not an MLS message`, {}, { cause: error });
+  }
+  if (!('epoch' in framing)) throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message from ${peer} is not a group message`);
+  return Number(framing.epoch);
+}
