@@ -15,8 +15,8 @@ import type { GroupLog, Inbox } from './inbox.js';
 import { reason } from './rejected-entry.js';
 import { present, type Message } from './views.js';
 
-/** How far past the last server entry each device-only message sits: room for a million between two entries. */
-const DIRECT_STEP = 2 ** -20;
+/** Device-only messages sit a thousandth apart: 2.001, 2.002, … after entry 2. */
+const STEPS_PER_ENTRY = 1000;
 
 /** What goes over the channel: the MLS message, and its log position when a copy went through the server. */
 export interface DirectPayload {
@@ -38,8 +38,15 @@ export async function sealForPeer(ctx: MessengerContext, peer: string, plaintext
   return message;
 }
 
-/** Decrypts an MLS message from `peer` in our 1:1 group: the plaintext and the device that signed it. */
-export async function openFromPeer(ctx: MessengerContext, peer: string, message: Uint8Array): Promise<{ plaintext: Uint8Array; sender: DeviceRef }> {
+/** What an MLS message from the peer said, and which device signed it, with that device's key (checked by MLS against the directory). */
+export interface OpenedFromPeer {
+  plaintext: Uint8Array;
+  sender: DeviceRef;
+  senderKey: Uint8Array;
+}
+
+/** Decrypts an MLS message from `peer` in our 1:1 group. */
+export async function openFromPeer(ctx: MessengerContext, peer: string, message: Uint8Array): Promise<OpenedFromPeer> {
   const conversation = await directConversation(ctx, peer);
   let processed;
   try {
@@ -50,7 +57,7 @@ export async function openFromPeer(ctx: MessengerContext, peer: string, message:
   const sender = processed.kind === 'application' ? credentialOwner(processed.sender.identity) : undefined;
   if (processed.kind !== 'application' || sender?.username !== peer) throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message claiming to be from ${peer} is not an application message of theirs`);
   await ctx.store.apply({ conversation: { ...conversation, state: processed.state } });
-  return { plaintext: processed.plaintext, sender };
+  return { plaintext: processed.plaintext, sender, senderKey: processed.sender.signaturePublicKey };
 }
 
 /**
@@ -100,7 +107,10 @@ export async function receiveOverDirect(ctx: MessengerContext, peer: string, pay
 async function directPosition(ctx: MessengerContext, conversation: ConversationRecord): Promise<number> {
   const stored = await ctx.store.listMessages(conversation.groupId);
   const last = stored.reduce((highest, message) => Math.max(highest, message.seq), 0);
-  return Math.max(conversation.processedSeq, last) + DIRECT_STEP;
+  const previous = Math.max(conversation.processedSeq, last);
+  const next = (Math.round(previous * STEPS_PER_ENTRY) + 1) / STEPS_PER_ENTRY;
+  // Past 999 in a row, halve the distance to the next entry's place: whole numbers stay the server's.
+  return Math.floor(next) === Math.floor(previous) ? next : previous + (Math.floor(previous) + 1 - previous) / 2;
 }
 
 /** Applies a frame's message from `sender` (see Messenger.receiveDirect); a bad one becomes an error event of the conversation. */

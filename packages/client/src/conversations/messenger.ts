@@ -11,7 +11,7 @@ import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
 import type { MessengerContext } from './context.js';
-import { openFromPeer, receiveDirectFrame, sealForPeer, sendOverDirect, type DirectPayload } from './direct-messages.js';
+import { openFromPeer, receiveDirectFrame, sealForPeer, sendOverDirect, type DirectPayload, type OpenedFromPeer } from './direct-messages.js';
 import { ConversationEvents, syncResult, type ConversationEvent, type SyncResult } from './events.js';
 import { GroupSummaries, groupIdBytes } from './group-summaries.js';
 import { sendHistory } from './history.js';
@@ -220,7 +220,7 @@ export class Messenger {
     return this.serial(() => sealForPeer(this.ctx, peer, plaintext));
   }
 
-  openFromPeer(peer: string, message: Uint8Array): Promise<{ plaintext: Uint8Array; sender: DeviceRef }> {
+  openFromPeer(peer: string, message: Uint8Array): Promise<OpenedFromPeer> {
     return this.serial(() => openFromPeer(this.ctx, peer, message));
   }
 
