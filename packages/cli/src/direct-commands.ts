@@ -87,8 +87,8 @@ export async function direct(ctx: CommandContext, username: string, options: Dir
 
 /**
  * `parley listen --direct`: listen, and accept direct sessions from contacts, printing what
- * arrives over them. If the server goes away while a session is open, it goes on; listening
- * ends with the last session then.
+ * arrives over them; each line of standard input is sent over the latest open session. If the
+ * server goes away while a session is open, it goes on; listening ends with the last session then.
  */
 export async function listenDirect(ctx: CommandContext, options: DirectCommandOptions): Promise<void> {
   const settings = directOptions(ctx, options);
@@ -96,6 +96,7 @@ export async function listenDirect(ctx: CommandContext, options: DirectCommandOp
     await showUnread(ctx, messenger);
     const sessions = await client.direct(settings);
     const openSessions = () => sessions.active.filter((session) => session.state === 'open');
+    const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
     await new Promise<void>((resolve, reject) => {
       let serverLost: ParleyError | undefined;
       client.onConversationEvent(livePrinter(ctx, messenger, reject), reject);
@@ -113,9 +114,16 @@ export async function listenDirect(ctx: CommandContext, options: DirectCommandOp
         ctx.output.note('the server connection closed; direct sessions go on without it');
       });
       messenger.sync().catch(reject);
+      let sending = Promise.resolve();
+      lines.on('line', (line) => {
+        const session = openSessions().at(-1);
+        if (line.trim() === '') return;
+        if (!session) return ctx.output.warning({ code: 'BAD_INPUT', message: 'no direct session is open; line not sent' });
+        sending = sending.then(async () => void ctx.output.note(`sent to ${session.peer} via ${(await session.send(line)).via ?? 'server'}`)).catch(reject);
+      });
       const stop = () => void sessions.endAll('ended').then(resolve, reject);
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-    });
+    }).finally(() => lines.close());
   });
 }

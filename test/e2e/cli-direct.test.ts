@@ -1,0 +1,90 @@
+/**
+ * Direct sessions from the CLI (issue #13, DESIGN §9): `parley direct` and `parley listen
+ * --direct` open a WebRTC data channel on loopback; once open it needs no server, so messages
+ * still flow both ways after the server is killed with -9, and end of input closes the peer.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startServeProcess, type ServeProcess } from '../support/cli.js';
+import { startCli, type CliSession } from '../support/cli-session.js';
+import { tempDir } from '../support/harness.js';
+
+const env = { PARLEY_PASSWORD: 'cli direct password' };
+
+interface Line {
+  event?: string;
+  peer?: string;
+  state?: string;
+  reason?: string;
+  sender?: string;
+  text?: string;
+  via?: string;
+  seq?: number;
+  error?: { code: string; message: string };
+}
+
+describe('direct sessions from the CLI', () => {
+  const dir = tempDir('cli-direct');
+  let server: ServeProcess;
+  const sessions: CliSession[] = [];
+  const args = (user: string, rest: string[]) => ['--server', server.url, '--profile', join(dir.path, user), '--json', ...rest];
+  const ok = async (user: string, rest: string[]) => {
+    const result = await runCli(args(user, rest), { env });
+    expect(result.code, `${user} ${rest.join(' ')}: ${result.stderr}`).toBe(0);
+    return result.stdout;
+  };
+  const start = (user: string, rest: string[]) => {
+    const session = startCli(args(user, rest), env);
+    sessions.push(session);
+    return session;
+  };
+  const online = async (viewer: string, user: string) => {
+    for (let i = 0; i < 100; i++) {
+      if ((await ok(viewer, ['users'])).includes(`"${user}"`)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${user} never came online`);
+  };
+
+  beforeAll(async () => {
+    server = await startServeProcess(['--port', '0', '--data', join(dir.path, 'data')]);
+    for (const user of ['alice', 'bob', 'mallory']) await ok(user, ['register', user]);
+    // Contacts: alice and bob have a conversation; mallory has none with anyone.
+    await ok('alice', ['send', 'bob', 'shall we go direct?']);
+    await ok('bob', ['sync']);
+  });
+  afterAll(async () => {
+    for (const session of sessions) session.kill();
+    await server.stop('SIGKILL');
+    dir.remove();
+  });
+
+  it('opens on loopback, keeps flowing both ways after the server is killed with -9, and ends with a notice', async () => {
+    const bob = start('bob', ['listen', '--direct']);
+    await online('alice', 'bob');
+    const alice = start('alice', ['direct', 'bob']);
+    await alice.waitFor<Line>((line) => line.event === 'direct' && line.state === 'open');
+    expect(await bob.waitFor<Line>((line) => line.event === 'direct' && line.state === 'open')).toEqual({ event: 'direct', peer: 'alice', state: 'open' });
+
+    alice.write('before the crash');
+    expect(await bob.waitFor<Line>((line) => line.text === 'before the crash')).toMatchObject({ sender: 'alice', conversation: 'alice', via: 'direct' });
+
+    expect(await server.stop('SIGKILL')).toBe(null);
+    alice.write('after the crash');
+    expect(await bob.waitFor<Line>((line) => line.text === 'after the crash')).toMatchObject({ sender: 'alice', via: 'direct' });
+    bob.write('reply without a server');
+    expect(await alice.waitFor<Line>((line) => line.text === 'reply without a server')).toMatchObject({ sender: 'bob', conversation: 'bob', via: 'direct' });
+
+    alice.end();
+    expect(await bob.waitFor<Line>((line) => line.event === 'direct' && line.state === 'closed')).toEqual({ event: 'direct', peer: 'alice', state: 'closed', reason: 'ended' });
+    expect(await alice.exited).toBe(0);
+    expect(alice.lines().filter((line) => line.event === 'direct')).toEqual([
+      { event: 'direct', peer: 'bob', state: 'open' },
+      { event: 'direct', peer: 'bob', state: 'closed', reason: 'ended' },
+    ]);
+    // Each message was printed once, on the side it was sent to.
+    expect(bob.lines().filter((line) => line.text !== undefined).map((line) => line.text)).toEqual(['before the crash', 'after the crash']);
+    // With no server and no session left, listening ends with the connection's error.
+    expect(await bob.exited).toBe(1);
+  });
+});
