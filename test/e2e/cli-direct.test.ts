@@ -49,9 +49,10 @@ describe('direct sessions from the CLI', () => {
   beforeAll(async () => {
     server = await startServeProcess(['--port', '0', '--data', join(dir.path, 'data')]);
     for (const user of ['alice', 'bob', 'mallory']) await ok(user, ['register', user]);
-    // Contacts: alice and bob have a conversation; mallory has none with anyone.
+    // Contacts: alice wrote to bob and bob accepted her request; mallory is no one's contact.
     await ok('alice', ['send', 'bob', 'shall we go direct?']);
     await ok('bob', ['sync']);
+    await ok('bob', ['accept', 'alice']);
   });
   afterAll(async () => {
     for (const session of sessions) session.kill();
@@ -82,8 +83,9 @@ describe('direct sessions from the CLI', () => {
       { event: 'direct', peer: 'bob', state: 'open' },
       { event: 'direct', peer: 'bob', state: 'closed', reason: 'ended' },
     ]);
-    // Each message was printed once, on the side it was sent to.
-    expect(bob.lines().filter((line) => line.text !== undefined).map((line) => line.text)).toEqual(['before the crash', 'after the crash']);
+    // Each direct message was printed once, on the side it was sent to.
+    expect(bob.lines().filter((line) => line.via === 'direct').map((line) => line.text)).toEqual(['before the crash', 'after the crash']);
+    expect(alice.lines().filter((line) => line.via === 'direct').map((line) => line.text)).toEqual(['reply without a server']);
     // With no server and no session left, listening ends with the connection's error.
     expect(await bob.exited).toBe(1);
   });

@@ -54,6 +54,12 @@ describe('messaging from the CLI', () => {
   it('send and sync: 1:1 messages both ways, in the documented JSON shape, each once', async () => {
     await ok('alice', ['send', 'bob', 'hello bob']);
     await ok('alice', ['send', 'bob', 'are you there?']);
+    // Alice is a stranger to bob: her messages wait in a request until he accepts it.
+    expect(jsonLines(await ok('bob', ['sync']))).toEqual([]);
+    expect(jsonLines(await ok('bob', ['requests']))).toEqual([
+      { from: 'alice', conversation: 'alice', kind: 'direct', messages: 2, preview: 'hello bob', receivedAt: expect.stringMatching(/^\d{4}-/) },
+    ]);
+    await ok('bob', ['accept', 'alice']);
     const first = jsonLines<JsonMessage>(await ok('bob', ['sync']));
     expect(first.map((m) => [m.conversation, m.sender, m.text])).toEqual([
       ['alice', 'alice', 'hello bob'],
@@ -93,6 +99,7 @@ describe('messaging from the CLI', () => {
   it('chats shows conversations with unread counts', async () => {
     await ok('carol', ['send', 'alice', 'one']);
     await ok('carol', ['send', 'alice', 'two']);
+    await ok('alice', ['accept', 'carol']);
     const chats = jsonLines<{ conversation: string; unread: number; kind: string }>(await ok('alice', ['chats']));
     expect(chats[0]).toMatchObject({ conversation: 'carol', unread: 2, kind: 'direct' });
     expect(chats.find((c) => c.conversation === 'bob')).toMatchObject({ unread: 0 });
@@ -121,7 +128,7 @@ describe('messaging from the CLI', () => {
     expect(jsonLines<JsonMessage>(await ok('bob', ['sync'])).map((m) => m.text)).toEqual(['carol is gone']);
   });
 
-  it('users lists online users I share a conversation with', async () => {
+  it('users lists online users who are mutual contacts', async () => {
     const listener = spawn(process.execPath, [PARLEY_BIN, '--server', server.url, '--profile', join(dir.path, 'bob'), '--json', 'listen'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let output = '';

@@ -82,6 +82,8 @@ describe('end-to-end encrypted conversations', () => {
     const heidi2 = await secondDevice('heidi');
     const all = [erin, frank, grace, heidi, heidi2] as TestDevice[];
     const group = await (await erin.messenger()).createGroup('four', ['frank', 'grace', 'heidi']);
+    // Erin is a stranger to them: each accepts her request; heidi's second device learns of heidi's acceptance at its sync.
+    for (const device of [frank, grace, heidi]) expect(await device.acceptRequests()).toEqual(['erin']);
     for (const device of all.slice(1)) await device.receive();
     const lines: string[] = [];
     for (const [index, device] of all.entries()) {
@@ -127,8 +129,8 @@ describe('end-to-end encrypted conversations', () => {
   it('a member leaves: no longer routed, removed from the tree by the others, who keep talking', async () => {
     const [yara, zack, abel] = await accounts('yara', 'zack', 'abel');
     const group = await (await yara.messenger()).createGroup('leavers', ['zack', 'abel']);
-    await zack.receive();
-    await abel.receive();
+    await zack.acceptRequests();
+    await abel.acceptRequests();
     const before = await state(abel, group.groupId);
     await (await abel.messenger()).leaveGroup(group.groupId);
     expect((await abel.messages.getConversation(group.groupId))?.active).toBe(false);
@@ -151,10 +153,10 @@ describe('end-to-end encrypted conversations', () => {
   it('two admins commit at once: one wins, the other retries; all end in the same epoch and can talk', async () => {
     const [kim, leo, mia, ned] = await accounts('kim', 'leo', 'mia', 'ned');
     const group = await (await kim.messenger()).createGroup('race', ['leo']);
-    await leo.receive();
+    await leo.acceptRequests();
     await (await kim.messenger()).promote('race', 'leo');
     await Promise.all([(await kim.messenger()).addToGroup(group.groupId, ['mia']), (await leo.messenger()).addToGroup(group.groupId, ['ned'])]);
-    for (const device of [kim, leo, mia, ned]) await device.receive();
+    for (const device of [kim, leo, mia, ned]) await device.acceptRequests();
     const epochs = await Promise.all([kim, leo, mia, ned].map(async (device) => groupMetadata(await state(device, group.groupId)).epoch));
     expect(new Set(epochs).size).toBe(1);
     await (await ned.messenger()).sendToGroup(group.groupId, say('ned made it'));
@@ -165,14 +167,17 @@ describe('end-to-end encrypted conversations', () => {
     const [olga, pete] = await accounts('olga', 'pete');
     await account('quinn');
     const group = await (await olga.messenger()).createGroup('closed', ['pete']);
+    // Until pete accepts, his client refuses to commit anything into olga's request.
     await pete.receive();
+    await expect((await pete.messenger()).addToGroup(group.groupId, ['quinn'])).rejects.toMatchObject({ code: 'REQUEST_PENDING' });
+    await pete.acceptRequests();
     await expect((await pete.messenger()).addToGroup(group.groupId, ['quinn'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('a device that lost its group state rejoins by external commit and receives new messages', async () => {
     const [rita, sam] = await accounts('rita', 'sam');
     await (await rita.messenger()).sendDirect('sam', say('before the loss'));
-    await sam.receive();
+    await sam.acceptRequests();
     sam.close();
     sam.messages = new (sam.messages.constructor as new () => typeof sam.messages)();
     expect(await sam.receive()).toEqual([]);
@@ -191,7 +196,7 @@ describe('end-to-end encrypted conversations', () => {
       await (await sender.open()).register('quota-sender', PASSWORD);
       await (await reader.open()).register('quota-reader', PASSWORD);
       const group = await (await sender.messenger()).createGroup('busy', ['quota-reader']);
-      await reader.receive();
+      await reader.acceptRequests();
       reader.close();
       for (let i = 0; i < 6; i++) await (await sender.messenger()).sendToGroup(group.groupId, say(`busy ${i}`));
       const { messages, gaps } = await (await reader.messenger()).sync();
@@ -219,11 +224,13 @@ describe('end-to-end encrypted conversations', () => {
     }
   });
 
-  it('shows online users who share a conversation', async () => {
+  it('shows online users who are mutual contacts: not before the other accepts', async () => {
     const [tina, uma] = await accounts('tina', 'uma');
     await account('victor');
     await (await tina.messenger()).sendDirect('uma', say('are you there'));
     await uma.receive();
+    expect(await (await tina.open()).onlineUsers()).toEqual(['tina']);
+    await uma.acceptRequests();
     const online = await (await tina.open()).onlineUsers();
     expect(online).toContain('uma');
     expect(online).not.toContain('victor');

@@ -37,6 +37,18 @@ export class TestDevice {
     return messages.map((m: Message) => `${m.sender}: ${m.text}`);
   }
 
+  /** Sync, then accept every pending message request (DESIGN §6 consent); returns who they were from. */
+  async acceptRequests(): Promise<string[]> {
+    const messenger = await this.messenger();
+    await messenger.sync();
+    const from: string[] = [];
+    for (const request of await messenger.requests()) {
+      await messenger.acceptRequest(request.conversation.groupId);
+      from.push(request.from);
+    }
+    return from;
+  }
+
   close(): void {
     this.client?.close();
     this.client = undefined;

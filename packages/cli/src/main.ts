@@ -4,6 +4,7 @@ import { PROTOCOL_VERSION } from '@parley/protocol';
 import { Command, CommanderError } from 'commander';
 import * as accounts from './account-commands.js';
 import * as directSessions from './direct-commands.js';
+import * as consent from './consent-commands.js';
 import * as messaging from './messaging-commands.js';
 import { Output } from './output.js';
 import { serve } from './serve.js';
@@ -144,6 +145,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .option('--mark', 'record that you compared the safety number and it matched')
     .option('--trust-new-key', "accept USER's changed identity key (after comparing the new number)")
     .action((username: string, options: { mark?: boolean; trustNewKey?: boolean }) => messaging.verify(context(), username, options));
+  program.command('requests').description('message requests waiting for your answer: who, where, the first message').action(() => consent.requests(context()));
+  program
+    .command('accept <name>')
+    .description("accept a message request (NAME: the requester, or the group's name or id): they become your contacts")
+    .action((name: string) => consent.accept(context(), name));
+  program.command('decline <name>').description('decline a message request: leave the group or drop the 1:1').action((name: string) => consent.decline(context(), name));
+  program
+    .command('block <username>')
+    .description("block a user: the server refuses their Welcomes and direct messages to you; declines their requests")
+    .action((username: string) => consent.block(context(), username));
+  program.command('unblock <username>').description('stop blocking a user').action((username: string) => consent.unblock(context(), username));
+  program.command('blocked').description('users you block').action(() => consent.blocked(context()));
   const history = helpWithoutSubcommand(program.command('history').description('message history between devices of this account'));
   history
     .command('send <deviceId>')

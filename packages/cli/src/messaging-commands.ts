@@ -70,7 +70,13 @@ export async function sync(ctx: CommandContext): Promise<void> {
     for (const error of errors) noteEvent(ctx, error);
     for (const chunk of history) noteEvent(ctx, { kind: 'history', chunk });
     await showUnread(ctx, messenger);
+    noteRequests(ctx, (await messenger.requests()).length);
   });
+}
+
+/** Requests wait apart from chats (DESIGN §6 consent): a reminder for people, not part of the JSON stream. */
+function noteRequests(ctx: CommandContext, count: number): void {
+  if (count > 0) ctx.output.note(`${count} message request${count === 1 ? '' : 's'} waiting: parley requests`);
 }
 
 /**
@@ -86,6 +92,7 @@ export async function listen(ctx: CommandContext): Promise<void> {
         printing = printing
           .then(async () => {
             if (event.kind !== 'message' && event.kind !== 'unlocked') return noteEvent(ctx, event);
+            if (event.message.request !== undefined) return ctx.output.note(`message request from ${event.message.request}: parley requests`);
             printMessage(ctx, event.message);
             await messenger.markShown([event.message]);
           })

@@ -191,7 +191,7 @@ export class ParleyClient {
       const self = await this.resume();
       const secrets = await this.profiles.loadSecrets();
       if (!secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
-      const keys = { self, signingKey: secrets.devicePrivateKey, seal: messenger.sealForPeer.bind(messenger), open: messenger.openFromPeer.bind(messenger) };
+      const keys = { self, signingKey: secrets.devicePrivateKey, seal: messenger.directChannel.seal, open: messenger.directChannel.open };
       const sessions = new DirectSessions({ request: this.request, messenger, keys, failed: options.onFailure ?? ((error) => this.pushErrors.forEach((report) => report(error))) }, options);
       this.connection.onEvent((event) => sessions.handle(event));
       return sessions;

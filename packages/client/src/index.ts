@@ -16,6 +16,7 @@ export { DirectSessions, type DirectDecision, type DirectOptions } from './direc
 export { DirectSession, type DirectState, type DirectStateChange } from './direct/session.js';
 export { fingerprintText, type PeerLink, type PeerLinkEvents, type PeerLinkFactory } from './direct/peer-link.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
+export type { MessageRequest } from './conversations/requests.js';
 export type { SendOptions } from './conversations/sending.js';
 export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.

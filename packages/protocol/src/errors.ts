@@ -43,6 +43,10 @@ export const ErrorCode = {
   NOT_A_CONTACT: 'NOT_A_CONTACT',
   /** A direct session whose peer could not prove its end of the channel: the DTLS fingerprints do not match the signed ones. */
   DIRECT_REFUSED: 'DIRECT_REFUSED',
+  /** The other user blocked you: the server refuses their KeyPackages, Welcomes to them and direct messages to them. */
+  BLOCKED: 'BLOCKED',
+  /** A per-account list (contacts, blocks) is full. */
+  LIMIT_REACHED: 'LIMIT_REACHED',
   // Raised on the client side only; listed here so every code lives in one registry.
   SERVER_KEY_CHANGED: 'SERVER_KEY_CHANGED',
   CONNECTION_FAILED: 'CONNECTION_FAILED',
@@ -53,6 +57,8 @@ export const ErrorCode = {
   BAD_RELEASE: 'BAD_RELEASE',
   /** A log or mailbox entry this device could not decrypt, verify or read: acknowledged and reported, never blocking. */
   UNREADABLE_ENTRY: 'UNREADABLE_ENTRY',
+  /** The conversation is a message request not accepted yet: this device sends nothing into it until it is. */
+  REQUEST_PENDING: 'REQUEST_PENDING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -36,6 +36,13 @@ export type DeviceInfo = Infer<typeof deviceInfoSchema>;
 
 const empty = object({});
 
+/** Most contacts and most blocked users one account keeps (LIMIT_REACHED beyond). */
+export const MAX_CONTACTS = 5000;
+export const MAX_BLOCKS = 1000;
+/** My contacts and the users I block, sorted (DESIGN §6 consent). */
+export const contactListsSchema = object({ contacts: array(usernameSchema, { max: MAX_CONTACTS }), blocked: array(usernameSchema, { max: MAX_BLOCKS }) });
+export type ContactLists = Infer<typeof contactListsSchema>;
+
 /**
  * What a proof of work is for (DESIGN §10): registration, or a proof of a credential (login.start,
  * and recover.start and password.verify.start, which can test a password or recovery key as well).
@@ -302,7 +309,18 @@ export const ops = {
     object({ releases: array(timelockReleaseSchema, { max: 100 }) }),
   ),
 
-  /** Online users visible to me: group peers (or everyone on an open server), paged. */
+  /**
+   * Consent (DESIGN §6): my contacts and the users I block, kept by the server. Presence is shown
+   * only between mutual contacts; a user I block cannot claim my KeyPackages, add me to a group or
+   * write into a direct conversation with me (BLOCKED). Blocking also drops the contact.
+   */
+  'contacts.add': op(object({ username: usernameSchema }), empty),
+  'contacts.remove': op(object({ username: usernameSchema }), empty),
+  'contacts.block': op(object({ username: usernameSchema }), empty),
+  'contacts.unblock': op(object({ username: usernameSchema }), empty),
+  'contacts.list': op(empty, contactListsSchema),
+
+  /** Online users visible to me: mutual contacts (or everyone on an open server), paged. */
   'presence.list': op(
     object({ after: optional(usernameSchema), limit: optional(uint({ max: 200 })) }),
     object({ users: array(usernameSchema, { max: 200 }), next: optional(usernameSchema) }),

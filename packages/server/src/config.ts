@@ -35,7 +35,7 @@ export interface ServerConfig {
    * are bound to the OPAQUE setup.
    */
   keyFile?: string;
-  /** Everyone sees everyone online, not just their group peers (DESIGN §7: an `open` server). */
+  /** Everyone sees everyone online, not just their mutual contacts (DESIGN §7: an `open` server). */
   openDirectory: boolean;
   /** Group log entries older than this are deleted, read or not; devices are told of the gap (DESIGN §6). */
   retentionMs: number;

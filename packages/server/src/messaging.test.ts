@@ -302,13 +302,20 @@ describe('messaging over the wire (the MLS Delivery Service)', () => {
     });
   });
 
-  it('lists online group peers in pages and pushes their coming and going', async () => {
+  it('lists online mutual contacts in pages and pushes their coming and going, not to group peers or one-sided contacts', async () => {
     alice.client.takeEvents('presence');
     carol.client.takeEvents('presence');
+    // Sharing a group shows nothing (DESIGN §7); a contact on one side only shows nothing either.
+    expect(await alice.client.request('presence.list', {})).toEqual({ users: ['alice'] });
+    await alice.client.request('contacts.add', { username: 'bob' });
+    await carol.client.request('contacts.add', { username: 'alice' });
+    expect(await alice.client.request('presence.list', {})).toEqual({ users: ['alice'] });
+    expect(await carol.client.request('presence.list', {})).toEqual({ users: ['carol'] });
+    await bob.client.request('contacts.add', { username: 'alice' });
     expect(await alice.client.request('presence.list', {})).toEqual({ users: ['alice', 'bob'] });
     expect(await alice.client.request('presence.list', { limit: 1 })).toEqual({ users: ['alice'], next: 'alice' });
     expect(await alice.client.request('presence.list', { after: 'alice', limit: 1 })).toEqual({ users: ['bob'] });
-    // Carol shares no group with anyone any more: she sees herself only.
+    // Carol is in alice's contacts only on her side: she sees herself only.
     expect(await carol.client.request('presence.list', {})).toEqual({ users: ['carol'] });
 
     bob.client.close();

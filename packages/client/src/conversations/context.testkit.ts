@@ -4,6 +4,7 @@ import { MemoryClientStore } from '../store/memory-client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import { Directory } from '../trust/directory.js';
 import type { TestUser } from '../trust/test-user.testkit.js';
+import { Contacts } from './contacts.js';
 import type { MessengerContext } from './context.js';
 import type { ConversationEvent } from './events.js';
 import { GroupSummaries } from './group-summaries.js';
@@ -30,6 +31,7 @@ export function testContext(me: TestUser, answers: Answers): TestContext {
     directory,
     authentication: new AuthenticationService(directory),
     groups: new GroupSummaries(requester.request, store),
+    contacts: new Contacts(requester.request, store),
     emit: (event) => events.push(event),
   };
   return { ctx, requester, store, events };

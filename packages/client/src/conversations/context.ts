@@ -5,6 +5,7 @@ import type { Requester } from '../connection/requester.js';
 import type { ClientStore } from '../store/client-store.js';
 import type { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
+import type { Contacts } from './contacts.js';
 import type { ConversationEvent } from './events.js';
 import type { GroupSummaries } from './group-summaries.js';
 
@@ -18,5 +19,7 @@ export interface MessengerContext {
   directory: Directory;
   authentication: AuthenticationService;
   groups: GroupSummaries;
+  /** My contacts and blocked users (DESIGN §6 consent). */
+  contacts: Contacts;
   emit(event: ConversationEvent): void;
 }

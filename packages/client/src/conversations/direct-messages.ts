@@ -15,6 +15,34 @@ import type { GroupLog, Inbox } from './inbox.js';
 import { reason } from './rejected-entry.js';
 import { present, type Message } from './views.js';
 
+/** What direct sessions use of a messenger, each step run in its order (Messenger.direct). */
+export interface DirectMessaging {
+  /** Whether `username` is my contact: only contacts' requests to go direct reach the user (DESIGN §6 consent). */
+  isContact(username: string): Promise<boolean>;
+  /** An MLS-protected payload for `peer` alone, outside the history (the signed fingerprints). */
+  seal(peer: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  open(peer: string, message: Uint8Array): Promise<OpenedFromPeer>;
+  /** Send a text over the channel (`transmit`), with a copy through the server if asked. */
+  send(peer: string, text: string, transmit: (payload: DirectPayload) => void, options: { copyToServer: boolean }): Promise<Message>;
+  /**
+   * A message off the channel from `sender`: one that went device to device is stored after the
+   * last entry; one the server also has is applied as that log entry (its copy from the server is
+   * then a duplicate). Either is shown `via: 'direct'`; one that fails is an error event of the
+   * conversation, as a bad log entry is.
+   */
+  receive(sender: DeviceRef, frame: DirectPayload): Promise<void>;
+}
+
+export function directMessaging(ctx: MessengerContext, inbox: Inbox, serial: <T>(task: () => Promise<T>) => Promise<T>): DirectMessaging {
+  return {
+    isContact: (username) => ctx.contacts.isContact(username),
+    seal: (peer, plaintext) => serial(() => sealForPeer(ctx, peer, plaintext)),
+    open: (peer, message) => serial(() => openFromPeer(ctx, peer, message)),
+    send: (peer, text, transmit, options) => serial(() => sendOverDirect(ctx, inbox, peer, text, transmit, options.copyToServer)),
+    receive: (sender, frame) => serial(() => receiveDirectFrame(ctx, inbox, sender, frame)),
+  };
+}
+
 /** Device-only messages sit a thousandth apart: 2.001, 2.002, … after entry 2. */
 const STEPS_PER_ENTRY = 1000;
 
@@ -25,7 +53,8 @@ export interface DirectPayload {
 }
 
 export async function directConversation(ctx: MessengerContext, peer: string): Promise<ConversationRecord> {
-  const conversation = (await ctx.store.listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
+  // A request I have not accepted is no conversation to go direct in (DESIGN §6 consent).
+  const conversation = (await ctx.store.listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active && c.requestFrom === undefined);
   if (!conversation) throw new ParleyError(ErrorCode.NOT_FOUND, `no conversation with ${peer} on this device yet: send them a message first`);
   return conversation;
 }

@@ -58,8 +58,12 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
     const summary = await ctx.groups.get(groupId, { refresh: true });
     const peer = summary.kind === 'direct' ? summary.members.map((m) => m.username).find((name) => name !== ctx.self.username) : undefined;
     const now = Date.now();
+    // A Welcome from someone who is not my contact is a message request (DESIGN §6 consent).
+    const from = entry.sender.username;
+    const request = from !== ctx.self.username && !(await ctx.contacts.isContact(from)) ? { requestFrom: from } : {};
     await ctx.store.apply({
       conversation: {
+        ...request,
         groupId,
         kind: summary.kind,
         title: peer ?? `group by ${summary.createdBy}`,

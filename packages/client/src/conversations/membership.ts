@@ -10,6 +10,7 @@ import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
+import { requireAccepted } from './requests.js';
 import { MAX_SEND_ATTEMPTS } from './sending.js';
 
 /** A commit ready to upload, with the routing change it declares (the server checks they agree). */
@@ -80,6 +81,7 @@ export async function commitWithRetry(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+    requireAccepted(current);
     const bundle = await build(current);
     if (!bundle) return;
     const epoch = Number(groupMetadata(current.state).epoch);

@@ -11,7 +11,8 @@ import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
 import type { MessengerContext } from './context.js';
-import { openFromPeer, receiveDirectFrame, sealForPeer, sendOverDirect, type DirectPayload, type OpenedFromPeer } from './direct-messages.js';
+import { directMessaging, type DirectMessaging } from './direct-messages.js';
+import { Contacts } from './contacts.js';
 import { ConversationEvents, syncResult, type ConversationEvent, type SyncResult } from './events.js';
 import { GroupSummaries, groupIdBytes } from './group-summaries.js';
 import { sendHistory } from './history.js';
@@ -19,6 +20,7 @@ import { Inbox } from './inbox.js';
 import { KeyPackages } from './key-packages.js';
 import { addUsers, createConversation, removeUsers } from './membership.js';
 import { Pipeline } from './pipeline.js';
+import { acceptRequest, blockUser, declineRequest, findRequest, pendingRequests, settleRequests, type MessageRequest } from './requests.js';
 import { forgetDepartures, noteDeparture, reconcileAll, settleDepartures, shareTitles } from './reconcile.js';
 import { rejoinLostGroups } from './rejoin.js';
 import { sendContent, sendText, type SendOptions } from './sending.js';
@@ -44,11 +46,14 @@ export class Messenger {
   private readonly keyPackages: KeyPackages;
 
   constructor(options: MessengerOptions) {
+    const contacts = new Contacts(options.request, options.store);
     this.ctx = {
       ...options,
       authentication: new AuthenticationService(options.directory),
       groups: new GroupSummaries(options.request, options.store),
-      emit: this.events.emit,
+      contacts,
+      // A blocked user's message in a group is kept but not shown (the server cannot hold it back for me alone).
+      emit: (event) => void (event.kind === 'message' && contacts.hidden.has(event.message.sender) ? undefined : this.events.emit(event)),
     };
     this.keyPackages = new KeyPackages(this.ctx);
     this.pipeline = new Pipeline(this.ctx, {
@@ -77,7 +82,10 @@ export class Messenger {
 
   /** Keep enough KeyPackages on the server for others to add this device (DESIGN §6). */
   start(options: { newDevice?: boolean } = {}): Promise<void> {
-    return this.serial(() => this.keyPackages.ensure(options));
+    return this.serial(async () => {
+      await this.ctx.contacts.load();
+      await this.keyPackages.ensure(options);
+    });
   }
 
   /**
@@ -122,9 +130,12 @@ export class Messenger {
         // The group's tree holds the keys checked when they joined; the pin check refuses a key
         // changed since (IDENTITY_KEY_CHANGED) before anything is sent.
         await this.ctx.directory.entry(peer);
+        // Writing to someone by name makes them my contact, which accepts their pending 1:1 request.
+        if (conversation.requestFrom !== undefined) conversation = await acceptRequest(this.ctx, conversation.groupId);
         return this.sendInto(conversation, text, options);
       }
       await this.ctx.directory.entry(peer, { refresh: true });
+      await this.ctx.contacts.add([peer], this.ctx.self.username);
       return sendText(this.ctx, this.inbox, await createConversation(this.ctx, this.inbox, 'direct', peer, [peer]), text, options);
     });
   }
@@ -146,6 +157,8 @@ export class Messenger {
 
   createGroup(title: string, members: string[]): Promise<ConversationRecord> {
     return this.serial(async () => {
+      // The people I start a group with become my contacts (DESIGN §6 consent).
+      await this.ctx.contacts.add(members, this.ctx.self.username);
       const conversation = await createConversation(this.ctx, this.inbox, 'group', title, members);
       await sendContent(this.ctx, this.inbox, conversation, { t: 'meta', title });
       return conversation;
@@ -154,7 +167,9 @@ export class Messenger {
 
   addToGroup(name: string, usernames: string[]): Promise<void> {
     return this.serial(async () => {
-      const updated = await addUsers(this.ctx, this.inbox, await this.findGroup(name), usernames);
+      const group = await this.findGroup(name);
+      await this.ctx.contacts.add(usernames, this.ctx.self.username);
+      const updated = await addUsers(this.ctx, this.inbox, group, usernames);
       await forgetDepartures(this.ctx, updated.groupId, usernames);
       await sendContent(this.ctx, this.inbox, updated, { t: 'meta', title: updated.title });
     });
@@ -168,6 +183,8 @@ export class Messenger {
   leaveGroup(name: string): Promise<void> {
     return this.serial(async () => {
       const conversation = await this.findGroup(name);
+      // Leaving a request I never accepted is declining it: nothing goes into it, not even a goodbye.
+      if (conversation.requestFrom !== undefined) return void (await declineRequest(this.ctx, conversation));
       await sendContent(this.ctx, this.inbox, conversation, { t: 'leave' });
       await this.ctx.request('group.leave', { groupId: groupIdBytes(conversation.groupId) });
       const current = (await this.ctx.store.getConversation(conversation.groupId)) ?? conversation;
@@ -195,7 +212,36 @@ export class Messenger {
 
   /** Stored messages not yet shown, oldest first per conversation. */
   unread(): Promise<Message[]> {
-    return views.unread(this.ctx.store);
+    return views.unread(this.ctx.store, this.ctx.contacts.hidden);
+  }
+
+  /** Message requests waiting for my answer, oldest first (DESIGN §6 consent). */
+  requests(): Promise<MessageRequest[]> {
+    return pendingRequests(this.ctx.store);
+  }
+
+  /** Accept a request, named by the requester or the conversation's id or title: they become my contacts. */
+  acceptRequest(name: string): Promise<ConversationRecord> {
+    return this.serial(() => acceptRequest(this.ctx, name));
+  }
+
+  /** Decline a request: leave its group without a word. */
+  declineRequest(name: string): Promise<ConversationRecord> {
+    return this.serial(async () => declineRequest(this.ctx, await findRequest(this.ctx.store, name)));
+  }
+
+  /** Block a user at the server and decline their pending requests (returned). */
+  block(username: string): Promise<ConversationRecord[]> {
+    return this.serial(() => blockUser(this.ctx, username));
+  }
+
+  unblock(username: string): Promise<void> {
+    return this.serial(() => this.ctx.contacts.unblock(username));
+  }
+
+  /** Users I block, as the server has them. */
+  async blocked(): Promise<string[]> {
+    return (await this.ctx.contacts.refresh()).blocked;
   }
 
   /** Time-locked messages not opened yet, soonest unlock first. */
@@ -215,32 +261,13 @@ export class Messenger {
     return this.serial(() => sendHistory(this.ctx, toDeviceId, onProgress));
   }
 
-  /** Direct sessions (DESIGN §9): an MLS-protected payload for `peer` alone, outside the history. */
-  sealForPeer(peer: string, plaintext: Uint8Array): Promise<Uint8Array> {
-    return this.serial(() => sealForPeer(this.ctx, peer, plaintext));
+  /** What direct sessions (DESIGN §9) need: MLS messages of 1:1 groups over their own channel, in this messenger's order. */
+  get directChannel(): DirectMessaging {
+    return directMessaging(this.ctx, this.inbox, (task) => this.serial(task));
   }
-
-  openFromPeer(peer: string, message: Uint8Array): Promise<OpenedFromPeer> {
-    return this.serial(() => openFromPeer(this.ctx, peer, message));
-  }
-
-  /** Send a text over a direct session's channel (`transmit`), with a copy through the server if asked. */
-  sendOverDirect(peer: string, text: string, transmit: (payload: DirectPayload) => void, options: { copyToServer: boolean }): Promise<Message> {
-    return this.serial(() => sendOverDirect(this.ctx, this.inbox, peer, text, transmit, options.copyToServer));
-  }
-
-  /**
-   * A message off a direct session's channel from `sender`: one that went device to device is
-   * stored after the last entry; one the server also has is applied as that log entry (its
-   * copy from the server is then a duplicate). Either is shown `via: 'direct'`; one that fails
-   * is an error event of the conversation, as a bad log entry is.
-   */
-  receiveDirect(sender: DeviceRef, frame: DirectPayload): Promise<void> {
-    return this.serial(() => receiveDirectFrame(this.ctx, this.inbox, sender, frame));
-  }
-
   private async syncNow(): Promise<void> {
     await this.inbox.fetchAll();
+    await settleRequests(this.ctx);
     let groups = await this.ctx.groups.list();
     // Joining changes the routing lists: read them again before reconciling.
     if ((await rejoinLostGroups(this.ctx, groups)).length > 0) groups = await this.ctx.groups.list();

@@ -18,7 +18,8 @@ const departuresSchema = s.array(usernameSchema, { max: 10_000 });
 export async function reconcileGroup(ctx: MessengerContext, log: GroupLog, group: GroupSummary, mine: DirectoryEntry): Promise<void> {
   const groupId = groupIdText(group.groupId);
   const conversation = await ctx.store.getConversation(groupId);
-  if (!conversation?.active) return;
+  // A message request gets no commit of mine until I accept it (DESIGN §6 consent); the others keep the tree.
+  if (!conversation?.active || conversation.requestFrom !== undefined) return;
   const routed = new Set(group.members.map(deviceKey));
   const myActive = new Set(mine.devices.map((device) => device.deviceId));
   const stale = (state: Uint8Array) =>

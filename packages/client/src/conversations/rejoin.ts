@@ -21,6 +21,18 @@ export async function recoverFromGap(ctx: MessengerContext, groupId: string): Pr
 }
 
 /**
+ * An external commit is a commit of mine: none into a message request (DESIGN §6 consent). One
+ * this device never saw is a request unless it holds a contact of mine (or only my own devices).
+ */
+async function mayRejoin(ctx: MessengerContext, group: GroupSummary, requestFrom: string | undefined): Promise<boolean> {
+  if (requestFrom !== undefined) return false;
+  const others = [...new Set(group.members.map((member) => member.username))].filter((username) => username !== ctx.self.username);
+  if (others.length === 0) return true;
+  for (const username of others) if (await ctx.contacts.isContact(username)) return true;
+  return false;
+}
+
+/**
  * Groups of this account that this device has no usable state for (a new device, or lost
  * state): join by external commit from the stored GroupInfo (RFC 9420 §12.4.3.2). Returns the
  * groups joined.
@@ -30,7 +42,7 @@ export async function rejoinLostGroups(ctx: MessengerContext, groups: GroupSumma
   for (const group of groups) {
     const groupId = groupIdText(group.groupId);
     const local = await ctx.store.getConversation(groupId);
-    if (local?.active) continue;
+    if (local?.active || !(await mayRejoin(ctx, group, local?.requestFrom))) continue;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const info = await ctx.request('group.info', { groupId: group.groupId });
       const external = await joinExternal(info.groupInfo, ctx.member, ctx.authentication.validate);

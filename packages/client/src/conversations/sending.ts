@@ -9,6 +9,7 @@ import type { ConversationRecord, StoredMessage } from '../store/client-store.js
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
+import { requireAccepted } from './requests.js';
 import { lockedContent } from './timelocks.js';
 import { present, type Message } from './views.js';
 
@@ -21,6 +22,7 @@ export interface SendOptions {
 
 export async function sendText(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord, text: string, options: SendOptions = {}): Promise<Message> {
   if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
+  requireAccepted(conversation);
   const sentAt = Date.now();
   const content = options.unlockAt === undefined ? ({ t: 'text', text, sentAt } as const) : await lockedContent(ctx, conversation, text, options.unlockAt, sentAt);
   const { seq, conversation: updated } = await sendContent(ctx, log, conversation, content);
@@ -40,6 +42,7 @@ export async function sendContent(
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
     if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
+    requireAccepted(current);
     const { message, state } = await encrypt(current.state, ctx.member, encodeContent(content));
     // Save the advanced ratchet before the ciphertext leaves, so a crash never reuses a key.
     const advanced = { ...current, state };

@@ -8,28 +8,41 @@ export interface Message extends StoredMessage {
   kind: GroupKind;
   /** How it arrived, when that is known: over a direct session (DESIGN §9) or through the server. */
   via?: 'direct' | 'server';
+  /** In a message request not accepted yet: who it is from (DESIGN §6 consent). Shown with the request, not among chats. */
+  request?: string;
 }
 
 export function present(conversation: ConversationRecord, message: StoredMessage): Message {
-  return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind };
+  const request = conversation.requestFrom === undefined ? {} : { request: conversation.requestFrom };
+  return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind, ...request };
 }
+
+/** Chats: every conversation but message requests, pending or declined (those are listed apart). */
+const isChat = (conversation: ConversationRecord): boolean => conversation.requestFrom === undefined;
 
 /** A conversation with how many of its messages are unread, and how many are time-locked still. */
 export type ConversationSummary = ConversationRecord & { unread: number; locked: number };
 
 /** Conversations with unread and locked counts, newest activity first. */
 export async function conversations(store: ClientStore): Promise<ConversationSummary[]> {
-  const list = await store.listConversations();
+  const list = (await store.listConversations()).filter(isChat);
   const locked = new Map<string, number>();
   for (const message of await store.listLockedMessages()) locked.set(message.groupId, (locked.get(message.groupId) ?? 0) + 1);
   const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0 })));
   return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
 }
 
-export async function unread(store: ClientStore): Promise<Message[]> {
+/**
+ * Unread messages of chats, oldest first. Those from users I block (`hidden`: in a group, the
+ * server cannot hold them back for me alone) are marked read instead, so they never count.
+ */
+export async function unread(store: ClientStore, hidden: ReadonlySet<string> = new Set()): Promise<Message[]> {
   const out: Message[] = [];
-  for (const conversation of await store.listConversations()) {
-    for (const message of await store.listMessages(conversation.groupId, { unreadOnly: true })) out.push(present(conversation, message));
+  for (const conversation of (await store.listConversations()).filter(isChat)) {
+    for (const message of await store.listMessages(conversation.groupId, { unreadOnly: true })) {
+      if (hidden.has(message.sender)) await store.markRead(conversation.groupId, message.seq);
+      else out.push(present(conversation, message));
+    }
   }
   return out.sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
 }

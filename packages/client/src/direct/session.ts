@@ -132,7 +132,7 @@ export class DirectSession {
             throw new ChannelGone('the direct channel closed', { cause: error });
           }
         };
-        return await this.deps.messenger.sendOverDirect(this.peer, text, transmit, { copyToServer: this.deps.copyToServer });
+        return await this.deps.messenger.directChannel.send(this.peer, text, transmit, { copyToServer: this.deps.copyToServer });
       } catch (error) {
         // The channel went away under this send: nothing was stored; the server takes it.
         if (!(error instanceof ChannelGone)) throw error;
@@ -214,7 +214,7 @@ export class DirectSession {
     const sender = this.peerDevice;
     if (!sender) return;
     const payload = frame.seq === undefined ? { payload: frame.payload } : { payload: frame.payload, seq: frame.seq };
-    this.receiving = this.receiving.then(() => this.deps.messenger.receiveDirect(sender, payload)).catch((error: unknown) => this.deps.failed(error));
+    this.receiving = this.receiving.then(() => this.deps.messenger.directChannel.receive(sender, payload)).catch((error: unknown) => this.deps.failed(error));
   }
 
   private signal(kind: 'offer' | 'answer', data: string, auth: Uint8Array): Promise<unknown> {

@@ -26,7 +26,7 @@ export interface DirectOptions {
   onFailure?: (error: unknown) => void;
 }
 
-/** Decides on a contact's request; only asked for users this device has a 1:1 conversation with. */
+/** Decides on a contact's request; never asked about anyone else. */
 export type DirectDecision = (from: DeviceRef) => boolean | Promise<boolean>;
 
 export interface DirectDeps {
@@ -61,8 +61,8 @@ export class DirectSessions {
   }
 
   /**
-   * Answer contacts who ask to go direct: `decide` says yes or no (requests from users this
-   * device has no conversation with are declined without asking), `opened` gets each session
+   * Answer contacts who ask to go direct: `decide` says yes or no (requests from anyone else
+   * are declined without asking), `opened` gets each session
    * accepted. Returns a function that stops answering.
    */
   answer(decide: DirectDecision, opened: (session: DirectSession) => void): () => void {
@@ -106,8 +106,8 @@ export class DirectSessions {
     const answering = this.answering;
     // Not answering here: say nothing, so another device of this account may still accept.
     if (!answering) return;
-    const known = (await this.deps.messenger.conversations()).some((c) => c.kind === 'direct' && c.peer === from.username && c.active);
-    if (!known || !(await answering.decide(from))) {
+    // The server asks only for contacts; this device checks too, and a stranger never reaches `decide`.
+    if (!(await this.deps.messenger.directChannel.isContact(from.username)) || !(await answering.decide(from))) {
       await this.deps.request('direct.answer', { sessionId, accept: false });
       return;
     }

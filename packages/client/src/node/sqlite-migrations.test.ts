@@ -46,7 +46,7 @@ describe('SQLite client store migrations', () => {
     const db = new Database(path);
     migrate(db, SQLITE_MIGRATIONS.slice(0, 1));
     db.prepare('insert into messages values (?, ?, ?, ?, ?, ?, ?)').run('g1', 1, 'bob', 'bob-1', 1, 'before', 1);
-    migrate(db);
+    migrate(db, SQLITE_MIGRATIONS.slice(0, 2));
     expect(db.pragma('user_version', { simple: true })).toBe(2);
     db.close();
 
@@ -62,11 +62,28 @@ describe('SQLite client store migrations', () => {
     await store.close();
   });
 
+  it('3 (requests) keeps existing conversations as accepted, and stores who a new request is from', async () => {
+    const path = file();
+    const db = new Database(path);
+    migrate(db, SQLITE_MIGRATIONS.slice(0, 2));
+    db.prepare("insert into conversations values ('g1', 'direct', 'bob', 'bob', x'01', 1, 1, 1, 2)").run();
+    migrate(db);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    db.close();
+
+    const store = new SqliteClientStore(path);
+    expect(await store.getConversation('g1')).toEqual({ groupId: 'g1', kind: 'direct', title: 'bob', peer: 'bob', state: new Uint8Array([1]), processedSeq: 1, active: true, createdAt: 1, lastActivityAt: 2 });
+    const request = { groupId: 'g2', kind: 'group' as const, title: 'spam', state: new Uint8Array([2]), processedSeq: 3, active: true, createdAt: 3, lastActivityAt: 3, requestFrom: 'mallory' };
+    await store.apply({ conversation: request });
+    expect(await store.getConversation('g2')).toEqual(request);
+    await store.close();
+  });
+
   it('refuses a file from a newer version of Parley rather than guess at its schema', () => {
     const path = file();
     const db = new Database(path);
     db.pragma(`user_version = ${SQLITE_MIGRATIONS.length + 1}`);
     db.close();
-    expect(() => new SqliteClientStore(path)).toThrow(/schema version 3; this version of Parley knows up to 2/);
+    expect(() => new SqliteClientStore(path)).toThrow(`schema version ${SQLITE_MIGRATIONS.length + 1}; this version of Parley knows up to ${SQLITE_MIGRATIONS.length}`);
   });
 });

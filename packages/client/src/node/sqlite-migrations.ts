@@ -54,6 +54,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       create table solve_checkpoints (lock_id text primary key, puzzle_digest blob not null, done integer not null, value blob not null);
     `,
   },
+  {
+    version: 3,
+    name: 'requests',
+    // DESIGN §6 consent: who a pending message request is from. Existing conversations get null: accepted.
+    sql: `alter table conversations add column request_from text;`,
+  },
 ];
 
 /** Bring the file up to the newest schema; refuses one written by a newer version of Parley. */

@@ -19,6 +19,7 @@ interface ConversationRow {
   active: number;
   created_at: number;
   last_activity_at: number;
+  request_from: string | null;
 }
 
 interface MessageRow {
@@ -48,6 +49,7 @@ function toConversation(row: ConversationRow): ConversationRecord {
     active: row.active === 1,
     createdAt: row.created_at,
     lastActivityAt: row.last_activity_at,
+    ...(row.request_from === null ? {} : { requestFrom: row.request_from }),
   };
 }
 
@@ -117,9 +119,11 @@ export class SqliteClientStore implements ClientStore {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `insert into conversations values (@group_id, @kind, @title, @peer, @state, @processed_seq, @active, @created_at, @last_activity_at)
+          `insert into conversations (group_id, kind, title, peer, state, processed_seq, active, created_at, last_activity_at, request_from)
+           values (@group_id, @kind, @title, @peer, @state, @processed_seq, @active, @created_at, @last_activity_at, @request_from)
            on conflict (group_id) do update set kind = excluded.kind, title = excluded.title, peer = excluded.peer, state = excluded.state,
-             processed_seq = excluded.processed_seq, active = excluded.active, last_activity_at = excluded.last_activity_at`,
+             processed_seq = excluded.processed_seq, active = excluded.active, last_activity_at = excluded.last_activity_at,
+             request_from = excluded.request_from`,
         )
         .run({
           group_id: c.groupId,
@@ -131,6 +135,7 @@ export class SqliteClientStore implements ClientStore {
           active: c.active ? 1 : 0,
           created_at: c.createdAt,
           last_activity_at: c.lastActivityAt,
+          request_from: c.requestFrom ?? null,
         });
       if (m) this.db.prepare(INSERT_MESSAGE).run(messageRow(m));
       if (consumedKeyPackage) this.db.prepare('delete from key_packages where ref = ? and last_resort = 0').run(consumedKeyPackage);

@@ -32,6 +32,19 @@ export const clientStoreChecks: Check<ClientStore>[] = [
       }),
   },
   {
+    name: 'keeps who a message request is from until it is accepted',
+    run: (create) =>
+      withStore(create, async (store) => {
+        const request = conversation('g1', { kind: 'direct', title: 'mallory', peer: 'mallory', requestFrom: 'mallory' });
+        await store.apply({ conversation: request });
+        same(await store.getConversation('g1'), request, 'a pending request');
+        const { requestFrom: _accepted, ...accepted } = request;
+        await store.apply({ conversation: accepted });
+        same(await store.getConversation('g1'), accepted, 'the request once accepted');
+        same((await store.listConversations())[0]?.requestFrom, undefined, 'listed once accepted');
+      }),
+  },
+  {
     name: 'stores only the bytes of a view, and hands out copies',
     run: (create) =>
       withStore(create, async (store) => {

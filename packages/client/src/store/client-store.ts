@@ -17,8 +17,15 @@ export interface ConversationRecord {
   state: Uint8Array;
   /** Highest log sequence number processed; anything at or below it is a duplicate. */
   processedSeq: number;
-  /** False once this device was removed from the group. */
+  /** False once this device was removed from the group (or left it, or declined it). */
   active: boolean;
+  /**
+   * A message request (DESIGN §6 consent): the user whose Welcome brought this device in while
+   * they were not a contact. Set until the request is accepted; this device sends nothing into it
+   * meanwhile. A declined request keeps it, inactive. Absent: accepted (and in every conversation
+   * from before requests existed).
+   */
+  requestFrom?: string;
   createdAt: number;
   lastActivityAt: number;
 }

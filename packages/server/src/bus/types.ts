@@ -16,7 +16,7 @@ export interface BusEvents {
   deliver: { devices: DeviceRef[]; kind: string; envelope: string };
   /**
    * A user's first device came online, or its last went offline. Every node tells its connected
-   * users in `audience` (the user's group peers), or all of them on an open server.
+   * users in `audience` (the user's mutual contacts), or all of them on an open server.
    * `version` orders the changes of one user (PresenceChange): a node that hears of an older
    * change after a newer one, as can happen when two nodes publish them, drops it.
    */

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/index.js';
 import { createLogger } from '../logger.js';
 import { openSqliteStorage, type Storage } from '../storage/index.js';
+import { ConsentService } from './consent.js';
 import { DeliveryService } from './delivery.js';
 import { KeyPackageService } from './key-packages.js';
 import { Push } from './push.js';
@@ -41,7 +42,7 @@ describe('delivery and keys services', () => {
   });
 
   it('deletes entries past retention on a sweep and reports them to the device as a gap', async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
+    const delivery = new DeliveryService(storage, new ConsentService(storage, log), new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
     await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
     await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], leaves: { removed: [], added: [] }, welcome: new Uint8Array(8) }, () => undefined);
     for (const day of [0, 10, 40]) {
@@ -57,7 +58,7 @@ describe('delivery and keys services', () => {
   });
 
   it("fetches one group's range: only unacknowledged entries within it, that group's gaps, no mailbox; refuses bad ranges", async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
+    const delivery = new DeliveryService(storage, new ConsentService(storage, log), new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
     const other = new Uint8Array(16).fill(8);
     for (const id of [groupId, other]) {
       await storage.createGroup({ groupId: id, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
@@ -87,7 +88,7 @@ describe('delivery and keys services', () => {
   });
 
   it('charges fetches by the bytes they return, per account, and refuses duplicated acknowledgements', async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000, fetchBytesPerSecond: 100 }, () => now);
+    const delivery = new DeliveryService(storage, new ConsentService(storage, log), new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000, fetchBytesPerSecond: 100 }, () => now);
     await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
     await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], leaves: { removed: [], added: [] }, welcome: new Uint8Array(8) }, () => undefined);
     for (let i = 0; i < 3; i++) await storage.appendMessage({ groupId, epoch: 1, sender: alice, payload: new Uint8Array(300), createdAt: now }, () => undefined);
@@ -104,7 +105,7 @@ describe('delivery and keys services', () => {
   });
 
   it('rate-limits KeyPackage claims per claiming account', async () => {
-    const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 2, claimsPerMinute: 2, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
+    const keys = new KeyPackageService(storage, new ConsentService(storage, log), log, { maxOneTimePerDevice: 2, claimsPerMinute: 2, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
     const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };
     const packages = await Promise.all([1, 2, 3].map(() => generateKeyPackage(member, { now: Math.floor(now / 1000) })));
     await expect(keys.upload(bob, { keyPackages: packages.map((p) => p.keyPackage) })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /at most 2/ });
@@ -118,7 +119,7 @@ describe('delivery and keys services', () => {
   });
 
   it('limits claims against one user per claimer and from all claimers together', async () => {
-    const keys = new KeyPackageService(storage, log, { maxOneTimePerDevice: 10, claimsPerMinute: 100, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
+    const keys = new KeyPackageService(storage, new ConsentService(storage, log), log, { maxOneTimePerDevice: 10, claimsPerMinute: 100, claimsPerTargetPerClaimer: 2, claimsPerTarget: 3 }, () => now);
     const member = { identity: new Uint8Array([1]), signaturePrivateKey: bobKeys.privateKey, signaturePublicKey: bobKeys.publicKey };
     const packages = await Promise.all(Array.from({ length: 6 }, () => generateKeyPackage(member, { now: Math.floor(now / 1000) })));
     await keys.upload(bob, { keyPackages: packages.map((p) => p.keyPackage) });

@@ -10,6 +10,7 @@ import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
 import { Budgets } from './rate-limit.js';
 import { checkApplicationMessage } from './mls-checks.js';
+import { blockedBy, type ConsentService } from './consent.js';
 import type { Push } from './push.js';
 import { logEntry, mailboxEntry } from './protocol-shapes.js';
 
@@ -44,6 +45,7 @@ export class DeliveryService {
 
   constructor(
     private readonly storage: Storage,
+    private readonly consent: ConsentService,
     private readonly push: Push,
     private readonly log: Logger,
     private readonly options: DeliveryOptions,
@@ -56,12 +58,17 @@ export class DeliveryService {
   async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
+    // Usually nobody: one indexed query. Checked against the locked group below, which says whether it is direct.
+    const blockers = await this.consent.blockersOf(session.username);
     let stored;
     try {
       stored = await this.storage.appendMessage(
         { groupId: body.groupId, epoch, sender: session, payload: body.message, createdAt: this.now(), backlogQuota: this.options.deviceBacklogQuota },
         (group) => {
           requireDevice(group, session);
+          // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
+          const blocker = group.kind === 'direct' ? group.members.find((member) => blockers.has(member.username)) : undefined;
+          if (blocker) throw blockedBy([blocker.username]);
           // Only the current epoch: members who joined at a later epoch could never read an older one
           // (their Welcome starts there). The sender catches up on STALE_EPOCH and encrypts again.
           if (epoch < group.epoch) {

@@ -13,7 +13,7 @@ import { deviceKey, ErrorCode, ParleyError, sameDevice, toBase64Url, type Device
 import type { PresenceStore } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
-import type { ContactCheck } from './contacts.js';
+import type { ConsentService } from './consent.js';
 import type { Push } from './push.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -47,7 +47,7 @@ export class DirectService {
     private readonly storage: Storage,
     private readonly presence: PresenceStore,
     private readonly push: Push,
-    private readonly isContact: ContactCheck,
+    private readonly consent: Pick<ConsentService, 'areMutualContacts'>,
     private readonly log: Logger,
     private readonly options: DirectOptions,
   ) {
@@ -61,7 +61,7 @@ export class DirectService {
     const devices = (await this.storage.listDevices(username)).map((device) => ({ username, deviceId: device.deviceId }));
     if (devices.length === 0) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${username}`);
     // Refused before the target hears anything: strangers cannot make anyone's device ring.
-    if (!(await this.isContact(username, session.username))) throw new ParleyError(ErrorCode.NOT_A_CONTACT, `${username} is not your contact; only contacts can go direct`);
+    if (!(await this.consent.areMutualContacts(username, session.username))) throw new ParleyError(ErrorCode.NOT_A_CONTACT, `${username} is not your contact; only contacts can go direct`);
     if ((await this.presence.filterOnline([username])).length === 0) throw new ParleyError(ErrorCode.PEER_OFFLINE, `${username} is not online`);
     this.prune();
     const mine = [...this.sessions.values()].filter((pending) => sameDevice(pending.from, session)).length;

@@ -25,6 +25,7 @@ import {
   type Storage,
 } from '../storage/index.js';
 import { checkCommit, checkGroupInfo, checkNewGroupInfo, matchMemberCommit, matchRejoin, verifiedCommit, welcomeRecipients, type LeafChanges } from './mls-checks.js';
+import type { ConsentService } from './consent.js';
 import type { Push } from './push.js';
 import { groupSummary, logEntry, mailboxEntry } from './protocol-shapes.js';
 
@@ -90,6 +91,7 @@ function routingCheck(session: DeviceRef, body: { add: readonly DeviceRef[]; rem
 export class GroupService {
   constructor(
     private readonly storage: Storage,
+    private readonly consent: ConsentService,
     private readonly push: Push,
     private readonly log: Logger,
     private readonly options: GroupServiceOptions,
@@ -132,6 +134,8 @@ export class GroupService {
     checkGroupInfo(body.groupInfo, body.groupId, body.epoch + 1);
     const welcome = body.welcome ? welcomeRecipients(body.welcome) : [];
 
+    // No Welcome to a user who blocked the committer (DESIGN §6 consent).
+    await this.consent.requireNotBlocked(session.username, body.add.map((device) => device.username));
     const directory = await this.directory([session, ...body.add, ...body.remove]);
     const check = routingCheck(session, body, directory);
     check(group);

@@ -4,8 +4,8 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../session/handlers.js';
 import type { Storage } from '../storage/index.js';
 import { AccountService } from './accounts.js';
+import { ConsentService } from './consent.js';
 import { PasswordService } from './passwords.js';
-import { sharedConversationContacts } from './contacts.js';
 import { DeliveryService } from './delivery.js';
 import { DirectService, type DirectOptions } from './direct.js';
 import { DirectoryService } from './directory.js';
@@ -40,16 +40,18 @@ export interface ServiceOptions {
 
 export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
+  const consent = new ConsentService(storage, log.child({ module: 'consent' }));
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
     directory: new DirectoryService(storage),
-    keyPackages: new KeyPackageService(storage, log.child({ module: 'key-packages' })),
-    groups: new GroupService(storage, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
-    delivery: new DeliveryService(storage, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
+    keyPackages: new KeyPackageService(storage, consent, log.child({ module: 'key-packages' })),
+    groups: new GroupService(storage, consent, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
+    delivery: new DeliveryService(storage, consent, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
+    consent,
     pow,
-    direct: new DirectService(storage, presenceStore, push, sharedConversationContacts(storage), log.child({ module: 'direct' }), direct),
+    direct: new DirectService(storage, presenceStore, push, consent, log.child({ module: 'direct' }), direct),
     timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),
   };
 }

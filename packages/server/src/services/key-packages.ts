@@ -7,6 +7,7 @@ import { keyPackageInfo, type MlsKeyPackageInfo } from '@parley/crypto';
 import { equalBytes, ErrorCode, ParleyError, type RequestOf, type ResponseOf, type DeviceRef } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { NewKeyPackage, Storage } from '../storage/index.js';
+import type { ConsentService } from './consent.js';
 import { RateLimiter } from './rate-limit.js';
 
 export interface KeyPackageServiceOptions {
@@ -36,6 +37,7 @@ export class KeyPackageService {
 
   constructor(
     private readonly storage: Storage,
+    private readonly consent: ConsentService,
     private readonly log: Logger,
     private readonly options: KeyPackageServiceOptions = defaultKeyPackageServiceOptions,
     private readonly now: () => number = Date.now,
@@ -97,6 +99,8 @@ export class KeyPackageService {
     const account = await this.storage.getAccount(body.username);
     const devices = account ? await this.storage.listDevices(body.username) : [];
     if (devices.length === 0) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${body.username}`);
+    // Before anything is consumed: a user who blocked the claimer keeps every KeyPackage.
+    await this.consent.requireNotBlocked(session.username, [body.username]);
     const now = this.now();
     const claimed: ResponseOf<'keys.claim'>['devices'] = [];
     const empty: string[] = [];

@@ -4,9 +4,9 @@ import { createLogger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 import { PresenceService } from './presence.js';
 
-// Alice and Bob share a group; Carol shares none.
-const peers: Record<string, string[]> = { alice: ['alice', 'bob'], bob: ['alice', 'bob'], carol: [] };
-const storage = { listGroupPeers: async (username: string) => peers[username] ?? [] } as unknown as Storage;
+// Alice and Bob are each other's contacts; Carol is nobody's.
+const contacts: Record<string, string[]> = { alice: ['bob'], bob: ['alice'], carol: [] };
+const storage = { listMutualContacts: async (username: string) => contacts[username] ?? [] } as unknown as Storage;
 const device = (username: string, n = 1) => ({ username, deviceId: `${username}-dev${n}` });
 
 function setup(openDirectory: boolean, store: PresenceStore = new MemoryPresenceStore()) {
@@ -18,7 +18,7 @@ function setup(openDirectory: boolean, store: PresenceStore = new MemoryPresence
 }
 
 describe('PresenceService', () => {
-  it("announces a user's first device online and last offline, to its group peers only", async () => {
+  it("announces a user's first device online and last offline, to its mutual contacts only", async () => {
     const { presence, announced, store } = setup(false);
     presence.connected(device('alice'));
     presence.connected(device('alice', 2));

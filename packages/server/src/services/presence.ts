@@ -1,6 +1,6 @@
 /**
  * @module Presence (DESIGN §7): who is online, in pages, as far as the caller may see: its group
- * peers and itself, or everyone on an open server. A user's first device coming online and its
+ * mutual contacts (DESIGN §6 consent) and itself, or everyone on an open server. A user's first device coming online and its
  * last going offline are announced on the bus to the same audience.
  *
  * Who is online lives in a PresenceStore: this node's connections by default, shared by all
@@ -53,7 +53,7 @@ export class PresenceService {
     if (this.options.openDirectory) {
       visible = await this.store.listOnline(after, limit + 1);
     } else {
-      const candidates = [...(await this.storage.listGroupPeers(session.username)), session.username]
+      const candidates = [...(await this.storage.listMutualContacts(session.username)), session.username]
         .filter((username) => after === undefined || username > after)
         .sort();
       visible = (await this.store.filterOnline(candidates)).slice(0, limit + 1);
@@ -137,7 +137,7 @@ export class PresenceService {
 
   private async announce({ username, online, version }: PresenceChange): Promise<void> {
     try {
-      const audience = this.options.openDirectory ? 'all' : (await this.storage.listGroupPeers(username)).filter((peer) => peer !== username);
+      const audience = this.options.openDirectory ? 'all' : await this.storage.listMutualContacts(username);
       if (audience !== 'all' && audience.length === 0) return;
       await this.bus.publish('presence', { username, online, audience, version });
     } catch (error) {

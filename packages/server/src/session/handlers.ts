@@ -2,6 +2,7 @@
 import { ErrorCode, ParleyError, type DeviceRef, type OpName, type PowSolution, type RequestOf, type ResponseOf } from '@parley/protocol';
 import { powBinding } from '@parley/crypto';
 import type { AccountService } from '../services/accounts.js';
+import type { ConsentService } from '../services/consent.js';
 import type { PasswordService } from '../services/passwords.js';
 import type { DeliveryService } from '../services/delivery.js';
 import type { DirectService } from '../services/direct.js';
@@ -22,6 +23,7 @@ export interface Services {
   groups: GroupService;
   delivery: DeliveryService;
   presence: PresenceService;
+  consent: ConsentService;
   pow: PowService;
   timelock: TimelockService;
   direct: DirectService;
@@ -218,6 +220,12 @@ export const handlers: HandlerTable = {
 
   'timelock.lock': { needs: 'device', handle: (session, body, { timelock }) => timelock.lock(session, body) },
   'timelock.fetch': { needs: 'device', handle: (session, body, { timelock }) => timelock.fetch(session, body) },
+
+  'contacts.add': { needs: 'device', handle: (session, body, { consent }) => consent.add(session, body) },
+  'contacts.remove': { needs: 'device', handle: (session, body, { consent }) => consent.remove(session, body) },
+  'contacts.block': { needs: 'device', handle: (session, body, { consent }) => consent.block(session, body) },
+  'contacts.unblock': { needs: 'device', handle: (session, body, { consent }) => consent.unblock(session, body) },
+  'contacts.list': { needs: 'device', handle: (session, _body, { consent }) => consent.list(session) },
 
   'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
 

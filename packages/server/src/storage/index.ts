@@ -1,6 +1,7 @@
 import type { openPostgresStorage as OpenPostgresStorage } from './postgres.js';
 export type * from './types.js';
 export type * from './timelock-types.js';
+export type * from './consent-types.js';
 export { StaleEpochError, StorageConflictError, StorageNotFoundError } from './types.js';
 export { openSqliteStorage } from './sqlite.js';
 export type { PostgresStorageOptions } from './postgres.js';

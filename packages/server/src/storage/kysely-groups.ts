@@ -165,18 +165,3 @@ export async function countUserGroups(db: Db, usernames: readonly string[]): Pro
     .execute();
   return new Map(rows.map((row) => [row.username, int(row.groups)]));
 }
-
-export async function listGroupPeers(db: Db, username: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('group_devices as mine')
-    .innerJoin('group_devices as peer', 'peer.group_id', 'mine.group_id')
-    .select('peer.username')
-    .distinct()
-    .where('mine.username', '=', username)
-    .where('mine.removed_seq', 'is', null)
-    .where('peer.removed_seq', 'is', null)
-    .orderBy('peer.username')
-    .execute();
-  return rows.map((row) => row.username);
-}
-

@@ -1,14 +1,15 @@
 /** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
 import type { DeviceRef } from '@parley/protocol';
-import { Migrator, type Kysely, type Selectable } from 'kysely';
+import { Migrator, type Selectable } from 'kysely';
 import * as commits from './kysely-commits.js';
+import { KyselyConsent } from './kysely-consent.js';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
 import * as keys from './kysely-key-packages.js';
 import * as timelock from './kysely-timelock.js';
 import { migrationProvider } from './migrations/index.js';
 import { bytes, int, optionalInt } from './rows.js';
-import type { AccountsTable, Database, DevicesTable } from './schema.js';
+import type { AccountsTable, DevicesTable } from './schema.js';
 import {
   StorageConflictError,
   type AccountRecord,
@@ -70,9 +71,7 @@ function deviceRow(device: NewDevice): DevicesTable {
   };
 }
 
-export class KyselyStorage implements Storage {
-  constructor(readonly db: Kysely<Database>) {}
-
+export class KyselyStorage extends KyselyConsent implements Storage {
   /**
    * Applies pending migrations; throws with the failing migration's name. On PostgreSQL, pass
    * the schema the tables live in: without it Kysely's Migrator takes a migration log found in
@@ -234,10 +233,6 @@ export class KyselyStorage implements Storage {
 
   countUserGroups(usernames: readonly string[]): Promise<Map<string, number>> {
     return groups.countUserGroups(this.db, usernames);
-  }
-
-  listGroupPeers(username: string): Promise<string[]> {
-    return groups.listGroupPeers(this.db, username);
   }
 
   fetchForDevice(device: DeviceRef, options: { limit: number; maxBytes: number; range?: LogRange }): Promise<DeviceFetch> {

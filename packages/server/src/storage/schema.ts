@@ -129,6 +129,20 @@ export interface TimelocksTable {
   released_key: Uint8Array | null;
 }
 
+/** One account's contact (DESIGN §6 consent): `owner` accepted, wrote to, or joined a group with `contact`. */
+export interface ContactsTable {
+  owner: string;
+  contact: string;
+  created_at: number;
+}
+
+/** `owner` blocks `blocked`: the server refuses the blocked user's KeyPackage claims, Welcomes and direct messages to the owner. */
+export interface BlocksTable {
+  owner: string;
+  blocked: string;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   devices: DevicesTable;
@@ -143,4 +157,6 @@ export interface Database {
   server_key: ServerKeyTable;
   timelock_moduli: TimelockModuliTable;
   timelocks: TimelocksTable;
+  contacts: ContactsTable;
+  blocks: BlocksTable;
 }

@@ -121,6 +121,25 @@ describe('SQLite file', () => {
     await storage.close();
   });
 
+  it('migrates a 0006 database to consent, where users who shared groups are not yet contacts (0007_consent)', async () => {
+    const file = join(dir, 'consent.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0006_group_leaves');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    for (const name of ['alice', 'bob']) old.prepare(`insert into accounts values ('${name}', x'01', x'02', x'03', x'04', x'05', 1)`).run();
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect(await storage.listContacts('alice')).toEqual([]);
+    expect(await storage.addContact('alice', 'bob', 2)).toBe(true);
+    // Contacts and blocks name accounts: a made-up name is refused by the foreign key.
+    await expect(storage.addContact('alice', 'nobody', 2)).rejects.toThrow();
+    expect(await storage.listContacts('alice')).toEqual(['bob']);
+    await storage.close();
+  });
+
   it('migrates a 0003 database to the time-lock tables keeping its groups, which time locks then refer to (0005_timelock)', async () => {
     const file = join(dir, 'upgrade-timelock.db');
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });

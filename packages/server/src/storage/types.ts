@@ -1,5 +1,6 @@
 /** @module The storage interface the services use. Async everywhere, so a network database fits behind it. */
 import type { DeviceRef } from '@parley/protocol';
+import type { ConsentStorage } from './consent-types.js';
 import type { TimelockStorage } from './timelock-types.js';
 
 export interface AccountRecord {
@@ -202,7 +203,7 @@ export interface CursorRecord {
   lastSeq: number;
 }
 
-export interface Storage extends TimelockStorage {
+export interface Storage extends TimelockStorage, ConsentStorage {
   /** Creates the account and its first device together; throws StorageConflictError if the username exists. */
   createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void>;
   getAccount(username: string): Promise<AccountRecord | undefined>;
@@ -263,8 +264,6 @@ export interface Storage extends TimelockStorage {
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
   /** How many groups each of `usernames` is routed in (users in none are left out), in one query. */
   countUserGroups(usernames: readonly string[]): Promise<Map<string, number>>;
-  /** Users routed in at least one group with `username` (including itself if it is in any group), sorted. */
-  listGroupPeers(username: string): Promise<string[]>;
 
   // Delivery: per-device mailbox and cursors over the group logs.
   /**

@@ -4,7 +4,7 @@
  */
 import type { ConversationRecord, StoredMessage, UnlockedBy } from '@parley/client';
 
-export const VERSION = 3;
+export const VERSION = 4;
 
 export const CONVERSATIONS = 'conversations';
 export const MESSAGES = 'messages';
@@ -32,6 +32,8 @@ export interface ConversationRow {
   active: boolean;
   createdAt: number;
   lastActivityAt: number;
+  /** A pending or declined message request: who it is from (DESIGN §6 consent). */
+  requestFrom?: string;
 }
 
 export interface MessageRow {
@@ -84,6 +86,7 @@ export function toConversationRow(c: ConversationRecord): ConversationRow {
     active: c.active,
     createdAt: c.createdAt,
     lastActivityAt: c.lastActivityAt,
+    ...(c.requestFrom === undefined ? {} : { requestFrom: c.requestFrom }),
   };
 }
 
@@ -148,4 +151,6 @@ export function upgrade(db: IDBDatabase, oldVersion: number, transaction: IDBTra
     db.createObjectStore(PENDING_RELEASES, { keyPath: 'lockId' });
     db.createObjectStore(CHECKPOINTS, { keyPath: 'lockId' });
   }
+  // Version 4: a conversation may carry `requestFrom` (a message request). Rows need no rewrite:
+  // one without it is accepted, as every conversation from before requests existed was.
 }
