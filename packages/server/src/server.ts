@@ -33,6 +33,8 @@ export interface RunningServer {
 
 export interface StartOptions extends Partial<ServerConfig> {
   logger?: Logger;
+  /** The bus to carry events on, instead of the in-process one (or Redis with `redisUrl`): for embedding, and tests. */
+  bus?: Bus;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -56,7 +58,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         throw error;
       })
     : undefined;
-  const bus: Bus = redis ?? new MemoryBus();
+  const bus: Bus = options.bus ?? redis ?? new MemoryBus();
   // Several nodes share who is online through Redis, and expire the users of a node that died.
   const presenceStore: PresenceStore = redis
     ? new RedisPresenceStore(redis, { ttlMs: config.presenceTtlMs, log: log.child({ module: 'presence-store' }) })
