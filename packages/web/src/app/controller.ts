@@ -12,6 +12,7 @@ import { browserSocketFactory } from '../socket.js';
 import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
+import { Direct } from './direct.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Presence } from './presence.js';
 import { Safety } from './safety.js';
@@ -51,7 +52,9 @@ export class Controller implements Actions {
     messenger: () => this.messenger,
     openedDirect: (peer) => this.trust.check(peer),
     identityKeyChanged: (peer) => this.trust.keyChanged(peer),
+    sendDirect: (messenger, peer, text, options) => this.direct.send(messenger, peer, text, options),
   });
+  private readonly direct = new Direct({ state: () => this.state, set: (patch) => this.set(patch) });
   private readonly account = new Account({
     state: () => this.state,
     set: (patch) => this.set(patch),
@@ -203,6 +206,7 @@ export class Controller implements Actions {
       },
     );
     void this.chats.catchUp();
+    void this.direct.start(client).catch((error: unknown) => this.set({ notice: describeError(error) }));
     // The directory may show a changed key for the open chat's peer since we last looked.
     const peer = this.chats.peerOf(this.state.selection);
     if (peer && this.state.selection.kind === 'chat') this.trust.check(peer);
@@ -310,6 +314,10 @@ export class Controller implements Actions {
   // --- presence --------------------------------------------------------------------------------
 
   readonly refreshOnline = (): Promise<void> => this.presence.refresh();
+
+  readonly goDirect = (peer: string): Promise<void> => this.direct.go(peer);
+  readonly answerDirect = (peer: string, accept: boolean): void => this.direct.answer(peer, accept);
+  readonly endDirect = (peer: string): Promise<void> => this.direct.end(peer);
 
   dismissNotice(): void {
     this.set({ notice: undefined });

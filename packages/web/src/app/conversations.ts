@@ -21,6 +21,8 @@ export interface ConversationsHost {
   openedDirect(peer: string): void;
   /** A send to `peer` was refused because their identity key changed. */
   identityKeyChanged(peer: string): void;
+  /** A text to a 1:1 peer: over a direct session while one is open (DESIGN §9), else through the server. */
+  sendDirect(messenger: Messenger, peer: string, text: string, options: { unlockAt?: number }): Promise<Message>;
 }
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
@@ -219,7 +221,7 @@ export class Conversations {
       } else {
         const record = await this.host.store().getConversation(selection.groupId);
         if (!record) throw new Error('This conversation is gone from this browser.');
-        sent = record.kind === 'direct' && record.peer ? await messenger.sendDirect(record.peer, local.text, options) : await messenger.sendToGroup(record.groupId, local.text, options);
+        sent = record.kind === 'direct' && record.peer ? await this.host.sendDirect(messenger, record.peer, local.text, options) : await messenger.sendToGroup(record.groupId, local.text, options);
       }
       const delivered: ChatMessage = { ...local, key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sentAt: sent.sentAt, delivery: 'sent' };
       if (local.groupId !== sent.groupId) {

@@ -112,6 +112,14 @@ export interface AppState {
   notice?: string;
   /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
   solving: Record<string, SolvingView>;
+  /** Direct sessions (DESIGN §9): each peer's latest, and contacts waiting for an answer. */
+  direct: { sessions: Record<string, DirectSessionView>; asking: string[] };
+}
+
+/** A direct session with one peer: being set up, open, or how it ended. */
+export interface DirectSessionView {
+  state: 'connecting' | 'open' | 'closed';
+  reason?: string;
 }
 
 export const initialState: AppState = {
@@ -123,6 +131,7 @@ export const initialState: AppState = {
   online: [],
   keyChanged: [],
   solving: {},
+  direct: { sessions: {}, asking: [] },
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */
@@ -156,4 +165,9 @@ export interface Actions {
   reconnectNow(): void;
   trustNewServerKey(): Promise<void>;
   dismissNotice(): void;
+  /** Ask `peer` for a direct session; resolves once it is open and proven. */
+  goDirect(peer: string): Promise<void>;
+  /** Accept or decline `peer`'s request to go direct. */
+  answerDirect(peer: string, accept: boolean): void;
+  endDirect(peer: string): Promise<void>;
 }

@@ -2,6 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.js';
 import { MembersDialog } from './dialogs.js';
+import { DirectBar } from './Direct.js';
 import { isoTime, longDate, messageTime } from './format.js';
 import { SafetyPanel } from './SafetyPanel.js';
 import { LockTag, MessageBody, NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
@@ -71,6 +72,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
             </>
           )}
         </h2>
+        {peer && conversation?.active && <DirectBar peer={peer} state={state} actions={actions} />}
         {peer && (
           <button type="button" className="secondary small" aria-label="Verify safety number" onClick={() => setVerifying(peer)}>
             Verify

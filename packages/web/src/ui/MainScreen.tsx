@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
 import { ChatView } from './ChatView.js';
+import { DirectPrompts } from './Direct.js';
 import { NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
@@ -29,6 +30,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
   return (
     <div className={`app ${showingPane ? 'pane-open' : 'list-open'}`}>
       <ConnectionBanner state={state} actions={actions} />
+      <DirectPrompts state={state} actions={actions} />
       {state.notice && (
         <div role="status" className="notice banner">
           <span>{state.notice}</span>
