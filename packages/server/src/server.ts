@@ -88,7 +88,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     for (const connection of [...(byAddress.get(ip) ?? [])]) connection.close(CloseCode.BANNED, 'this address is banned for a while after repeated abuse');
   });
 
-  const unsubscribe = local.listen(bus);
+  const unsubscribeLocal = local.listen(bus);
+  const unsubscribeDirect = services.direct.listen();
+  const unsubscribe = () => {
+    unsubscribeLocal();
+    unsubscribeDirect();
+  };
   const stopRetention = services.delivery.startRetention();
   const stopPresence = services.presence.startHeartbeat();
   const stopTimelock = services.timelock.start();

@@ -4,13 +4,12 @@
  * after one accepts does it relay offers, answers and candidates between the two, rate-limited.
  * What the peers then say goes over their data channel, never through here.
  *
- * Sessions live in this node's memory while they are being set up: a request, its answer and
- * the signals all go through the node the requesting device is connected to, and the pushes
- * reach the other device wherever it is (through the bus).
+ * Sessions live in memory while they are being set up, on every node: each change is shared on
+ * the bus (in order, per publishing node), so the two devices may be connected to any nodes.
  */
 import { randomBytes } from 'node:crypto';
-import { deviceKey, ErrorCode, ParleyError, sameDevice, toBase64Url, type DeviceRef, type IceServer, type RequestOf, type ResponseOf } from '@parley/protocol';
-import type { PresenceStore } from '../bus/index.js';
+import { deviceKey, ErrorCode, fromBase64Url, ParleyError, sameDevice, toBase64Url, type DeviceRef, type IceServer, type RequestOf, type ResponseOf } from '@parley/protocol';
+import type { Bus, BusEvents, PresenceStore } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 import type { ConsentService } from './consent.js';
@@ -45,6 +44,7 @@ export class DirectService {
 
   constructor(
     private readonly storage: Storage,
+    private readonly bus: Bus,
     private readonly presence: PresenceStore,
     private readonly push: Push,
     private readonly consent: Pick<ConsentService, 'areMutualContacts'>,
@@ -53,6 +53,11 @@ export class DirectService {
   ) {
     this.requests = new RateLimiter(options.requestsPerMinute, 60_000);
     this.signals = new RateLimiter(options.signalsPerMinute, 60_000);
+  }
+
+  /** Keeps this node's table in step with the other nodes'; returns the unsubscribe function. */
+  listen(): () => void {
+    return this.bus.subscribe('direct.session', (change) => this.apply(change));
   }
 
   async request(session: DeviceRef, { username }: RequestOf<'direct.request'>): Promise<ResponseOf<'direct.request'>> {
@@ -67,7 +72,7 @@ export class DirectService {
     const mine = [...this.sessions.values()].filter((pending) => sameDevice(pending.from, session)).length;
     if (mine >= MAX_PENDING_PER_DEVICE) throw new ParleyError(ErrorCode.RATE_LIMITED, `at most ${MAX_PENDING_PER_DEVICE} direct sessions may be setting up at once`);
     const id = new Uint8Array(randomBytes(16));
-    this.sessions.set(toBase64Url(id), { id, from: session, to: username, expiresAt: Date.now() + (this.options.setupTtlMs ?? DEFAULT_SETUP_TTL_MS) });
+    await this.share({ id: toBase64Url(id), from: session, to: username, expiresAt: Date.now() + (this.options.setupTtlMs ?? DEFAULT_SETUP_TTL_MS) });
     this.log.info({ event: 'direct.requested', from: deviceKey(session), to: username }, 'direct session requested');
     await this.push.toDevices(devices, 'direct.incoming', { sessionId: id, from: session });
     return { sessionId: id, iceServers: this.options.iceServers };
@@ -77,8 +82,8 @@ export class DirectService {
     const pending = this.find(sessionId);
     if (!pending || pending.to !== session.username) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such direct-session request for you');
     if (pending.peer && !sameDevice(pending.peer, session)) throw new ParleyError(ErrorCode.NOT_FOUND, 'another of your devices already took this direct session');
-    if (!accept) this.sessions.delete(toBase64Url(sessionId));
-    else pending.peer = session;
+    if (!accept) await this.share({ id: toBase64Url(sessionId), ended: true });
+    else await this.share({ id: toBase64Url(sessionId), from: pending.from, to: pending.to, peer: session, expiresAt: pending.expiresAt });
     await this.push.toDevices([pending.from], 'direct.answered', { sessionId, accepted: accept, peer: session });
     return { peer: pending.from, iceServers: this.options.iceServers };
   }
@@ -96,7 +101,7 @@ export class DirectService {
     const pending = this.find(sessionId);
     const mine = pending && (sameDevice(pending.from, session) || pending.to === session.username);
     if (!pending || !mine) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such direct session for this device');
-    this.sessions.delete(toBase64Url(sessionId));
+    await this.share({ id: toBase64Url(sessionId), ended: true });
     const others = sameDevice(pending.from, session) ? (pending.peer ? [pending.peer] : await this.activeDevices(pending.to)) : [pending.from];
     await this.push.toDevices(others, 'direct.ended', { sessionId, reason });
     return {};
@@ -110,7 +115,7 @@ export class DirectService {
     for (const [key, pending] of this.sessions) {
       const requester = sameDevice(pending.from, session);
       if (!requester && !(pending.peer && sameDevice(pending.peer, session))) continue;
-      this.sessions.delete(key);
+      await this.share({ id: key, ended: true });
       const others = requester ? (pending.peer ? [pending.peer] : await this.activeDevices(pending.to)) : [pending.from];
       await this.push.toDevices(others, 'direct.ended', { sessionId: pending.id, reason: 'connection lost' });
     }
@@ -137,6 +142,25 @@ export class DirectService {
   private prune(): void {
     const now = Date.now();
     for (const [key, pending] of this.sessions) if (pending.expiresAt < now) this.sessions.delete(key);
+  }
+
+  /** Applies a change here at once, then tells the other nodes; a failed publish is logged (they time out instead). */
+  private async share(change: BusEvents['direct.session']): Promise<void> {
+    this.apply(change);
+    try {
+      await this.bus.publish('direct.session', change);
+    } catch (error) {
+      this.log.warn({ err: error, event: 'direct.share_failed' }, 'direct session change not shared with other nodes');
+    }
+  }
+
+  private apply(change: BusEvents['direct.session']): void {
+    if ('ended' in change) {
+      this.sessions.delete(change.id);
+      return;
+    }
+    const { id, from, to, peer, expiresAt } = change;
+    this.sessions.set(id, { id: fromBase64Url(id), from, to, expiresAt, ...(peer ? { peer } : {}) });
   }
 
   private async activeDevices(username: string): Promise<DeviceRef[]> {

@@ -51,7 +51,7 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
     consent,
     pow,
-    direct: new DirectService(storage, presenceStore, push, consent, log.child({ module: 'direct' }), direct),
+    direct: new DirectService(storage, bus, presenceStore, push, consent, log.child({ module: 'direct' }), direct),
     timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),
   };
 }
