@@ -25,9 +25,9 @@ interface Line {
 
 describe('direct sessions from the CLI', () => {
   const dir = tempDir('cli-direct');
-  let server: ServeProcess;
+  let server: ServeProcess | undefined;
   const sessions: CliSession[] = [];
-  const args = (user: string, rest: string[]) => ['--server', server.url, '--profile', join(dir.path, user), '--json', ...rest];
+  const args = (user: string, rest: string[]) => ['--server', server?.url ?? '', '--profile', join(dir.path, user), '--json', ...rest];
   const ok = async (user: string, rest: string[]) => {
     const result = await runCli(args(user, rest), { env });
     expect(result.code, `${user} ${rest.join(' ')}: ${result.stderr}`).toBe(0);
@@ -46,8 +46,14 @@ describe('direct sessions from the CLI', () => {
     throw new Error(`${user} never came online`);
   };
 
-  beforeAll(async () => {
+  /** The server on the one data directory: again after a test killed it (same key, same accounts, a new port). */
+  const serve = async () => {
+    if (server?.child.exitCode === null && server.child.signalCode === null) return;
     server = await startServeProcess(['--port', '0', '--data', join(dir.path, 'data')]);
+  };
+
+  beforeAll(async () => {
+    await serve();
     for (const user of ['alice', 'bob', 'mallory']) await ok(user, ['register', user]);
     // Contacts: alice wrote to bob and bob accepted her request; mallory is no one's contact.
     await ok('alice', ['send', 'bob', 'shall we go direct?']);
@@ -56,7 +62,7 @@ describe('direct sessions from the CLI', () => {
   });
   afterAll(async () => {
     for (const session of sessions) session.kill();
-    await server.stop('SIGKILL');
+    await server?.stop('SIGKILL');
     dir.remove();
   });
 
@@ -70,7 +76,7 @@ describe('direct sessions from the CLI', () => {
     alice.write('before the crash');
     expect(await bob.waitFor<Line>((line) => line.text === 'before the crash')).toMatchObject({ sender: 'alice', conversation: 'alice', via: 'direct' });
 
-    expect(await server.stop('SIGKILL')).toBe(null);
+    expect(await server?.stop('SIGKILL')).toBe(null);
     alice.write('after the crash');
     expect(await bob.waitFor<Line>((line) => line.text === 'after the crash')).toMatchObject({ sender: 'alice', via: 'direct' });
     bob.write('reply without a server');
@@ -88,5 +94,24 @@ describe('direct sessions from the CLI', () => {
     expect(alice.lines().filter((line) => line.via === 'direct').map((line) => line.text)).toEqual(['reply without a server']);
     // With no server and no session left, listening ends with the connection's error.
     expect(await bob.exited).toBe(1);
+  });
+
+  it('says clearly when no one can answer: a stranger, a contact offline, a contact who does not accept in time', async () => {
+    await serve();
+    const stranger = await runCli(args('mallory', ['direct', 'bob']), { env });
+    expect(stranger.code).toBe(1);
+    expect(JSON.parse(stranger.stderr)).toEqual({ error: { code: 'NOT_A_CONTACT', message: expect.stringMatching(/bob is not your contact/) } });
+
+    const offline = await runCli(args('alice', ['direct', 'bob']), { env });
+    expect(JSON.parse(offline.stderr)).toEqual({ error: { code: 'PEER_OFFLINE', message: 'bob is not online' } });
+
+    // Online, but listening without --direct: nothing accepts, and the request times out.
+    const bob = start('bob', ['listen']);
+    await online('alice', 'bob');
+    const unanswered = await runCli(args('alice', ['direct', 'bob', '--timeout', '2']), { env });
+    expect(unanswered.code).toBe(1);
+    expect(JSON.parse(unanswered.stderr.trim().split('\n').at(-1) ?? '')).toEqual({ error: { code: 'PEER_OFFLINE', message: 'no device of bob accepted a direct session within 2 s' } });
+    bob.kill();
+    await bob.exited;
   });
 });

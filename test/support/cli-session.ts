@@ -12,7 +12,8 @@ export interface CliSession {
   /** Closes standard input (end of input). */
   end(): void;
   exited: Promise<number | null>;
-  kill(): void;
+  /** SIGTERM by default; SIGKILL for a crash. */
+  kill(signal?: NodeJS.Signals): void;
 }
 
 export function startCli(args: string[], env: Record<string, string> = {}): CliSession {
@@ -53,6 +54,6 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliS
     write: (line) => void child.stdin.write(`${line}\n`),
     end: () => void child.stdin.end(),
     exited,
-    kill: () => void (child.exitCode === null && child.kill('SIGTERM')),
+    kill: (signal = 'SIGTERM') => void (child.exitCode === null && child.kill(signal)),
   };
 }
