@@ -114,4 +114,35 @@ describe('direct sessions from the CLI', () => {
     bob.kill();
     await bob.exited;
   });
+
+  it("tells the peer when the other side crashes (connection lost) and sends fall back to the server", async () => {
+    await serve();
+    const bob = start('bob', ['listen', '--direct']);
+    await online('alice', 'bob');
+    const alice = start('alice', ['direct', 'bob']);
+    await alice.waitFor<Line>((line) => line.event === 'direct' && line.state === 'open');
+    await bob.waitFor<Line>((line) => line.event === 'direct' && line.state === 'open');
+    bob.kill('SIGKILL');
+    // The channel's liveness checks notice a peer gone without a word in about half a minute.
+    expect(await alice.waitFor<Line>((line) => line.event === 'direct' && line.state === 'closed', 90_000)).toEqual({ event: 'direct', peer: 'bob', state: 'closed', reason: 'connection lost' });
+    alice.write('after bob crashed');
+    alice.end();
+    expect(await alice.exited).toBe(0);
+    expect(alice.stderr()).toBe('');
+    const synced = (await ok('bob', ['sync'])).trim().split('\n').map((line) => JSON.parse(line) as Line);
+    expect(synced.filter((line) => line.text === 'after bob crashed')).toEqual([expect.objectContaining({ sender: 'alice', text: 'after bob crashed' })]);
+  }, 150_000);
+
+  it('tells the peer when the other side logs out', async () => {
+    await serve();
+    const bob = start('bob', ['listen', '--direct']);
+    await online('alice', 'bob');
+    const alice = start('alice', ['direct', 'bob']);
+    await alice.waitFor<Line>((line) => line.event === 'direct' && line.state === 'open');
+    await bob.waitFor<Line>((line) => line.event === 'direct' && line.state === 'open');
+    await ok('bob', ['logout']);
+    expect(await alice.waitFor<Line>((line) => line.event === 'direct' && line.state === 'closed')).toEqual({ event: 'direct', peer: 'bob', state: 'closed', reason: 'logged out' });
+    expect(await alice.exited).toBe(0);
+    await bob.exited;
+  });
 });

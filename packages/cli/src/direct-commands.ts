@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { ConversationEvent, DirectOptions, DirectStateChange, Messenger, ParleyClient } from '@parley/client';
 import { weriftLinkFactory } from '@parley/client/node';
 import { normalizeUsername, type ParleyError } from '@parley/protocol';
-import type { CommandContext } from './account-commands.js';
+import { withClient, type CommandContext } from './account-commands.js';
 import { noteEvent, printMessage, showUnread, withMessenger } from './messaging-commands.js';
 import { describeError } from './output.js';
 
@@ -92,9 +92,12 @@ export async function direct(ctx: CommandContext, username: string, options: Dir
  */
 export async function listenDirect(ctx: CommandContext, options: DirectCommandOptions): Promise<void> {
   const settings = directOptions(ctx, options);
-  await withMessenger(ctx, async (messenger, client: ParleyClient) => {
+  await withClient(ctx, async (client: ParleyClient) => {
+    // Listening for requests before signing in: this device is online to contacts from then on.
+    const ready = client.direct(settings);
+    const messenger = await client.messenger();
     await showUnread(ctx, messenger);
-    const sessions = await client.direct(settings);
+    const sessions = await ready;
     const openSessions = () => sessions.active.filter((session) => session.state === 'open');
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
     await new Promise<void>((resolve, reject) => {

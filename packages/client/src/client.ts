@@ -186,7 +186,11 @@ export class ParleyClient {
    * `options` (the WebRTC stack above all); later calls return the same.
    */
   direct(options: DirectOptions): Promise<DirectSessions> {
-    this.directReady ??= (async () => {
+    if (this.directReady) return this.directReady;
+    // Pushes are heard from now on, so a request that comes while the device signs in is not lost.
+    const early: Event[] = [];
+    const stopEarly = this.connection.onEvent((event) => early.push(event));
+    this.directReady = (async () => {
       const messenger = await this.messenger();
       const self = await this.resume();
       const secrets = await this.profiles.loadSecrets();
@@ -194,11 +198,14 @@ export class ParleyClient {
       const keys = { self, signingKey: secrets.devicePrivateKey, seal: messenger.directChannel.seal, open: messenger.directChannel.open };
       const sessions = new DirectSessions({ request: this.request, messenger, keys, failed: options.onFailure ?? ((error) => this.pushErrors.forEach((report) => report(error))) }, options);
       this.connection.onEvent((event) => sessions.handle(event));
+      for (const event of early) sessions.handle(event);
       return sessions;
-    })().catch((error: unknown) => {
-      this.directReady = undefined;
-      throw error;
-    });
+    })()
+      .catch((error: unknown) => {
+        this.directReady = undefined;
+        throw error;
+      })
+      .finally(stopEarly);
     return this.directReady;
   }
 

@@ -38,10 +38,13 @@ export interface DirectDeps {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_UNANSWERED = 16;
 
 export class DirectSessions {
   private readonly sessions = new Map<string, DirectSession>();
   private answering: { decide: DirectDecision; opened: (session: DirectSession) => void } | undefined;
+  /** Requests that came before anyone answered here, kept (a few) for when someone does. */
+  private readonly unanswered: { sessionId: Uint8Array; from: DeviceRef }[] = [];
 
   constructor(
     private readonly deps: DirectDeps,
@@ -67,6 +70,7 @@ export class DirectSessions {
    */
   answer(decide: DirectDecision, opened: (session: DirectSession) => void): () => void {
     this.answering = { decide, opened };
+    for (const { sessionId, from } of this.unanswered.splice(0)) void this.incoming(sessionId, from).catch((error: unknown) => this.deps.failed(error));
     return () => (this.answering = undefined);
   }
 
@@ -104,8 +108,12 @@ export class DirectSessions {
 
   private async incoming(sessionId: Uint8Array, from: DeviceRef): Promise<void> {
     const answering = this.answering;
-    // Not answering here: say nothing, so another device of this account may still accept.
-    if (!answering) return;
+    // Not answering here (yet): say nothing, so another device of this account may still accept.
+    if (!answering) {
+      this.unanswered.push({ sessionId, from });
+      if (this.unanswered.length > MAX_UNANSWERED) this.unanswered.shift();
+      return;
+    }
     // The server asks only for contacts; this device checks too, and a stranger never reaches `decide`.
     if (!(await this.deps.messenger.directChannel.isContact(from.username)) || !(await answering.decide(from))) {
       await this.deps.request('direct.answer', { sessionId, accept: false });
