@@ -54,11 +54,11 @@ export class DirectSessions {
   /**
    * Ask `peer` (a contact) to go direct. Resolves with the session once the server forwarded the
    * request (NOT_A_CONTACT, PEER_OFFLINE or UNKNOWN_USER otherwise); `session.opened` says when
-   * it is open and proven, or why it never opened.
+   * it is open and proven, or why it never opened. `copyToServer` overrides the option for this session.
    */
-  async open(peer: string): Promise<DirectSession> {
+  async open(peer: string, options: { copyToServer?: boolean } = {}): Promise<DirectSession> {
     const { sessionId, iceServers } = await this.deps.request('direct.request', { username: peer });
-    const session = this.track(sessionId, peer);
+    const session = this.track(sessionId, peer, options.copyToServer);
     void session.runAsRequester(iceServers);
     return session;
   }
@@ -124,13 +124,13 @@ export class DirectSessions {
     await session.runAsAnswerer(from);
   }
 
-  private track(sessionId: Uint8Array, peer: string): DirectSession {
+  private track(sessionId: Uint8Array, peer: string, copyToServer = this.options.copyToServer ?? false): DirectSession {
     const key = toBase64Url(sessionId);
     if (this.sessions.has(key)) throw new ParleyError(ErrorCode.BAD_INPUT, 'this direct session is already under way');
     const session = new DirectSession(sessionId, peer, {
       ...this.deps,
       links: this.options.links,
-      copyToServer: this.options.copyToServer ?? false,
+      copyToServer,
       timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       finished: (done) => this.sessions.delete(toBase64Url(done.sessionId)),
     });
