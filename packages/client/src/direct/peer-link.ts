@@ -12,6 +12,8 @@ export interface PeerLinkEvents {
   message(data: Uint8Array): void;
   /** The peer or the network closed the channel, or it failed; once, and never after our own `close()`. */
   closed(): void;
+  /** Something went wrong that no call awaits, such as tearing the connection down. */
+  failed(error: unknown): void;
 }
 
 export interface PeerLink {

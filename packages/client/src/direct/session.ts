@@ -10,6 +10,7 @@ import type { Messenger } from '../conversations/messenger.js';
 import type { Message } from '../conversations/views.js';
 import { checkHello, makeHello, ownFingerprint, refused, type HelloKeys } from './handshake.js';
 import type { PeerLink, PeerLinkFactory } from './peer-link.js';
+import { SetupSteps } from './setup-steps.js';
 
 export type DirectState = 'connecting' | 'open' | 'closed';
 
@@ -49,8 +50,7 @@ export class DirectSession {
   private link: PeerLink | undefined;
   private signedFingerprint: string | undefined;
   private readonly listeners = new Set<(change: DirectStateChange) => void>();
-  private readonly waiting = new Map<string, { resolve(value: unknown): void; reject(error: Error): void }>();
-  private readonly arrived = new Map<string, unknown>();
+  private readonly steps: SetupSteps;
   private readonly early: Uint8Array[] = [];
   private settle: { resolve(): void; reject(error: Error): void } | undefined;
   private receiving: Promise<void> = Promise.resolve();
@@ -62,6 +62,7 @@ export class DirectSession {
     readonly peer: string,
     private readonly deps: SessionDeps,
   ) {
+    this.steps = new SetupSteps(deps.timeoutMs);
     this.opened = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // Callers that only watch state changes need not handle this promise.
     this.opened.catch(() => undefined);
@@ -153,7 +154,7 @@ export class DirectSession {
         this.deps.failed(error);
       }
     } else {
-      await this.deps.request('direct.end', { sessionId: this.sessionId, reason }).catch((error: unknown) => this.deps.failed(error));
+      await this.tellServer(reason);
     }
     this.finish(reason);
   }
@@ -180,11 +181,20 @@ export class DirectSession {
     const reason = error instanceof PeerEnded ? error.message : error instanceof ParleyError && error.code === ErrorCode.DIRECT_REFUSED ? error.message : error instanceof ParleyError && error.code === ErrorCode.PEER_OFFLINE ? 'no answer' : 'connection failed';
     if (!(error instanceof PeerEnded)) {
       if (this.state === 'open' && this.link) this.link.send(encodeDirectFrame({ t: 'bye', reason }));
-      else await this.deps.request('direct.end', { sessionId: this.sessionId, reason }).catch(() => undefined);
+      else await this.tellServer(reason);
     }
     const failure = error instanceof PeerEnded ? peerEndedError(this.peer, error.message) : error instanceof ParleyError ? error : new ParleyError(ErrorCode.CONNECTION_FAILED, `direct session with ${this.peer}: ${(error as Error).message}`, {}, { cause: error });
     this.settle?.reject(failure);
     this.finish(reason);
+  }
+
+  /** Ends the session at the server, which tells the peer; one the server already forgot is ended already. */
+  private async tellServer(reason: string): Promise<void> {
+    try {
+      await this.deps.request('direct.end', { sessionId: this.sessionId, reason });
+    } catch (error) {
+      if (!(error instanceof ParleyError && error.code === ErrorCode.NOT_FOUND)) this.deps.failed(error);
+    }
   }
 
   private connect(iceServers: IceServer[]): PeerLink {
@@ -194,6 +204,7 @@ export class DirectSession {
         open: () => this.arrive('open', undefined),
         message: (data) => (this.state === 'open' ? this.frame(data) : this.early.push(data)),
         closed: () => (this.state === 'open' ? this.finish(this.ending ?? 'connection lost') : this.fail(new ParleyError(ErrorCode.CONNECTION_FAILED, `the direct channel with ${this.peer} could not be set up`))),
+        failed: (error) => this.deps.failed(error),
       },
     );
     return this.link;
@@ -224,42 +235,16 @@ export class DirectSession {
   /** The next `key` event of the setup, within the timeout. */
   private next<T>(key: string, timedOut: () => Error): Promise<T> {
     if (this.state === 'closed') return Promise.reject(peerEndedError(this.peer, this.reason ?? 'ended'));
-    if (this.arrived.has(key)) {
-      const value = this.arrived.get(key);
-      this.arrived.delete(key);
-      return Promise.resolve(value as T);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(key);
-        reject(timedOut());
-      }, this.deps.timeoutMs);
-      this.waiting.set(key, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value as T);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-    });
+    return this.steps.next<T>(key, timedOut);
   }
 
   private arrive(key: string, value: unknown): void {
-    const waiter = this.waiting.get(key);
-    this.waiting.delete(key);
-    if (waiter) waiter.resolve(value);
-    else this.arrived.set(key, value);
+    this.steps.arrive(key, value);
   }
 
-  /** Fails whatever step of the setup is waiting (or the next one). */
+  /** Fails whatever step of the setup is waiting (or, if none is, the setup at once). */
   private fail(error: Error): void {
-    const waiters = [...this.waiting.values()];
-    this.waiting.clear();
-    if (waiters.length === 0) void this.abandon(error);
-    for (const waiter of waiters) waiter.reject(error);
+    if (!this.steps.fail(error)) void this.abandon(error);
   }
 
   /** Waits for the frames already received to be applied (before a caller exits, say). */

@@ -61,7 +61,11 @@ class WeriftLink implements PeerLink {
   close(): void {
     this.closed = true;
     this.channel?.close();
-    void this.pc.close();
+    this.shutDown();
+  }
+
+  private shutDown(): void {
+    this.pc.close().catch((error: unknown) => this.events.failed(error));
   }
 
   private attach(channel: RTCDataChannel): void {
@@ -94,7 +98,7 @@ class WeriftLink implements PeerLink {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.pc.close();
+    this.shutDown();
     this.events.closed();
   }
 }
