@@ -78,6 +78,8 @@ export class DirectSession {
     await this.setup(async () => {
       const answered = await this.next<{ accepted: boolean; peer: DeviceRef }>('answered', () => new ParleyError(ErrorCode.PEER_OFFLINE, `no device of ${this.peer} accepted a direct session within ${this.deps.timeoutMs / 1000} s`));
       if (!answered.accepted) throw new PeerEnded('declined');
+      // The server says which device accepted; it must be one of the user we asked (its signature is checked next).
+      if (answered.peer.username !== this.peer) throw refused(`the server named a device of ${answered.peer.username} for ${this.peer}`);
       this.peerDevice = answered.peer;
       const link = this.connect(iceServers);
       const offer = await link.createOffer();
