@@ -93,6 +93,8 @@ describe('one account flooding every service', () => {
     await group.commit(await group.adding(claimed.map((d) => d.keyPackage)), { add: claimed.map((d) => ({ username: 'mallory', deviceId: d.deviceId })) });
     await laptop.joinWelcomes();
     for (const device of devices.slice(1)) device.close();
+    // Someone to add as a contact again and again (consent).
+    (await Attacker.register(server, 'flood-target')).close();
     // A backlog of large entries the laptop never acknowledges, for sync.fetch to read again and again.
     for (let i = 0; i < BACKLOG_MESSAGES; i++) await group.send(`${i} ${'x'.repeat(200_000)}`);
   });
@@ -124,6 +126,8 @@ describe('one account flooding every service', () => {
       { service: 'delivery', by: laptop, ...request('sync.ack', { mailbox: Array.from({ length: 1000 }, (_, i) => i + 1), cursors: Array.from({ length: 1000 }, () => ({ groupId: group.groupId, seq: 1 })) }), op: 'sync.ack, 1000 cursors' },
       { service: 'delivery', by: mallory, ...request('group.send', { groupId: left.groupId, epoch: 0, message: big }), op: 'group.send, 512 KiB, to a group it left' },
       { service: 'presence', by: mallory, ...request('presence.list', { limit: 200 }) },
+      { service: 'consent', by: mallory, ...request('contacts.add', { username: 'flood-target' }), op: 'contacts.add, the same user over and over' },
+      { service: 'consent', by: mallory, ...request('contacts.list', {}) },
     ];
 
     const figures: Record<string, string> = {};

@@ -72,6 +72,8 @@ describe('password change and recovery from the CLI', () => {
     const { recoveryKey } = json<{ recoveryKey: string }>(await ok('carol-phone', ['--json', 'register', 'carol'], { PARLEY_PASSWORD: OLD }));
     await ok('dave', ['register', 'dave'], { PARLEY_PASSWORD: OLD });
     await ok('dave', ['send', 'carol', 'before the loss']);
+    // Dave is a stranger to carol until she accepts his request (DESIGN §6 consent).
+    await ok('carol-phone', ['accept', 'dave']);
     expect(await ok('carol-phone', ['sync'])).toContain('before the loss');
     const before = json<{ identityKey: string }>(await ok('carol-phone', ['--json', 'whoami']));
 
@@ -91,6 +93,7 @@ describe('password change and recovery from the CLI', () => {
     expect(await ok('carol-new', ['sync'])).toContain('dave: after the recovery');
     await ok('erin', ['register', 'erin'], { PARLEY_PASSWORD: OLD });
     await ok('erin', ['send', 'carol', 'nice to meet you']);
+    await ok('carol-new', ['accept', 'erin']);
     expect(await ok('carol-new', ['sync'])).toContain('erin: nice to meet you');
     await ok('carol-new', ['send', 'dave', 'back again']);
     expect(await ok('dave', ['sync'])).toContain('carol: back again');

@@ -90,7 +90,7 @@ describe('time-locked messages from the CLI', () => {
     server = await startServeProcess(['--port', '0', '--data', join(dir.path, 'data')], { env: SLOW_SERVER });
     for (const user of ['alice', 'bob', 'carol']) await ok(user, ['register', user]);
     await ok('alice', ['group', 'create', 'team', '--members', 'bob,carol']);
-    for (const user of ['bob', 'carol']) await ok(user, ['sync']);
+    for (const user of ['bob', 'carol']) await ok(user, ['accept', 'alice']);
   }, 120_000);
   afterAll(async () => {
     await server.stop();
@@ -215,6 +215,7 @@ describe('parley unlock --solve with the server stopped', () => {
     for (const user of ['alice', 'bob']) expect((await cli(user, ['register', user], url)).code).toBe(0);
     // 2 hours and 8 hours at 50 squarings a second: 360,000 and 1,440,000 squarings.
     for (const when of ['+2h', '+8h']) expect((await cli('alice', ['send', 'bob', `opens in ${when}`, '--unlock-at', when], url)).code).toBe(0);
+    expect((await cli('bob', ['accept', 'alice'], url)).code).toBe(0);
     const locked = jsonLines<Printed>((await cli('bob', ['sync'], url)).stdout);
     expect(locked.map((m) => [m.locked, m.text])).toEqual([
       [true, undefined],

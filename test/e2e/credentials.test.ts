@@ -176,6 +176,7 @@ describe('password change and recovery', () => {
     const { device: frank } = await registered('frank');
     await (await frank.messenger()).sendDirect('erin', 'before the loss');
     expect(await phone.receive()).toEqual(['frank: before the loss']);
+    expect(await phone.acceptRequests()).toEqual(['frank']);
     const identityKey = (await (await phone.open()).whoami()).identityKey;
     phone.close(); // the phone is lost, and the password forgotten
 

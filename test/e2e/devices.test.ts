@@ -34,8 +34,8 @@ describe('accounts across devices', () => {
     const carol = await device('carol', 'register', 'carol');
     await (await phone.messenger()).sendDirect('bob', 'hi bob');
     await (await phone.messenger()).createGroup('book club', ['bob', 'carol']);
-    await bob.receive();
-    await carol.receive();
+    await bob.acceptRequests();
+    await carol.acceptRequests();
 
     const laptop = await device('alice', 'login', 'laptop');
     await laptop.receive(); // joins by external commit into every group of the account

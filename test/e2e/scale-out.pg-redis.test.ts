@@ -165,7 +165,11 @@ describe('two server nodes sharing PostgreSQL, Redis and a key file', () => {
     const daveSees = watch(await dave.open());
     const group = await (await alice.messenger()).createGroup('both nodes', ['bob', 'carol', 'dave']);
     groupId = group.groupId;
-    for (const member of [bob, carol, dave]) await member.receive();
+    // Alice is a stranger to carol and dave: they accept, which makes the members their contacts;
+    // bob, her contact already, joined without a request and adds the others himself.
+    for (const member of [carol, dave]) expect(await member.acceptRequests()).toEqual(['alice']);
+    await (await bob.messenger()).addContacts(['carol', 'dave']);
+    await bob.receive();
 
     const lines: string[] = [];
     for (const [name, member] of [['alice', alice], ['bob', bob], ['carol', carol], ['dave', dave]] as const) {

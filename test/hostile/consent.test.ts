@@ -128,6 +128,21 @@ describe('a stranger against consent', () => {
     const { message } = await encrypt(again.state, mallory.member, encodeContent({ t: 'text', text: 'one more', sentAt: Date.now() }));
     expect(await mallory.refused('group.send', { groupId: again.groupId, epoch: again.epoch, message })).toMatchObject({ code: 'BLOCKED', message: 'victim has blocked you' });
   });
+
+  it("hides a blocked user's messages in a group a friend made, where the server cannot hold them back", async () => {
+    await mallory.uploadKeyPackages(2);
+    const group = await (await friend.messenger()).createGroup('mixed', ['victim', 'mallory']);
+    const [joined] = await mallory.joinWelcomes();
+    if (!joined) throw new Error('mallory got no Welcome');
+    await sendText(joined, 'spam in a group');
+    await (await friend.messenger()).sendToGroup(group.groupId, 'hello group');
+    const messenger = await victim.messenger();
+    const { messages } = await messenger.sync();
+    // The friend's group is no request (the friend is a contact); mallory's line in it is kept but never shown.
+    expect(messages.map((m) => `${m.sender}: ${m.text}`)).toEqual(['friend: hello group']);
+    expect((await messenger.unread()).map((m) => m.text)).toEqual(['hello group']);
+    expect((await victim.messages.listMessages(group.groupId)).map((m) => m.sender)).toEqual(['mallory', 'friend']);
+  });
 });
 
 describe('presence on an open directory', () => {

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, openClient, PHONE, register, screenshot, send, startChat } from './support.js';
+import { acceptRequest, buildWebClient, conversationEntry, DESKTOP, history, launchChromium, openClient, PHONE, register, screenshot, send, startChat } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const SLOW = 120_000;
@@ -86,6 +86,7 @@ describe('safety numbers in the web client', () => {
 
     await startChat(alice.page, 'bob');
     await send(alice.page, 'Shall we compare safety numbers?');
+    await acceptRequest(bob.page, 'alice');
     await conversationEntry(bob.page, 'alice').click({ timeout: 30_000 });
     await history(bob.page).getByText('Shall we compare safety numbers?').waitFor({ timeout: 30_000 });
     await send(bob.page, 'Yes, open Verify.');

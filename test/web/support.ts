@@ -114,6 +114,11 @@ export function conversationEntry(page: Page, name: string, options: { group?: b
   return conversationList(page).getByRole('button', { name: new RegExp(`^${escaped}${options.group ? ' \\(group\\)' : ''}${trust}${unread}$`) });
 }
 
+/** Accepts the message request from `from` (DESIGN §6 consent) once it shows in the Requests section. */
+export async function acceptRequest(page: Page, from: string): Promise<void> {
+  await page.getByRole('region', { name: 'Message requests' }).getByRole('button', { name: `Accept request from ${from}` }).click({ timeout: 30_000 });
+}
+
 export function history(page: Page): Locator {
   return page.getByRole('log', { name: 'History' });
 }

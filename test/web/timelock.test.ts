@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, openClient, register, screenshot, send } from './support.js';
+import { acceptRequest, buildWebClient, conversationEntry, DESKTOP, history, launchChromium, openClient, register, screenshot, send } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const SLOW = 120_000;
@@ -53,6 +53,7 @@ describe('time-locked messages in the web client', () => {
   it('shows a locked message with a countdown and no text, and opens it in place when the server releases it', async () => {
     const [sent] = await alice(['send', 'bob', 'opens in place', '--unlock-at', '+15s']);
     const unlockAt = Date.parse(String(sent?.unlockAt));
+    await acceptRequest(bob.page, 'alice');
     await conversationEntry(bob.page, 'alice').click();
     const locked = lockedItems().first();
     await locked.waitFor({ timeout: 30_000 });

@@ -118,8 +118,14 @@ describe('the web client in Chromium', () => {
     await send(alice.page, 'Hi Bob, it is Alice.');
     await conversationEntry(alice.page, 'bob').waitFor();
 
-    // Bob's list shows the new chat with one unread message, without a reload.
+    // Alice is a stranger to bob: her chat arrives as a request, apart from chats, without a reload.
+    const request = bob.page.getByRole('region', { name: 'Message requests' });
+    await request.getByRole('button', { name: 'Request from alice: a chat' }).waitFor({ timeout: 30_000 });
+    await screenshot(bob.page, 'phone-request');
+    await request.getByRole('button', { name: 'Accept request from alice' }).click();
+    // Accepted: now a chat with one unread message.
     await conversationEntry(bob.page, 'alice', { unread: 1 }).waitFor({ timeout: 30_000 });
+    await expect(request.count()).resolves.toBe(0);
     await screenshot(bob.page, 'phone-unread');
     await conversationEntry(bob.page, 'alice').click();
     const fromAlice = history(bob.page).getByRole('listitem').filter({ hasText: 'Hi Bob, it is Alice.' });
@@ -142,8 +148,9 @@ describe('the web client in Chromium', () => {
     const created = await carol(['group', 'create', 'Weekend plans', '--members', 'alice,bob']);
     expect(created.code, created.stderr).toBe(0);
 
-    // The group arrives in both browsers live (a Welcome in each device's mailbox).
+    // The group arrives in both browsers live (a Welcome in each device's mailbox), as a request from carol.
     await backToList(bob.page);
+    for (const page of [alice.page, bob.page]) await page.getByRole('button', { name: 'Accept request from carol' }).click({ timeout: 30_000 });
     await conversationEntry(alice.page, 'Weekend plans', { group: true }).waitFor({ timeout: 30_000 });
     await conversationEntry(bob.page, 'Weekend plans', { group: true }).waitFor({ timeout: 30_000 });
 
@@ -232,6 +239,31 @@ describe('the web client in Chromium', () => {
     await expect(list.getByText('bob').count()).resolves.toBe(0);
     await alice.page.getByRole('button', { name: 'Close' }).click();
     await expect(history(bob.page).getByText('See you there, Alice.').count()).resolves.toBe(0);
+  }, SLOW);
+
+  it("shows a stranger's request apart: readable, no composer; Decline and Block", async () => {
+    const stranger = (user: string, args: string[]) => runCli(['--server', url, '--profile', join(dir.path, user), '--json', ...args], { env: { PARLEY_PASSWORD: PASSWORD } });
+    for (const user of ['mallory', 'dave']) expect((await stranger(user, ['register', user])).code).toBe(0);
+    expect((await stranger('mallory', ['send', 'alice', 'You won a prize!'])).code).toBe(0);
+    const requests = alice.page.getByRole('region', { name: 'Message requests' });
+    await requests.getByRole('button', { name: 'Request from mallory: a chat' }).click({ timeout: 30_000 });
+    await history(alice.page).getByText('You won a prize!').waitFor({ timeout: 30_000 });
+    await alice.page.getByText('This is a message request from mallory.').waitFor();
+    await expect(alice.page.getByRole('textbox', { name: 'Message' }).count()).resolves.toBe(0);
+    await expect(conversationEntry(alice.page, 'mallory').count()).resolves.toBe(0);
+    await screenshot(alice.page, 'desktop-request');
+
+    expect((await stranger('dave', ['send', 'alice', 'Remember me?'])).code).toBe(0);
+    await requests.getByRole('button', { name: 'Decline request from dave' }).click({ timeout: 30_000 });
+    await requests.getByRole('button', { name: 'Request from dave: a chat' }).waitFor({ state: 'detached', timeout: 30_000 });
+
+    await requests.getByRole('button', { name: 'Block mallory' }).click();
+    await alice.page.getByText('You blocked mallory.').waitFor({ timeout: 30_000 });
+    await expect(requests.count()).resolves.toBe(0);
+    const refused = await stranger('mallory', ['group', 'create', 'Prizes', '--members', 'alice']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ error: { code: 'BLOCKED' } });
+    await alice.page.getByRole('button', { name: 'Dismiss' }).click();
   }, SLOW);
 
   it('shows who is online, the devices (with revoke) and the server key fingerprint', async () => {

@@ -312,6 +312,9 @@ describe('messaging over the wire (the MLS Delivery Service)', () => {
     expect(await alice.client.request('presence.list', {})).toEqual({ users: ['alice'] });
     expect(await carol.client.request('presence.list', {})).toEqual({ users: ['carol'] });
     await bob.client.request('contacts.add', { username: 'alice' });
+    // Mutual now: each is told the other is online, at once.
+    expect(await alice.client.nextEvent('presence')).toEqual({ username: 'bob', online: true });
+    expect(await bob.client.nextEvent('presence')).toEqual({ username: 'alice', online: true });
     expect(await alice.client.request('presence.list', {})).toEqual({ users: ['alice', 'bob'] });
     expect(await alice.client.request('presence.list', { limit: 1 })).toEqual({ users: ['alice'], next: 'alice' });
     expect(await alice.client.request('presence.list', { after: 'alice', limit: 1 })).toEqual({ users: ['bob'] });

@@ -215,33 +215,25 @@ export class Messenger {
     return views.unread(this.ctx.store, this.ctx.contacts.hidden);
   }
 
-  /** Message requests waiting for my answer, oldest first (DESIGN §6 consent). */
-  requests(): Promise<MessageRequest[]> {
-    return pendingRequests(this.ctx.store);
-  }
+  // Consent (DESIGN §6): message requests, contacts and blocks; the work lives in requests.ts and contacts.ts.
 
+  /** Message requests waiting for my answer, oldest first. */
+  readonly requests = (): Promise<MessageRequest[]> => pendingRequests(this.ctx.store);
   /** Accept a request, named by the requester or the conversation's id or title: they become my contacts. */
-  acceptRequest(name: string): Promise<ConversationRecord> {
-    return this.serial(() => acceptRequest(this.ctx, name));
-  }
-
+  readonly acceptRequest = (name: string): Promise<ConversationRecord> => this.serial(() => acceptRequest(this.ctx, name));
   /** Decline a request: leave its group without a word. */
-  declineRequest(name: string): Promise<ConversationRecord> {
-    return this.serial(async () => declineRequest(this.ctx, await findRequest(this.ctx.store, name)));
-  }
-
+  readonly declineRequest = (name: string): Promise<ConversationRecord> => this.serial(async () => declineRequest(this.ctx, await findRequest(this.ctx.store, name)));
   /** Block a user at the server and decline their pending requests (returned). */
-  block(username: string): Promise<ConversationRecord[]> {
-    return this.serial(() => blockUser(this.ctx, username));
-  }
-
-  unblock(username: string): Promise<void> {
-    return this.serial(() => this.ctx.contacts.unblock(username));
-  }
-
+  readonly block = (username: string): Promise<ConversationRecord[]> => this.serial(() => blockUser(this.ctx, username));
+  readonly unblock = (username: string): Promise<void> => this.serial(() => this.ctx.contacts.unblock(username));
   /** Users I block, as the server has them. */
-  async blocked(): Promise<string[]> {
-    return (await this.ctx.contacts.refresh()).blocked;
+  readonly blocked = async (): Promise<string[]> => (await this.ctx.contacts.refresh()).blocked;
+  /** Make these users my contacts without writing to them: each sees my presence once they have me too. */
+  readonly addContacts = (usernames: string[]): Promise<void> => this.serial(() => this.ctx.contacts.add(usernames, this.ctx.self.username));
+
+  /** Senders whose messages this device does not show (users I block), from the local copy: no request. */
+  get hiddenSenders(): ReadonlySet<string> {
+    return this.ctx.contacts.hidden;
   }
 
   /** Time-locked messages not opened yet, soonest unlock first. */

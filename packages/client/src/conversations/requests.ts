@@ -91,14 +91,20 @@ export async function blockUser(ctx: MessengerContext, username: string): Promis
 
 /**
  * Another device of mine may have accepted a request (the requester is my contact now, at the
- * server): accepted here too. One contacts.list per sync, and only while requests are pending.
+ * server): accepted here too. One from a user I block (its Welcome was queued before the block)
+ * is declined. One contacts.list per sync, and only while requests are pending.
  */
 export async function settleRequests(ctx: MessengerContext): Promise<void> {
   const pending = (await ctx.store.listConversations()).filter(isPendingRequest);
   if (pending.length === 0) return;
-  const { contacts } = await ctx.contacts.refresh();
+  const { contacts, blocked } = await ctx.contacts.refresh();
   for (const request of pending) {
-    if (request.requestFrom === undefined || !contacts.includes(request.requestFrom)) continue;
+    if (request.requestFrom === undefined) continue;
+    if (blocked.includes(request.requestFrom)) {
+      await declineRequest(ctx, request);
+      continue;
+    }
+    if (!contacts.includes(request.requestFrom)) continue;
     const { requestFrom: _accepted, ...accepted } = request;
     await ctx.store.apply({ conversation: accepted });
     ctx.emit({ kind: 'changed', conversation: accepted.groupId });

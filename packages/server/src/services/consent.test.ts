@@ -15,12 +15,15 @@ describe('ConsentService', () => {
   let storage: Storage;
   let now: number;
   let consent: ConsentService;
+  let mutual: string[];
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-consent-'));
     storage = await openSqliteStorage(join(dir, 'db'));
     for (const name of ['alice', 'bob', 'carol', 'dave']) await storage.createAccount(account(name), device(name, `${name}-d1`));
     now = 1_000_000;
-    consent = new ConsentService(storage, createLogger('silent'), { maxContacts: 2, maxBlocks: 1, changesPerMinute: 8 }, () => now);
+    mutual = [];
+    const presence = { mutualChanged: async (a: string, b: string, now: boolean) => void mutual.push(`${a}+${b} ${now ? 'mutual' : 'not mutual'}`) };
+    consent = new ConsentService(storage, createLogger('silent'), presence, { maxContacts: 2, maxBlocks: 1, changesPerMinute: 8 }, () => now);
   });
   afterEach(async () => {
     await storage.close();
@@ -58,5 +61,10 @@ describe('ConsentService', () => {
     expect(await consent.areMutualContacts('alice', 'carol')).toBe(false);
     await consent.add({ username: 'carol', deviceId: 'carol-d1' }, { username: 'alice' });
     expect(await consent.areMutualContacts('carol', 'alice')).toBe(true);
+    // Presence hears when a pair becomes mutual and when it stops (a block ends it too), once each.
+    await consent.add({ username: 'carol', deviceId: 'carol-d1' }, { username: 'alice' });
+    await consent.block(alice, { username: 'carol' });
+    await consent.remove(alice, { username: 'carol' });
+    expect(mutual).toEqual(['carol+alice mutual', 'alice+carol not mutual']);
   });
 });

@@ -8,6 +8,7 @@
 import { ErrorCode, MAX_BLOCKS, MAX_CONTACTS, ParleyError, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
+import type { PresenceService } from './presence.js';
 import { RateLimiter } from './rate-limit.js';
 
 export interface ConsentOptions {
@@ -26,6 +27,8 @@ export class ConsentService {
   constructor(
     private readonly storage: Storage,
     private readonly log: Logger,
+    /** Told when two users become mutual contacts or stop being, so each sees the other come or go. */
+    private readonly presence?: Pick<PresenceService, 'mutualChanged'>,
     private readonly options: ConsentOptions = defaultConsentOptions,
     private readonly now: () => number = Date.now,
   ) {
@@ -37,13 +40,18 @@ export class ConsentService {
     if ((await this.storage.countContacts(session.username)) >= this.options.maxContacts) {
       throw new ParleyError(ErrorCode.LIMIT_REACHED, `an account keeps at most ${this.options.maxContacts} contacts; remove one first`);
     }
-    if (await this.storage.addContact(session.username, body.username, this.now())) this.log.info({ event: 'contacts.added' }, 'contact added');
+    if (await this.storage.addContact(session.username, body.username, this.now())) {
+      this.log.info({ event: 'contacts.added' }, 'contact added');
+      if (await this.storage.areMutualContacts(session.username, body.username)) await this.presence?.mutualChanged(session.username, body.username, true);
+    }
     return {};
   }
 
   async remove(session: DeviceRef, body: RequestOf<'contacts.remove'>): Promise<ResponseOf<'contacts.remove'>> {
     await this.change(session, body.username);
+    const wasMutual = await this.storage.areMutualContacts(session.username, body.username);
     if (await this.storage.removeContact(session.username, body.username)) this.log.info({ event: 'contacts.removed' }, 'contact removed');
+    if (wasMutual) await this.presence?.mutualChanged(session.username, body.username, false);
     return {};
   }
 
@@ -52,7 +60,9 @@ export class ConsentService {
     if ((await this.storage.countBlocked(session.username)) >= this.options.maxBlocks) {
       throw new ParleyError(ErrorCode.LIMIT_REACHED, `an account blocks at most ${this.options.maxBlocks} users; unblock one first`);
     }
+    const wasMutual = await this.storage.areMutualContacts(session.username, body.username);
     if (await this.storage.addBlock(session.username, body.username, this.now())) this.log.info({ event: 'contacts.blocked' }, 'user blocked');
+    if (wasMutual) await this.presence?.mutualChanged(session.username, body.username, false);
     return {};
   }
 

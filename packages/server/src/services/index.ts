@@ -40,7 +40,8 @@ export interface ServiceOptions {
 
 export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
-  const consent = new ConsentService(storage, log.child({ module: 'consent' }));
+  const presence = new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory });
+  const consent = new ConsentService(storage, log.child({ module: 'consent' }), presence);
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
@@ -48,7 +49,7 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     keyPackages: new KeyPackageService(storage, consent, log.child({ module: 'key-packages' })),
     groups: new GroupService(storage, consent, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
     delivery: new DeliveryService(storage, consent, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),
-    presence: new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory }),
+    presence,
     consent,
     pow,
     direct: new DirectService(storage, bus, presenceStore, push, consent, log.child({ module: 'direct' }), direct),

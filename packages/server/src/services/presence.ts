@@ -64,6 +64,22 @@ export class PresenceService {
   }
 
   /**
+   * Two users just became mutual contacts, or stopped being: each who is online is shown to the
+   * other as online, or as gone. Unversioned, so it never hides a later versioned change.
+   */
+  async mutualChanged(a: string, b: string, mutual: boolean): Promise<void> {
+    if (this.options.openDirectory) return;
+    try {
+      const online = await this.store.filterOnline([a, b]);
+      for (const [user, other] of [[a, b], [b, a]] as const) {
+        if (online.includes(user)) await this.bus.publish('presence', { username: user, online: mutual, audience: [other] });
+      }
+    } catch (error) {
+      this.log.warn({ err: error, event: 'presence.failed' }, 'presence not announced');
+    }
+  }
+
+  /**
    * Runs the store's heartbeat, if it needs one, and announces what it reports (the users of
    * expired nodes going offline). Returns a function that stops it.
    */

@@ -1,12 +1,18 @@
 /** Consent conformance (DESIGN §6): contacts, mutual contacts and blocks, the same on every Storage adapter. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { account, device } from './conformance.testkit.js';
 import type { Storage } from './types.js';
+
+const bytes = (length: number) => new Uint8Array(length).fill(1);
 
 export function runConsentConformance(storage: () => Storage): void {
   describe('consent', () => {
     beforeEach(async () => {
-      for (const name of ['alice', 'bob', 'carol', 'dave']) await storage().createAccount(account(name), device(name, `${name}-d1`));
+      for (const username of ['alice', 'bob', 'carol', 'dave']) {
+        await storage().createAccount(
+          { username, identityKey: bytes(32), recoveryKey: bytes(32), opaqueRecord: bytes(192), backup: bytes(80), recoveryBackup: bytes(80), createdAt: 1 },
+          { username, deviceId: `${username}-d1`, name: 'phone', publicKey: bytes(32), certificate: bytes(64), createdAt: 1 },
+        );
+      }
     });
 
     it('keeps contacts once each, lists and counts them, and removes them', async () => {

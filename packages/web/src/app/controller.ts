@@ -13,6 +13,7 @@ import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
 import { Direct } from './direct.js';
+import { Requests } from './requests.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Presence } from './presence.js';
 import { Safety } from './safety.js';
@@ -63,6 +64,7 @@ export class Controller implements Actions {
     signedIn: (session) => this.enterMain(this.generation, session),
     logout: () => this.logout(),
   });
+  private readonly requests = new Requests({ set: (patch) => this.set(patch), messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations() });
   private readonly timelocks = new Timelocks({ state: () => this.state, set: (patch) => this.set(patch), store: () => this.store, opened: (message) => this.chats.opened(message) });
   private readonly presence = new Presence({ state: () => this.state, set: (patch) => this.set(patch), client: () => this.client });
   private readonly trust = new Safety({
@@ -305,6 +307,9 @@ export class Controller implements Actions {
   readonly addMembers = (groupId: string, usernames: string[]): Promise<void> => this.chats.addMembers(groupId, usernames);
   readonly removeMember = (groupId: string, username: string): Promise<void> => this.chats.removeMember(groupId, username);
   readonly leaveGroup = (groupId: string): Promise<void> => this.chats.leaveGroup(groupId);
+  readonly acceptRequest = (groupId: string): Promise<void> => this.requests.accept(groupId);
+  readonly declineRequest = (groupId: string): Promise<void> => this.requests.decline(groupId);
+  readonly blockUser = (username: string): Promise<void> => this.requests.block(username);
 
   // --- safety numbers (see safety.ts) --------------------------------------------------------
 

@@ -81,6 +81,7 @@ export class Conversations {
           active: record.active,
           ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text ?? 'a time-locked message'}` } : {}),
           ...(peer ? { peer, verified } : {}),
+          ...(record.requestFrom === undefined ? {} : { request: record.requestFrom }),
         };
       }),
     );
@@ -161,7 +162,9 @@ export class Conversations {
   async reloadSelection(): Promise<void> {
     const selection = this.host.state().selection;
     if (selection.kind !== 'chat') return;
-    const stored = await this.host.store().listMessages(selection.groupId);
+    // Messages of users I block stay in the store but are not shown (a group's log is shared; DESIGN §6 consent).
+    const hidden = this.host.messenger()?.hiddenSenders;
+    const stored = (await this.host.store().listMessages(selection.groupId)).filter((m) => !hidden?.has(m.sender));
     const me = this.host.state().me?.username;
     this.setMessages(selection.groupId, (list) => {
       const pending = list.filter((m) => m.seq === undefined);

@@ -49,6 +49,8 @@ export interface ConversationView {
   peer?: string;
   /** A direct chat whose peer I marked verified, with the identity key this browser knows for them. */
   verified?: boolean;
+  /** A message request (DESIGN §6 consent): who it is from. Shown apart from chats, with no composer, until accepted. */
+  request?: string;
 }
 
 /** The safety number I share with another user (DESIGN §11), as the Verify screen shows it. */
@@ -155,6 +157,10 @@ export interface Actions {
   addMembers(groupId: string, usernames: string[]): Promise<void>;
   removeMember(groupId: string, username: string): Promise<void>;
   leaveGroup(groupId: string): Promise<void>;
+  /** Message requests (see app/requests.ts): accept makes them contacts; decline leaves; block also declines. */
+  acceptRequest(groupId: string): Promise<void>;
+  declineRequest(groupId: string): Promise<void>;
+  blockUser(username: string): Promise<void>;
   devices(): Promise<DeviceView[]>;
   revokeDevice(deviceId: string): Promise<void>;
   refreshOnline(): Promise<void>;

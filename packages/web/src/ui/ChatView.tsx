@@ -4,6 +4,7 @@ import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.j
 import { MembersDialog } from './dialogs.js';
 import { DirectBar } from './Direct.js';
 import { isoTime, longDate, messageTime } from './format.js';
+import { RequestNotice } from './Requests.js';
 import { SafetyPanel } from './SafetyPanel.js';
 import { LockTag, MessageBody, NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
 
@@ -100,7 +101,9 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
           <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
-      {active ? (
+      {conversation?.request !== undefined ? (
+        <RequestNotice from={conversation.request} />
+      ) : active ? (
         <form className="composer" onSubmit={submit}>
           <label className="visually-hidden" htmlFor="composer-input">
             Message

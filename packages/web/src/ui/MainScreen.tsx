@@ -9,6 +9,7 @@ import { DirectPrompts } from './Direct.js';
 import { NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
+import { chatsOnly, RequestsSection } from './Requests.js';
 
 type Panel = 'chats' | 'online' | 'devices' | 'server';
 type Dialog = 'none' | 'new-chat' | 'new-group';
@@ -54,6 +55,14 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
             New group
           </button>
         </div>
+        <RequestsSection
+          state={state}
+          actions={actions}
+          onOpen={(groupId) => {
+            setPanel('chats');
+            actions.select({ kind: 'chat', groupId });
+          }}
+        />
         <ConversationList
           state={state}
           onOpen={(groupId) => {
@@ -107,11 +116,11 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
   const selected = state.selection.kind === 'chat' ? state.selection.groupId : undefined;
   return (
     <nav className="conversations" aria-label="Conversations">
-      {state.conversations.length === 0 ? (
+      {chatsOnly(state).length === 0 ? (
         <p className="hint pad">No conversations yet.</p>
       ) : (
         <ul>
-          {state.conversations.map((conversation) => (
+          {chatsOnly(state).map((conversation) => (
             <ConversationItem
               key={conversation.groupId}
               conversation={conversation}
