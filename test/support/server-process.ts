@@ -16,12 +16,16 @@ export interface ServerProcess {
   metrics(): Promise<string>;
   /** The server's resident memory, from its /metrics. */
   rss(): Promise<number>;
+  /** Shut down gracefully; the data directory goes too unless the caller gave it. */
   stop(): Promise<void>;
+  /** Die at once (SIGKILL), as a crash or a pulled plug would: nothing is shut down, the data stays. */
+  kill(): Promise<void>;
 }
 
+/** `dataDir` (with `port`) lets a test start the server again on the same data and address after `kill`. */
 export async function startServerProcess(options: Partial<ServerConfig> & { logLevel?: string } = {}): Promise<ServerProcess> {
-  const data = tempDir('dos');
-  const child = spawn(process.execPath, [RUNNER, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: data.path, ...options })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const data = options.dataDir === undefined ? tempDir('dos') : undefined;
+  const child = spawn(process.execPath, [RUNNER, JSON.stringify({ host: '127.0.0.1', port: 0, ...options, dataDir: options.dataDir ?? data?.path })], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -45,7 +49,11 @@ export async function startServerProcess(options: Partial<ServerConfig> & { logL
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
-      data.remove();
+      data?.remove();
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -96,6 +96,8 @@ describe('IndexedDB stores in Chromium', () => {
   });
   it('IndexedDbClientStore upgrades a version 2 database, keeping its messages', () =>
     page.evaluate(`import('/src/storage/browser-conformance.testkit.ts').then((kit) => kit.runUpgradeFromVersion2())`));
+  it('the outbox: a version 3 database upgrades to it, entries survive a reopen with their ciphertext, logging out clears it', () =>
+    page.evaluate(`import('/src/storage/browser-conformance.testkit.ts').then((kit) => kit.runOutboxChecks())`));
   describe('IndexedDbProfileStore', () => {
     for (const check of profileStoreChecks) it(check.name, () => run('profile', check.name));
   });

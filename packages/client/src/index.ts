@@ -17,7 +17,7 @@ export { DirectSession, type DirectState, type DirectStateChange } from './direc
 export { fingerprintText, type PeerLink, type PeerLinkEvents, type PeerLinkFactory } from './direct/peer-link.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
 export type { MessageRequest } from './conversations/requests.js';
-export type { SendOptions } from './conversations/sending.js';
+export type { SealedText, SendOptions } from './conversations/sending.js';
 export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
 export type { TimelockSolveState } from '@parley/crypto';

@@ -250,7 +250,12 @@ export const ops = {
   'group.info': op(object({ groupId: groupIdSchema }), object({ epoch, groupInfo: mlsMessage })),
   /** An external commit (RFC 9420 §12.4.3.2) by a device of a member user that lost its state. */
   'group.rejoin': op(object(commitBundle), object({ seq, epoch })),
-  'group.send': op(object({ groupId: groupIdSchema, epoch, message: mlsMessage }), object({ seq })),
+  /**
+   * An application message for the group's current epoch. `resend`: these exact bytes may have
+   * been stored already (a reply was lost); if so, the answer is their first `seq`, even after the
+   * epoch moved on, and nothing is stored twice.
+   */
+  'group.send': op(object({ groupId: groupIdSchema, epoch, message: mlsMessage, resend: optional(boolean()) }), object({ seq })),
   'group.list': op(empty, object({ groups: array(groupSummarySchema, { max: 10_000 }) })),
   'group.get': op(object({ groupId: groupIdSchema }), groupSummarySchema),
   'group.promote': op(object({ groupId: groupIdSchema, username: usernameSchema }), groupSummarySchema),

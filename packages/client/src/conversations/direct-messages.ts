@@ -12,6 +12,7 @@ import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog, Inbox } from './inbox.js';
+import type { SendOptions } from './sending.js';
 import { reason } from './rejected-entry.js';
 import { present, type Message } from './views.js';
 
@@ -22,8 +23,8 @@ export interface DirectMessaging {
   /** An MLS-protected payload for `peer` alone, outside the history (the signed fingerprints). */
   seal(peer: string, plaintext: Uint8Array): Promise<Uint8Array>;
   open(peer: string, message: Uint8Array): Promise<OpenedFromPeer>;
-  /** Send a text over the channel (`transmit`), with a copy through the server if asked. */
-  send(peer: string, text: string, transmit: (payload: DirectPayload) => void, options: { copyToServer: boolean }): Promise<Message>;
+  /** Send a text over the channel (`transmit`), with a copy through the server if asked (its ciphertext heard first by `onSealed`). */
+  send(peer: string, text: string, transmit: (payload: DirectPayload) => void, options: { copyToServer: boolean } & Pick<SendOptions, 'onSealed'>): Promise<Message>;
   /**
    * A message off the channel from `sender`: one that went device to device is stored after the
    * last entry; one the server also has is applied as that log entry (its copy from the server is
@@ -38,7 +39,7 @@ export function directMessaging(ctx: MessengerContext, inbox: Inbox, serial: <T>
     isContact: (username) => ctx.contacts.isContact(username),
     seal: (peer, plaintext) => serial(() => sealForPeer(ctx, peer, plaintext)),
     open: (peer, message) => serial(() => openFromPeer(ctx, peer, message)),
-    send: (peer, text, transmit, options) => serial(() => sendOverDirect(ctx, inbox, peer, text, transmit, options.copyToServer)),
+    send: (peer, text, transmit, options) => serial(() => sendOverDirect(ctx, inbox, peer, text, transmit, options)),
     receive: (sender, frame) => serial(() => receiveDirectFrame(ctx, inbox, sender, frame)),
   };
 }
@@ -93,9 +94,17 @@ export async function openFromPeer(ctx: MessengerContext, peer: string, message:
  * Sends `text` to `peer` over a direct session: `transmit` puts it on the channel (and throws
  * if it cannot: then nothing is stored, and the caller sends it through the server instead).
  * With `copyToServer`, the same MLS message is first stored by the server, so the account's
- * other devices get it too; the peer then recognises the copy by its sequence number.
+ * other devices get it too; the peer then recognises the copy by its sequence number. That copy's
+ * ciphertext goes to `onSealed` before it leaves, so a resend can send the same bytes (sending.ts).
  */
-export async function sendOverDirect(ctx: MessengerContext, log: GroupLog, peer: string, text: string, transmit: (payload: DirectPayload) => void, copyToServer: boolean): Promise<Message> {
+export async function sendOverDirect(
+  ctx: MessengerContext,
+  log: GroupLog,
+  peer: string,
+  text: string,
+  transmit: (payload: DirectPayload) => void,
+  options: { copyToServer: boolean } & Pick<SendOptions, 'onSealed'>,
+): Promise<Message> {
   if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
   const conversation = await directConversation(ctx, peer);
   const sentAt = Date.now();
@@ -103,8 +112,10 @@ export async function sendOverDirect(ctx: MessengerContext, log: GroupLog, peer:
   const advanced = { ...conversation, state };
   await ctx.store.apply({ conversation: advanced });
   let seq: number | undefined;
-  if (copyToServer) {
-    seq = (await ctx.request('group.send', { groupId: groupIdBytes(conversation.groupId), epoch: Number(groupMetadata(state).epoch), message: payload })).seq;
+  if (options.copyToServer) {
+    const epoch = Number(groupMetadata(conversation.state).epoch);
+    await options.onSealed?.({ groupId: conversation.groupId, epoch, message: payload, sentAt });
+    seq = (await ctx.request('group.send', { groupId: groupIdBytes(conversation.groupId), epoch, message: payload })).seq;
     log.accepted(conversation.groupId, seq);
   }
   transmit(seq === undefined ? { payload } : { payload, seq });

@@ -73,7 +73,8 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     senderDevice: sender.deviceId,
     sentAt: content.sentAt,
     ...(content.t === 'locked' ? { lock: receivedLock(content, sender.username, { state: processed.state }) } : { text: content.text }),
-    read: false,
+    // What I wrote on another of my devices is not news to me.
+    read: sender.username === ctx.self.username,
   };
   const updated = advance({ state: processed.state, lastActivityAt: entry.sentAt });
   await ctx.store.apply({ conversation: updated, message });

@@ -10,6 +10,7 @@ import type { HistoryChunkReceived } from './events.js';
 import { applyHistory } from './history.js';
 import { reason, RejectedEntry } from './rejected-entry.js';
 import { applyRelease, type OpenedLocks } from './timelocks.js';
+import { untitled } from './views.js';
 
 export interface AppliedMailboxEntry {
   /** The conversation that was joined or left. */
@@ -66,7 +67,7 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
         ...request,
         groupId,
         kind: summary.kind,
-        title: peer ?? `group by ${summary.createdBy}`,
+        title: peer ?? untitled(summary.createdBy),
         ...(peer ? { peer } : {}),
         state: joined.state,
         processedSeq: entry.seq,

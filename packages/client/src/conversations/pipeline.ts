@@ -27,8 +27,11 @@ export interface PipelineHooks {
 }
 
 export class Pipeline {
-  /** Groups someone joined by external commit: they cannot know the title until its creator tells them. */
-  readonly titleNeeded = new Set<string>();
+  /**
+   * Groups someone joined by external commit, with who joined: they cannot know the title until
+   * a member tells them (its creator, or another device of theirs).
+   */
+  readonly titleNeeded = new Map<string, string>();
 
   constructor(
     private readonly ctx: MessengerContext,
@@ -46,7 +49,7 @@ export class Pipeline {
       const applied = await applyLogEntry(this.ctx, conversation, entry);
       if (applied.added && applied.added.length > 0) await this.hooks.added(groupId, applied.added);
       if (applied.departed) await this.hooks.departed(groupId, applied.departed);
-      if (applied.joinedExternally && conversation.kind === 'group') this.titleNeeded.add(groupId);
+      if (applied.joinedExternally && conversation.kind === 'group') this.titleNeeded.set(groupId, entry.sender.username);
       if (applied.message) this.ctx.emit({ kind: 'message', message: via ? { ...applied.message, via } : applied.message });
       else if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: groupId });
       if (applied.refused) this.ctx.emit({ kind: 'error', conversation: groupId, code: applied.refused.code, message: applied.refused.message });

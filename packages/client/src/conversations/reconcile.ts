@@ -11,6 +11,7 @@ import type { MessengerContext } from './context.js';
 import type { GroupLog } from './inbox.js';
 import { addUsers, commitWithRetry } from './membership.js';
 import { sendContent } from './sending.js';
+import { untitled } from './views.js';
 
 const departuresKey = (groupId: string) => `departures/${groupId}`;
 const departuresSchema = s.array(usernameSchema, { max: 10_000 });
@@ -87,13 +88,19 @@ async function departures(ctx: MessengerContext, groupId: string): Promise<strin
   }
 }
 
-/** The group's creator tells devices that joined by themselves what the group is called. */
-export async function shareTitles(ctx: MessengerContext, log: GroupLog, titleNeeded: Set<string>): Promise<void> {
-  for (const groupId of [...titleNeeded]) {
+/**
+ * Devices that joined by themselves learn what the group is called from its creator, and from
+ * the other devices of their own account, so that a user's new device shows the title at once
+ * whenever one of their devices is online, whether or not the creator is.
+ */
+export async function shareTitles(ctx: MessengerContext, log: GroupLog, titleNeeded: Map<string, string>): Promise<void> {
+  for (const [groupId, joiner] of [...titleNeeded]) {
     titleNeeded.delete(groupId);
     const conversation = await ctx.store.getConversation(groupId);
     if (!conversation?.active) continue;
     const group = await ctx.groups.get(groupId);
-    if (group.createdBy === ctx.self.username) await sendContent(ctx, log, conversation, { t: 'meta', title: conversation.title });
+    // A device that was never told the title itself must not hand out the stand-in as the title.
+    if (conversation.title === untitled(group.createdBy)) continue;
+    if (group.createdBy === ctx.self.username || joiner === ctx.self.username) await sendContent(ctx, log, conversation, { t: 'meta', title: conversation.title });
   }
 }

@@ -6,6 +6,7 @@
 import { groupMetadata, joinExternal } from '@parley/crypto';
 import { ErrorCode, groupIdText, ParleyError, type GroupSummary } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
+import { untitled } from './views.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -54,7 +55,7 @@ export async function rejoinLostGroups(ctx: MessengerContext, groups: GroupSumma
           conversation: {
             groupId,
             kind: group.kind,
-            title: local?.title ?? peer ?? `group by ${group.createdBy}`,
+            title: local?.title ?? peer ?? untitled(group.createdBy),
             ...(peer ? { peer } : {}),
             state: external.pendingState,
             processedSeq: seq,

@@ -12,6 +12,11 @@ export interface Message extends StoredMessage {
   request?: string;
 }
 
+/** What a group is called on a device that has not been told its title yet. */
+export function untitled(createdBy: string): string {
+  return `group by ${createdBy}`;
+}
+
 export function present(conversation: ConversationRecord, message: StoredMessage): Message {
   const request = conversation.requestFrom === undefined ? {} : { request: conversation.requestFrom };
   return { ...message, conversation: conversation.kind === 'direct' ? (conversation.peer ?? conversation.title) : conversation.title, kind: conversation.kind, ...request };

@@ -7,6 +7,7 @@
 import { decodeDirectFrame, encodeDirectFrame, ErrorCode, ParleyError, type DeviceRef, type DirectSignal, type IceServer } from '@parley/protocol';
 import type { Requester } from '../connection/requester.js';
 import type { Messenger } from '../conversations/messenger.js';
+import type { SealedText, SendOptions } from '../conversations/sending.js';
 import type { Message } from '../conversations/views.js';
 import { checkHello, makeHello, ownFingerprint, refused, type HelloKeys } from './handshake.js';
 import type { PeerLink, PeerLinkFactory } from './peer-link.js';
@@ -123,10 +124,19 @@ export class DirectSession {
     this.arrive('answered', body);
   }
 
-  /** Sends over the channel while it is open, else through the server; never lost either way. */
-  async send(text: string): Promise<Message> {
-    if (this.state === 'open' && this.link) {
+  /**
+   * Sends over the channel while it is open, else through the server; never lost either way. A
+   * time-locked text, and a resend of ciphertext an earlier attempt kept (`sealed`), always go
+   * through the server, so the server's answer keeps each message exactly once (sending.ts).
+   */
+  async send(text: string, options: SendOptions = {}): Promise<Message> {
+    let sealed = options.sealed;
+    if (this.state === 'open' && this.link && options.unlockAt === undefined && sealed === undefined) {
       const link = this.link;
+      const onSealed = async (kept: SealedText) => {
+        sealed = kept;
+        await options.onSealed?.(kept);
+      };
       try {
         const transmit = (payload: { payload: Uint8Array; seq?: number }) => {
           try {
@@ -135,13 +145,13 @@ export class DirectSession {
             throw new ChannelGone('the direct channel closed', { cause: error });
           }
         };
-        return await this.deps.messenger.directChannel.send(this.peer, text, transmit, { copyToServer: this.deps.copyToServer });
+        return await this.deps.messenger.directChannel.send(this.peer, text, transmit, { copyToServer: this.deps.copyToServer, onSealed });
       } catch (error) {
-        // The channel went away under this send: nothing was stored; the server takes it.
+        // The channel went away under this send: the server takes it (the copy it already stored, if any, once).
         if (!(error instanceof ChannelGone)) throw error;
       }
     }
-    return { ...(await this.deps.messenger.sendDirect(this.peer, text)), via: 'server' };
+    return { ...(await this.deps.messenger.sendDirect(this.peer, text, { ...options, ...(sealed ? { sealed } : {}) })), via: 'server' };
   }
 
   /** End the session, telling the peer why (`ended` by default; `logged out` on logout). */

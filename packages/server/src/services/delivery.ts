@@ -16,6 +16,11 @@ import { logEntry, mailboxEntry } from './protocol-shapes.js';
 
 export const DEFAULT_FETCH_LIMIT = 500;
 /**
+ * How far back in a group's log a resent message is looked for: a client resends when it
+ * reconnects, long before a thousand other entries come in between.
+ */
+export const RESEND_WINDOW = 1000;
+/**
  * Payload bytes in one sync.fetch reply (though always at least one entry, which may be larger:
  * a message of up to half an envelope). Every reply is sealed frame by frame at once, so keeping
  * them small keeps each one short for the event loop; a backlog takes more round trips.
@@ -58,6 +63,13 @@ export class DeliveryService {
   async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
+    // A resend of what is already stored (its reply was lost) gets the same answer, and nobody gets it twice;
+    // checked before the epoch, which may have moved on since the first attempt. Only resends pay for the look.
+    const already = body.resend ? await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW) : undefined;
+    if (already !== undefined) {
+      this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
+      return { seq: already };
+    }
     // Usually nobody: one indexed query. Checked against the locked group below, which says whether it is direct.
     const blockers = await this.consent.blockersOf(session.username);
     let stored;

@@ -32,6 +32,24 @@ function unread(db: Db, device: DeviceRef, range: LogRange | undefined) {
   return query;
 }
 
+export async function findSentMessage(db: Db, groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined> {
+  const group = await db.selectFrom('groups').select('last_seq').where('group_id', '=', groupId).executeTakeFirst();
+  if (!group) return undefined;
+  // A range of the primary key (group_id, seq): bounded work, however long the log is.
+  const row = await db
+    .selectFrom('group_log')
+    .select('seq')
+    .where('group_id', '=', groupId)
+    .where('seq', '>', int(group.last_seq) - window)
+    .where('kind', '=', 'message')
+    .where('epoch', '=', epoch)
+    .where('sender_username', '=', sender.username)
+    .where('sender_device', '=', sender.deviceId)
+    .where('payload', '=', payload)
+    .executeTakeFirst();
+  return row === undefined ? undefined : int(row.seq);
+}
+
 /** How many of `sizes` fit in `budget` (at least one if nothing was taken before), and what is left. */
 function fit(sizes: readonly (number | string | null)[], budget: number, takenBefore: number): { count: number; left: number } {
   let left = budget;

@@ -227,6 +227,10 @@ export class KyselyStorage extends KyselyConsent implements Storage {
     return commits.acceptCommit(this.db, commit, check);
   }
 
+  findSentMessage(groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined> {
+    return delivery.findSentMessage(this.db, groupId, sender, epoch, payload, window);
+  }
+
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
     return commits.appendMessage(this.db, message, check);
   }

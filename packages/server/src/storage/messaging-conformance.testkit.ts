@@ -214,6 +214,25 @@ export function runMessagingConformance(current: () => Storage): void {
         expect((await storage.fetchForDevice(alice, { limit: 10, maxBytes: BIG })).entries).toEqual([]);
       });
 
+      it('finds a message its sender stored, by epoch and exact payload, within the window', async () => {
+        await groupWithBob();
+        await send(storage, alice, 1); // seq 2
+        await send(storage, bob, 2); // seq 3
+        await send(storage, alice, 3); // seq 4
+        const find = (from: DeviceRef, fill: number, window = 100, epoch = 1) => storage.findSentMessage(GROUP, from, epoch, filled(fill, 30), window);
+        expect(await find(alice, 1)).toBe(2);
+        expect(await find(alice, 3)).toBe(4);
+        // Another sender's, another device's, another epoch's or other bytes are not it.
+        expect(await find(alice, 2)).toBeUndefined();
+        expect(await find(alice2, 1)).toBeUndefined();
+        expect(await find(alice, 1, 100, 2)).toBeUndefined();
+        expect(await storage.findSentMessage(GROUP, alice, 1, filled(1, 31), 100)).toBeUndefined();
+        // Only the group's last `window` entries are looked at.
+        expect(await find(alice, 1, 2)).toBeUndefined();
+        expect(await find(alice, 3, 1)).toBe(4);
+        expect(await storage.findSentMessage(filled(0xa2), alice, 1, filled(1, 30), 100)).toBeUndefined();
+      });
+
       it("fetches one group's range of unacknowledged entries from others, with no mailbox", async () => {
         await groupWithBob();
         for (const from of [alice, bob, alice, alice]) await send(storage, from, 1); // seq 2..5, bob's own at 3

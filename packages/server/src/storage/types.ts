@@ -260,6 +260,12 @@ export interface Storage extends TimelockStorage, ConsentStorage {
    * the routing list after; StorageNotFoundError for no group.
    */
   leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }>;
+  /**
+   * The sequence number of an application message `sender` already stored in the group with
+   * exactly this epoch and payload, among the group's last `window` entries; undefined if none.
+   * What makes a resend after a lost reply idempotent: an MLS ciphertext is never made twice.
+   */
+  findSentMessage(groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
   appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
   /** How many groups each of `usernames` is routed in (users in none are left out), in one query. */

@@ -1,13 +1,15 @@
 /**
  * @module The conversations side of the engine: the list (from the local store, so it works
  * offline), history of the open chat, the SDK's conversation events (pushed messages, losses,
- * failures), sending with delivery state, and group membership. The connection side lends it
- * the messenger.
+ * failures), and sending through the outbox (outbox.ts). The connection side lends it the
+ * messenger; group membership is in groups.ts.
  */
-import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type SendOptions, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
-import type { AppState, ChatMessage, ConversationView, GroupMembers, Selection } from './state.js';
+import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
+import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
+import { Outbox } from './outbox.js';
 import { lockFailureNotice } from './timelocks.js';
 
 export interface ConversationsHost {
@@ -17,12 +19,14 @@ export interface ConversationsHost {
   store(): IndexedDbClientStore;
   /** The current connection's messenger; undefined while offline. */
   messenger(): Messenger | undefined;
+  /** This browser's outbox (in the messages database, one handle for the page's life). */
+  outbox(): IndexedDbOutbox;
   /** A direct chat with `peer` was opened: look at their identity key. */
   openedDirect(peer: string): void;
   /** A send to `peer` was refused because their identity key changed. */
   identityKeyChanged(peer: string): void;
   /** A text to a 1:1 peer: over a direct session while one is open (DESIGN §9), else through the server. */
-  sendDirect(messenger: Messenger, peer: string, text: string, options: { unlockAt?: number }): Promise<Message>;
+  sendDirect(messenger: Messenger, peer: string, text: string, options: SendOptions): Promise<Message>;
 }
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
@@ -49,14 +53,19 @@ export function toChatMessage(message: StoredMessage, me: string | undefined): C
 export class Conversations {
   private refreshing = false;
   private refreshAgain = false;
-  private localIds = 0;
+  readonly outbox: Outbox;
 
-  constructor(private readonly host: ConversationsHost) {}
-
-  private requireMessenger(): Messenger {
-    const messenger = this.host.messenger();
-    if (!messenger) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
-    return messenger;
+  constructor(private readonly host: ConversationsHost) {
+    this.outbox = new Outbox({
+      state: () => this.host.state(),
+      setMessages: (key, update) => this.setMessages(key, update),
+      messenger: () => this.host.messenger(),
+      sendDirect: (messenger, peer, text, options) => this.host.sendDirect(messenger, peer, text, options),
+      delivered: (shown, sent) => this.delivered(shown, sent),
+      refusal: (error, target) => this.refusal(error, target),
+      store: () => this.host.outbox(),
+      failed: (error) => this.host.set({ notice: `Messages waiting to be sent could not be read or saved in this browser: ${describeError(error)}` }),
+    });
   }
 
   private setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void {
@@ -104,6 +113,7 @@ export class Conversations {
   /** One thing that happened in a conversation: show it, and bring the list up to date. */
   handle(event: ConversationEvent): void {
     if (event.kind === 'message') void this.received([event.message]);
+    else if (event.kind === 'history') void this.reloadSelection();
     else if (event.kind === 'unlocked') this.opened(event.message);
     else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
     else if (event.kind === 'error') this.host.set({ notice: lockFailureNotice(event.code) ?? `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
@@ -196,113 +206,46 @@ export class Conversations {
 
   async send(text: string, options: { unlockAt?: number } = {}): Promise<void> {
     const selection = this.host.state().selection;
-    const me = this.host.state().me?.username;
-    if (selection.kind === 'none' || !me) throw new Error('Choose a conversation first.');
-    const key = selection.kind === 'chat' ? selection.groupId : draftKey(selection.peer);
-    const lock = options.unlockAt === undefined ? {} : { lock: { unlockAt: options.unlockAt, locked: false } };
-    const local: ChatMessage = { key: `local:${++this.localIds}`, groupId: key, sender: me, sentAt: Date.now(), text, mine: true, delivery: 'sending', ...lock };
-    this.setMessages(key, (list) => [...list, local]);
-    await this.deliver(local, selection);
+    if (selection.kind === 'none' || !this.host.state().me) throw new Error('Choose a conversation first.');
+    if (selection.kind === 'draft') return this.outbox.add({ kind: 'direct', peer: selection.peer }, draftKey(selection.peer), text, options.unlockAt);
+    const record = await this.host.store().getConversation(selection.groupId);
+    if (!record) throw new Error('This conversation is gone from this browser.');
+    const target = record.kind === 'direct' && record.peer ? ({ kind: 'direct', peer: record.peer } as const) : ({ kind: 'group', groupId: record.groupId } as const);
+    await this.outbox.add(target, selection.groupId, text, options.unlockAt);
   }
 
-  async retry(message: ChatMessage): Promise<void> {
-    const selection = this.host.state().selection;
-    if (selection.kind === 'none') return;
-    const retried: ChatMessage = { ...message, delivery: 'sending', sentAt: Date.now() };
-    delete retried.error;
-    this.setMessages(message.groupId, (list) => list.map((m) => (m.key === message.key ? retried : m)));
-    await this.deliver(retried, selection);
-  }
-
-  private async deliver(local: ChatMessage, selection: Exclude<Selection, { kind: 'none' }>): Promise<void> {
-    try {
-      const messenger = this.requireMessenger();
-      const options = local.lock ? { unlockAt: local.lock.unlockAt } : {};
-      let sent: Message;
-      if (selection.kind === 'draft') {
-        sent = await messenger.sendDirect(selection.peer, local.text, options);
-      } else {
-        const record = await this.host.store().getConversation(selection.groupId);
-        if (!record) throw new Error('This conversation is gone from this browser.');
-        sent = record.kind === 'direct' && record.peer ? await this.host.sendDirect(messenger, record.peer, local.text, options) : await messenger.sendToGroup(record.groupId, local.text, options);
-      }
-      const delivered: ChatMessage = { ...local, key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sentAt: sent.sentAt, delivery: 'sent' };
-      if (local.groupId !== sent.groupId) {
-        // A draft became a conversation: move its messages there and open it.
-        const drafts = this.host.state().messages[local.groupId] ?? [];
-        const stored = await this.host.store().listMessages(sent.groupId);
-        this.host.set((state) => {
-          const { [local.groupId]: _draft, ...rest } = state.messages;
-          const moved = drafts.filter((m) => m.key !== local.key).map((m) => ({ ...m, groupId: sent.groupId }));
-          return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
-        });
-        const current = this.host.state().selection;
-        if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId } });
-      } else {
-        this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
-      }
-      await this.refreshConversations();
-    } catch (error) {
-      const peer = this.peerOf(selection);
-      let reason: string;
-      if (isCode(error, ErrorCode.UNKNOWN_USER) && selection.kind === 'draft') reason = `There is no user called ${selection.peer}.`;
-      else if (isCode(error, ErrorCode.IDENTITY_KEY_CHANGED) && peer) {
-        // The SDK refused before anything left this browser (DESIGN §11).
-        reason = keyChangedMessage(peer);
-        this.host.identityKeyChanged(peer);
-      } else reason = error instanceof Error && !('code' in error) ? error.message : describeError(error);
-      this.setMessages(local.groupId, (list) => list.map((m) => (m.key === local.key ? { ...m, delivery: 'failed', error: reason } : m)));
-      // The SDK may have created the conversation before failing; show it if so.
-      await this.refreshConversations();
+  /** The server accepted a message of the outbox: show it as sent, in the chat its first message created if it was a draft. */
+  private async delivered(local: ChatMessage, sent: Message): Promise<void> {
+    const delivered: ChatMessage = { key: `${sent.groupId}:${sent.seq}`, groupId: sent.groupId, seq: sent.seq, sender: local.sender, sentAt: sent.sentAt, text: local.text, mine: true, delivery: 'sent', ...(local.lock ? { lock: local.lock } : {}) };
+    if (local.groupId !== sent.groupId) {
+      // A draft became a conversation: move its messages there and open it.
+      const drafts = this.host.state().messages[local.groupId] ?? [];
+      const stored = await this.host.store().listMessages(sent.groupId);
+      this.host.set((state) => {
+        const { [local.groupId]: _draft, ...rest } = state.messages;
+        const moved = drafts.filter((m) => m.key !== local.key).map((m) => ({ ...m, groupId: sent.groupId }));
+        return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
+      });
+      const current = this.host.state().selection;
+      if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId } });
+    } else {
+      this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
     }
+    await this.refreshConversations();
   }
 
-  async createGroup(title: string, members: string[]): Promise<void> {
-    try {
-      const conversation = await this.requireMessenger().createGroup(title.trim(), members);
-      await this.refreshConversations();
-      this.select({ kind: 'chat', groupId: conversation.groupId });
-    } catch (error) {
-      await this.refreshConversations();
-      throw new Error(describeError(error), { cause: error });
+  /** Why a send was refused, in words; a changed identity key is also reported to the trust side. */
+  private refusal(error: unknown, target: OutboxTarget): string {
+    const peer = target.kind === 'direct' ? target.peer : undefined;
+    if (isCode(error, ErrorCode.UNKNOWN_USER) && peer) return `There is no user called ${peer}.`;
+    if (isCode(error, ErrorCode.IDENTITY_KEY_CHANGED) && peer) {
+      // The SDK refused before anything left this browser (DESIGN §11).
+      this.host.identityKeyChanged(peer);
+      return keyChangedMessage(peer);
     }
-  }
-
-  async groupMembers(groupId: string): Promise<GroupMembers> {
-    try {
-      const { summary } = await this.requireMessenger().groupSummary(groupId);
-      const members = [...new Set(summary.members.map((m) => m.username))].sort();
-      return { members, admins: summary.admins, createdBy: summary.createdBy };
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async addMembers(groupId: string, usernames: string[]): Promise<void> {
-    try {
-      await this.requireMessenger().addToGroup(groupId, usernames);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async removeMember(groupId: string, username: string): Promise<void> {
-    try {
-      await this.requireMessenger().removeFromGroup(groupId, [username]);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
-  }
-
-  async leaveGroup(groupId: string): Promise<void> {
-    try {
-      await this.requireMessenger().leaveGroup(groupId);
-      await this.refreshConversations();
-    } catch (error) {
-      throw new Error(describeError(error), { cause: error });
-    }
+    // The SDK may have created the conversation before failing; show it if so.
+    this.refreshSoon();
+    return describeError(error);
   }
 }
 

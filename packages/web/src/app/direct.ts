@@ -3,7 +3,7 @@
  * when a contact asks, the state of each peer's session for the "direct" indicator, and a notice
  * when one ends. While a session is open, texts to that peer go over its channel.
  */
-import type { DirectSession, DirectSessions, Message, Messenger, ParleyClient } from '@parley/client';
+import type { DirectSession, DirectSessions, Message, Messenger, ParleyClient, SendOptions } from '@parley/client';
 import { browserLinkFactory } from '../direct/browser-link.js';
 import { describeError } from './errors.js';
 import type { AppState, DirectSessionView } from './state.js';
@@ -51,10 +51,10 @@ export class Direct {
     await this.byPeer.get(peer)?.end('ended');
   }
 
-  /** A text to `peer`: over the open session if there is one (a time-locked one always through the server). */
-  async send(messenger: Messenger, peer: string, text: string, options: { unlockAt?: number }): Promise<Message> {
+  /** A text to `peer`: over the open session if there is one (which decides what must still go through the server). */
+  async send(messenger: Messenger, peer: string, text: string, options: SendOptions): Promise<Message> {
     const session = this.byPeer.get(peer);
-    if (session?.state === 'open' && options.unlockAt === undefined) return session.send(text);
+    if (session?.state === 'open') return session.send(text, options);
     return messenger.sendDirect(peer, text, options);
   }
 

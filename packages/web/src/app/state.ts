@@ -3,7 +3,8 @@
  * imports at run time, so the UI shell loads and paints before the SDK chunk (crypto, WASM).
  */
 
-export type Delivery = 'sending' | 'sent' | 'failed' | 'received';
+/** `queued`: in the outbox, waiting for the connection; `failed`: it cannot be sent as it is (Retry or Delete). */
+export type Delivery = 'queued' | 'sending' | 'sent' | 'failed' | 'received';
 
 export interface ChatMessage {
   /** Stable React key: `groupId:seq` once the server numbered it, a local id before. */
@@ -17,6 +18,8 @@ export interface ChatMessage {
   delivery: Delivery;
   /** Why it was not sent, in words. */
   error?: string;
+  /** Still in this browser's outbox (not accepted by the server yet). */
+  outboxId?: string;
   /** A time-locked message (DESIGN §8); `text` is empty while it is locked. */
   lock?: LockView;
 }
@@ -77,13 +80,27 @@ export interface DeviceView {
   current: boolean;
 }
 
+/** Message history between my devices (DESIGN §5): what this browser sends, and what it waits for. */
+export interface HistoryView {
+  /** Send my history to my new devices without asking. */
+  autoSend: boolean;
+  /** This device is new: its earlier messages are on my other devices until one sends them. */
+  expected: boolean;
+  /** A newer device of mine that may want my history, until I answer. */
+  offer?: { deviceId: string; name: string };
+  /** Sending my history to another device: parts accepted so far. */
+  sending?: { sent: number; total: number };
+  /** History coming in from another of my devices. */
+  receiving?: { received: number; total: number };
+}
+
 /** What the user is looking at in the main screen. */
 export type Selection = { kind: 'none' } | { kind: 'chat'; groupId: string } | { kind: 'draft'; peer: string };
 
 export type Screen =
   | { name: 'starting' }
   | { name: 'signed-out' }
-  /** Just registered: the recovery key is shown once, then never again. */
+  /** Just registered: the recovery key, shown on every open until the user confirms saving it. */
   | { name: 'recovery'; recoveryKey: string }
   | { name: 'main' }
   /** Another tab of this browser is this device; two would race on the same MLS state. */
@@ -114,6 +131,7 @@ export interface AppState {
   notice?: string;
   /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
   solving: Record<string, SolvingView>;
+  history: HistoryView;
   /** Direct sessions (DESIGN §9): each peer's latest, and contacts waiting for an answer. */
   direct: { sessions: Record<string, DirectSessionView>; asking: string[] };
 }
@@ -133,6 +151,7 @@ export const initialState: AppState = {
   online: [],
   keyChanged: [],
   solving: {},
+  history: { autoSend: false, expected: false },
   direct: { sessions: {}, asking: [] },
 };
 
@@ -140,7 +159,11 @@ export const initialState: AppState = {
 export interface Actions {
   register(username: string, password: string): Promise<void>;
   login(username: string, password: string): Promise<void>;
-  finishRegistration(): void;
+  /** Forgot the password: set a new one with the recovery key; this browser becomes a new device. */
+  recover(username: string, recoveryKey: string, newPassword: string): Promise<void>;
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /** The user saved the recovery key: forget it here and go on. */
+  finishRegistration(): Promise<void>;
   logout(): Promise<void>;
   select(selection: Selection): void;
   /** Open the direct chat with `username`, or a draft that the first message creates. */
@@ -151,7 +174,10 @@ export interface Actions {
   openNow(message: ChatMessage): Promise<void>;
   /** Stop opening it (what was done is kept for the next time). */
   cancelOpen(message: ChatMessage): void;
+  /** Send a message that failed again, now. */
   retry(message: ChatMessage): Promise<void>;
+  /** Give up on a message that was not sent: it leaves the outbox. */
+  discard(message: ChatMessage): Promise<void>;
   createGroup(title: string, members: string[]): Promise<void>;
   groupMembers(groupId: string): Promise<GroupMembers>;
   addMembers(groupId: string, usernames: string[]): Promise<void>;
@@ -168,6 +194,11 @@ export interface Actions {
   safety(username: string): Promise<SafetyView>;
   /** Record that the numbers matched; `trustNewKey` also accepts a changed identity key. */
   markVerified(username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView>;
+  /** Send this browser's history to a newer device of mine. */
+  sendHistory(deviceId: string): Promise<void>;
+  /** Do not send history to that device (nor ask again). */
+  declineHistory(deviceId: string): Promise<void>;
+  setAutoSendHistory(on: boolean): Promise<void>;
   reconnectNow(): void;
   trustNewServerKey(): Promise<void>;
   dismissNotice(): void;

@@ -4,7 +4,8 @@
  */
 import type { ConversationRecord, StoredMessage, UnlockedBy } from '@parley/client';
 
-export const VERSION = 4;
+/** 4 is consent's (message requests); 5 adds the outbox. */
+export const VERSION = 5;
 
 export const CONVERSATIONS = 'conversations';
 export const MESSAGES = 'messages';
@@ -13,6 +14,8 @@ export const IDENTITIES = 'identities';
 export const CACHE = 'cache';
 export const PENDING_RELEASES = 'pendingReleases';
 export const CHECKPOINTS = 'solveCheckpoints';
+/** Messages written in this browser and not yet accepted by the server (the web client's outbox). */
+export const OUTBOX = 'outbox';
 /** Index on [groupId, read] so unread counts need no scan. */
 export const BY_READ = 'byGroupRead';
 /** Index on a time-locked message's lock id (only rows that have one are in it). */
@@ -153,4 +156,6 @@ export function upgrade(db: IDBDatabase, oldVersion: number, transaction: IDBTra
   }
   // Version 4: a conversation may carry `requestFrom` (a message request). Rows need no rewrite:
   // one without it is accepted, as every conversation from before requests existed was.
+  // Version 5: the outbox, so a message written while offline survives a reload and is sent once.
+  if (oldVersion < 5) db.createObjectStore(OUTBOX, { keyPath: 'id' });
 }

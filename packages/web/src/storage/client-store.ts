@@ -15,6 +15,7 @@ import {
   KEY_PACKAGES,
   LOCKED,
   MESSAGES,
+  OUTBOX,
   own,
   PENDING_RELEASES,
   toConversation,
@@ -50,7 +51,7 @@ export class IndexedDbClientStore implements ClientStore {
    * account's device is enrolled in this browser, so no history or group state carries over.
    */
   async clear(): Promise<void> {
-    const stores = [CONVERSATIONS, MESSAGES, KEY_PACKAGES, IDENTITIES, CACHE, PENDING_RELEASES, CHECKPOINTS];
+    const stores = [CONVERSATIONS, MESSAGES, KEY_PACKAGES, IDENTITIES, CACHE, PENDING_RELEASES, CHECKPOINTS, OUTBOX];
     const db = await this.db();
     await inTransaction(db, stores, 'readwrite', (tx) => Promise.all(stores.map((name) => requestResult(tx.objectStore(name).clear()))));
   }

@@ -1,6 +1,7 @@
 /**
  * @module The browser's profile: pinned server keys, this device's account and its private keys,
- * in IndexedDB. The account and its secrets are saved (or forgotten) in one transaction.
+ * a recovery key the user has not confirmed saving yet, and how history is shared with the
+ * account's other devices, in IndexedDB. The account and its secrets are saved (or forgotten) in one transaction.
  *
  * Why raw private keys and not non-extractable WebCrypto keys: the SDK signs with @noble/curves
  * from 32-byte Ed25519 seeds (`ProfileStore.loadSecrets()` returns bytes), and the device key is
@@ -20,6 +21,25 @@ const STORE = 'profile';
 const PINS = 'pins';
 const ACCOUNT = 'account';
 const SECRETS = 'secrets';
+/** A recovery key the user has not yet confirmed saving: shown again on every open until they do. */
+const UNCONFIRMED_RECOVERY = 'unconfirmedRecovery';
+const HISTORY = 'history';
+
+/** Sharing message history between this account's devices, as this browser is set up for it. */
+export interface HistorySettings {
+  /** Send history to a newer device of the account without asking. */
+  autoSend: boolean;
+  /** Newer devices already sent history or declined, by device id: not asked about again. */
+  answered: string[];
+  /** This device joined an existing account: its earlier messages are on the other devices until one sends them. */
+  expected: boolean;
+}
+
+export const NO_HISTORY_SETTINGS: HistorySettings = { autoSend: false, answered: [], expected: false };
+
+interface HistoryRow extends HistorySettings {
+  v: 1;
+}
 
 interface PinsRow {
   v: 1;
@@ -28,6 +48,11 @@ interface PinsRow {
 
 interface AccountRow extends DeviceAccount {
   v: 1;
+}
+
+interface RecoveryRow {
+  v: 1;
+  recoveryKey: string;
 }
 
 interface SecretsRow {
@@ -76,7 +101,7 @@ export class IndexedDbProfileStore implements ProfileStore {
     await inTransaction(db, [STORE], 'readwrite', async (tx) => {
       const store = tx.objectStore(STORE);
       if (!account || !secrets) {
-        await Promise.all([requestResult(store.delete(ACCOUNT)), requestResult(store.delete(SECRETS))]);
+        await Promise.all([requestResult(store.delete(ACCOUNT)), requestResult(store.delete(SECRETS)), requestResult(store.delete(UNCONFIRMED_RECOVERY)), requestResult(store.delete(HISTORY))]);
         return;
       }
       const accountRow: AccountRow = {
@@ -98,6 +123,33 @@ export class IndexedDbProfileStore implements ProfileStore {
     const db = await this.db();
     const row = await inTransaction(db, [STORE], 'readonly', (tx) => requestResult<SecretsRow | undefined>(tx.objectStore(STORE).get(SECRETS)));
     return row && { identityPrivateKey: row.identityPrivateKey, devicePrivateKey: row.devicePrivateKey };
+  }
+
+  /** Keep the recovery key until the user confirms they saved it (`undefined` forgets it). */
+  async saveUnconfirmedRecoveryKey(recoveryKey: string | undefined): Promise<void> {
+    const db = await this.db();
+    await inTransaction(db, [STORE], 'readwrite', async (tx) => {
+      const store = tx.objectStore(STORE);
+      if (recoveryKey === undefined) await requestResult(store.delete(UNCONFIRMED_RECOVERY));
+      else await requestResult(store.put({ v: 1, recoveryKey } satisfies RecoveryRow, UNCONFIRMED_RECOVERY));
+    });
+  }
+
+  async loadUnconfirmedRecoveryKey(): Promise<string | undefined> {
+    const db = await this.db();
+    const row = await inTransaction(db, [STORE], 'readonly', (tx) => requestResult<RecoveryRow | undefined>(tx.objectStore(STORE).get(UNCONFIRMED_RECOVERY)));
+    return row?.recoveryKey;
+  }
+
+  async loadHistorySettings(): Promise<HistorySettings> {
+    const db = await this.db();
+    const row = await inTransaction(db, [STORE], 'readonly', (tx) => requestResult<HistoryRow | undefined>(tx.objectStore(STORE).get(HISTORY)));
+    return row ? { autoSend: row.autoSend, answered: [...row.answered], expected: row.expected } : { ...NO_HISTORY_SETTINGS };
+  }
+
+  async saveHistorySettings(settings: HistorySettings): Promise<void> {
+    const db = await this.db();
+    await inTransaction(db, [STORE], 'readwrite', (tx) => requestResult(tx.objectStore(STORE).put({ v: 1, ...settings, answered: [...settings.answered] } satisfies HistoryRow, HISTORY)));
   }
 
   close(): void {

@@ -41,7 +41,7 @@ function Screens({ controller }: { controller: Controller }) {
     case 'signed-out':
       return <AuthScreen state={state} actions={controller} />;
     case 'recovery':
-      return <RecoveryScreen recoveryKey={state.screen.recoveryKey} onDone={() => controller.finishRegistration()} />;
+      return <RecoveryScreen recoveryKey={state.screen.recoveryKey} onDone={() => void controller.finishRegistration()} />;
     case 'main':
       return <MainScreen state={state} actions={controller} />;
     case 'other-tab':

@@ -1,13 +1,14 @@
-/** @module Create an account or log in: one form, two buttons. */
+/** @module Create an account or log in: one form, two buttons; or reset a forgotten password. */
 import { useId, useState, type FormEvent } from 'react';
 import type { Actions, AppState } from '../app/state.js';
 import { ConnectionBanner } from './MainScreen.js';
 import { useAction } from './hooks.js';
+import { RecoverForm } from './RecoverForm.js';
 
 export function AuthScreen({ state, actions }: { state: AppState; actions: Actions }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [mode, setMode] = useState<'login' | 'register'>('login');
+  const [mode, setMode] = useState<'login' | 'register' | 'recover'>('login');
   const { busy, error, setError, run } = useAction();
   const errorId = useId();
   const hintId = useId();
@@ -32,65 +33,70 @@ export function AuthScreen({ state, actions }: { state: AppState; actions: Actio
             {state.notice}
           </p>
         )}
-        <form onSubmit={submit} aria-describedby={error ? errorId : undefined}>
-          <label>
-            Username
-            <input
-              name="username"
-              autoComplete="username"
-              autoCapitalize="none"
-              spellCheck={false}
-              required
-              minLength={3}
-              maxLength={32}
-              value={username}
-              onChange={(event) => {
-                setUsername(event.target.value);
-                setError(undefined);
-              }}
-            />
-          </label>
-          <label>
-            Password
-            <input
-              name="password"
-              type="password"
-              autoComplete={mode === 'register' ? 'new-password' : 'current-password'}
-              required
-              value={password}
-              aria-describedby={hintId}
-              onChange={(event) => {
-                setPassword(event.target.value);
-                setError(undefined);
-              }}
-            />
-          </label>
-          <p id={hintId} className="hint">
-            New here? Pick a username (a–z, 0–9, _ . -) and a password of at least 8 characters, then Create account.
-          </p>
-          {error && (
-            <p id={errorId} role="alert" className="error">
-              {error}
+        {mode === 'recover' ? (
+          <RecoverForm state={state} actions={actions} onCancel={() => setMode('login')} />
+        ) : (
+          <form onSubmit={submit} aria-describedby={error ? errorId : undefined}>
+            <label>
+              Username
+              <input
+                name="username"
+                autoComplete="username"
+                autoCapitalize="none"
+                spellCheck={false}
+                required
+                value={username}
+                onChange={(event) => {
+                  setUsername(event.target.value);
+                  setError(undefined);
+                }}
+              />
+            </label>
+            <label>
+              Password
+              <input
+                name="password"
+                type="password"
+                autoComplete={mode === 'register' ? 'new-password' : 'current-password'}
+                required
+                value={password}
+                aria-describedby={hintId}
+                onChange={(event) => {
+                  setPassword(event.target.value);
+                  setError(undefined);
+                }}
+              />
+            </label>
+            <p id={hintId} className="hint">
+              New here? Pick a username (a–z, 0–9, _ . -) and a password of at least 8 characters, then Create account.
             </p>
-          )}
-          <div className="row">
-            <button type="submit" name="action" value="login" disabled={busy}>
-              Log in
+            {error && (
+              <p id={errorId} role="alert" className="error">
+                {error}
+              </p>
+            )}
+            <div className="row">
+              <button type="submit" name="action" value="login" disabled={busy}>
+                Log in
+              </button>
+              <button type="submit" name="action" value="register" className="secondary" disabled={busy}>
+                Create account
+              </button>
+            </div>
+            <button type="button" className="link" onClick={() => setMode('recover')}>
+              Forgot password?
             </button>
-            <button type="submit" name="action" value="register" className="secondary" disabled={busy}>
-              Create account
-            </button>
-          </div>
-          {busy && (
-            <p role="status" className="hint">
-              {state.proofOfWork !== undefined
-                ? `The server is busy, so it asks for a small proof of work first: about ${Math.round(state.proofOfWork * 100)}% done…`
-                : mode === 'register'
-                  ? 'Creating your account and keys…'
-                  : 'Checking your password…'}
-            </p>
-          )}
-        </form>
+            {busy && (
+              <p role="status" className="hint">
+                {state.proofOfWork !== undefined
+                  ? `The server is busy, so it asks for a small proof of work first: about ${Math.round(state.proofOfWork * 100)}% done…`
+                  : mode === 'register'
+                    ? 'Creating your account and keys…'
+                    : 'Checking your password…'}
+              </p>
+            )}
+          </form>
+        )}
       </div>
       {state.serverFingerprint && (
         <footer className="fingerprint">

@@ -13,6 +13,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   const [text, setText] = useState('');
   const [unlock, setUnlock] = useState<UnlockChoice>(NO_LOCK);
   const [showMembers, setShowMembers] = useState(false);
+  const [sendError, setSendError] = useState<string>();
   /** The peer whose Verify screen is open in place of the chat. */
   const [verifying, setVerifying] = useState<string>();
   const listRef = useRef<HTMLOListElement>(null);
@@ -44,7 +45,12 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
     setText('');
     // A time lock is for one message: the next one is not locked unless chosen again.
     setUnlock(NO_LOCK);
-    void actions.send(body, unlockOptions(unlock));
+    setSendError(undefined);
+    // Not even kept in the outbox: give the text back, and say why.
+    actions.send(body, unlockOptions(unlock)).catch((error: unknown) => {
+      setText(body);
+      setSendError(error instanceof Error ? error.message : String(error));
+    });
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -96,11 +102,19 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
         </div>
       )}
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
+      {selection.kind === 'chat' && messages.length === 0 && state.history.expected && (
+        <p className="hint pad">Earlier messages of this chat are on your other devices. They appear here when one of them is online and sends them.</p>
+      )}
       <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
         {messages.map((message) => (
-          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} onRetry={() => void actions.retry(message)} actions={actions} solving={state.solving[message.key]} />
+          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
+      {sendError && (
+        <p role="alert" className="error pad">
+          {sendError}
+        </p>
+      )}
       {conversation?.request !== undefined ? (
         <RequestNotice from={conversation.request} />
       ) : active ? (
@@ -133,7 +147,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   );
 }
 
-function MessageItem({ message, showSender, onRetry, actions, solving }: { message: ChatMessage; showSender: boolean; onRetry(): void; actions: Actions; solving: SolvingView | undefined }) {
+function MessageItem({ message, showSender, actions, solving }: { message: ChatMessage; showSender: boolean; actions: Actions; solving: SolvingView | undefined }) {
   return (
     <li className={`message ${message.mine ? 'mine' : 'theirs'} ${message.delivery}`}>
       {showSender && <span className="sender">{message.mine ? 'You' : message.sender}</span>}
@@ -143,14 +157,16 @@ function MessageItem({ message, showSender, onRetry, actions, solving }: { messa
         <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
           {messageTime(message.sentAt)}
         </time>
-        {message.mine && <DeliveryState message={message} onRetry={onRetry} />}
+        {message.mine && <DeliveryState message={message} actions={actions} />}
       </span>
     </li>
   );
 }
 
-function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): void }) {
+function DeliveryState({ message, actions }: { message: ChatMessage; actions: Actions }) {
   switch (message.delivery) {
+    case 'queued':
+      return <span className="delivery">Waiting to send</span>;
     case 'sending':
       return <span className="delivery">Sending…</span>;
     case 'sent':
@@ -159,8 +175,11 @@ function DeliveryState({ message, onRetry }: { message: ChatMessage; onRetry(): 
       return (
         <span className="delivery failed" role="alert">
           Not sent: {message.error}{' '}
-          <button type="button" className="link" onClick={onRetry}>
+          <button type="button" className="link" onClick={() => void actions.retry(message)}>
             Retry
+          </button>{' '}
+          <button type="button" className="link" onClick={() => void actions.discard(message)}>
+            Delete
           </button>
         </span>
       );

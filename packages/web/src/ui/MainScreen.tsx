@@ -3,21 +3,26 @@
  * At phone width one column shows at a time, with a Back button.
  */
 import { useEffect, useState } from 'react';
+import type { Panel } from '../app/routes.js';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
 import { ChatView } from './ChatView.js';
 import { DirectPrompts } from './Direct.js';
-import { NewChatDialog, NewGroupDialog } from './dialogs.js';
+import { Modal, NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
+import { HistoryBanner } from './HistoryBanner.js';
+import { useAction } from './hooks.js';
 import { DevicesPanel, OnlinePanel, ServerPanel } from './panels.js';
 import { chatsOnly, RequestsSection } from './Requests.js';
+import { SettingsPanel } from './SettingsPanel.js';
+import { useRoute } from './useRoute.js';
 
-type Panel = 'chats' | 'online' | 'devices' | 'server';
-type Dialog = 'none' | 'new-chat' | 'new-group';
+type Dialog = 'none' | 'new-chat' | 'new-group' | 'log-out';
 
 export function MainScreen({ state, actions }: { state: AppState; actions: Actions }) {
   const [panel, setPanel] = useState<Panel>('chats');
   const [dialog, setDialog] = useState<Dialog>('none');
   const showingPane = panel !== 'chats' || state.selection.kind !== 'none';
+  useRoute(state.selection, panel, setPanel, actions);
 
   const openPanel = (next: Panel) => {
     setPanel(next);
@@ -55,6 +60,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
             New group
           </button>
         </div>
+        <HistoryBanner state={state} actions={actions} />
         <RequestsSection
           state={state}
           actions={actions}
@@ -80,7 +86,12 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           <button type="button" className="link" aria-current={panel === 'server' ? 'page' : undefined} onClick={() => openPanel('server')}>
             Server key
           </button>
-          <LogoutButton actions={actions} />
+          <button type="button" className="link" aria-current={panel === 'settings' ? 'page' : undefined} onClick={() => openPanel('settings')}>
+            Settings
+          </button>
+          <button type="button" className="link" onClick={() => setDialog('log-out')}>
+            Log out
+          </button>
         </nav>
       </aside>
       <main className="pane">
@@ -98,6 +109,8 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
           <DevicesPanel actions={actions} onBack={back} />
         ) : panel === 'server' ? (
           <ServerPanel state={state} onBack={back} />
+        ) : panel === 'settings' ? (
+          <SettingsPanel state={state} actions={actions} onBack={back} />
         ) : state.selection.kind !== 'none' ? (
           <ChatView state={state} actions={actions} onBack={back} />
         ) : (
@@ -108,6 +121,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
       </main>
       {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={() => setPanel('chats')} />}
       {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={() => setPanel('chats')} />}
+      {dialog === 'log-out' && <LogOutDialog unsent={Object.values(state.messages).flat().filter((m) => m.outboxId !== undefined).length} actions={actions} onClose={() => setDialog('none')} />}
     </div>
   );
 }
@@ -126,6 +140,7 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
               conversation={conversation}
               selected={conversation.groupId === selected}
               keyChanged={conversation.peer !== undefined && state.keyChanged.includes(conversation.peer)}
+              historyElsewhere={state.history.expected}
               onOpen={onOpen}
             />
           ))}
@@ -136,7 +151,20 @@ function ConversationList({ state, onOpen }: { state: AppState; onOpen(groupId: 
 }
 
 /** One entry of the list; its accessible name says what the badges show (group, verified or key changed, unread). */
-function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conversation: ConversationView; selected: boolean; keyChanged: boolean; onOpen(groupId: string): void }) {
+function ConversationItem({
+  conversation,
+  selected,
+  keyChanged,
+  historyElsewhere,
+  onOpen,
+}: {
+  conversation: ConversationView;
+  selected: boolean;
+  keyChanged: boolean;
+  /** This device is new: an empty chat's earlier messages are on my other devices. */
+  historyElsewhere: boolean;
+  onOpen(groupId: string): void;
+}) {
   const trust = keyChanged ? 'key changed' : conversation.verified ? 'verified' : undefined;
   return (
     <li>
@@ -160,7 +188,7 @@ function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conv
           <time className="conversation-time">{messageTime(conversation.lastActivityAt)}</time>
         </span>
         <span className="conversation-bottom">
-          <span className="preview">{conversation.active ? (conversation.preview ?? 'No messages yet') : 'You are no longer a member'}</span>
+          <span className="preview">{conversation.active ? (conversation.preview ?? (historyElsewhere ? 'Earlier messages are on your other devices' : 'No messages yet')) : 'You are no longer a member'}</span>
           {conversation.unread > 0 && (
             <span className="badge" aria-hidden="true">
               {conversation.unread}
@@ -172,23 +200,36 @@ function ConversationItem({ conversation, selected, keyChanged, onOpen }: { conv
   );
 }
 
-function LogoutButton({ actions }: { actions: Actions }) {
-  const [busy, setBusy] = useState(false);
+/** Logging out forgets this browser's keys and messages: say so, and ask first. */
+function LogOutDialog({ unsent, actions, onClose }: { unsent: number; actions: Actions; onClose(): void }) {
+  const { busy, error, run } = useAction();
   return (
-    <button
-      type="button"
-      className="link"
-      disabled={busy}
-      onClick={() => {
-        setBusy(true);
-        actions.logout().catch((error: unknown) => {
-          setBusy(false);
-          globalThis.alert(error instanceof Error ? error.message : String(error));
-        });
-      }}
-    >
-      Log out
-    </button>
+    <Modal title="Log out of this browser?" onClose={onClose}>
+      <p>
+        This browser forgets your keys and every message kept in it. Your account, your other devices and the messages on them stay as they are.
+      </p>
+      {unsent > 0 && (
+        <p role="alert" className="error">
+          {unsent === 1 ? '1 message you wrote here is not sent yet and' : `${unsent} messages you wrote here are not sent yet and`} will be lost.
+        </p>
+      )}
+      <p className="hint">
+        Logging in here again makes this browser a new device: it gets earlier messages from another of your devices while that one is online.
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="row end">
+        <button type="button" className="secondary" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={() => void run(() => actions.logout())}>
+          Log out
+        </button>
+      </div>
+    </Modal>
   );
 }
 

@@ -1,4 +1,4 @@
-/** @module Shown once, right after registration: the recovery key, with a way to copy it. */
+/** @module Right after registration, and on every open until confirmed: the recovery key, with a way to copy it. */
 import { useState } from 'react';
 
 export function RecoveryScreen({ recoveryKey, onDone }: { recoveryKey: string; onDone(): void }) {
@@ -18,8 +18,8 @@ export function RecoveryScreen({ recoveryKey, onDone }: { recoveryKey: string; o
     <main className="centered recovery">
       <h1>Save your recovery key</h1>
       <p>
-        If you forget your password, this key is the only way back into your account. It is shown <strong>once</strong>: store it in a password manager
-        or on paper, somewhere safe.
+        If you forget your password, this key is the only way back into your account. Parley shows it until you confirm you saved it, then never again:
+        store it in a password manager or on paper, somewhere safe. With it, “Forgot password?” on the login screen sets a new password.
       </p>
       <code className="recovery-key" aria-label="Recovery key">
         {recoveryKey}

@@ -5,7 +5,7 @@ import { parseUsernames } from './format.js';
 import { useAction } from './hooks.js';
 
 /** A native modal <dialog>: focus is trapped and Escape closes it. */
-function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
+export function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -28,7 +28,7 @@ function Modal({ title, onClose, children }: { title: string; onClose(): void; c
   );
 }
 
-function ErrorLine({ error }: { error: string | undefined }) {
+export function ErrorLine({ error }: { error: string | undefined }) {
   return error ? (
     <p role="alert" className="error">
       {error}

@@ -4,7 +4,7 @@ import type { Actions, AppState, DeviceView } from '../app/state.js';
 import { longDate } from './format.js';
 import { useAction } from './hooks.js';
 
-function PanelHeader({ title, onBack }: { title: string; onBack(): void }) {
+export function PanelHeader({ title, onBack }: { title: string; onBack(): void }) {
   return (
     <header className="chat-header">
       <button type="button" className="link back" onClick={onBack} aria-label="Back to conversations">
