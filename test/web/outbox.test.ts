@@ -105,6 +105,9 @@ describe('the web client outbox', () => {
 
     // Stored once each (until every device has acknowledged them).
     expect(storedMessages()).toBe(4);
+    // Alice is a stranger to bob: her messages wait in a request until he accepts it (DESIGN §6 consent).
+    const accepted = await bob(['accept', 'alice']);
+    expect(accepted.code, accepted.stderr).toBe(0);
     const synced = await bob(['sync']);
     expect(synced.code, synced.stderr).toBe(0);
     const texts = synced.stdout
@@ -113,6 +116,7 @@ describe('the web client outbox', () => {
       .map((text) => (JSON.parse(text) as { text: string }).text);
     expect(texts).toEqual(['one: before anything breaks', 'two: its reply is lost', 'three: written offline', 'four: also offline']);
     // Bob's client saw no replay of two: the server recognised the resent copy instead of storing it again.
+    expect(accepted.stderr).toBe('');
     expect(synced.stderr).toBe('');
 
     // Alice's own history holds each once too, after one more reload.
