@@ -176,15 +176,21 @@ describe('time-locked messages from the CLI', () => {
     const refused = async (args: string[]) => {
       const result = await ok('bob', args);
       expect(result.stdout + result.stderr).not.toContain('not what the server says');
-      const warnings = jsonLines<{ warning: { code: string; message: string } }>(result.stderr);
-      expect(warnings).toEqual([{ warning: { code: 'BAD_RELEASE', message: expect.stringMatching(/does not match the sender's commitment; it stays locked/), conversation: expect.any(String) } }]);
-      return jsonLines<Printed>(result.stdout);
+      const lines = jsonLines<Printed & { kind?: string }>(result.stdout);
+      expect(lines.filter((line) => line.kind === 'error')).toEqual([
+        { kind: 'error', conversation: 'alice', code: 'BAD_RELEASE', message: expect.stringMatching(/does not match the sender's commitment; it stays locked/) },
+      ]);
+      return lines.filter((line) => line.kind !== 'error');
     };
     // Released into the mailbox and fetched again by the same unlock (refused once), then fetched once more.
     expect(await refused(['unlock'])).toEqual([expect.objectContaining({ conversation: 'alice', locked: true, unlockAt: sent[0]?.unlockAt })]);
     expect(await refused(['unlock'])).toEqual([]);
     const solved = await ok('bob', ['unlock', '--solve']);
-    expect(jsonLines<Printed>(solved.stdout)).toEqual([expect.objectContaining({ conversation: 'alice', text: 'not what the server says', unlockedBy: 'puzzle' })]);
+    // The release is refused once more as this run fetches it, then the puzzle opens the message.
+    expect(jsonLines<Printed>(solved.stdout)).toEqual([
+      expect.objectContaining({ kind: 'error', conversation: 'alice', code: 'BAD_RELEASE' }),
+      expect.objectContaining({ conversation: 'alice', text: 'not what the server says', unlockedBy: 'puzzle' }),
+    ]);
   }, 60_000);
 
   it('refuses an unlock time in the past, unreadable, or past the server horizon with BAD_INPUT, before sending anything', async () => {

@@ -36,6 +36,7 @@ import {
   type MlsCommitOutput,
   type MlsGeneratedKeyPackage,
   type MlsMember,
+  type SigningKeyPair,
 } from '@parley/crypto';
 import { decodeCbor, encodeCbor, encodeRequest, ParleyError, toHex, type DeviceRef, type GroupKind, type OpName, type RequestOf, type ResponseOf } from '@parley/protocol';
 import { addDevice, certificate, reconnect, register, type TestClient, type TestDevice } from '../../packages/server/src/test-client.testkit.js';
@@ -114,10 +115,13 @@ export class Attacker {
     throw new Error(`the server accepted ${op}`);
   }
 
-  /** A further device of the same account (password login, then `device.add`), as an attacker of its own. */
-  async addDevice(deviceId: string): Promise<Attacker> {
-    const { client, device } = await addDevice(this.server.url, this.device, deviceId);
-    return new Attacker(this.server, client, device, parleyCredential(device));
+  /**
+   * A further device of the same account (password login, then `device.add`), as an attacker of
+   * its own; `identity` as in `register`, `keys` to certify a key pair used before (a revoked device's).
+   */
+  async addDevice(deviceId: string, options: { identity?: Uint8Array; keys?: SigningKeyPair } = {}): Promise<Attacker> {
+    const { client, device } = await addDevice(this.server.url, this.device, deviceId, options.keys);
+    return new Attacker(this.server, client, device, options.identity ?? parleyCredential(device));
   }
 
   /** Another connection signed in as this device (floods use several). */

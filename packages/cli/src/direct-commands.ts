@@ -20,7 +20,7 @@ function directOptions(ctx: CommandContext, options: DirectCommandOptions): Dire
     links: weriftLinkFactory,
     copyToServer: options.copyToServer ?? false,
     timeoutMs: timeout * 1000,
-    onFailure: (error) => ctx.output.warning(describeError(error)),
+    onFailure: (error) => ctx.output.conversationError(describeError(error)),
   };
 }
 
@@ -121,7 +121,7 @@ export async function listenDirect(ctx: CommandContext, options: DirectCommandOp
       lines.on('line', (line) => {
         const session = openSessions().at(-1);
         if (line.trim() === '') return;
-        if (!session) return ctx.output.warning({ code: 'BAD_INPUT', message: 'no direct session is open; line not sent' });
+        if (!session) return ctx.output.conversationError({ code: 'BAD_INPUT', message: 'no direct session is open; line not sent' });
         sending = sending.then(async () => void ctx.output.note(`sent to ${session.peer} via ${(await session.send(line)).via ?? 'server'}`)).catch(reject);
       });
       const stop = () => void sessions.endAll('ended').then(resolve, reject);

@@ -49,11 +49,27 @@ export async function send(ctx: CommandContext, username: string, text: string, 
   printSent(ctx, await withMessenger(ctx, (messenger) => messenger.sendDirect(peer, text, sending)));
 }
 
-/** What a sync or a live event says beside messages: losses, failures, history. */
-export function noteEvent(ctx: CommandContext, event: ConversationEvent): void {
+/** How the CLI names a conversation (as in messages: the peer or the title, with the group id for groups), by group id. */
+export type ConversationNames = Map<string, { conversation: string; group?: string }>;
+
+export async function conversationNames(messenger: Pick<Messenger, 'conversations'>): Promise<ConversationNames> {
+  const names: ConversationNames = new Map();
+  for (const chat of await messenger.conversations()) {
+    names.set(chat.groupId, chat.kind === 'direct' ? { conversation: chat.peer ?? chat.title } : { conversation: chat.title, group: chat.groupId });
+  }
+  return names;
+}
+
+/**
+ * What a sync or a live event says beside messages: losses, failures, history. An error names
+ * its conversation as messages do, or by group id for a group this device never joined.
+ */
+export function noteEvent(ctx: CommandContext, event: ConversationEvent, names: ConversationNames = new Map()): void {
   if (event.kind === 'gap') ctx.output.note(`warning: messages ${event.gap.fromSeq}..${event.gap.toSeq} of a conversation were dropped by the server (${event.gap.reason})`);
-  else if (event.kind === 'error') ctx.output.warning({ code: event.code, message: event.message, ...(event.conversation ? { conversation: event.conversation } : {}) });
-  else if (event.kind === 'history') ctx.output.note(`history: received part ${event.chunk.received} of ${event.chunk.total} (${event.chunk.messages} messages)`);
+  else if (event.kind === 'error') {
+    const where = event.conversation === undefined ? {} : (names.get(event.conversation) ?? { conversation: event.conversation });
+    ctx.output.conversationError({ ...where, code: event.code, message: event.message });
+  } else if (event.kind === 'history') ctx.output.note(`history: received part ${event.chunk.received} of ${event.chunk.total} (${event.chunk.messages} messages)`);
 }
 
 /** Print the stored messages not shown yet (oldest first; time-locked ones that opened again), then mark them shown. */
@@ -67,7 +83,8 @@ export async function sync(ctx: CommandContext): Promise<void> {
   await withMessenger(ctx, async (messenger) => {
     const { gaps, errors, history } = await messenger.sync();
     for (const gap of gaps) noteEvent(ctx, { kind: 'gap', conversation: '', gap });
-    for (const error of errors) noteEvent(ctx, error);
+    const names = errors.length > 0 ? await conversationNames(messenger) : new Map();
+    for (const error of errors) noteEvent(ctx, error, names);
     for (const chunk of history) noteEvent(ctx, { kind: 'history', chunk });
     await showUnread(ctx, messenger);
     noteRequests(ctx, (await messenger.requests()).length);
@@ -91,6 +108,7 @@ export async function listen(ctx: CommandContext): Promise<void> {
       client.onConversationEvent((event) => {
         printing = printing
           .then(async () => {
+            if (event.kind === 'error') return noteEvent(ctx, event, await conversationNames(messenger));
             if (event.kind !== 'message' && event.kind !== 'unlocked') return noteEvent(ctx, event);
             if (event.message.request !== undefined) return ctx.output.note(`message request from ${event.message.request}: parley requests`);
             printMessage(ctx, event.message);
@@ -127,9 +145,10 @@ export async function chats(ctx: CommandContext): Promise<void> {
         unread: chat.unread,
         locked: chat.locked,
         active: chat.active,
+        ...(chat.broken ? { broken: chat.broken } : {}),
         lastActivity: new Date(chat.lastActivityAt).toISOString(),
       },
-      `${chat.kind === 'group' ? '#' : ''}${name}${counts(chat)}${chat.active ? '' : '  [removed]'}`,
+      `${chat.kind === 'group' ? '#' : ''}${name}${counts(chat)}${chat.broken ? `  [broken: ${chat.broken}]` : chat.active ? '' : '  [removed]'}`,
     );
   }
 }

@@ -18,9 +18,14 @@ export class Output {
     if (!this.json) this.stderr.write(`${text}\n`);
   }
 
-  /** Something that went wrong without failing the command (an entry skipped, a lock refused): stderr, JSON too with --json. */
-  warning(warning: { code: string; message: string; conversation?: string }): void {
-    this.stderr.write(this.json ? `${JSON.stringify({ warning })}\n` : `warning: ${warning.code}: ${warning.message}\n`);
+  /**
+   * An error of one conversation that does not fail the command (an entry refused, a group
+   * broken, a lock that did not open): with --json a `{"kind":"error","conversation","code","message"}`
+   * line among the results, otherwise a plain line on stderr.
+   */
+  conversationError(error: { conversation?: string; group?: string; code: string; message: string }): void {
+    if (this.json) this.stdout.write(`${JSON.stringify({ kind: 'error', ...error })}\n`);
+    else this.stderr.write(`error${error.conversation ? ` in ${error.conversation}` : ''}: ${error.code}: ${error.message}\n`);
   }
 
   /** How a long task is going: stderr, as one JSON object a line with --json. */

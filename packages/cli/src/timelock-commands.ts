@@ -1,7 +1,7 @@
 /** @module `parley unlock [--solve]`: open time-locked messages by the server's release, or by solving their puzzles here (DESIGN §8). */
 import { ErrorCode, lockedMessages, markShown, ParleyError, solveLockedMessage, unreadMessages, type ClientStore, type Message, type SolveProgress } from '@parley/client';
 import { messageStore, type CommandContext } from './account-commands.js';
-import { noteEvent, printMessage, showUnread, withMessenger } from './messaging-commands.js';
+import { conversationNames, noteEvent, printMessage, showUnread, withMessenger } from './messaging-commands.js';
 
 /** Failures that mean the server is not there (or not answering): solving goes on without it. */
 const UNREACHABLE = new Set<string>([ErrorCode.CONNECTION_FAILED, ErrorCode.TIMEOUT, ErrorCode.UNAVAILABLE]);
@@ -22,7 +22,8 @@ export async function unlock(ctx: CommandContext, options: { solve?: boolean }):
       for (const gap of synced.gaps) noteEvent(ctx, { kind: 'gap', conversation: '', gap });
       // A release refused from the mailbox is refused again when fetched: say it once.
       const errors = new Map([...synced.errors, ...fetched.errors].map((error) => [`${error.code} ${error.conversation ?? ''} ${error.message}`, error]));
-      for (const error of errors.values()) noteEvent(ctx, error);
+      const names = errors.size > 0 ? await conversationNames(messenger) : new Map();
+      for (const error of errors.values()) noteEvent(ctx, error, names);
       await showUnread(ctx, messenger);
     });
   } catch (error) {
@@ -55,7 +56,7 @@ async function solveAll(ctx: CommandContext, store: ClientStore): Promise<void> 
       await solveLockedMessage(store, message, { onProgress: report });
     } catch (error) {
       if (!(error instanceof ParleyError) || (error.code !== ErrorCode.BAD_RELEASE && error.code !== ErrorCode.BAD_PUZZLE)) throw error;
-      ctx.output.warning({ code: error.code, message: error.message, conversation: message.groupId });
+      ctx.output.conversationError({ conversation: message.conversation, ...(message.kind === 'group' ? { group: message.groupId } : {}), code: error.code, message: error.message });
     }
   }
   const opened: Message[] = await unreadMessages(store);

@@ -59,6 +59,8 @@ export const ErrorCode = {
   UNREADABLE_ENTRY: 'UNREADABLE_ENTRY',
   /** The conversation is a message request not accepted yet: this device sends nothing into it until it is. */
   REQUEST_PENDING: 'REQUEST_PENDING',
+  /** A group this device can no longer follow (its state cannot advance and rejoining failed): sends to it are refused at once. */
+  GROUP_BROKEN: 'GROUP_BROKEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -13,12 +13,13 @@ const sealedBackup = bytes({ min: 1, max: 16 * 1024 });
 const opaqueRecord = bytes({ min: 1, max: 1024 });
 
 /** A device's signing key bound to the account by the identity key's signature (DESIGN §5). */
-export const deviceCertificateSchema = object({
+const deviceCertificateShape = {
   deviceId: deviceIdSchema,
   name: string({ min: 1, max: 64 }),
   publicKey: ed25519PublicKey,
   signature: ed25519Signature,
-});
+};
+export const deviceCertificateSchema = object(deviceCertificateShape);
 export type DeviceCertificate = Infer<typeof deviceCertificateSchema>;
 
 /** Who a signed-in connection is: the device it authenticated as. */
@@ -73,8 +74,11 @@ export const directoryEntrySchema = object({
   username: usernameSchema,
   identityKey: ed25519PublicKey,
   devices: array(deviceCertificateSchema, { max: 100 }),
-  /** Revoked devices: their credentials were valid when they joined groups, which now remove them. */
-  revokedDevices: array(deviceCertificateSchema, { max: 1000 }),
+  /**
+   * Revoked devices and when (Unix ms): their credentials were valid in what the server stored
+   * before then (groups now remove them), and are refused in anything stored after.
+   */
+  revokedDevices: array(object({ ...deviceCertificateShape, revokedAt: optional(uint()) }), { max: 1000 }),
 });
 export type DirectoryEntry = Infer<typeof directoryEntrySchema>;
 

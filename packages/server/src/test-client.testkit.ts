@@ -143,8 +143,7 @@ export class TestClient {
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
-function newDevice(username: string, identity: SigningKeyPair, deviceId: string): TestDevice {
-  const keys = generateSigningKeyPair();
+function newDevice(username: string, identity: SigningKeyPair, deviceId: string, keys: SigningKeyPair = generateSigningKeyPair()): TestDevice {
   return {
     username,
     deviceId,
@@ -180,14 +179,14 @@ export async function register(url: string, username: string): Promise<{ client:
   return { client, device };
 }
 
-/** Logs in with the password and enrols a further device of the same account. */
-export async function addDevice(url: string, first: TestDevice, deviceId: string): Promise<{ client: TestClient; device: TestDevice }> {
+/** Logs in with the password and enrols a further device of the same account, with new keys or the given ones (an attacker may reuse a key). */
+export async function addDevice(url: string, first: TestDevice, deviceId: string, keys?: SigningKeyPair): Promise<{ client: TestClient; device: TestDevice }> {
   const client = await TestClient.connect(url);
   const start = opaqueClient.startLogin(PASSWORD);
   const { response } = await client.request('login.start', { username: first.username, request: start.request });
   const { finish } = opaqueClient.finishLogin(start.state, PASSWORD, first.username, response);
   await client.request('login.finish', { finish });
-  const device = newDevice(first.username, first.identity, deviceId);
+  const device = newDevice(first.username, first.identity, deviceId, keys);
   await client.request('device.add', { device: certificate(device) });
   return { client, device };
 }

@@ -2,6 +2,7 @@ import { groupIdText, type LogEntry, type MailboxEntry, type RequestOf, type Res
 import { describe, expect, it } from 'vitest';
 import type { ConversationRecord } from '../store/client-store.js';
 import { testContext, testUser } from './context.testkit.js';
+import { markBroken } from './broken-groups.js';
 import { Inbox, type EntryProcessor } from './inbox.js';
 
 const alice = testUser('alice');
@@ -33,7 +34,7 @@ async function setup(processedSeq: number, fetchAnswer: (body: RequestOf<'sync.f
     },
   };
   const cursor = async () => (await store.getConversation(group))?.processedSeq;
-  return { inbox: new Inbox(ctx, processor), requester, processed, mailbox, cursor };
+  return { inbox: new Inbox(ctx, processor), requester, processed, mailbox, cursor, ctx };
 }
 
 describe('Inbox', () => {
@@ -114,5 +115,17 @@ describe('Inbox', () => {
       { mailbox: [3], cursors: [{ groupId, seq: 1 }] },
       { mailbox: [], cursors: [{ groupId, seq: 2 }] },
     ]);
+  });
+
+  it('acknowledges a pushed message of a group it could not join (marked broken) without a full sync, but not a commit that moves it on', async () => {
+    const { inbox, requester, ctx } = await setup(4);
+    const stranger = new Uint8Array(16).fill(9);
+    await markBroken(ctx, groupIdText(stranger), { reason: 'a credential was rejected', epoch: 1, at: 0 });
+    expect(await inbox.pushed({ ...entry(3), groupId: stranger })).toBe(true);
+    expect(requester.calls).toEqual([{ op: 'sync.ack', body: { mailbox: [], cursors: [{ groupId: stranger, seq: 3 }] } }]);
+    // A commit may make the group joinable: only a full sync can tell.
+    expect(await inbox.pushed({ ...entry(4), groupId: stranger, kind: 'commit' })).toBe(false);
+    expect(await inbox.pushed({ ...entry(5), groupId: new Uint8Array(16).fill(10) })).toBe(false);
+    expect(requester.calls).toHaveLength(1);
   });
 });

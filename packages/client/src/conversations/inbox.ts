@@ -9,6 +9,7 @@
  */
 import { groupIdText, type FetchRange, type Gap, type LogEntry, type MailboxEntry, type ResponseOf } from '@parley/protocol';
 import type { ConversationRecord } from '../store/client-store.js';
+import { brokenGroup } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { LogOutcome } from './pipeline.js';
@@ -54,7 +55,7 @@ export class Inbox implements GroupLog {
   async pushed(entry: LogEntry, via?: 'direct'): Promise<boolean> {
     const groupId = groupIdText(entry.groupId);
     const conversation = await this.ctx.store.getConversation(groupId);
-    if (!conversation) return false;
+    if (!conversation) return this.passOverBroken(entry);
     if (!conversation.active || entry.seq <= conversation.processedSeq) return true;
     const expected = this.nextExpected(conversation);
     if (entry.seq > expected && !(await this.fill({ groupId: entry.groupId, fromSeq: expected, toSeq: entry.seq - 1 }))) return false;
@@ -62,6 +63,18 @@ export class Inbox implements GroupLog {
     if (outcome !== 'processed') return outcome !== 'unknown';
     await this.acknowledge([], [{ groupId: entry.groupId, seq: entry.seq }]);
     this.forgetOwn(groupId, entry.seq);
+    return true;
+  }
+
+  /**
+   * A message of a group this device never could join (marked broken) in the epoch it broke in:
+   * acknowledged as it is, so a stranger's chatter there costs no full sync each. A commit
+   * moves the group on: then a full sync tries to join again.
+   */
+  private async passOverBroken(entry: LogEntry): Promise<boolean> {
+    const mark = await brokenGroup(this.ctx, groupIdText(entry.groupId));
+    if (!mark || entry.kind !== 'message' || entry.epoch > mark.epoch) return false;
+    await this.acknowledge([], [{ groupId: entry.groupId, seq: entry.seq }]);
     return true;
   }
 

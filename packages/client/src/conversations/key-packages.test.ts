@@ -38,12 +38,12 @@ describe('KeyPackages', () => {
     await keyPackages.ensure({ newDevice: true });
     for (let used = 0; used < 15; used++) {
       claim();
-      await keyPackages.used();
+      await keyPackages.used('one-time');
     }
     expect(requester.ops()).toEqual(['keys.upload']);
     claim();
     claim(); // one claim that no Welcome followed
-    await keyPackages.used(); // 4 left by its own count: below the low-water mark of 5
+    await keyPackages.used('one-time'); // 4 left by its own count: below the low-water mark of 5
     expect(requester.ops()).toEqual(['keys.upload', 'keys.count', 'keys.upload']);
     expect(uploads[1]?.keyPackages).toHaveLength(20 - 3); // the server said 3: back up to 20
     expect(uploads[1]?.lastResort).toBeUndefined();
@@ -62,5 +62,23 @@ describe('KeyPackages', () => {
     await store.putCached(`key-packages/${alice.device.deviceId}`, encodeCbor({ ...known, countedAt: known.countedAt - 2 * 60 * 60_000 }));
     await keyPackages.ensure({ recount: true });
     expect(requester.ops()).toEqual(['keys.count', 'keys.count']);
+  });
+
+  it('replaces the last-resort KeyPackage as soon as a Welcome used it, topping up the one-time ones too', async () => {
+    const { keyPackages, requester, uploads, store } = setup({ count: 0, lastResort: true });
+    await keyPackages.used('last-resort');
+    expect(requester.ops()).toEqual(['keys.count', 'keys.upload']);
+    expect(uploads[0]?.keyPackages).toHaveLength(20);
+    expect(uploads[0]?.lastResort).toBeInstanceOf(Uint8Array);
+    // The count it keeps is the server's, so the next ensure asks nothing.
+    expect((decodeCbor(await store.getCached(`key-packages/${alice.device.deviceId}`) ?? new Uint8Array()) as { count: number }).count).toBe(20);
+  });
+
+  it('uploads a new last-resort KeyPackage when the server says it has none (expired, or never uploaded)', async () => {
+    const { keyPackages, requester, uploads } = setup({ count: 12, lastResort: false });
+    await keyPackages.ensure();
+    expect(requester.ops()).toEqual(['keys.count', 'keys.upload']);
+    expect(uploads[0]?.keyPackages).toHaveLength(8);
+    expect(uploads[0]?.lastResort).toBeInstanceOf(Uint8Array);
   });
 });

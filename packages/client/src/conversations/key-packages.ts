@@ -13,6 +13,9 @@ const LOW_WATER = 5;
 /** How long a count is trusted before a full sync asks the server again. */
 const RECOUNT_AFTER_MS = 60 * 60_000;
 
+/** Which of this device's KeyPackages a Welcome used. */
+export type KeyPackageKind = 'one-time' | 'last-resort';
+
 const countSchema = s.object({ count: s.uint(), lastResort: s.boolean(), countedAt: s.uint() });
 type KeyPackageCount = { count: number; lastResort: boolean; countedAt: number };
 const cacheKey = (deviceId: string) => `key-packages/${deviceId}`;
@@ -39,8 +42,18 @@ export class KeyPackages {
     await this.save(known);
   }
 
-  /** A Welcome used up one of them: count it, and top up if that made the count low. */
-  async used(): Promise<void> {
+  /**
+   * A Welcome used one of them. A one-time one is counted, and the stock topped up if that made
+   * it low. The last-resort one is handed out only when no one-time one is left, and reusing it
+   * weakens every group joined with it (RFC 9420 §16.8): ask the server, then upload a new one
+   * (which replaces it there) with a fresh batch.
+   */
+  async used(kind: KeyPackageKind): Promise<void> {
+    if (kind === 'last-resort') {
+      const counted = await this.ctx.request('keys.count', {});
+      await this.save(await this.upload({ count: Math.min(counted.count, TARGET), lastResort: false, countedAt: Date.now() }));
+      return;
+    }
     const known = await this.known();
     if (!known) return;
     await this.save({ ...known, count: Math.max(0, known.count - 1) });

@@ -9,7 +9,7 @@ import type { ConversationRecord, StoredMessage } from '../store/client-store.js
 import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import { commitAllowed } from './policy.js';
-import { reason, RejectedEntry } from './rejected-entry.js';
+import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
 import { contentFailure, openIfReleased, receivedLock } from './timelocks.js';
 import { present, type Message } from './views.js';
 
@@ -37,9 +37,9 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
   }
   let processed;
   try {
-    processed = await processMessage(conversation.state, entry.payload, ctx.authentication.validate);
+    processed = await processMessage(conversation.state, entry.payload, ctx.authentication.validateAt(entry.sentAt));
   } catch (error) {
-    throw new RejectedEntry(ErrorCode.UNREADABLE_ENTRY, `entry ${entry.seq} from ${deviceKey(entry.sender)} did not decrypt or verify: ${reason(error)}`, {}, { cause: error });
+    throw channelFailure(error) ?? new RejectedEntry(ErrorCode.UNREADABLE_ENTRY, `entry ${entry.seq} from ${deviceKey(entry.sender)} did not decrypt or verify: ${reason(error)}`, {}, { cause: error });
   }
   if (processed.kind === 'commit') {
     if (!(await commitAllowed(ctx, entry, processed))) {

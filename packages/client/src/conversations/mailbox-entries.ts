@@ -3,20 +3,21 @@
  * of removal from one, a chunk of history from another device of the account, or a time-lock
  * release (DESIGN §8).
  */
-import { inspectMessage, joinFromWelcome } from '@parley/crypto';
-import { ErrorCode, groupIdText, toBase64Url, type MailboxEntry } from '@parley/protocol';
+import { groupMetadata, inspectMessage, joinFromWelcome } from '@parley/crypto';
+import { ErrorCode, groupIdText, ParleyError, toBase64Url, type GroupSummary, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
 import type { HistoryChunkReceived } from './events.js';
+import type { KeyPackageKind } from './key-packages.js';
 import { applyHistory } from './history.js';
-import { reason, RejectedEntry } from './rejected-entry.js';
+import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
 import { applyRelease, type OpenedLocks } from './timelocks.js';
 import { untitled } from './views.js';
 
 export interface AppliedMailboxEntry {
   /** The conversation that was joined or left. */
   changed?: string;
-  /** A Welcome used up one of this device's one-time KeyPackages. */
-  keyPackageUsed?: boolean;
+  /** A Welcome used one of this device's KeyPackages: a one-time one, or the last-resort one. */
+  keyPackageUsed?: KeyPackageKind;
   history?: HistoryChunkReceived;
   /** What a time-lock release opened, and what it did not. */
   released?: OpenedLocks;
@@ -52,11 +53,13 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
     if (!secret) continue;
     let joined;
     try {
-      joined = await joinFromWelcome(entry.payload, secret.privateState, ctx.authentication.validate);
+      joined = await joinFromWelcome(entry.payload, secret.privateState, ctx.authentication.validateAt(entry.sentAt));
     } catch (error) {
-      throw refused(`did not open or verify: ${reason(error)}`, error);
+      throw channelFailure(error) ?? refused(`did not open or verify: ${reason(error)}`, error);
     }
-    const summary = await ctx.groups.get(groupId, { refresh: true });
+    // A Welcome into another group than the one it was queued for would file that group's state under this one's id.
+    if (groupIdText(groupMetadata(joined.state).groupId) !== groupId) throw refused('is for another group than the one it came for');
+    const summary = await groupNow(ctx, groupId, entry);
     const peer = summary.kind === 'direct' ? summary.members.map((m) => m.username).find((name) => name !== ctx.self.username) : undefined;
     const now = Date.now();
     // A Welcome from someone who is not my contact is a message request (DESIGN §6 consent).
@@ -75,9 +78,20 @@ async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId
         createdAt: now,
         lastActivityAt: now,
       },
-      consumedKeyPackage: secret.ref,
+      // The last-resort KeyPackage stays on the server until its replacement is uploaded: its secret must outlive this Welcome.
+      ...(secret.lastResort ? {} : { consumedKeyPackage: secret.ref }),
     });
-    return { changed: groupId, keyPackageUsed: !secret.lastResort };
+    return { changed: groupId, keyPackageUsed: secret.lastResort ? 'last-resort' : 'one-time' };
   }
   throw refused('is for none of the KeyPackages this device holds');
+}
+
+/** The group as the server has it now; one that removed this account since the Welcome was sent refuses the Welcome. */
+async function groupNow(ctx: MessengerContext, groupId: string, entry: MailboxEntry): Promise<GroupSummary> {
+  try {
+    return await ctx.groups.get(groupId, { refresh: true });
+  } catch (error) {
+    if (!(error instanceof ParleyError) || (error.code !== ErrorCode.NOT_A_MEMBER && error.code !== ErrorCode.NOT_FOUND)) throw error;
+    throw new RejectedEntry(ErrorCode.NOT_A_MEMBER, `a Welcome from ${entry.sender.username} is for a group that no longer has you`, {}, { cause: error });
+  }
 }

@@ -7,11 +7,12 @@ import { addMembers, createGroup, groupMetadata, removeMembers, type MlsCommitOu
 import { deviceKey, ErrorCode, groupIdText, ParleyError, type DeviceRef, type GroupKind } from '@parley/protocol';
 import type { ConversationRecord } from '../store/client-store.js';
 import { credentialOwner } from '../trust/mls-credentials.js';
+import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
 import { requireAccepted } from './requests.js';
-import { MAX_SEND_ATTEMPTS } from './sending.js';
+import { catchUpOrRejoin, MAX_SEND_ATTEMPTS } from './sending.js';
 
 /** A commit ready to upload, with the routing change it declares (the server checks they agree). */
 export type CommitBundle = MlsCommitOutput & { welcome?: Uint8Array; add: DeviceRef[]; remove: DeviceRef[] };
@@ -79,8 +80,10 @@ export async function commitWithRetry(
   conversation: ConversationRecord,
   build: (current: ConversationRecord) => Promise<CommitBundle | undefined>,
 ): Promise<void> {
+  let stuck = false;
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+    await refuseIfBroken(ctx, current);
     requireAccepted(current);
     const bundle = await build(current);
     if (!bundle) return;
@@ -103,7 +106,7 @@ export async function commitWithRetry(
       return;
     } catch (error) {
       if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_SEND_ATTEMPTS) throw error;
-      await log.catchUp(current.groupId);
+      stuck = await catchUpOrRejoin(ctx, log, current, error, stuck);
     }
   }
 }

@@ -10,6 +10,7 @@ import type { Requester } from '../connection/requester.js';
 import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
+import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { directMessaging, type DirectMessaging } from './direct-messages.js';
 import { Contacts } from './contacts.js';
@@ -59,7 +60,7 @@ export class Messenger {
     this.pipeline = new Pipeline(this.ctx, {
       departed: (groupId, username) => noteDeparture(this.ctx, groupId, username),
       added: (groupId, usernames) => forgetDepartures(this.ctx, groupId, usernames),
-      keyPackageUsed: () => this.keyPackages.used(),
+      keyPackageUsed: (kind) => this.keyPackages.used(kind),
     });
     this.inbox = new Inbox(this.ctx, this.pipeline);
   }
@@ -126,6 +127,7 @@ export class Messenger {
         await this.syncNow();
         conversation = await this.direct(peer);
       }
+      if (!conversation) await this.refuseBroken((c) => c.kind === 'direct' && c.peer === peer);
       if (conversation) {
         // The group's tree holds the keys checked when they joined; the pin check refuses a key
         // changed since (IDENTITY_KEY_CHANGED) before anything is sent.
@@ -284,9 +286,19 @@ export class Messenger {
     try {
       return await views.findGroup(this.ctx.store, name);
     } catch (error) {
-      if (this.live || !(error instanceof ParleyError) || error.code !== ErrorCode.NOT_FOUND) throw error;
-      await this.syncNow();
-      return views.findGroup(this.ctx.store, name);
+      if (!(error instanceof ParleyError) || error.code !== ErrorCode.NOT_FOUND) throw error;
+      if (!this.live) await this.syncNow();
+      try {
+        return await views.findGroup(this.ctx.store, name);
+      } catch (again) {
+        await this.refuseBroken((c) => c.kind === 'group' && (c.groupId === name || c.title === name));
+        throw again;
+      }
     }
+  }
+
+  /** GROUP_BROKEN when a conversation `matches` that this device marked broken (it is inactive, so lookups pass it over). */
+  private async refuseBroken(matches: (conversation: ConversationRecord) => boolean): Promise<void> {
+    for (const conversation of await this.ctx.store.listConversations()) if (!conversation.active && matches(conversation)) await refuseIfBroken(this.ctx, conversation);
   }
 }

@@ -1,5 +1,5 @@
-import { createGroup } from '@parley/crypto';
-import { ErrorCode, groupIdText, type LogEntry, type MailboxEntry } from '@parley/protocol';
+import { addMembers, createGroup, generateKeyPackage } from '@parley/crypto';
+import { ErrorCode, groupIdText, toBase64Url, type LogEntry, type MailboxEntry } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { testContext, testUser } from './context.testkit.js';
 import { Pipeline } from './pipeline.js';
@@ -58,5 +58,58 @@ describe('Pipeline: each entry on its own', () => {
     ]);
     // Nothing cached: the account's entry is looked up, then once more for the sibling it does not list.
     expect(requester.ops()).toEqual(['directory.lookup', 'directory.lookup']);
+  });
+});
+
+describe('Pipeline: Welcomes', () => {
+  const carol = testUser('carol');
+
+  /** Bob's device with a last-resort KeyPackage, and two groups of Alice's that add it. */
+  async function lastResortWelcomes() {
+    const test = testContext(bob, {
+      'directory.lookup': ({ username }) => (username === 'alice' ? alice.entry : bob.entry),
+      'group.get': ({ groupId: id }) => ({ groupId: id, kind: 'group', epoch: 1, createdBy: 'alice', admins: ['alice'], members: [alice.device, bob.device], lastSeq: 1 }),
+    });
+    const lastResort = await generateKeyPackage(bob.member, { lastResort: true });
+    await test.store.putKeyPackages([{ ref: toBase64Url(lastResort.keyPackageRef), privateState: lastResort.privateState, lastResort: true }]);
+    const used: string[] = [];
+    const hooks = { departed: async () => undefined, added: async () => undefined, keyPackageUsed: async (kind: string) => void used.push(kind) };
+    const welcomes = await Promise.all(
+      [7, 8].map(async (fill, index) => {
+        const id = new Uint8Array(16).fill(fill);
+        const { state } = await createGroup(alice.member, id);
+        const { welcome } = await addMembers(state, alice.member, [lastResort.keyPackage], async () => true);
+        return { id: index + 1, kind: 'welcome', groupId: id, seq: 1, sender: alice.device, sentAt: 0, payload: welcome } satisfies MailboxEntry;
+      }),
+    );
+    return { ...test, used, welcomes, pipeline: new Pipeline(test.ctx, hooks) };
+  }
+
+  it('keeps the last-resort secret after a Welcome used it, and says which kind was used', async () => {
+    const { pipeline, events, used, welcomes, store } = await lastResortWelcomes();
+    for (const welcome of welcomes) await pipeline.mailboxEntry(welcome);
+    expect(events.filter((event) => event.kind === 'error')).toEqual([]);
+    expect(used).toEqual(['last-resort', 'last-resort']);
+    expect((await store.listConversations()).map((c) => c.active)).toEqual([true, true]);
+  });
+
+  it('refuses a Welcome into another group than the one it was queued for', async () => {
+    const { pipeline, events, welcomes, store } = await lastResortWelcomes();
+    const [first, second] = welcomes;
+    if (!first || !second) throw new Error('two Welcomes expected');
+    await pipeline.mailboxEntry({ ...first, payload: second.payload });
+    expect(events).toEqual([{ kind: 'error', conversation: groupIdText(first.groupId), code: ErrorCode.UNREADABLE_ENTRY, message: 'a Welcome from alice is for another group than the one it came for' }]);
+    expect(await store.listConversations()).toEqual([]);
+  });
+
+  it('refuses a Welcome whose tree holds a credential the directory does not vouch for', async () => {
+    const { pipeline, events, store } = await lastResortWelcomes();
+    const kp = await generateKeyPackage(bob.member);
+    await store.putKeyPackages([{ ref: toBase64Url(kp.keyPackageRef), privateState: kp.privateState, lastResort: false }]);
+    const id = new Uint8Array(16).fill(9);
+    const { state } = await createGroup(carol.member, id);
+    const { welcome } = await addMembers(state, carol.member, [kp.keyPackage], async () => true);
+    await pipeline.mailboxEntry({ id: 9, kind: 'welcome', groupId: id, seq: 1, sender: carol.device, sentAt: 0, payload: welcome });
+    expect(events).toEqual([{ kind: 'error', conversation: groupIdText(id), code: ErrorCode.UNREADABLE_ENTRY, message: expect.stringMatching(/^a Welcome from carol did not open or verify: .*credential was rejected/) }]);
   });
 });

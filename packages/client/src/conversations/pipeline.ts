@@ -4,13 +4,16 @@
  * failure is handled: a RejectedEntry is acknowledged (the cursor moves past it) and reported
  * as an error event of its conversation, never blocking the entries after it. A failure of the
  * channel or the store is not the entry's: it propagates, nothing is acknowledged, and the
- * entry is processed again on the next sync.
+ * entry is processed again on the next sync. A refused commit the server accepted leaves the
+ * group in an epoch this device cannot reach: it rejoins at once (rejoin.ts).
  */
 import { groupIdText, type LogEntry, type MailboxEntry } from '@parley/protocol';
 import type { MessengerContext } from './context.js';
+import type { KeyPackageKind } from './key-packages.js';
 import { applyLogEntry } from './log-entries.js';
 import { applyMailboxEntry } from './mailbox-entries.js';
 import { RejectedEntry } from './rejected-entry.js';
+import { recoverLostEpoch } from './rejoin.js';
 import type { OpenedLocks } from './timelocks.js';
 
 /** What became of a log entry: `unknown` means no conversation holds its group (not joined yet, or state lost). */
@@ -22,8 +25,8 @@ export interface PipelineHooks {
   departed(groupId: string, username: string): Promise<void>;
   /** A commit added devices of these users to a group. */
   added(groupId: string, usernames: string[]): Promise<void>;
-  /** A Welcome used up a one-time KeyPackage. */
-  keyPackageUsed(): Promise<void>;
+  /** A Welcome used one of this device's KeyPackages. */
+  keyPackageUsed(kind: KeyPackageKind): Promise<void>;
 }
 
 export class Pipeline {
@@ -56,7 +59,10 @@ export class Pipeline {
     } catch (error) {
       if (!(error instanceof RejectedEntry)) throw error;
       await this.ctx.store.apply({ conversation: { ...conversation, ...error.keep, processedSeq: entry.seq } });
-      this.ctx.emit({ kind: 'error', conversation: groupId, code: error.code, message: error.message });
+      const refusedCommit = entry.kind === 'commit';
+      this.ctx.emit({ kind: 'error', conversation: groupId, code: error.code, message: refusedCommit ? `${error.message}; rejoining the group` : error.message });
+      // The server took the commit, so the group moved on without this device: rejoin, or mark it broken.
+      if (refusedCommit) await recoverLostEpoch(this.ctx, groupId);
     }
     return 'processed';
   }
@@ -64,7 +70,7 @@ export class Pipeline {
   async mailboxEntry(entry: MailboxEntry): Promise<void> {
     try {
       const applied = await applyMailboxEntry(this.ctx, entry);
-      if (applied.keyPackageUsed) await this.hooks.keyPackageUsed();
+      if (applied.keyPackageUsed) await this.hooks.keyPackageUsed(applied.keyPackageUsed);
       if (applied.history) this.ctx.emit({ kind: 'history', chunk: applied.history });
       if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: applied.changed });
       if (applied.released) this.opened(applied.released);

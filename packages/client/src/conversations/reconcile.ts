@@ -4,12 +4,13 @@
  * yourself, so the others do it; anyone may, once the device is unrouted or revoked), and this
  * account's devices missing from a group are added. Racing members resolve by first-wins.
  */
-import { groupMetadata, removeMembers } from '@parley/crypto';
-import { decodeCbor, deviceKey, encodeCbor, groupIdText, s, sameDevice, usernameSchema, type DirectoryEntry, type GroupSummary } from '@parley/protocol';
+import { CryptoError, groupMetadata, removeMembers } from '@parley/crypto';
+import { decodeCbor, deviceKey, encodeCbor, ErrorCode, groupIdText, ParleyError, s, sameDevice, usernameSchema, type DirectoryEntry, type GroupSummary } from '@parley/protocol';
 import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import type { GroupLog } from './inbox.js';
 import { addUsers, commitWithRetry } from './membership.js';
+import { channelFailure, reason } from './rejected-entry.js';
 import { sendContent } from './sending.js';
 import { untitled } from './views.js';
 
@@ -23,11 +24,12 @@ export async function reconcileGroup(ctx: MessengerContext, log: GroupLog, group
   if (!conversation?.active || conversation.requestFrom !== undefined) return;
   const routed = new Set(group.members.map(deviceKey));
   const myActive = new Set(mine.devices.map((device) => device.deviceId));
+  const revoked = await revokedInTree(ctx, conversation.state);
   const stale = (state: Uint8Array) =>
     groupMetadata(state).members.filter((leaf) => {
       const owner = credentialOwner(leaf.identity);
       if (!owner || sameDevice(owner, ctx.self)) return false;
-      return !routed.has(deviceKey(owner)) || (owner.username === ctx.self.username && !myActive.has(owner.deviceId));
+      return !routed.has(deviceKey(owner)) || revoked.has(deviceKey(owner)) || (owner.username === ctx.self.username && !myActive.has(owner.deviceId));
     });
   if (stale(conversation.state).length > 0) {
     await commitWithRetry(ctx, log, conversation, async (current) => {
@@ -46,10 +48,69 @@ export async function reconcileGroup(ctx: MessengerContext, log: GroupLog, group
   await ctx.store.putCached(departuresKey(groupId), undefined);
 }
 
-/** Every active group, against a fresh list of the account's devices (a sibling may have come or gone). */
+/**
+ * Devices in the group's tree that the directory, as last fetched, lists as revoked: the server
+ * may still route them, but their credentials are no longer vouched for (issue #11 §6).
+ */
+async function revokedInTree(ctx: MessengerContext, state: Uint8Array): Promise<Set<string>> {
+  const revoked = new Set<string>();
+  const users = new Set(groupMetadata(state).members.flatMap((leaf) => credentialOwner(leaf.identity)?.username ?? []));
+  for (const username of users) {
+    for (const device of (await ctx.directory.cached(username))?.revokedDevices ?? []) revoked.add(deviceKey({ username, deviceId: device.deviceId }));
+  }
+  return revoked;
+}
+
+/**
+ * Every active group, against a fresh list of the account's devices (a sibling may have come or
+ * gone). A group whose reconciling fails for a reason of its own (the server refuses the commit,
+ * a KeyPackage is missing) is reported once as an error of that group and left alone until its
+ * epoch moves; the other groups go on, and so does the sync.
+ */
 export async function reconcileAll(ctx: MessengerContext, log: GroupLog, groups: GroupSummary[]): Promise<void> {
   const mine = await ctx.directory.entry(ctx.self.username, { refresh: true });
-  for (const group of groups) await reconcileGroup(ctx, log, group, mine);
+  for (const group of groups) {
+    const groupId = groupIdText(group.groupId);
+    if ((await heldEpoch(ctx, groupId)) === group.epoch) continue;
+    try {
+      await reconcileGroup(ctx, log, group, mine);
+    } catch (error) {
+      if (!isGroupFailure(error)) throw channelFailure(error) ?? error;
+      await ctx.store.putCached(heldKey(groupId), encodeCbor(group.epoch));
+      const code = error instanceof ParleyError ? error.code : ErrorCode.UNREADABLE_ENTRY;
+      ctx.emit({ kind: 'error', conversation: groupId, code, message: `could not bring the group's members up to date: ${reason(error)}` });
+    }
+  }
+}
+
+/** A group whose reconciling failed in this epoch: not tried again until the epoch moves. */
+const heldKey = (groupId: string) => `reconcile-held/${groupId}`;
+
+async function heldEpoch(ctx: MessengerContext, groupId: string): Promise<unknown> {
+  const bytes = await ctx.store.getCached(heldKey(groupId));
+  try {
+    return bytes && decodeCbor(bytes);
+  } catch {
+    // Unreadable: as if not held; a failing group is held again after one more try.
+    return undefined;
+  }
+}
+
+/** Refusals that are the group's own: trying again in the same epoch ends the same way. */
+const GROUP_REFUSALS = new Set<string>([
+  ErrorCode.INVALID_COMMIT,
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.NOT_A_MEMBER,
+  ErrorCode.NO_KEY_PACKAGES,
+  ErrorCode.STALE_EPOCH,
+  ErrorCode.UNKNOWN_USER,
+  ErrorCode.IDENTITY_KEY_CHANGED,
+]);
+
+function isGroupFailure(error: unknown): boolean {
+  if (error instanceof CryptoError) return channelFailure(error) === undefined;
+  return error instanceof ParleyError && GROUP_REFUSALS.has(error.code);
 }
 
 /** A member announced leaving: before anything more is sent into the group, its leaves must go. */

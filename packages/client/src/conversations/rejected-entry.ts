@@ -1,5 +1,5 @@
 /** @module The one failure an entry's processing may end in without stopping the others. */
-import type { ErrorCode } from '@parley/protocol';
+import { ParleyError, type ErrorCode } from '@parley/protocol';
 import type { ConversationRecord } from '../store/client-store.js';
 
 /**
@@ -21,4 +21,14 @@ export class RejectedEntry extends Error {
 
 export function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The channel's failure inside an MLS operation's error (the directory could not be asked while
+ * a credential was checked): the entry is not at fault, so it must not be acknowledged or held
+ * against its group. Returns that ParleyError, if the error's causes hold one.
+ */
+export function channelFailure(error: unknown): ParleyError | undefined {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) if (cause instanceof ParleyError) return cause;
+  return undefined;
 }

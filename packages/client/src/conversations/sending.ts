@@ -12,10 +12,12 @@
 import { encrypt, groupMetadata } from '@parley/crypto';
 import { encodeContent, ErrorCode, ParleyError, toBase64Url } from '@parley/protocol';
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
+import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
 import { requireAccepted } from './requests.js';
+import { recoverLostEpoch } from './rejoin.js';
 import { lockedContent } from './timelocks.js';
 import { present, type Message } from './views.js';
 
@@ -79,8 +81,10 @@ export async function sendContent(
   content: Parameters<typeof encodeContent>[0],
   onSealed?: (epoch: number, message: Uint8Array) => Promise<void>,
 ): Promise<{ seq: number; conversation: ConversationRecord }> {
+  let stuck = false;
   for (let attempt = 1; ; attempt++) {
     const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+    await refuseIfBroken(ctx, current);
     if (!current.active) throw new ParleyError(ErrorCode.NOT_A_MEMBER, `you are no longer a member of ${current.title}`);
     requireAccepted(current);
     const { message, state } = await encrypt(current.state, ctx.member, encodeContent(content));
@@ -94,7 +98,23 @@ export async function sendContent(
       return { seq, conversation: advanced };
     } catch (error) {
       if (!(error instanceof ParleyError) || error.code !== ErrorCode.STALE_EPOCH || attempt >= MAX_SEND_ATTEMPTS) throw error;
-      await log.catchUp(current.groupId);
+      stuck = await catchUpOrRejoin(ctx, log, current, error, stuck);
     }
   }
+}
+
+/**
+ * After STALE_EPOCH: process the group's newer entries. If twice in a row they leave this device
+ * in the epoch it was in while the server is further on, no entry will bring it there (a lost
+ * epoch; once could be a race): rejoin by external commit, or the group is marked broken and the
+ * next attempt says GROUP_BROKEN. Returns whether this attempt was stuck, for the next call.
+ */
+export async function catchUpOrRejoin(ctx: MessengerContext, log: GroupLog, stale: ConversationRecord, error: ParleyError, stuckBefore: boolean): Promise<boolean> {
+  const before = groupMetadata(stale.state).epoch;
+  await log.catchUp(stale.groupId);
+  const after = await ctx.store.getConversation(stale.groupId);
+  const stuck = after?.active === true && groupMetadata(after.state).epoch === before && error.details.epoch !== undefined && BigInt(error.details.epoch) > before;
+  if (!stuck || !stuckBefore) return stuck;
+  await recoverLostEpoch(ctx, stale.groupId);
+  return false;
 }

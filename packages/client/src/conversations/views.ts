@@ -1,6 +1,7 @@
 /** @module Read-only views over the client store: conversation lists, unread and locked messages, group lookup. */
 import { ErrorCode, ParleyError, type GroupKind } from '@parley/protocol';
 import type { ClientStore, ConversationRecord, StoredMessage } from '../store/client-store.js';
+import { brokenGroup } from './broken-groups.js';
 
 /** A message as the user sees it. */
 export interface Message extends StoredMessage {
@@ -25,15 +26,20 @@ export function present(conversation: ConversationRecord, message: StoredMessage
 /** Chats: every conversation but message requests, pending or declined (those are listed apart). */
 const isChat = (conversation: ConversationRecord): boolean => conversation.requestFrom === undefined;
 
-/** A conversation with how many of its messages are unread, and how many are time-locked still. */
-export type ConversationSummary = ConversationRecord & { unread: number; locked: number };
+/** A conversation with how many of its messages are unread, how many are time-locked still, and why it is broken, if it is. */
+export type ConversationSummary = ConversationRecord & { unread: number; locked: number; broken?: string };
 
 /** Conversations with unread and locked counts, newest activity first. */
 export async function conversations(store: ClientStore): Promise<ConversationSummary[]> {
   const list = (await store.listConversations()).filter(isChat);
   const locked = new Map<string, number>();
   for (const message of await store.listLockedMessages()) locked.set(message.groupId, (locked.get(message.groupId) ?? 0) + 1);
-  const withCounts = await Promise.all(list.map(async (c) => ({ ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0 })));
+  const withCounts = await Promise.all(
+    list.map(async (c) => {
+      const broken = c.active ? undefined : await brokenGroup({ store }, c.groupId);
+      return { ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0, ...(broken ? { broken: broken.reason } : {}) };
+    }),
+  );
   return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
 }
 

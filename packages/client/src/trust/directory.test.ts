@@ -1,7 +1,7 @@
 import { deviceCertificateMessage, sign } from '@parley/crypto';
-import { encodeCbor, type DirectoryEntry } from '@parley/protocol';
+import { encodeCbor, ErrorCode, type DirectoryEntry } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { fakeRequester } from '../connection/fake-requester.testkit.js';
+import { fakeRequester, refusal } from '../connection/fake-requester.testkit.js';
 import { MemoryClientStore } from '../store/memory-client-store.js';
 import { AuthenticationService } from './authentication-service.js';
 import { Directory } from './directory.js';
@@ -74,5 +74,21 @@ describe('AuthenticationService', () => {
     expect(await authentication.validate(bob.member.identity, laptop.member.signaturePublicKey)).toBe(false);
     expect(await authentication.validate(new Uint8Array([1, 2, 3]), bob.member.signaturePublicKey)).toBe(false);
     expect(requester.ops()).toHaveLength(3);
+  });
+
+  it('refuses a revoked device in what was stored after its revocation, without asking again, and accepts it in what came before', async () => {
+    const revoked = { ...bob.entry, devices: [], revokedDevices: [{ ...bob.certificate, revokedAt: 5_000 }] };
+    const { requester, authentication } = setup([revoked]);
+    expect(await authentication.validate(bob.member.identity, bob.member.signaturePublicKey)).toBe(false);
+    expect(await authentication.validateAt(5_001)(bob.member.identity, bob.member.signaturePublicKey)).toBe(false);
+    // A commit the server stored while the device was active: it stays valid, and reconciling removes the device.
+    expect(await authentication.validateAt(4_999)(bob.member.identity, bob.member.signaturePublicKey)).toBe(true);
+    expect(requester.ops()).toEqual(['directory.lookup']);
+  });
+
+  it('fails the check, rather than refusing the credential, when the directory cannot be asked', async () => {
+    const requester = fakeRequester({ 'directory.lookup': () => Promise.reject(refusal(ErrorCode.CONNECTION_FAILED, 'the server went away')) });
+    const directory = new Directory((username) => requester.request('directory.lookup', { username }), new MemoryClientStore());
+    await expect(new AuthenticationService(directory).validate(bob.member.identity, bob.member.signaturePublicKey)).rejects.toMatchObject({ code: ErrorCode.CONNECTION_FAILED });
   });
 });

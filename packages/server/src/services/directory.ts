@@ -7,7 +7,7 @@ const certificate = (device: DeviceRecord): DeviceCertificate => ({ deviceId: de
 export class DirectoryService {
   constructor(private readonly storage: Storage) {}
 
-  /** What clients check MLS credentials against: active devices, and revoked ones listed apart. */
+  /** What clients check MLS credentials against: active devices, and revoked ones listed apart with when they were revoked. */
   async lookup(username: string): Promise<DirectoryEntry> {
     const account = await this.storage.getAccount(username);
     if (!account) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${username}`);
@@ -16,7 +16,7 @@ export class DirectoryService {
       username,
       identityKey: account.identityKey,
       devices: devices.filter((device) => device.revokedAt === undefined).map(certificate),
-      revokedDevices: devices.filter((device) => device.revokedAt !== undefined).map(certificate),
+      revokedDevices: devices.flatMap((device) => (device.revokedAt === undefined ? [] : [{ ...certificate(device), revokedAt: device.revokedAt }])),
     };
   }
 }

@@ -4,13 +4,13 @@
  * failures), and sending through the outbox (outbox.ts). The connection side lends it the
  * messenger; group membership is in groups.ts.
  */
-import { equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type SendOptions, type StoredMessage } from '@parley/client';
+import { brokenReason, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type SendOptions, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
 import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
+import { conversationError } from './conversation-errors.js';
 import { Outbox } from './outbox.js';
-import { lockFailureNotice } from './timelocks.js';
 
 export interface ConversationsHost {
   state(): AppState;
@@ -53,6 +53,8 @@ export function toChatMessage(message: StoredMessage, me: string | undefined): C
 export class Conversations {
   private refreshing = false;
   private refreshAgain = false;
+  /** Numbers the error lines of conversations, for their React keys. */
+  private errorLines = 0;
   readonly outbox: Outbox;
 
   constructor(private readonly host: ConversationsHost) {
@@ -80,7 +82,7 @@ export class Conversations {
     const views = await Promise.all(
       records.map(async (record): Promise<ConversationView> => {
         const peer = record.kind === 'direct' ? record.peer : undefined;
-        const [unread, last, verified] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false]);
+        const [unread, last, verified, broken] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false, record.active ? undefined : brokenReason(store, record.groupId)]);
         return {
           groupId: record.groupId,
           kind: record.kind,
@@ -88,6 +90,7 @@ export class Conversations {
           unread,
           lastActivityAt: Math.max(record.lastActivityAt, last?.sentAt ?? 0),
           active: record.active,
+          ...(broken ? { broken } : {}),
           ...(last ? { preview: `${last.sender === this.host.state().me?.username ? 'You' : last.sender}: ${last.text ?? 'a time-locked message'}` } : {}),
           ...(peer ? { peer, verified } : {}),
           ...(record.requestFrom === undefined ? {} : { request: record.requestFrom }),
@@ -116,7 +119,7 @@ export class Conversations {
     else if (event.kind === 'history') void this.reloadSelection();
     else if (event.kind === 'unlocked') this.opened(event.message);
     else if (event.kind === 'gap') this.host.set({ notice: `${event.gap.toSeq - event.gap.fromSeq + 1} older messages were dropped by the server before this device fetched them.` });
-    else if (event.kind === 'error') this.host.set({ notice: lockFailureNotice(event.code) ?? `Something sent to a conversation could not be read, so it was skipped (${event.code}).` });
+    else if (event.kind === 'error') this.host.set((state) => conversationError(state, event, ++this.errorLines));
     this.refreshSoon();
   }
 

@@ -47,6 +47,8 @@ export interface ConversationView {
   unread: number;
   lastActivityAt: number;
   active: boolean;
+  /** Why this browser can no longer follow the group (it could not rejoin it), if so. */
+  broken?: string;
   preview?: string;
   /** The other user of a direct chat. */
   peer?: string;
@@ -132,8 +134,17 @@ export interface AppState {
   /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
   solving: Record<string, SolvingView>;
   history: HistoryView;
+  /** What went wrong in each conversation this session (entries skipped, a group that broke), by group id. */
+  conversationErrors: Record<string, ConversationErrorLine[]>;
   /** Direct sessions (DESIGN §9): each peer's latest, and contacts waiting for an answer. */
   direct: { sessions: Record<string, DirectSessionView>; asking: string[] };
+}
+
+/** One error of a conversation, shown as a system line in its chat (issue #11 §1). */
+export interface ConversationErrorLine {
+  key: string;
+  code: string;
+  message: string;
 }
 
 /** A direct session with one peer: being set up, open, or how it ended. */
@@ -152,6 +163,7 @@ export const initialState: AppState = {
   keyChanged: [],
   solving: {},
   history: { autoSend: false, expected: false },
+  conversationErrors: {},
   direct: { sessions: {}, asking: [] },
 };
 

@@ -1,6 +1,7 @@
 /** @module One conversation: its messages, live, and the composer. */
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.js';
+import { ConversationErrors } from './ConversationErrors.js';
 import { MembersDialog } from './dialogs.js';
 import { DirectBar } from './Direct.js';
 import { isoTime, longDate, messageTime } from './format.js';
@@ -110,6 +111,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
           <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} actions={actions} solving={state.solving[message.key]} />
         ))}
       </ol>
+      {selection.kind === 'chat' && <ConversationErrors lines={state.conversationErrors[selection.groupId]} />}
       {sendError && (
         <p role="alert" className="error pad">
           {sendError}
@@ -139,7 +141,7 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
         </form>
       ) : (
         <p className="hint pad" role="status">
-          You are no longer a member of this group.
+          {conversation?.broken ? `This browser can no longer follow this group, so nothing can be sent to it (${conversation.broken}).` : 'You are no longer a member of this group.'}
         </p>
       )}
       {showMembers && conversation && <MembersDialog state={state} actions={actions} groupId={conversation.groupId} name={name} onClose={() => setShowMembers(false)} />}
