@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConversationEvent } from '@parley/client';
 import { groupMetadata, processMessage } from '@parley/crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +149,29 @@ describe('end-to-end encrypted conversations', () => {
     await expect(processMessage(before, new Uint8Array(rows[0]?.payload ?? []), async () => true)).rejects.toMatchObject({ name: 'CryptoError' });
     expect(await zack.receive()).toEqual(['yara: just us now']);
     expect(await abel.receive()).toEqual([]);
+  });
+
+  it('reports what a commit changed in membership (by whom, which devices) and who announced leaving', async () => {
+    const [pia, quin, rolf, sven, tove] = await accounts('pia', 'quin', 'rolf', 'sven', 'tove');
+    const group = await (await pia.messenger()).createGroup('roster', ['quin', 'rolf', 'sven']);
+    await Promise.all([quin.receive(), rolf.receive(), sven.receive()]);
+    const changes: Extract<ConversationEvent, { kind: 'changed' }>[] = [];
+    (await quin.messenger()).onEvent((event) => {
+      if (event.kind === 'changed' && event.conversation === group.groupId) changes.push(event);
+    });
+
+    await (await pia.messenger()).removeFromGroup(group.groupId, ['rolf']);
+    await quin.receive();
+    expect(changes.at(-1)).toMatchObject({ membership: { by: 'pia', added: [], removed: [{ username: 'rolf' }] }, seq: expect.any(Number) });
+
+    await (await pia.messenger()).addToGroup(group.groupId, ['tove']);
+    await quin.receive();
+    const toveDevice = (await tove.open()).currentSession?.deviceId;
+    expect(changes.at(-1)).toMatchObject({ membership: { by: 'pia', added: [{ username: 'tove', deviceId: toveDevice }], removed: [] } });
+
+    await (await sven.messenger()).leaveGroup(group.groupId);
+    await quin.receive();
+    expect(changes.some((event) => event.departed === 'sven')).toBe(true);
   });
 
   it('two admins commit at once: one wins, the other retries; all end in the same epoch and can talk', async () => {

@@ -6,7 +6,7 @@
  * device ring, floods are rate-limited, and malformed signalling gets clear errors while
  * everyone else carries on.
  */
-import { ErrorCode, ParleyError, decodeServerMessage, encodeEvent, encodeRequest, fromBase64Url, toBase64Url, type Event } from '@parley/protocol';
+import { ErrorCode, ParleyError, decodeServerMessage, encodeEvent, encodeRequest, type Event } from '@parley/protocol';
 import { type DirectSession, type DirectStateChange } from '@parley/client';
 import { weriftLinkFactory } from '@parley/client/node';
 import { MemoryBus, type BusEvents, type BusTopic } from '@parley/server';
@@ -26,11 +26,11 @@ class FingerprintRewritingBus extends MemoryBus {
   override publish<T extends BusTopic>(topic: T, message: BusEvents[T]): Promise<void> {
     const deliver = message as BusEvents['deliver'];
     if (topic === 'deliver' && deliver.kind === 'direct.signal' && this.rewrite) {
-      const decoded = decodeServerMessage(fromBase64Url(deliver.envelope));
+      const decoded = decodeServerMessage(deliver.envelope);
       if (decoded.type === 'event' && decoded.event.kind === 'direct.signal' && decoded.event.body.kind === this.rewrite) {
         const data = decoded.event.body.data.replace(/^a=fingerprint:(\S+) .*$/m, `a=fingerprint:$1 ${FORGED}`);
         this.rewritten++;
-        return super.publish(topic, { ...deliver, envelope: toBase64Url(encodeEvent('direct.signal', { ...decoded.event.body, data })) } as BusEvents[T]);
+        return super.publish(topic, { ...deliver, envelope: encodeEvent('direct.signal', { ...decoded.event.body, data }) } as BusEvents[T]);
       }
     }
     return super.publish(topic, message);

@@ -16,7 +16,8 @@ const SERVER_MARKERS: [string, RegExp][] = [
   ['ioredis', /ioredis/],
   ['ws (the Node WebSocket server)', /WebSocketServer|perMessageDeflate/],
   ['a node: built-in', /["'`]node:[a-z_/]+["'`]/],
-  ['a Node-only module', /["'`](fs|fs\/promises|net|http|https|child_process|worker_threads)["'`]/],
+  // Imported or required, not any string: a link finder's "http" and "https" schemes are no Node modules.
+  ['a Node-only module', /(?:from|require\(|import\()\s*["'`](fs|fs\/promises|net|http|https|child_process|worker_threads)["'`]/],
   ['the server package', /@parley\/server|AccountService|loadOrCreateServerKeys|registration record store/],
   ['the Node SDK adapters', /DirectoryProfileStore|SqliteClientStore|nodeSocketFactory/],
 ];

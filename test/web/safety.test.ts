@@ -149,6 +149,8 @@ describe('safety numbers in the web client', () => {
     // The chat warns before anything is typed, and a send is refused in words.
     await alice.page.getByRole('button', { name: 'Back to chat' }).click();
     await alice.page.getByRole('alert').filter({ hasText: 'bob’s identity key changed.' }).waitFor();
+    // The history says so too, where it happened, and keeps saying it after the warning is resolved.
+    await history(alice.page).getByRole('listitem').filter({ hasText: 'bob’s safety number changed.' }).waitFor({ timeout: 30_000 });
     const logged = groupLogLength();
     await alice.page.getByRole('textbox', { name: 'Message' }).fill('This must not reach a stranger.');
     await alice.page.getByRole('button', { name: 'Send' }).click();
@@ -165,5 +167,8 @@ describe('safety numbers in the web client', () => {
     await alice.page.getByRole('status').filter({ hasText: 'Verified.' }).waitFor({ timeout: 30_000 });
     await expect(alice.page.getByRole('alert').filter({ hasText: 'KEY CHANGED.' }).count()).resolves.toBe(0);
     await conversationEntry(alice.page, 'bob', { trust: 'verified' }).waitFor();
+    await alice.page.getByRole('button', { name: 'Back to chat' }).click();
+    await history(alice.page).getByRole('listitem').filter({ hasText: 'bob’s safety number changed.' }).waitFor();
+    await expect(history(alice.page).getByRole('listitem').filter({ hasText: 'bob’s safety number changed.' }).count()).resolves.toBe(1);
   }, SLOW);
 });

@@ -125,7 +125,8 @@ export function history(page: Page): Locator {
 
 export async function send(page: Page, text: string): Promise<void> {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
-  await page.getByRole('button', { name: 'Send' }).click();
+  // Exactly "Send": other buttons (Send history) only start with it.
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
   // "Sent" once the server numbered it.
   await history(page).getByRole('listitem').filter({ hasText: text }).getByText('Sent', { exact: true }).waitFor({ timeout: 30_000 });
 }

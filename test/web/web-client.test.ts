@@ -353,10 +353,15 @@ describe('the web client in Chromium', () => {
     await stranger.page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor({ timeout: 30_000 });
     await stranger.context.close();
 
-    await startChat(alice.page, 'zed-nobody');
-    await alice.page.getByRole('textbox', { name: 'Message' }).fill('Are you there?');
-    await alice.page.getByRole('button', { name: 'Send' }).click();
-    await history(alice.page).getByText('Not sent: There is no user called zed-nobody.').waitFor({ timeout: 30_000 });
+    // New chat asks the directory first: no chat opens for a name nobody has.
+    await alice.page.getByRole('button', { name: 'New chat' }).click();
+    const dialog = alice.page.getByRole('dialog', { name: 'New chat' });
+    await dialog.getByLabel('Username').fill('zed-nobody');
+    await dialog.getByRole('button', { name: 'Start chat' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'There is no user called zed-nobody.' }).waitFor({ timeout: 30_000 });
+    await expect(alice.page.getByRole('region', { name: 'Chat with zed-nobody' }).count()).resolves.toBe(0);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
   }, SLOW);
 
   it('signs out a browser whose device was revoked from another device, and says why', async () => {

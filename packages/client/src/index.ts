@@ -10,7 +10,7 @@ export type { Registration, SignInOptions } from './account/sign-in.js';
 export { solvePow } from '@parley/crypto';
 export { Connection, type ConnectOptions } from './connection/connection.js';
 export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from './connection/socket.js';
-export type { ConversationError, ConversationEvent, HistoryChunkReceived, SyncResult } from './conversations/events.js';
+export type { ConversationError, ConversationEvent, HistoryChunkReceived, MembershipChange, SyncResult } from './conversations/events.js';
 export { brokenReason } from './conversations/broken-groups.js';
 export { Messenger } from './conversations/messenger.js';
 export { DirectSessions, type DirectDecision, type DirectOptions } from './direct/sessions.js';

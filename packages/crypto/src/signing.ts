@@ -1,7 +1,12 @@
-/** @module Ed25519 identity and device keys, and the exact byte strings they sign. */
-import { ed25519 } from '@noble/curves/ed25519.js';
+/**
+ * @module Ed25519 identity and device keys, and the exact byte strings they sign. The signing runs
+ * on the installed crypto provider: a server verifies a device signature on every reconnect.
+ */
 import { encodeCbor } from '@parley/protocol';
 import { CryptoError } from './errors.js';
+import { cryptoProvider } from './provider/installed.js';
+
+const SEED_LENGTH = 32;
 
 export interface SigningKeyPair {
   /** 32-byte Ed25519 seed. Keep secret. */
@@ -10,26 +15,24 @@ export interface SigningKeyPair {
 }
 
 export function generateSigningKeyPair(): SigningKeyPair {
-  const privateKey = ed25519.utils.randomSecretKey();
-  return { privateKey, publicKey: ed25519.getPublicKey(privateKey) };
+  const provider = cryptoProvider();
+  const privateKey = provider.randomBytes(SEED_LENGTH);
+  return { privateKey, publicKey: provider.ed25519PublicKey(privateKey) };
 }
 
 export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
-  if (seed.byteLength !== 32) throw new CryptoError('BAD_INPUT', 'an Ed25519 seed is 32 bytes');
-  return { privateKey: seed, publicKey: ed25519.getPublicKey(seed) };
+  if (seed.byteLength !== SEED_LENGTH) throw new CryptoError('BAD_INPUT', 'an Ed25519 seed is 32 bytes');
+  return { privateKey: seed, publicKey: cryptoProvider().ed25519PublicKey(seed) };
 }
 
 export function sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
-  return ed25519.sign(message, privateKey);
+  if (privateKey.byteLength !== SEED_LENGTH) throw new CryptoError('BAD_INPUT', 'an Ed25519 private key is a 32-byte seed');
+  return cryptoProvider().ed25519Sign(privateKey, message);
 }
 
+/** RFC 8032 §5.1.7, strictly (every provider refuses non-canonical encodings alike); false for a malformed key or signature. */
 export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    return ed25519.verify(signature, message, publicKey);
-  } catch {
-    // noble throws on malformed points or lengths; for a verifier that is simply "invalid".
-    return false;
-  }
+  return cryptoProvider().ed25519Verify(publicKey, message, signature);
 }
 
 // Every signed message starts with its own context string, so a signature made for one

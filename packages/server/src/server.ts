@@ -99,6 +99,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const stopTimelock = services.timelock.start();
 
   const onSocket = (ws: WebSocket, _request: unknown, ip: string) => {
+    const id = nextConnectionId++;
     const connection: Connection = new Connection(
       {
         send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
@@ -137,7 +138,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
         },
       },
-      log.child({ conn: nextConnectionId++ }),
+      () => log.child({ conn: id }),
     );
     connections.add(connection);
     byAddress.set(ip, (byAddress.get(ip) ?? new Set()).add(connection));

@@ -4,13 +4,22 @@
  * pipeline emits them one entry at a time, whether the entry was pushed or fetched; apps
  * subscribe to show them live.
  */
-import type { ErrorCode, Gap } from '@parley/protocol';
+import type { DeviceRef, ErrorCode, Gap } from '@parley/protocol';
 import type { Message } from './views.js';
 
 export interface HistoryChunkReceived {
   received: number;
   total: number;
   messages: number;
+}
+
+/** Who a commit added and removed, by MLS leaf (DESIGN §6): what the group's keys now reach. */
+export interface MembershipChange {
+  /** Who committed. */
+  by: string;
+  /** A new member's device, or a new device of a member. */
+  added: DeviceRef[];
+  removed: DeviceRef[];
 }
 
 export type ConversationEvent =
@@ -26,8 +35,11 @@ export type ConversationEvent =
   /** The server no longer had these entries (retention or quota): reported, never silently lost. */
   | { kind: 'gap'; conversation: string; gap: Gap }
   | { kind: 'history'; chunk: HistoryChunkReceived }
-  /** The conversation's record changed: joined, titled, membership changed, left or removed. */
-  | { kind: 'changed'; conversation: string };
+  /**
+   * The conversation's record changed: joined, titled, membership changed, left or removed. From
+   * a log entry: its `seq`, what a commit changed in `membership`, and who announced leaving in `departed`.
+   */
+  | { kind: 'changed'; conversation: string; seq?: number; membership?: MembershipChange; departed?: string };
 
 export type ConversationError = Extract<ConversationEvent, { kind: 'error' }>;
 

@@ -8,6 +8,7 @@ import { decodeMessageContent, deviceKey, ErrorCode, groupIdText, sameDevice, ty
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
 import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
+import type { MembershipChange } from './events.js';
 import { commitAllowed } from './policy.js';
 import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
 import { contentFailure, openIfReleased, receivedLock } from './timelocks.js';
@@ -23,6 +24,8 @@ export interface AppliedEntry {
   joinedExternally?: boolean;
   /** Users a commit added devices of. */
   added?: string[];
+  /** What a commit changed in the group's membership. */
+  membership?: MembershipChange;
   /** A time-locked message whose release came first did not open with it (kept locked). */
   refused?: RejectedEntry;
 }
@@ -47,8 +50,9 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     }
     await ctx.store.apply({ conversation: advance({ state: processed.state, active: !processed.removedSelf, lastActivityAt: entry.sentAt }) });
     await ctx.groups.stale(conversation.groupId);
-    const added = processed.added.flatMap((leaf) => credentialOwner(leaf.identity)?.username ?? []);
-    return { changed: true, joinedExternally: processed.external, added };
+    const owners = (leaves: { identity: Uint8Array }[]) => leaves.flatMap((leaf) => credentialOwner(leaf.identity) ?? []);
+    const membership: MembershipChange = { by: credentialOwner(processed.committer.identity)?.username ?? entry.sender.username, added: owners(processed.added), removed: owners(processed.removed) };
+    return { changed: true, joinedExternally: processed.external, added: membership.added.map((device) => device.username), membership };
   }
   let content;
   try {

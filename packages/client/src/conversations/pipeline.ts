@@ -54,7 +54,10 @@ export class Pipeline {
       if (applied.departed) await this.hooks.departed(groupId, applied.departed);
       if (applied.joinedExternally && conversation.kind === 'group') this.titleNeeded.set(groupId, entry.sender.username);
       if (applied.message) this.ctx.emit({ kind: 'message', message: via ? { ...applied.message, via } : applied.message });
-      else if (applied.changed) this.ctx.emit({ kind: 'changed', conversation: groupId });
+      else if (applied.changed) {
+        const detail = { ...(applied.membership ? { membership: applied.membership } : {}), ...(applied.departed ? { departed: applied.departed } : {}) };
+        this.ctx.emit({ kind: 'changed', conversation: groupId, seq: entry.seq, ...detail });
+      }
       if (applied.refused) this.ctx.emit({ kind: 'error', conversation: groupId, code: applied.refused.code, message: applied.refused.message });
     } catch (error) {
       if (!(error instanceof RejectedEntry)) throw error;

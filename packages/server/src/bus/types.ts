@@ -1,7 +1,7 @@
 /**
  * @module Cross-node events. In-process by default; a Redis adapter shares them between nodes.
- * Payloads are plain JSON (strings, numbers, arrays, maps) so any transport carries them as is;
- * bytes travel base64url-encoded.
+ * Payloads are plain JSON (strings, numbers, arrays, maps) and bytes (Uint8Array), which the
+ * in-process bus hands over as they are and the Redis bus carries base64-encoded.
  */
 import type { DeviceRef } from '@parley/protocol';
 
@@ -10,10 +10,10 @@ export interface BusEvents {
   'devices.revoked': { username: string; deviceIds: string[] };
   /**
    * A protocol event for some devices: every node pushes it to those of them connected to it.
-   * `envelope` is the event already encoded for the wire (protocol `encodeEvent`), base64url;
-   * `kind` repeats its event kind for logs and metrics.
+   * `envelope` is the event already encoded for the wire (protocol `encodeEvent`), once for all of
+   * them; `kind` repeats its event kind for logs and metrics.
    */
-  deliver: { devices: DeviceRef[]; kind: string; envelope: string };
+  deliver: { devices: DeviceRef[]; kind: string; envelope: Uint8Array };
   /**
    * A user's first device came online, or its last went offline. Every node tells its connected
    * users in `audience` (the user's mutual contacts), or all of them on an open server.

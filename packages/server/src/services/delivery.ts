@@ -158,18 +158,16 @@ export class DeliveryService {
       named.add(groupIdText(groupId));
     }
     if (new Set(body.mailbox).size !== body.mailbox.length) throw new ParleyError(ErrorCode.BAD_REQUEST, 'mailbox lists an entry twice');
-    const cursors = new Map((await this.storage.listCursors(session)).map((cursor) => [groupIdText(cursor.groupId), cursor]));
-    for (const { groupId, seq } of body.cursors) {
-      const cursor = cursors.get(groupIdText(groupId));
-      if (!cursor) throw new ParleyError(ErrorCode.BAD_REQUEST, `this device is not in group ${groupIdText(groupId)}`);
-      const end = cursor.removedSeq ?? cursor.lastSeq;
-      if (seq > end) throw new ParleyError(ErrorCode.BAD_REQUEST, `group ${groupIdText(groupId)} has no entry ${seq} for this device (last is ${end})`);
-    }
-    await this.storage.advanceCursors(session, body.cursors);
-    const deletedMailbox = await this.storage.deleteMailbox(session, body.mailbox);
-    let collected = 0;
-    for (const { groupId } of body.cursors) collected += await this.storage.collectAcknowledged(groupId);
-    if (deletedMailbox + collected > 0) this.log.debug({ event: 'sync.ack', mailbox: deletedMailbox, entries: collected }, 'acknowledged');
+    const { mailbox, entries } = await this.storage.acknowledge(session, body, (current) => {
+      const cursors = new Map(current.map((cursor) => [groupIdText(cursor.groupId), cursor]));
+      for (const { groupId, seq } of body.cursors) {
+        const cursor = cursors.get(groupIdText(groupId));
+        if (!cursor) throw new ParleyError(ErrorCode.BAD_REQUEST, `this device is not in group ${groupIdText(groupId)}`);
+        const end = cursor.removedSeq ?? cursor.lastSeq;
+        if (seq > end) throw new ParleyError(ErrorCode.BAD_REQUEST, `group ${groupIdText(groupId)} has no entry ${seq} for this device (last is ${end})`);
+      }
+    });
+    if (mailbox + entries > 0) this.log.debug({ event: 'sync.ack', mailbox, entries }, 'acknowledged');
     return {};
   }
 

@@ -3,7 +3,7 @@
  * to delivers it (DESIGN §6: online devices get a push at once). Pushes are a courtesy: what they
  * announce is already stored, and a device that misses one fetches it on reconnect.
  */
-import { encodeEvent, toBase64Url, type EventKind, type EventOf, type DeviceRef } from '@parley/protocol';
+import { encodeEvent, type EventKind, type EventOf, type DeviceRef } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../logger.js';
 
@@ -19,7 +19,7 @@ export class Push {
       await this.bus.publish('deliver', {
         devices: devices.map(({ username, deviceId }) => ({ username, deviceId })),
         kind,
-        envelope: toBase64Url(encodeEvent(kind, body)),
+        envelope: encodeEvent(kind, body),
       });
     } catch (error) {
       // The state is stored; the devices will fetch it. Never fail the request for a lost push.

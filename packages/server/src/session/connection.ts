@@ -16,7 +16,6 @@ import {
   ErrorCode,
   fragment,
   ParleyError,
-  PROTOCOL_VERSION,
   Reassembler,
   SUPPORTED_VERSIONS,
   ValidationError,
@@ -30,6 +29,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { StrikeReason } from '../services/abuse.js';
 import { TokenBucket, type RateLimiter } from '../services/rate-limit.js';
 import { Authentication } from './authentication.js';
+import { serverHello } from './server-hello.js';
 import { handlers, type RequestContext, type Services } from './handlers.js';
 
 /** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
@@ -60,13 +60,6 @@ export interface ConnectionOptions {
   metrics?: ServerMetrics;
 }
 
-/** Handshake message 2's payload: the version this server speaks, and why it refuses the client's if it does. */
-function serverHello(version: number): { v: number; error?: { code: ErrorCode; message: string } } {
-  if (SUPPORTED_VERSIONS.includes(version)) return { v: PROTOCOL_VERSION };
-  const message = `protocol version ${version} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}`;
-  return { v: PROTOCOL_VERSION, error: { code: ErrorCode.UNSUPPORTED_VERSION, message } };
-}
-
 /** `HANDSHAKE_TIMEOUT` → `handshake_timeout`: the `reason` label of closes counted in /metrics. */
 const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name.toLowerCase()]));
 
@@ -86,11 +79,13 @@ export class Connection implements RequestContext {
   private revokeAfterReply = false;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private readonly requests: TokenBucket | undefined;
+  private childLog: Logger | undefined;
 
+  /** `makeLog` makes this connection's logger when it first logs: most never do, and idle ones are many. */
   constructor(
     private readonly socket: FrameSocket,
     private readonly options: ConnectionOptions,
-    readonly log: Logger,
+    private readonly makeLog: () => Logger,
   ) {
     // Every failed proof is a strike for the address and a failure for the account.
     this.auth = new Authentication((username) => {
@@ -102,6 +97,10 @@ export class Connection implements RequestContext {
       this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout', { abort: true });
     }, options.handshakeTimeoutMs);
     this.requests = options.requestsPerSecond === undefined ? undefined : new TokenBucket(options.requestsPerSecond, options.requestsPerSecond * 2);
+  }
+
+  get log(): Logger {
+    return (this.childLog ??= this.makeLog());
   }
 
   strike(reason: StrikeReason): void {
@@ -277,6 +276,8 @@ export class Connection implements RequestContext {
     const session = this.auth.session;
     if (before !== 'device' && session) {
       clearTimeout(this.deadline);
+      // Not kept: a signed-in connection may stay open, idle, for days.
+      this.deadline = undefined;
       this.options.onAuthenticated(this, session);
     }
   }

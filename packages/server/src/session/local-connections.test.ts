@@ -1,14 +1,17 @@
-import type { DeviceRef } from '@parley/protocol';
+import { decodeServerMessage, type DeviceRef } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/index.js';
 import type { Connection } from './connection.js';
 import { LocalConnections } from './local-connections.js';
 
-/** A connection that records the presence events it is sent. */
+/** A connection that records the presence events it is sent, as encoded envelopes. */
 function fakeConnection(session: DeviceRef) {
   const events: string[] = [];
-  const connection = { session, sendEvent: (_kind: string, body: { username: string; online: boolean }) => events.push(`${body.username} ${body.online}`) };
-  return { connection: connection as unknown as Connection, events };
+  const sendEncodedEvent = (envelope: Uint8Array) => {
+    const message = decodeServerMessage(envelope);
+    if (message.type === 'event' && message.event.kind === 'presence') events.push(`${message.event.body.username} ${message.event.body.online}`);
+  };
+  return { connection: { session, sendEncodedEvent } as unknown as Connection, events };
 }
 
 describe('LocalConnections', () => {

@@ -3,7 +3,7 @@
  * reach them: revocations, event deliveries and presence. Every node subscribes, so a service on
  * any node reaches a device wherever it is connected.
  */
-import { deviceKey, fromBase64Url, type DeviceRef } from '@parley/protocol';
+import { deviceKey, encodeEvent, type DeviceRef } from '@parley/protocol';
 import type { Bus } from '../bus/index.js';
 import type { Connection } from './connection.js';
 
@@ -56,16 +56,17 @@ export class LocalConnections {
         for (const deviceId of deviceIds) for (const connection of [...this.ofDevice(username, deviceId)]) connection.revoke();
       }),
       bus.subscribe('deliver', ({ devices, envelope }) => {
-        let decoded: Uint8Array | undefined;
         for (const { username, deviceId } of devices) {
-          for (const connection of this.ofDevice(username, deviceId)) connection.sendEncodedEvent((decoded ??= fromBase64Url(envelope)));
+          for (const connection of this.ofDevice(username, deviceId)) connection.sendEncodedEvent(envelope);
         }
       }),
       bus.subscribe('presence', ({ username, online, audience, version }) => {
         if (version !== undefined && !this.isNewestPresence(username, version)) return;
         const targets = audience === 'all' ? this.all() : audience.flatMap((peer) => [...this.ofUser(peer)]);
+        // Encoded once for the whole audience (a big group's members each hear of every other).
+        let envelope: Uint8Array | undefined;
         for (const connection of targets) {
-          if (connection.session?.username !== username) connection.sendEvent('presence', { username, online });
+          if (connection.session?.username !== username) connection.sendEncodedEvent((envelope ??= encodeEvent('presence', { username, online })));
         }
       }),
     ];

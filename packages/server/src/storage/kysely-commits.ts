@@ -10,6 +10,7 @@
  */
 import type { DeviceRef } from '@parley/protocol';
 import type { Kysely, Transaction } from 'kysely';
+import { CompiledOnce } from './compiled-once.js';
 import { addAdmin, admins, deviceKey, leafRow, members } from './kysely-groups.js';
 import { int, toMailboxRecord } from './rows.js';
 import type { Database, MailboxTable } from './schema.js';
@@ -21,6 +22,7 @@ import {
   type GroupKind,
   type LogRecord,
   type MailboxRecord,
+  type MessageCheck,
   type NewCommit,
   type NewMessage,
 } from './types.js';
@@ -38,45 +40,52 @@ export async function allocateMailboxIds(tx: Transaction<Database>, count: numbe
   return int(row.value) - count + 1;
 }
 
-async function appendLog(tx: Transaction<Database>, entry: LogRecord, backlogQuota: number | undefined): Promise<void> {
-  await tx
-    .insertInto('group_log')
-    .values({
-      group_id: entry.groupId,
-      seq: entry.seq,
-      kind: entry.kind,
-      epoch: entry.epoch,
-      sender_username: entry.sender.username,
-      sender_device: entry.sender.deviceId,
-      payload: entry.payload,
-      created_at: entry.createdAt,
-    })
-    .execute();
-  // A sender that had read everything before its own entry has read that too: it never fetches
-  // its own entries, and its cursor must not hold back the log's garbage collection.
-  await tx
+const insertLogEntry = new CompiledOnce(
+  (db, groupId: Uint8Array, seq: number, kind: string, epoch: number, senderUsername: string, senderDevice: string, payload: Uint8Array, createdAt: number) =>
+    db.insertInto('group_log').values({
+      group_id: groupId,
+      seq,
+      kind,
+      epoch,
+      sender_username: senderUsername,
+      sender_device: senderDevice,
+      payload,
+      created_at: createdAt,
+    }),
+);
+
+// A sender that had read everything before its own entry has read that too: it never fetches
+// its own entries, and its cursor must not hold back the log's garbage collection.
+const followOwnEntry = new CompiledOnce((db, groupId: Uint8Array, username: string, deviceId: string, seq: number, previous: number) =>
+  db
     .updateTable('group_devices')
-    .set({ acked_seq: entry.seq })
-    .where('group_id', '=', entry.groupId)
-    .where('username', '=', entry.sender.username)
-    .where('device_id', '=', entry.sender.deviceId)
-    .where('acked_seq', '=', entry.seq - 1)
-    .execute();
-  if (backlogQuota === undefined) return;
-  // DESIGN §6 quota: a device more than `backlogQuota` entries behind skips the oldest; the skipped
-  // range is remembered and reported to it as a gap, never silently lost.
-  const keepFrom = entry.seq - backlogQuota;
-  await tx
+    .set({ acked_seq: seq })
+    .where('group_id', '=', groupId)
+    .where('username', '=', username)
+    .where('device_id', '=', deviceId)
+    .where('acked_seq', '=', previous),
+);
+
+// DESIGN §6 quota: a device more than `backlogQuota` entries behind skips the oldest; the skipped
+// range is remembered and reported to it as a gap, never silently lost.
+const skipPastQuota = new CompiledOnce((db, groupId: Uint8Array, keepFrom: number) =>
+  db
     .updateTable('group_devices')
     .set((eb) => ({
       quota_gap_from: eb.fn.coalesce('quota_gap_from', eb('acked_seq', '+', 1)),
       quota_gap_to: keepFrom,
       acked_seq: keepFrom,
     }))
-    .where('group_id', '=', entry.groupId)
+    .where('group_id', '=', groupId)
     .where('removed_seq', 'is', null)
-    .where('acked_seq', '<', keepFrom)
-    .execute();
+    .where('acked_seq', '<', keepFrom),
+);
+
+async function appendLog(tx: Transaction<Database>, entry: LogRecord, backlogQuota: number | undefined): Promise<void> {
+  const { groupId, seq, sender } = entry;
+  await insertLogEntry.execute(tx, groupId, seq, entry.kind, entry.epoch, sender.username, sender.deviceId, entry.payload, entry.createdAt);
+  await followOwnEntry.execute(tx, groupId, sender.username, sender.deviceId, seq, seq - 1);
+  if (backlogQuota !== undefined) await skipPastQuota.execute(tx, groupId, seq - backlogQuota);
 }
 
 export async function acceptCommit(db: Db, commit: NewCommit, check: GroupCheck): Promise<CommitResult> {
@@ -238,17 +247,20 @@ async function settleAdmins(tx: Transaction<Database>, groupId: Uint8Array, befo
   return [heir.username];
 }
 
-export async function appendMessage(db: Db, message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
+const claimNextSeq = new CompiledOnce((db, groupId: Uint8Array) =>
+  db
+    .updateTable('groups')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+    .where('group_id', '=', groupId)
+    .returning(['kind', 'epoch', 'last_seq']),
+);
+
+export async function appendMessage(db: Db, message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
   return db.transaction().execute(async (tx) => {
-    const claimed = await tx
-      .updateTable('groups')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-      .where('group_id', '=', message.groupId)
-      .returning(['kind', 'epoch', 'last_seq'])
-      .executeTakeFirst();
+    const [claimed] = await claimNextSeq.rows(tx, message.groupId);
     if (!claimed) throw new StorageNotFoundError('no such group');
     const routing = (await members(tx, message.groupId)).map(deviceKey);
-    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), admins: await admins(tx, message.groupId), members: routing });
+    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), members: routing });
     const entry: LogRecord = {
       groupId: message.groupId,
       seq: int(claimed.last_seq),

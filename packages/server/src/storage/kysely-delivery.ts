@@ -4,9 +4,10 @@
  */
 import type { DeviceRef } from '@parley/protocol';
 import type { Kysely } from 'kysely';
+import { CompiledOnce } from './compiled-once.js';
 import { bytes, hexKey, int, optionalInt, toLogRecord, toMailboxRecord } from './rows.js';
 import type { Database } from './schema.js';
-import type { CursorRecord, DeviceFetch, GapRecord, LogRange } from './types.js';
+import type { Acknowledgement, CursorRecord, DeviceFetch, GapRecord, LogRange } from './types.js';
 
 type Db = Kysely<Database>;
 
@@ -163,15 +164,18 @@ async function findGaps(db: Db, device: DeviceRef, groupId: Uint8Array | undefin
   return gaps;
 }
 
-export async function listCursors(db: Db, device: DeviceRef): Promise<CursorRecord[]> {
-  const rows = await db
+const selectCursors = new CompiledOnce((db, username: string, deviceId: string) =>
+  db
     .selectFrom('group_devices as d')
     .innerJoin('groups as g', 'g.group_id', 'd.group_id')
     .select(['d.group_id', 'd.acked_seq', 'd.removed_seq', 'g.last_seq'])
-    .where('d.username', '=', device.username)
-    .where('d.device_id', '=', device.deviceId)
-    .orderBy('d.group_id')
-    .execute();
+    .where('d.username', '=', username)
+    .where('d.device_id', '=', deviceId)
+    .orderBy('d.group_id'),
+);
+
+export async function listCursors(db: Db, device: DeviceRef): Promise<CursorRecord[]> {
+  const rows = await selectCursors.rows(db, device.username, device.deviceId);
   return rows.map((row) => ({
     groupId: bytes(row.group_id),
     ackedSeq: int(row.acked_seq),
@@ -180,37 +184,71 @@ export async function listCursors(db: Db, device: DeviceRef): Promise<CursorReco
   }));
 }
 
-export async function advanceCursors(db: Db, device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
-  // One statement per cursor, outside any transaction: each stands alone, and holding one row
-  // lock at a time means an acknowledgement never deadlocks with a commit (PostgreSQL).
-  for (const cursor of cursors) {
-    await db
-      .updateTable('group_devices')
-      .set({ acked_seq: cursor.seq })
-      .where('group_id', '=', cursor.groupId)
-      .where('username', '=', device.username)
-      .where('device_id', '=', device.deviceId)
-      .where('acked_seq', '<', cursor.seq)
-      .execute();
-    // Acknowledging the end of a quota gap means the device was told: forget the gap.
-    await db
-      .updateTable('group_devices')
-      .set({ quota_gap_from: null, quota_gap_to: null })
-      .where('group_id', '=', cursor.groupId)
-      .where('username', '=', device.username)
-      .where('device_id', '=', device.deviceId)
-      .where('quota_gap_to', '<=', cursor.seq)
-      .execute();
-  }
-  if (cursors.length === 0) return;
-  // A removed device that has read its removal needs nothing more from the group.
-  await db
+/**
+ * Everything a sync.ack changes, in one transaction (one durable commit to wait for, not one per
+ * statement). Deadlocks (PostgreSQL): it locks its own cursor rows in group order, then log rows
+ * in group order, and commits, which lock a group's row and then its cursor rows, never wait for
+ * log rows; so every chain of waits climbs in group order and cannot close into a cycle.
+ */
+export async function acknowledge(db: Db, device: DeviceRef, ack: Acknowledgement, check: (cursors: CursorRecord[]) => void): Promise<{ mailbox: number; entries: number }> {
+  return db.transaction().execute(async (tx) => {
+    const before = await listCursors(tx, device);
+    check(before);
+    const cursors = [...ack.cursors].sort((a, b) => compareBytes(a.groupId, b.groupId));
+    await moveCursors(tx, device, cursors, { removedSomewhere: before.some((cursor) => cursor.removedSeq !== undefined) });
+    const mailbox = await deleteMailbox(tx, device, ack.mailbox);
+    let entries = 0;
+    for (const { groupId } of cursors) entries += await collectAcknowledged(tx, groupId);
+    return { mailbox, entries };
+  });
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
+const moveCursor = new CompiledOnce((db, groupId: Uint8Array, username: string, deviceId: string, seq: number) =>
+  db
+    .updateTable('group_devices')
+    .set({ acked_seq: seq })
+    .where('group_id', '=', groupId)
+    .where('username', '=', username)
+    .where('device_id', '=', deviceId)
+    .where('acked_seq', '<', seq),
+);
+
+// Acknowledging the end of a quota gap means the device was told: forget the gap.
+const forgetQuotaGap = new CompiledOnce((db, groupId: Uint8Array, username: string, deviceId: string, seq: number) =>
+  db
+    .updateTable('group_devices')
+    .set({ quota_gap_from: null, quota_gap_to: null })
+    .where('group_id', '=', groupId)
+    .where('username', '=', username)
+    .where('device_id', '=', deviceId)
+    .where('quota_gap_to', '<=', seq),
+);
+
+// A removed device that has read its removal needs nothing more from the group.
+const dropReadRemovals = new CompiledOnce((db, username: string, deviceId: string) =>
+  db
     .deleteFrom('group_devices')
-    .where('username', '=', device.username)
-    .where('device_id', '=', device.deviceId)
+    .where('username', '=', username)
+    .where('device_id', '=', deviceId)
     .where('removed_seq', 'is not', null)
-    .whereRef('acked_seq', '>=', 'removed_seq')
-    .execute();
+    .whereRef('acked_seq', '>=', 'removed_seq'),
+);
+
+async function moveCursors(db: Db, device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[], options: { removedSomewhere: boolean }): Promise<void> {
+  for (const { groupId, seq } of cursors) {
+    await moveCursor.execute(db, groupId, device.username, device.deviceId, seq);
+    await forgetQuotaGap.execute(db, groupId, device.username, device.deviceId, seq);
+  }
+  if (cursors.length > 0 && options.removedSomewhere) await dropReadRemovals.execute(db, device.username, device.deviceId);
+}
+
+export async function advanceCursors(db: Db, device: DeviceRef, cursors: readonly { groupId: Uint8Array; seq: number }[]): Promise<void> {
+  await moveCursors(db, device, cursors, { removedSomewhere: true });
 }
 
 export async function deleteMailbox(db: Db, device: DeviceRef, ids: readonly number[]): Promise<number> {
@@ -224,17 +262,24 @@ export async function deleteMailbox(db: Db, device: DeviceRef, ids: readonly num
   return Number(result.numDeletedRows);
 }
 
-export async function collectAcknowledged(db: Db, groupId: Uint8Array): Promise<number> {
-  const cursor = await db
-    .selectFrom('group_devices')
-    .select((eb) => [eb.fn.min('acked_seq').as('acked'), eb.fn.countAll().as('devices')])
+/** More than any sequence number: with no device left to read it, the whole log can go. */
+const EVERYTHING = Number.MAX_SAFE_INTEGER;
+
+const deleteAcknowledged = new CompiledOnce((db, groupId: Uint8Array) =>
+  db
+    .deleteFrom('group_log')
     .where('group_id', '=', groupId)
-    .executeTakeFirstOrThrow();
-  let query = db.deleteFrom('group_log').where('group_id', '=', groupId);
-  // With no device left to read it, the whole log can go; otherwise what the slowest device acknowledged.
-  if (int(cursor.devices) > 0) query = query.where('seq', '<=', int(cursor.acked ?? 0));
-  const result = await query.executeTakeFirst();
-  return Number(result.numDeletedRows);
+    .where('seq', '<=', (eb) =>
+      eb
+        .selectFrom('group_devices')
+        .select((inner) => inner.fn.coalesce(inner.fn.min('acked_seq'), inner.val(EVERYTHING)).as('acked'))
+        .where('group_id', '=', groupId),
+    ),
+);
+
+/** What the slowest device acknowledged, in one statement. */
+export async function collectAcknowledged(db: Db, groupId: Uint8Array): Promise<number> {
+  return deleteAcknowledged.changed(db, groupId);
 }
 
 export async function deleteLogBefore(db: Db, cutoff: number): Promise<number> {

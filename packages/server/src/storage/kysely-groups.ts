@@ -5,6 +5,7 @@
  */
 import type { DeviceRef } from '@parley/protocol';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { CompiledOnce } from './compiled-once.js';
 import { bytes, hexKey, int } from './rows.js';
 import type { Database, GroupDevicesTable, GroupLeavesTable, GroupsTable } from './schema.js';
 import { StorageConflictError, type GroupKind, type GroupLeaf, type GroupMember, type GroupRecord, type NewGroup } from './types.js';
@@ -30,23 +31,26 @@ function toGroup(row: Omit<Selectable<GroupsTable>, 'group_info'>, admins: strin
 
 const groupColumns = ['group_id', 'kind', 'epoch', 'created_by', 'created_at', 'last_seq'] as const;
 
+const selectAdmins = new CompiledOnce((db, groupId: Uint8Array) => db.selectFrom('group_admins').select('username').where('group_id', '=', groupId).orderBy('username'));
+
 export async function admins(db: Db, groupId: Uint8Array): Promise<string[]> {
-  const rows = await db.selectFrom('group_admins').select('username').where('group_id', '=', groupId).orderBy('username').execute();
-  return rows.map((row) => row.username);
+  return (await selectAdmins.rows(db, groupId)).map((row) => row.username);
 }
 
-/** The routing list: devices not removed, in the order they joined. */
-export async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
-  const rows = await db
+const selectMembers = new CompiledOnce((db, groupId: Uint8Array) =>
+  db
     .selectFrom('group_devices')
     .select(['username', 'device_id', 'acked_seq', 'joined_seq'])
     .where('group_id', '=', groupId)
     .where('removed_seq', 'is', null)
     .orderBy('joined_seq')
     .orderBy('username')
-    .orderBy('device_id')
-    .execute();
-  return rows.map(toMember);
+    .orderBy('device_id'),
+);
+
+/** The routing list: devices not removed, in the order they joined. */
+export async function members(db: Db, groupId: Uint8Array): Promise<GroupMember[]> {
+  return (await selectMembers.rows(db, groupId)).map(toMember);
 }
 
 export const deviceKey = ({ username, deviceId }: DeviceRef): DeviceRef => ({ username, deviceId });

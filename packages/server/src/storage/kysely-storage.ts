@@ -12,6 +12,7 @@ import { bytes, int, optionalInt } from './rows.js';
 import type { AccountsTable, DevicesTable } from './schema.js';
 import {
   StorageConflictError,
+  type Acknowledgement,
   type AccountRecord,
   type ClaimedKeyPackage,
   type CommitResult,
@@ -23,6 +24,7 @@ import {
   type GroupRecord,
   type LogRange,
   type MailboxRecord,
+  type MessageCheck,
   type LogRecord,
   type NewCommit,
   type NewDevice,
@@ -231,7 +233,7 @@ export class KyselyStorage extends KyselyConsent implements Storage {
     return delivery.findSentMessage(this.db, groupId, sender, epoch, payload, window);
   }
 
-  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
+  appendMessage(message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
     return commits.appendMessage(this.db, message, check);
   }
 
@@ -261,6 +263,10 @@ export class KyselyStorage extends KyselyConsent implements Storage {
 
   collectAcknowledged(groupId: Uint8Array): Promise<number> {
     return delivery.collectAcknowledged(this.db, groupId);
+  }
+
+  acknowledge(device: DeviceRef, ack: Acknowledgement, check: (cursors: CursorRecord[]) => void): Promise<{ mailbox: number; entries: number }> {
+    return delivery.acknowledge(this.db, device, ack, check);
   }
 
   deleteLogBefore(cutoff: number): Promise<number> {

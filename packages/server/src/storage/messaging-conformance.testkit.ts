@@ -6,7 +6,6 @@ import {
   StorageConflictError,
   StorageNotFoundError,
   type AccountRecord,
-  type GroupCheck,
   type GroupLeaf,
   type NewCommit,
   type NewDevice,
@@ -39,7 +38,8 @@ const bob: DeviceRef = { username: 'bob', deviceId: 'bob-dev-1' };
 const carol: DeviceRef = { username: 'carol', deviceId: 'carol-dev1' };
 const GROUP = filled(0xa1);
 const NOW = 1_700_000_000_000;
-const pass: GroupCheck = () => undefined;
+/** Passes any check: of a commit (GroupCheck) or of a message (MessageCheck). */
+const pass = (): void => undefined;
 const BIG = 1 << 20;
 
 const kp = (fill: number, expiresAt = NOW + 1_000_000): NewKeyPackage => ({ id: filled(fill, 32), keyPackage: filled(fill, 100), expiresAt });
@@ -177,7 +177,7 @@ export function runMessagingConformance(current: () => Storage): void {
         // A leaf carried over without a known device (migration 0004) reads back as such.
         await storage.acceptCommit(commit(2, { leaves: { removed: [2], added: [leaf(2, undefined)] } }), pass);
         expect((await storage.getGroupLeaves(GROUP))[2]).toEqual(leaf(2, undefined));
-        const refuse: GroupCheck = () => {
+        const refuse = (): never => {
           throw new Error('refused');
         };
         await expect(storage.acceptCommit(commit(3, { leaves: { removed: [0, 1], added: [] } }), refuse)).rejects.toThrow('refused');
@@ -204,7 +204,7 @@ export function runMessagingConformance(current: () => Storage): void {
 
       it('changes nothing when the check inside the commit transaction throws', async () => {
         await storage.createGroup({ groupId: GROUP, kind: 'group', groupInfo: filled(0xd0, 60), creator: alice, creatorLeaf: leaf(0, alice), createdAt: NOW });
-        const refuse: GroupCheck = () => {
+        const refuse = (): never => {
           throw new Error('refused');
         };
         await expect(storage.acceptCommit(commit(0, { add: [bob], welcome: filled(0xee) }), refuse)).rejects.toThrow('refused');
@@ -432,6 +432,28 @@ export function runMessagingConformance(current: () => Storage): void {
         expect(await storage.deleteMailbox(alice, [id])).toBe(0);
         expect(await storage.deleteMailbox(bob, [id, id + 1000])).toBe(1);
         expect((await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).mailbox).toEqual([]);
+      });
+
+      it('acknowledges in one transaction: cursors, mailbox and collection together, or nothing when the check refuses', async () => {
+        await groupWithBob(); // seq 1; Bob has a Welcome
+        await send(storage, alice, 1); // seq 2
+        await send(storage, alice, 2); // seq 3
+        const welcome = (await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG })).mailbox[0]?.id ?? -1;
+        const refusal = new Error('refused');
+        const seen: unknown[] = [];
+        const refused = storage.acknowledge(bob, { cursors: [{ groupId: GROUP, seq: 3 }], mailbox: [welcome] }, (cursors) => {
+          seen.push(...cursors);
+          throw refusal;
+        });
+        await expect(refused).rejects.toBe(refusal);
+        expect(seen).toEqual([{ groupId: GROUP, ackedSeq: 1, removedSeq: undefined, lastSeq: 3 }]);
+        const untouched = await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG });
+        expect([untouched.mailbox.map((m) => m.id), untouched.entries.map((e) => e.seq)]).toEqual([[welcome], [2, 3]]);
+
+        expect(await storage.acknowledge(bob, { cursors: [{ groupId: GROUP, seq: 2 }], mailbox: [welcome] }, () => undefined)).toEqual({ mailbox: 1, entries: 2 });
+        expect(await storage.listCursors(bob)).toEqual([{ groupId: GROUP, ackedSeq: 2, removedSeq: undefined, lastSeq: 3 }]);
+        const left = await storage.fetchForDevice(bob, { limit: 10, maxBytes: BIG });
+        expect([left.mailbox, left.entries.map((e) => e.seq), left.gaps]).toEqual([[], [3], []]);
       });
 
       it('refuses a message for a missing group', async () => {

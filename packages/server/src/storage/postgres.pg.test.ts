@@ -141,6 +141,15 @@ describe('PostgreSQL storage', () => {
     expect(inspect(error, { depth: null })).not.toContain('not-the-password-7f3a');
   });
 
+  it('serves queries queued behind a busy pool, however long past the connect timeout they wait', async () => {
+    const storage = await open({ poolSize: 1, connectTimeoutMs: 300 });
+    // One connection, five queries of 150 ms: the last waits 600 ms for it. The connect timeout
+    // once bounded that wait too, and refused them ("timeout exceeded when trying to connect").
+    const queued = Array.from({ length: 5 }, () => sql`select pg_sleep(0.15)`.execute(storage.db));
+    expect(await Promise.all(queued)).toHaveLength(5);
+    await storage.close();
+  });
+
   it('survives the server going away while running, and recovers when it is back', async () => {
     const link = await startCuttableLink();
     const { log, lines } = capturedLogger();

@@ -33,6 +33,11 @@ export interface PostgresStorageOptions {
   startupTimeoutMs?: number;
   /** Time allowed to open one connection; after it the query needing it fails. Default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long a query may wait for a free connection while all are busy. Default 30 s: as long
+   * as a client waits for its reply, so a burst is served late rather than refused.
+   */
+  queueTimeoutMs?: number;
   /** Most connections this node holds open. Default 10. */
   poolSize?: number;
   log?: Logger;
@@ -62,7 +67,7 @@ function parseInt8(text: string): number {
 }
 
 export async function openPostgresStorage(url: string, options: PostgresStorageOptions = {}): Promise<KyselyStorage> {
-  const { schema, startupTimeoutMs = 30_000, connectTimeoutMs = 5_000, poolSize = 10 } = options;
+  const { schema, startupTimeoutMs = 30_000, connectTimeoutMs = 5_000, queueTimeoutMs = 30_000, poolSize = 10 } = options;
   const log = options.log ?? createLogger('silent');
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new TypeError(`options.schema must be a lowercase SQL identifier, not ${JSON.stringify(schema)}`);
@@ -71,11 +76,20 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
 
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, parseInt8);
+  // pg-pool's connectionTimeoutMillis bounds both the opening of a connection and the wait for
+  // a free one: as the connect timeout it refused queries queued behind a busy pool with
+  // "timeout exceeded when trying to connect" under load. Each client bounds its own opening.
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+    }
+  }
   const pool = new pg.Pool({
     connectionString: url,
     types,
     max: poolSize,
-    connectionTimeoutMillis: connectTimeoutMs,
+    Client: TimedClient,
+    connectionTimeoutMillis: queueTimeoutMs,
     keepAlive: true,
     application_name: 'parley',
     ...(schema ? { options: `-c search_path=${schema}` } : {}),

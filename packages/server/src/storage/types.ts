@@ -97,6 +97,8 @@ export interface GroupState {
   members: DeviceRef[];
 }
 export type GroupCheck = (group: GroupState) => void;
+/** A check of an application message: a sender needs routing and the epoch, never the admins (not read for it). */
+export type MessageCheck = (group: Omit<GroupState, 'admins'>) => void;
 
 export type LogKind = 'commit' | 'message';
 
@@ -195,6 +197,12 @@ export interface DeviceFetch {
 }
 
 /** Where one device stands in one group. */
+/** What a device acknowledges: how far it read in some groups, and mailbox entries by id. */
+export interface Acknowledgement {
+  cursors: readonly { groupId: Uint8Array; seq: number }[];
+  mailbox: readonly number[];
+}
+
 export interface CursorRecord {
   groupId: Uint8Array;
   ackedSeq: number;
@@ -267,7 +275,7 @@ export interface Storage extends TimelockStorage, ConsentStorage {
    */
   findSentMessage(groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */
-  appendMessage(message: NewMessage, check: GroupCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
+  appendMessage(message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }>;
   /** How many groups each of `usernames` is routed in (users in none are left out), in one query. */
   countUserGroups(usernames: readonly string[]): Promise<Map<string, number>>;
 
@@ -289,6 +297,12 @@ export interface Storage extends TimelockStorage, ConsentStorage {
   queueMailbox(entry: Omit<MailboxRecord, 'id'>): Promise<MailboxRecord>;
   /** Deletes the group's log entries every routed device has acknowledged; returns how many went. */
   collectAcknowledged(groupId: Uint8Array): Promise<number>;
+  /**
+   * A device's acknowledgement (sync.ack) in one transaction: `check` sees the device's cursors
+   * first and throws to refuse it; then the cursors move (advanceCursors), the mailbox entries go
+   * (deleteMailbox) and what everyone acknowledged in these groups is deleted (collectAcknowledged).
+   */
+  acknowledge(device: DeviceRef, ack: Acknowledgement, check: (cursors: CursorRecord[]) => void): Promise<{ mailbox: number; entries: number }>;
   /** Retention: deletes log entries created before `cutoff`, acknowledged or not; returns how many went. */
   deleteLogBefore(cutoff: number): Promise<number>;
 

@@ -3,7 +3,7 @@
  * does it. Loaded as its own chunk: it pulls in the SDK, crypto and OPAQUE's WASM.
  */
 import { Engine, type ControllerOptions } from './engine.js';
-import type { Actions, ChatMessage, DeviceView, GroupMembers, SafetyView, Selection } from './state.js';
+import type { Actions, ChatMessage, DeviceView, GroupMembers, NotificationSettings, SafetyView, Selection } from './state.js';
 
 export type { ControllerOptions } from './engine.js';
 
@@ -44,15 +44,19 @@ export class Controller extends Engine implements Actions {
   readonly declineRequest = (groupId: string): Promise<void> => this.requests.decline(groupId);
   readonly blockUser = (username: string): Promise<void> => this.requests.block(username);
 
+  // --- notifications (notifications.ts)
+  readonly setNotifications = (change: Partial<Pick<NotificationSettings, 'enabled' | 'showText'>>): Promise<void> => this.notifier.setNotifications(change);
+  readonly declineNotifications = (): void => this.notifier.decline();
+
   // --- safety numbers and presence (safety.ts, presence.ts)
   readonly safety = (username: string): Promise<SafetyView> => this.trust.view(username);
   readonly markVerified = (username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView> => this.trust.markVerified(username, options);
   readonly refreshOnline = (): Promise<void> => this.presence.refresh();
 
   // --- direct sessions (direct.ts)
-  readonly goDirect = (peer: string): Promise<void> => this.direct.go(peer);
-  readonly answerDirect = (peer: string, accept: boolean): void => this.direct.answer(peer, accept);
-  readonly endDirect = (peer: string): Promise<void> => this.direct.end(peer);
+  readonly goDirect = (peer: string): Promise<void> => this.chats.direct.go(peer);
+  readonly answerDirect = (peer: string, accept: boolean): void => this.chats.direct.answer(peer, accept);
+  readonly endDirect = (peer: string): Promise<void> => this.chats.direct.end(peer);
 }
 
 export function createController(options: ControllerOptions): Controller {

@@ -4,12 +4,13 @@
  * failures), and sending through the outbox (outbox.ts). The connection side lends it the
  * messenger; group membership is in groups.ts.
  */
-import { brokenReason, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type SendOptions, type StoredMessage } from '@parley/client';
+import { brokenReason, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
 import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
 import { conversationError } from './conversation-errors.js';
+import { Direct } from './direct.js';
 import { Outbox } from './outbox.js';
 
 export interface ConversationsHost {
@@ -25,8 +26,10 @@ export interface ConversationsHost {
   openedDirect(peer: string): void;
   /** A send to `peer` was refused because their identity key changed. */
   identityKeyChanged(peer: string): void;
-  /** A text to a 1:1 peer: over a direct session while one is open (DESIGN §9), else through the server. */
-  sendDirect(messenger: Messenger, peer: string, text: string, options: SendOptions): Promise<Message>;
+  /** A chat was opened: load what shows beside its messages. */
+  openedChat(groupId: string): void;
+  /** Whether `username` has an account: undefined when that cannot be told now (offline). */
+  userExists(username: string): Promise<boolean | undefined>;
 }
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
@@ -56,13 +59,16 @@ export class Conversations {
   /** Numbers the error lines of conversations, for their React keys. */
   private errorLines = 0;
   readonly outbox: Outbox;
+  /** Direct sessions with 1:1 peers: the outbox sends their texts over an open one. */
+  readonly direct: Direct;
 
   constructor(private readonly host: ConversationsHost) {
+    this.direct = new Direct(host);
     this.outbox = new Outbox({
       state: () => this.host.state(),
       setMessages: (key, update) => this.setMessages(key, update),
       messenger: () => this.host.messenger(),
-      sendDirect: (messenger, peer, text, options) => this.host.sendDirect(messenger, peer, text, options),
+      sendDirect: (messenger, peer, text, options) => this.direct.send(messenger, peer, text, options),
       delivered: (shown, sent) => this.delivered(shown, sent),
       refusal: (error, target) => this.refusal(error, target),
       store: () => this.host.outbox(),
@@ -159,7 +165,8 @@ export class Conversations {
   }
 
   select(selection: Selection): void {
-    this.host.set({ selection });
+    // Where "New messages" goes is worked out afresh each time a chat is opened.
+    this.host.set({ selection, firstUnread: undefined });
     void this.reloadSelection();
     const peer = selection.kind === 'chat' ? this.peerOf(selection) : undefined;
     if (peer) this.host.openedDirect(peer);
@@ -175,20 +182,32 @@ export class Conversations {
   async reloadSelection(): Promise<void> {
     const selection = this.host.state().selection;
     if (selection.kind !== 'chat') return;
+    const groupId = selection.groupId;
+    this.host.openedChat(groupId);
     // Messages of users I block stay in the store but are not shown (a group's log is shared; DESIGN §6 consent).
     const hidden = this.host.messenger()?.hiddenSenders;
-    const stored = (await this.host.store().listMessages(selection.groupId)).filter((m) => !hidden?.has(m.sender));
+    const stored = (await this.host.store().listMessages(groupId)).filter((m) => !hidden?.has(m.sender));
     const me = this.host.state().me?.username;
-    this.setMessages(selection.groupId, (list) => {
-      const pending = list.filter((m) => m.seq === undefined);
-      return [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime);
+    const firstUnread = stored.find((m) => !m.read && m.sender !== me)?.seq;
+    this.host.set((state) => {
+      const pending = (state.messages[groupId] ?? []).filter((m) => m.seq === undefined);
+      const messages = { ...state.messages, [groupId]: [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime) };
+      // Kept while the chat stays open (a reconnect reloads it, with everything read by then).
+      const keep = state.firstUnread?.groupId === groupId;
+      return keep ? { messages } : { messages, firstUnread: { groupId, ...(firstUnread === undefined ? {} : { seq: firstUnread }) } };
     });
     await this.markSelectionRead();
   }
 
-  async markSelectionRead(): Promise<void> {
+  /** `returning`: the page is back in view, and what came meanwhile gets "New messages" above it. */
+  async markSelectionRead(options: { returning?: boolean } = {}): Promise<void> {
     const selection = this.host.state().selection;
     if (selection.kind !== 'chat' || document.visibilityState !== 'visible') return;
+    if (options.returning) {
+      const me = this.host.state().me?.username;
+      const first = (await this.host.store().listMessages(selection.groupId, { unreadOnly: true })).find((m) => m.sender !== me)?.seq;
+      if (first !== undefined) this.host.set({ firstUnread: { groupId: selection.groupId, seq: first } });
+    }
     const unread = this.host.state().conversations.find((c) => c.groupId === selection.groupId)?.unread ?? 0;
     const loaded = this.host.state().messages[selection.groupId] ?? [];
     const newest = loaded.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);
@@ -204,6 +223,8 @@ export class Conversations {
     if (!USERNAME.test(peer)) throw new Error(USERNAME_RULE);
     if (peer === this.host.state().me?.username) throw new Error('That is you. To keep notes, create a group with only yourself.');
     const existing = (await this.host.store().listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
+    // Offline it cannot be told; the first message then says so if there is no such user.
+    if (!existing && (await this.host.userExists(peer)) === false) throw new Error(`There is no user called ${peer}.`);
     this.select(existing ? { kind: 'chat', groupId: existing.groupId } : { kind: 'draft', peer });
   }
 
@@ -230,7 +251,7 @@ export class Conversations {
         return { messages: { ...rest, [sent.groupId]: [...stored.map((m) => toChatMessage(m, state.me?.username)), ...moved].sort(byTime) } };
       });
       const current = this.host.state().selection;
-      if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId } });
+      if (current.kind === 'draft' && draftKey(current.peer) === local.groupId) this.host.set({ selection: { kind: 'chat', groupId: sent.groupId }, firstUnread: { groupId: sent.groupId } });
     } else {
       this.setMessages(sent.groupId, (list) => list.filter((m) => m.seq !== sent.seq).map((m) => (m.key === local.key ? delivered : m)).sort(byTime));
     }

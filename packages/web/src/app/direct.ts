@@ -20,9 +20,15 @@ export class Direct {
 
   constructor(private readonly host: DirectHost) {}
 
-  /** Answer contacts' requests on this connection: each one waits for the user's Accept or Decline. */
+  /** Answer contacts' requests on this connection: each one waits for the user's Accept or Decline. A failure is told. */
   async start(client: ParleyClient): Promise<void> {
-    this.sessions = await client.direct({ links: browserLinkFactory, onFailure: (error) => this.host.set({ notice: describeError(error) }) });
+    const notice = (error: unknown) => this.host.set({ notice: describeError(error) });
+    try {
+      this.sessions = await client.direct({ links: browserLinkFactory, onFailure: notice });
+    } catch (error) {
+      this.sessions = undefined;
+      return notice(error);
+    }
     this.sessions.answer(
       (from) => this.ask(from.username),
       (session) => this.track(session),

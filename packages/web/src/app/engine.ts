@@ -2,8 +2,7 @@
  * @module The web client's engine: one ParleyClient at a time over the browser adapters
  * (IndexedDB profile and store, platform WebSocket), reconnecting with backoff when the
  * connection drops, and a snapshot of what to show that React reads with useSyncExternalStore.
- * The parts it holds (account, conversations, outbox, groups, time locks, safety, presence, direct
- * sessions) do the rest; controller.ts turns them into the screens' actions.
+ * The parts it holds do the rest; controller.ts turns them into the screens' actions.
  */
 import { ErrorCode, ParleyClient, type DeviceRef, type Messenger } from '@parley/client';
 import { IndexedDbClientStore } from '../storage/client-store.js';
@@ -14,11 +13,11 @@ import { browserSocketFactory } from '../socket.js';
 import { Account } from './account.js';
 import { browserProblem, holdDeviceLock } from './browser.js';
 import { Conversations } from './conversations.js';
-import { Direct } from './direct.js';
 import { Requests } from './requests.js';
 import { describeError, isCode, isConnectionError } from './errors.js';
 import { Groups } from './groups.js';
 import { HistorySharing } from './history.js';
+import { Notifier } from './notifications.js';
 import { Presence } from './presence.js';
 import { Backoff, onPageReturn } from './reconnect.js';
 import { Safety } from './safety.js';
@@ -51,16 +50,16 @@ export class Engine {
   private readonly backoff = new Backoff(() => void this.connect());
   /** What every part reads and changes: the snapshot. */
   private readonly view = { state: () => this.state, set: (patch: Patch) => this.set(patch) };
-  protected readonly chats = new Conversations({
+  protected readonly chats: Conversations = new Conversations({
     ...this.view,
     store: () => this.store,
     messenger: () => this.messenger,
     outbox: () => this.outbox,
     openedDirect: (peer) => this.trust.check(peer),
     identityKeyChanged: (peer) => this.trust.keyChanged(peer),
-    sendDirect: (messenger, peer, text, options) => this.direct.send(messenger, peer, text, options),
+    openedChat: (groupId) => void this.groups.lookAt(groupId),
+    userExists: (username) => this.trust.exists(username),
   });
-  protected readonly direct = new Direct(this.view);
   protected readonly account = new Account({
     ...this.view,
     requireClient: () => this.requireClient(),
@@ -70,15 +69,17 @@ export class Engine {
     reconnect: () => this.connect(),
     logout: () => this.logout(),
   });
-  protected readonly groups = new Groups({ messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations(), select: (selection) => this.chats.select(selection) });
+  protected readonly groups = new Groups({ ...this.view, store: () => this.store, messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations(), select: (selection) => this.chats.select(selection) });
+  protected readonly notifier = new Notifier({ ...this.view, select: (selection) => this.chats.select(selection) });
   protected readonly requests = new Requests({ set: (patch) => this.set(patch), messenger: () => this.messenger, refreshConversations: () => this.chats.refreshConversations() });
   protected readonly timelocks = new Timelocks({ ...this.view, store: () => this.store, opened: (message) => this.chats.opened(message) });
   protected readonly presence = new Presence({ ...this.view, client: () => this.client });
   protected readonly history = new HistorySharing({ ...this.view, client: () => this.resumedClient(), messenger: () => this.messenger, profiles: () => this.profiles });
-  protected readonly trust = new Safety({
+  protected readonly trust: Safety = new Safety({
     ...this.view,
     client: () => this.resumedClient(),
     refreshConversations: () => this.chats.refreshConversations(),
+    safetyChanged: (username, digits) => this.groups.safetyChanged(username, digits),
   });
 
   constructor(protected readonly options: ControllerOptions) {
@@ -112,7 +113,7 @@ export class Engine {
     );
     const reconnectIfOffline = () => this.state.connectivity.state === 'offline' && this.reconnectNow();
     onPageReturn(reconnectIfOffline, () => {
-      void this.chats.markSelectionRead();
+      void this.chats.markSelectionRead({ returning: true });
       reconnectIfOffline();
     });
     await this.connect();
@@ -209,14 +210,13 @@ export class Engine {
     client.onConversationEvent(
       (event) => {
         if (generation !== this.generation) return;
-        this.chats.handle(event);
-        this.history.handle(event);
+        for (const part of [this.chats, this.history, this.groups, this.notifier]) part.handle(event);
       },
       (error) => {
         if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
       },
     );
-    void this.direct.start(client).catch((error: unknown) => this.set({ notice: describeError(error) }));
+    void this.chats.direct.start(client);
     // What waits in the outbox goes first, in order; then whatever came in meanwhile.
     await this.chats.outbox.load();
     void this.chats.catchUp();
@@ -290,7 +290,7 @@ export class Engine {
     this.messenger = undefined;
     await this.profiles.saveAccount(undefined, undefined);
     await this.store.clear();
-    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, history: initialState.history, direct: initialState.direct, notice });
+    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, history: initialState.history, systemLines: {}, groupMembers: {}, firstUnread: undefined, direct: initialState.direct, notice });
   }
 
   dismissNotice(): void {

@@ -3,8 +3,8 @@
  * marking it verified, trusting a changed identity key, and remembering which users' keys the
  * directory shows changed, so the chat warns before anything is typed, not only when a send is refused.
  */
-import type { ParleyClient } from '@parley/client';
-import { describeError } from './errors.js';
+import { ErrorCode, type ParleyClient } from '@parley/client';
+import { describeError, isCode, isConnectionError } from './errors.js';
 import type { AppState, SafetyView } from './state.js';
 
 export interface SafetyHost {
@@ -14,6 +14,8 @@ export interface SafetyHost {
   client(): ParleyClient | undefined;
   /** Re-read the conversation list, whose direct chats carry the verified badge. */
   refreshConversations(): Promise<void>;
+  /** The directory shows `username`'s identity key changed; `digits` is the safety number now. */
+  safetyChanged(username: string, digits: string): void;
 }
 
 export class Safety {
@@ -45,6 +47,20 @@ export class Safety {
     }
   }
 
+  /** Whether `username` has an account, from the directory; undefined while that cannot be asked. */
+  async exists(username: string): Promise<boolean | undefined> {
+    const client = this.host.client();
+    if (!client) return undefined;
+    try {
+      await this.lookUp(client, username);
+      return true;
+    } catch (error) {
+      if (isCode(error, ErrorCode.UNKNOWN_USER)) return false;
+      if (isConnectionError(error)) return undefined;
+      throw new Error(describeError(error), { cause: error });
+    }
+  }
+
   /** Look `peer` up in the background (an opened direct chat), so a changed key shows at once. */
   check(peer: string): void {
     const client = this.host.client();
@@ -58,8 +74,10 @@ export class Safety {
 
   private async lookUp(client: ParleyClient, username: string): Promise<SafetyView> {
     const safety = await client.safety(username);
+    const digits = safety.safetyNumber.replace(/\D/g, '');
     this.remember(safety.username, safety.keyChanged);
-    return { username: safety.username, digits: safety.safetyNumber.replace(/\D/g, ''), verified: safety.verified, keyChanged: safety.keyChanged };
+    if (safety.keyChanged) this.host.safetyChanged(safety.username, digits);
+    return { username: safety.username, digits, verified: safety.verified, keyChanged: safety.keyChanged };
   }
 
   private remember(username: string, changed: boolean): void {

@@ -24,6 +24,32 @@ export interface ChatMessage {
   lock?: LockView;
 }
 
+/**
+ * A line in a chat that is not a message: someone added, removed or gone, a new device, a changed
+ * safety number. Other kinds of line (an error, say) take the same shape with their own text.
+ */
+export interface SystemLine {
+  key: string;
+  groupId: string;
+  /** It comes after the message numbered this (0: before all of them). */
+  afterSeq: number;
+  at: number;
+  text: string;
+  /** `warning` asks the reader to act (a changed safety number). */
+  tone: 'info' | 'warning';
+}
+
+/** How this browser tells of new messages while Parley's tab is hidden; kept in this browser. */
+export interface NotificationSettings {
+  /** What the browser allows; `unsupported` when it has no notifications. */
+  permission: NotificationPermission | 'unsupported';
+  enabled: boolean;
+  /** Show the message's text in the notification (off: only who wrote). */
+  showText: boolean;
+  /** The user answered the offer to turn them on (yes or not now): it is not offered again. */
+  offered: boolean;
+}
+
 export interface LockView {
   unlockAt: number;
   /** Its text is not here yet: the server has not released its key, nor has this browser solved its puzzle. */
@@ -133,6 +159,13 @@ export interface AppState {
   notice?: string;
   /** Locked messages this browser is opening now ("Open now"), by ChatMessage key. */
   solving: Record<string, SolvingView>;
+  /** Lines that are not messages, by conversation, in the order they happened. */
+  systemLines: Record<string, SystemLine[]>;
+  /** The open chat's first unread message as it was opened: where "New messages" goes. */
+  firstUnread?: { groupId: string; seq?: number };
+  /** Members of the groups this browser looked at, by username, in name order. */
+  groupMembers: Record<string, string[]>;
+  notifications: NotificationSettings;
   history: HistoryView;
   /** What went wrong in each conversation this session (entries skipped, a group that broke), by group id. */
   conversationErrors: Record<string, ConversationErrorLine[]>;
@@ -162,6 +195,9 @@ export const initialState: AppState = {
   online: [],
   keyChanged: [],
   solving: {},
+  systemLines: {},
+  groupMembers: {},
+  notifications: { permission: 'unsupported', enabled: false, showText: true, offered: false },
   history: { autoSend: false, expected: false },
   conversationErrors: {},
   direct: { sessions: {}, asking: [] },
@@ -214,6 +250,10 @@ export interface Actions {
   reconnectNow(): void;
   trustNewServerKey(): Promise<void>;
   dismissNotice(): void;
+  /** Turn notifications on (asking the browser's permission) or off, or show or hide their text. */
+  setNotifications(change: Partial<Pick<NotificationSettings, 'enabled' | 'showText'>>): Promise<void>;
+  /** "Not now" to the offer to turn notifications on. */
+  declineNotifications(): void;
   /** Ask `peer` for a direct session; resolves once it is open and proven. */
   goDirect(peer: string): Promise<void>;
   /** Accept or decline `peer`'s request to go direct. */

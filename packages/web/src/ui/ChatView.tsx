@@ -1,15 +1,19 @@
 /** @module One conversation: its messages, live, and the composer. */
-import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { Actions, AppState, ChatMessage, SolvingView } from '../app/state.js';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { Actions, AppState, SystemLine } from '../app/state.js';
+import { NotificationOffer } from './attention.js';
 import { ConversationErrors } from './ConversationErrors.js';
 import { MembersDialog } from './dialogs.js';
 import { DirectBar } from './Direct.js';
-import { isoTime, longDate, messageTime } from './format.js';
+import { MessageList } from './MessageList.js';
 import { RequestNotice } from './Requests.js';
 import { SafetyPanel } from './SafetyPanel.js';
-import { LockTag, MessageBody, NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
+import { NO_LOCK, unlockOptions, UnlockTimeOption, type UnlockChoice } from './TimeLock.js';
 
-export function ChatView({ state, actions, onBack }: { state: AppState; actions: Actions; onBack(): void }) {
+const NO_LINES: SystemLine[] = [];
+
+/** `focusRequest` changes when something (a dialog that started this chat) asks for the composer. */
+export function ChatView({ state, actions, onBack, focusRequest }: { state: AppState; actions: Actions; onBack(): void; focusRequest: number }) {
   const selection = state.selection;
   const [text, setText] = useState('');
   const [unlock, setUnlock] = useState<UnlockChoice>(NO_LOCK);
@@ -17,7 +21,6 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   const [sendError, setSendError] = useState<string>();
   /** The peer whose Verify screen is open in place of the chat. */
   const [verifying, setVerifying] = useState<string>();
-  const listRef = useRef<HTMLOListElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const key = selection.kind === 'chat' ? selection.groupId : selection.kind === 'draft' ? `draft:${selection.peer}` : '';
@@ -27,17 +30,15 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
   const peer = conversation?.peer;
   const keyChanged = peer !== undefined && state.keyChanged.includes(peer);
   const active = selection.kind === 'draft' || (conversation?.active ?? true);
-  const messages = state.messages[key] ?? [];
-
-  // Keep the newest message in view as messages arrive.
-  useLayoutEffect(() => {
-    const list = listRef.current;
-    if (list) list.scrollTop = list.scrollHeight;
-  }, [messages.length, key, verifying]);
+  const messages = state.messages[key];
+  const firstUnread = selection.kind === 'chat' && state.firstUnread?.groupId === selection.groupId ? state.firstUnread : undefined;
+  const lines = state.systemLines[key] ?? NO_LINES;
+  const onlyMe = isGroup && state.groupMembers[key]?.length === 1;
+  const emptyGroup = isGroup && messages?.length === 0 && lines.length === 0 && !state.history.expected;
 
   useEffect(() => {
     inputRef.current?.focus();
-  }, [key, verifying]);
+  }, [key, verifying, focusRequest]);
 
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
@@ -102,15 +103,27 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
           </button>
         </div>
       )}
+      {/* Offered in a chat, the moment notifications make sense; never on arrival. */}
+      <NotificationOffer state={state} actions={actions} />
       {selection.kind === 'draft' && <p className="hint pad">Your first message starts an end-to-end encrypted chat with {selection.peer}.</p>}
-      {selection.kind === 'chat' && messages.length === 0 && state.history.expected && (
+      {selection.kind === 'chat' && messages?.length === 0 && state.history.expected && (
         <p className="hint pad">Earlier messages of this chat are on your other devices. They appear here when one of them is online and sends them.</p>
       )}
-      <ol className="messages" ref={listRef} role="log" aria-label="History" aria-live="polite">
-        {messages.map((message) => (
-          <MessageItem key={message.key} message={message} showSender={isGroup || !message.mine} actions={actions} solving={state.solving[message.key]} />
-        ))}
-      </ol>
+      {active && (onlyMe || emptyGroup) && (
+        <p className="hint pad">
+          {onlyMe ? 'Only you are in this group so far. Add people with Members: they see what is sent from then on.' : 'No messages yet. Everyone in the group sees what you send from now on.'}
+        </p>
+      )}
+      <MessageList
+        conversationKey={key}
+        messages={messages ?? []}
+        lines={lines}
+        ready={selection.kind === 'draft' || (messages !== undefined && firstUnread !== undefined)}
+        firstUnreadSeq={firstUnread?.seq}
+        isGroup={isGroup}
+        solving={state.solving}
+        actions={actions}
+      />
       {selection.kind === 'chat' && <ConversationErrors lines={state.conversationErrors[selection.groupId]} />}
       {sendError && (
         <p role="alert" className="error pad">
@@ -147,45 +160,4 @@ export function ChatView({ state, actions, onBack }: { state: AppState; actions:
       {showMembers && conversation && <MembersDialog state={state} actions={actions} groupId={conversation.groupId} name={name} onClose={() => setShowMembers(false)} />}
     </section>
   );
-}
-
-function MessageItem({ message, showSender, actions, solving }: { message: ChatMessage; showSender: boolean; actions: Actions; solving: SolvingView | undefined }) {
-  return (
-    <li className={`message ${message.mine ? 'mine' : 'theirs'} ${message.delivery}`}>
-      {showSender && <span className="sender">{message.mine ? 'You' : message.sender}</span>}
-      <MessageBody message={message} solving={solving} actions={actions} />
-      <span className="meta">
-        <LockTag message={message} />
-        <time dateTime={isoTime(message.sentAt)} title={longDate(message.sentAt)}>
-          {messageTime(message.sentAt)}
-        </time>
-        {message.mine && <DeliveryState message={message} actions={actions} />}
-      </span>
-    </li>
-  );
-}
-
-function DeliveryState({ message, actions }: { message: ChatMessage; actions: Actions }) {
-  switch (message.delivery) {
-    case 'queued':
-      return <span className="delivery">Waiting to send</span>;
-    case 'sending':
-      return <span className="delivery">Sending…</span>;
-    case 'sent':
-      return <span className="delivery">Sent</span>;
-    case 'failed':
-      return (
-        <span className="delivery failed" role="alert">
-          Not sent: {message.error}{' '}
-          <button type="button" className="link" onClick={() => void actions.retry(message)}>
-            Retry
-          </button>{' '}
-          <button type="button" className="link" onClick={() => void actions.discard(message)}>
-            Delete
-          </button>
-        </span>
-      );
-    case 'received':
-      return null;
-  }
 }

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import type { Panel } from '../app/routes.js';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
+import { useUnreadInTitle } from './attention.js';
 import { ChatView } from './ChatView.js';
 import { DirectPrompts } from './Direct.js';
 import { Modal, NewChatDialog, NewGroupDialog } from './dialogs.js';
@@ -21,8 +22,19 @@ type Dialog = 'none' | 'new-chat' | 'new-group' | 'log-out';
 export function MainScreen({ state, actions }: { state: AppState; actions: Actions }) {
   const [panel, setPanel] = useState<Panel>('chats');
   const [dialog, setDialog] = useState<Dialog>('none');
+  /** Bumped when a dialog opened a chat: the composer takes the focus once the dialog is gone. */
+  const [composerFocus, setComposerFocus] = useState(0);
   const showingPane = panel !== 'chats' || state.selection.kind !== 'none';
+  useUnreadInTitle(state.conversations);
+  const chatStarted = () => {
+    setPanel('chats');
+    setComposerFocus((count) => count + 1);
+  };
   useRoute(state.selection, panel, setPanel, actions);
+  // A chat opened from elsewhere (a notification's click) shows even if a panel was open.
+  useEffect(() => {
+    if (state.selection.kind !== 'none') setPanel('chats');
+  }, [state.selection]);
 
   const openPanel = (next: Panel) => {
     setPanel(next);
@@ -112,15 +124,15 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
         ) : panel === 'settings' ? (
           <SettingsPanel state={state} actions={actions} onBack={back} />
         ) : state.selection.kind !== 'none' ? (
-          <ChatView state={state} actions={actions} onBack={back} />
+          <ChatView state={state} actions={actions} onBack={back} focusRequest={composerFocus} />
         ) : (
           <div className="empty">
             <p>Choose a conversation, or start one with New chat.</p>
           </div>
         )}
       </main>
-      {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={() => setPanel('chats')} />}
-      {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={() => setPanel('chats')} />}
+      {dialog === 'new-chat' && <NewChatDialog actions={actions} onClose={() => setDialog('none')} onStarted={chatStarted} />}
+      {dialog === 'new-group' && <NewGroupDialog actions={actions} onClose={() => setDialog('none')} onCreated={chatStarted} />}
       {dialog === 'log-out' && <LogOutDialog unsent={Object.values(state.messages).flat().filter((m) => m.outboxId !== undefined).length} actions={actions} onClose={() => setDialog('none')} />}
     </div>
   );

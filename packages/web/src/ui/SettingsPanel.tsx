@@ -1,6 +1,7 @@
-/** @module Settings: change the account's password; send message history to new devices without asking. */
+/** @module Settings: notifications in this browser, the account's password, and sending message history to new devices without asking. */
 import { useState, type FormEvent } from 'react';
 import type { Actions, AppState } from '../app/state.js';
+import { NotificationSettings } from './attention.js';
 import { ErrorLine } from './dialogs.js';
 import { useAction } from './hooks.js';
 import { PanelHeader } from './panels.js';
@@ -11,6 +12,7 @@ export function SettingsPanel({ state, actions, onBack }: { state: AppState; act
     <section className="panel" aria-label="Settings">
       <PanelHeader title="Settings" onBack={onBack} />
       <div className="pad">
+        <NotificationSettings state={state} actions={actions} />
         <ChangePassword actions={actions} />
         <h3>Your other devices</h3>
         <label className="check">

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import type { Actions, ChatMessage, SolvingView } from '../app/state.js';
 import { isoTime, longDate } from './format.js';
+import { LinkedText } from './LinkedText.js';
 import './timelock.css';
 
 /** The current time, ticking every `everyMs` while the component is shown. */
@@ -31,7 +32,12 @@ export function duration(ms: number): string {
 
 /** The text of a message, or, while it is time-locked, when it opens and a way to open it now. */
 export function MessageBody({ message, solving, actions }: { message: ChatMessage; solving: SolvingView | undefined; actions: Pick<Actions, 'openNow' | 'cancelOpen'> }) {
-  if (!message.lock?.locked) return <p className="text">{message.text}</p>;
+  if (!message.lock?.locked)
+    return (
+      <p className="text">
+        <LinkedText text={message.text} />
+      </p>
+    );
   return <LockedBody unlockAt={message.lock.unlockAt} solving={solving} onOpenNow={() => void actions.openNow(message)} onCancel={() => actions.cancelOpen(message)} />;
 }
 

@@ -4,14 +4,21 @@ import type { Actions, AppState, GroupMembers } from '../app/state.js';
 import { parseUsernames } from './format.js';
 import { useAction } from './hooks.js';
 
-/** A native modal <dialog>: focus is trapped and Escape closes it. */
+/**
+ * A native modal <dialog>: focus is trapped and Escape closes it. Closed, it gives the focus back
+ * to what had it (the button that opened it), unless what follows takes it (a new chat's composer).
+ */
 export function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
+    const opener = document.activeElement;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog

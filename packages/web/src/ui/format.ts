@@ -14,6 +14,11 @@ export function messageTime(epochMs: number, now: Date = new Date()): string {
   return sameDay(date, now) ? timeOnly.format(date) : dayAndTime.format(date);
 }
 
+/** "14:05": where day separators already say the day. */
+export function clockTime(epochMs: number): string {
+  return timeOnly.format(new Date(epochMs));
+}
+
 export function longDate(epochMs: number): string {
   return fullDate.format(new Date(epochMs));
 }
