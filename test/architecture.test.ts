@@ -39,7 +39,10 @@ const clientLayers: Record<string, string[]> = {
   trust: ['connection', 'store'],
   account: ['connection', 'store', 'trust'],
   conversations: ['connection', 'store', 'trust'],
-  node: ['connection', 'store'],
+  // Direct sessions (DESIGN §9) carry conversations' MLS messages over a data channel.
+  direct: ['connection', 'store', 'trust', 'conversations'],
+  // The Node adapters: sockets and stores, and the werift data channel for direct sessions.
+  node: ['connection', 'store', 'direct'],
 };
 const clientSrc = join(packagesDir, 'client', 'src');
 

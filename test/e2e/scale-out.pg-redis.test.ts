@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ParleyClient } from '@parley/client';
+import { weriftLinkFactory } from '@parley/client/node';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +140,23 @@ describe('two server nodes sharing PostgreSQL, Redis and a key file', () => {
     await (await bob.open()).resume();
     await until('alice to see bob come back', () => aliceSees.presence.at(-1) === 'bob online');
     expect(await (await alice.open()).onlineUsers()).toEqual(['alice', 'bob']);
+  });
+
+  it('alice on node 1 and bob on node 2 go direct: the session set up on one node is answered and signalled through the other', async () => {
+    const bobSessions = await (await bob.open()).direct({ links: weriftLinkFactory });
+    const answered: string[] = [];
+    bobSessions.answer(
+      () => true,
+      (session) => void answered.push(session.peer),
+    );
+    const session = await (await (await alice.open()).direct({ links: weriftLinkFactory })).open('bob');
+    await session.opened;
+    expect(answered).toEqual(['alice']);
+    const bobSees = watch(await bob.open());
+    expect((await session.send('over the channel, across nodes')).via).toBe('direct');
+    await until('bob to get the direct message', () => bobSees.messages.length === 1);
+    expect(bobSees.messages).toEqual(['alice: over the channel, across nodes']);
+    await session.end();
   });
 
   it('a group spread over both nodes works', async () => {

@@ -28,7 +28,8 @@ export function buildWebClient(outDir: string): Promise<string> {
   });
 }
 
-export function launchChromium(): Promise<Browser> {
+/** `args` adds Chromium switches, e.g. DIRECT_SESSION_ARGS for WebRTC on this machine. */
+export function launchChromium(args: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -42,9 +43,16 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
       // Containers often have a tiny /dev/shm; Chromium then crashes without this.
       '--disable-dev-shm-usage',
+      ...args,
     ],
   });
 }
+
+/**
+ * WebRTC between this browser and a process on the same machine, with no network: host
+ * candidates with their real addresses (not mDNS names, which werift cannot resolve), loopback too.
+ */
+export const DIRECT_SESSION_ARGS = ['--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'];
 
 export const DESKTOP = { width: 1280, height: 800 } as const;
 export const PHONE = { width: 375, height: 740 } as const;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PROTOCOL_VERSION } from '@parley/protocol';
 import { Command, CommanderError } from 'commander';
 import * as accounts from './account-commands.js';
+import * as directSessions from './direct-commands.js';
 import * as consent from './consent-commands.js';
 import * as messaging from './messaging-commands.js';
 import { Output } from './output.js';
@@ -120,7 +121,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .option('--unlock-at <when>', UNLOCK_AT)
     .action((username: string, text: string, options: { unlockAt?: string }) => messaging.send(context(), username, text, options));
   program.command('sync').description('fetch, decrypt, print and acknowledge new messages').action(() => messaging.sync(context()));
-  program.command('listen').description('stay connected; print messages as they arrive').action(() => messaging.listen(context()));
+  program
+    .command('listen')
+    .description('stay connected; print messages as they arrive')
+    .option('--direct', 'also accept direct (peer-to-peer) sessions from contacts, and print messages that arrive over them')
+    .option('--copy-to-server', 'with --direct: also store direct messages on the server, for your other devices')
+    .action((options: { direct?: boolean; copyToServer?: boolean }) => (options.direct ? directSessions.listenDirect(context(), options) : messaging.listen(context())));
+  program
+    .command('direct <username>')
+    .description("open a direct session with USER's online device, send each line of standard input over it and print what arrives; end of input ends it")
+    .option('--copy-to-server', 'also store each message on the server, so your other devices get it (default: device to device only)')
+    .option('--timeout <seconds>', 'how long to wait for an answer, and for the channel to open (default 30)')
+    .action((username: string, options: { copyToServer?: boolean; timeout?: string }) => directSessions.direct(context(), username, options));
   program
     .command('unlock')
     .description('fetch released keys and print what opened; --solve also solves the puzzles of locked messages here (no server needed)')

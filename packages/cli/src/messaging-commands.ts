@@ -10,7 +10,8 @@ const humanTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replac
 /** A message as the CLI contract prints it; a time-locked one without its text until it opens (DESIGN §8). */
 export function printMessage(ctx: CommandContext, message: Message): void {
   const sentAt = new Date(message.sentAt).toISOString();
-  const fields = { conversation: message.conversation, ...(message.kind === 'group' ? { group: message.groupId } : {}), sender: message.sender, sentAt, seq: message.seq };
+  const via = message.via === undefined ? {} : { via: message.via };
+  const fields = { conversation: message.conversation, ...(message.kind === 'group' ? { group: message.groupId } : {}), sender: message.sender, sentAt, seq: message.seq, ...via };
   const from = `[${humanTime(message.sentAt)}] ${message.kind === 'group' ? `#${message.conversation} ` : ''}${message.sender}:`;
   const lock = message.lock;
   if (lock && message.text === undefined) {
@@ -19,7 +20,7 @@ export function printMessage(ctx: CommandContext, message: Message): void {
     const how = lock.unlockedBy === 'server' ? "the server's release" : 'solving its puzzle';
     ctx.output.result({ ...fields, unlockAt: new Date(lock.unlockAt).toISOString(), text: message.text, unlockedBy: lock.unlockedBy }, `${from} ${message.text}  (time-locked until ${humanTime(lock.unlockAt)} UTC, opened by ${how})`);
   } else {
-    ctx.output.result({ ...fields, text: message.text }, `${from} ${message.text}`);
+    ctx.output.result({ ...fields, text: message.text }, `${from} ${message.text}${message.via === 'direct' ? '  (direct)' : ''}`);
   }
 }
 

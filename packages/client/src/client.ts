@@ -18,6 +18,7 @@ import type { ConversationEvent } from './conversations/events.js';
 import { Messenger } from './conversations/messenger.js';
 import { onlineUsers } from './conversations/presence.js';
 import type { Message } from './conversations/views.js';
+import { DirectSessions, type DirectOptions } from './direct/sessions.js';
 import type { ClientStore } from './store/client-store.js';
 import { MemoryClientStore } from './store/memory-client-store.js';
 import type { ProfileStore } from './store/profile.js';
@@ -52,6 +53,7 @@ export class ParleyClient {
   private messengerReady: Promise<Messenger> | undefined;
   private messengerNow: Messenger | undefined;
   private pushes: (() => void) | undefined;
+  private directReady: Promise<DirectSessions> | undefined;
   private readonly pushErrors = new Set<(error: unknown) => void>();
   private readonly directory: Directory;
   private readonly request: Requester = (op, body) => this.connection.request(op, body);
@@ -149,9 +151,10 @@ export class ParleyClient {
     if (deviceId === session.deviceId) await this.forgetDevice();
   }
 
-  /** End this device's session (or every device's); this profile forgets its keys. */
+  /** End this device's session (or every device's); this profile forgets its keys. Direct peers hear `logged out`. */
   async logout(options: { all?: boolean } = {}): Promise<{ revoked: number }> {
     await this.resume();
+    await (await this.directReady)?.endAll('logged out');
     const result = await this.connection.request('session.logout', { all: options.all ?? false });
     await this.forgetDevice();
     return result;
@@ -176,6 +179,34 @@ export class ParleyClient {
     await messenger.start(options);
     this.messengerNow = messenger;
     return messenger;
+  }
+
+  /**
+   * Direct sessions (DESIGN §9) of this signed-in device: the first call sets them up with
+   * `options` (the WebRTC stack above all); later calls return the same.
+   */
+  direct(options: DirectOptions): Promise<DirectSessions> {
+    if (this.directReady) return this.directReady;
+    // Pushes are heard from now on, so a request that comes while the device signs in is not lost.
+    const early: Event[] = [];
+    const stopEarly = this.connection.onEvent((event) => early.push(event));
+    this.directReady = (async () => {
+      const messenger = await this.messenger();
+      const self = await this.resume();
+      const secrets = await this.profiles.loadSecrets();
+      if (!secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
+      const keys = { self, signingKey: secrets.devicePrivateKey, seal: messenger.directChannel.seal, open: messenger.directChannel.open };
+      const sessions = new DirectSessions({ request: this.request, messenger, keys, failed: options.onFailure ?? ((error) => this.pushErrors.forEach((report) => report(error))) }, options);
+      this.connection.onEvent((event) => sessions.handle(event));
+      for (const event of early) sessions.handle(event);
+      return sessions;
+    })()
+      .catch((error: unknown) => {
+        this.directReady = undefined;
+        throw error;
+      })
+      .finally(stopEarly);
+    return this.directReady;
   }
 
   /** The safety number I share with `username` (DESIGN §11), whether I verified it, and whether their key changed. */

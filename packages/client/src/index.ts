@@ -13,6 +13,9 @@ export { serverOrigin, websocketUrl, type SocketFactory, type SocketLike } from 
 export type { ConversationError, ConversationEvent, HistoryChunkReceived, MembershipChange, SyncResult } from './conversations/events.js';
 export { brokenReason } from './conversations/broken-groups.js';
 export { Messenger } from './conversations/messenger.js';
+export { DirectSessions, type DirectDecision, type DirectOptions } from './direct/sessions.js';
+export { DirectSession, type DirectState, type DirectStateChange } from './direct/session.js';
+export { fingerprintText, type PeerLink, type PeerLinkEvents, type PeerLinkFactory } from './direct/peer-link.js';
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
 export type { MessageRequest } from './conversations/requests.js';
 export type { SealedText, SendOptions } from './conversations/sending.js';

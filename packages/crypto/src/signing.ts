@@ -61,3 +61,12 @@ export function passwordChangeMessage(username: string, nonce: Uint8Array, recor
 export function recoveryMessage(username: string, nonce: Uint8Array, record: Uint8Array, backup: Uint8Array): Uint8Array {
   return encodeCbor(['parley/recovery/v1', username, nonce, record, backup]);
 }
+
+/**
+ * What a device signs about a direct session's data channel (DESIGN §9): its own DTLS
+ * fingerprint and the one it was given for the peer, bound to the session and to who signs, so
+ * a signature from one session or one side cannot be replayed in another.
+ */
+export function directFingerprintMessage(sessionId: Uint8Array, signer: { username: string; deviceId: string }, fingerprint: string, peerFingerprint: string): Uint8Array {
+  return encodeCbor(['parley/direct-fingerprint/v1', sessionId, signer.username, signer.deviceId, fingerprint, peerFingerprint]);
+}

@@ -37,6 +37,12 @@ export const ErrorCode = {
   KEY_MISMATCH: 'KEY_MISMATCH',
   /** Input the server or a client cannot use, such as an unlock time in the past or past the horizon. */
   BAD_INPUT: 'BAD_INPUT',
+  /** A direct session (DESIGN §9) with a user none of whose devices is online, or who did not accept in time. */
+  PEER_OFFLINE: 'PEER_OFFLINE',
+  /** Only contacts may ask to go direct; a request from anyone else is refused without bothering the user. */
+  NOT_A_CONTACT: 'NOT_A_CONTACT',
+  /** A direct session whose peer could not prove its end of the channel: the DTLS fingerprints do not match the signed ones. */
+  DIRECT_REFUSED: 'DIRECT_REFUSED',
   /** The other user blocked you: the server refuses their KeyPackages, Welcomes to them and direct messages to them. */
   BLOCKED: 'BLOCKED',
   /** A per-account list (contacts, blocks) is full. */

@@ -10,3 +10,4 @@ export * from './fragment.js';
 export * from './encoding.js';
 export * from './content.js';
 export * from './timelock.js';
+export * from './direct.js';

@@ -1,4 +1,5 @@
 /** @module The op registry: one request and one response schema per op, shared by server and clients. */
+import { directEvents, directOps } from './direct.js';
 import type { PowChallengeWire } from './errors.js';
 import { deviceIdSchema, deviceRefSchema, usernameSchema } from './identifiers.js';
 import { array, boolean, bytes, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
@@ -333,6 +334,7 @@ export const ops = {
     object({ after: optional(usernameSchema), limit: optional(uint({ max: 200 })) }),
     object({ users: array(usernameSchema, { max: 200 }), next: optional(usernameSchema) }),
   ),
+  ...directOps,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof ops;
@@ -353,6 +355,7 @@ export const events = {
   mailbox: mailboxEntrySchema,
   /** A visible user came online or went offline. */
   presence: object({ username: usernameSchema, online: boolean() }),
+  ...directEvents,
 } as const satisfies Record<string, Schema<unknown>>;
 
 export type EventKind = keyof typeof events;

@@ -1,4 +1,5 @@
 /** @module Server configuration: defaults, overridden by flags or PARLEY_* environment variables. */
+import { iceServersSchema, type IceServer } from '@parley/protocol';
 
 export interface ServerConfig {
   host: string;
@@ -121,6 +122,14 @@ export interface ServerConfig {
   timelockLocksPerMinute: number;
   /** Unreleased locks an account may have at once. */
   timelockMaxPendingPerAccount: number;
+
+  // Direct sessions (DESIGN §9).
+  /** STUN and TURN servers passed to clients for direct sessions (`PARLEY_ICE_SERVERS`, JSON); none by default: host candidates (LAN, loopback). */
+  iceServers: IceServer[];
+  /** Direct-session requests a device may make per minute. */
+  directRequestsPerMinute: number;
+  /** Signalling messages (offers, answers, candidates, ends) a device may relay per minute; bursts up to the same number. */
+  directSignalsPerMinute: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -163,6 +172,9 @@ export const defaultConfig: ServerConfig = {
   timelockRotationMs: 30 * 24 * 60 * 60_000,
   timelockLocksPerMinute: 30,
   timelockMaxPendingPerAccount: 1_000,
+  iceServers: [],
+  directRequestsPerMinute: 20,
+  directSignalsPerMinute: 120,
 };
 
 /** The abuse and time-lock settings that `abuseConfigFromEnv` reads, each from `PARLEY_` + its name in SNAKE_CASE. */
@@ -198,6 +210,8 @@ const ABUSE_NUMBERS = [
   'timelockRotationMs',
   'timelockLocksPerMinute',
   'timelockMaxPendingPerAccount',
+  'directRequestsPerMinute',
+  'directSignalsPerMinute',
 ] as const satisfies readonly (keyof ServerConfig)[];
 
 /** `strikeWindowMs` → `PARLEY_STRIKE_WINDOW_MS`. */
@@ -219,10 +233,21 @@ export function abuseConfigFromEnv(env: Record<string, string | undefined>): Par
   }
   const proxies = env.PARLEY_TRUSTED_PROXIES;
   if (proxies) config.trustedProxies = proxies.split(',').map((proxy) => proxy.trim()).filter(Boolean);
+  const iceServers = env.PARLEY_ICE_SERVERS;
+  if (iceServers?.trim()) config.iceServers = parseIceServers(iceServers);
   return config;
 }
 
 export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   return { ...defaultConfig, ...defined };
+}
+
+/** `PARLEY_ICE_SERVERS`: a JSON list like `[{"urls":["stun:stun.example.org:3478"]}]`, as RTCPeerConnection takes it. */
+export function parseIceServers(raw: string): IceServer[] {
+  try {
+    return iceServersSchema.parse(JSON.parse(raw));
+  } catch (error) {
+    throw new Error(`PARLEY_ICE_SERVERS must be a JSON list of {"urls": [...], "username"?, "credential"?}: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -33,6 +33,8 @@ export interface RunningServer {
 
 export interface StartOptions extends Partial<ServerConfig> {
   logger?: Logger;
+  /** The bus to carry events on, instead of the in-process one (or Redis with `redisUrl`): for embedding, and tests. */
+  bus?: Bus;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -56,7 +58,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         throw error;
       })
     : undefined;
-  const bus: Bus = redis ?? new MemoryBus();
+  const bus: Bus = options.bus ?? redis ?? new MemoryBus();
   // Several nodes share who is online through Redis, and expire the users of a node that died.
   const presenceStore: PresenceStore = redis
     ? new RedisPresenceStore(redis, { ttlMs: config.presenceTtlMs, log: log.child({ module: 'presence-store' }) })
@@ -73,7 +75,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Trapdoors are sealed in the database under a key from the key file (DESIGN §8; see timelock-moduli).
     sealKey: deriveKey(keys.noise.privateKey, 'parley/timelock/trapdoor/v1'),
   };
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock });
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
+    direct: { iceServers: config.iceServers, requestsPerMinute: config.directRequestsPerMinute, signalsPerMinute: config.directSignalsPerMinute },
+  });
 
   const connections = new Set<Connection>();
   /** Open connections by client address, so a ban closes them at once. */
@@ -84,7 +88,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     for (const connection of [...(byAddress.get(ip) ?? [])]) connection.close(CloseCode.BANNED, 'this address is banned for a while after repeated abuse');
   });
 
-  const unsubscribe = local.listen(bus);
+  const unsubscribeLocal = local.listen(bus);
+  const unsubscribeDirect = services.direct.listen();
+  const unsubscribe = () => {
+    unsubscribeLocal();
+    unsubscribeDirect();
+  };
   const stopRetention = services.delivery.startRetention();
   const stopPresence = services.presence.startHeartbeat();
   const stopTimelock = services.timelock.start();
@@ -126,6 +135,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           if (!session) return;
           local.remove(conn, session);
           services.presence.disconnected(session);
+          void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
         },
       },
       () => log.child({ conn: id }),

@@ -27,7 +27,7 @@ export interface GroupLog {
 
 /** Who processes each entry, one at a time: the pipeline. */
 export interface EntryProcessor {
-  logEntry(entry: LogEntry): Promise<LogOutcome>;
+  logEntry(entry: LogEntry, via?: 'direct'): Promise<LogOutcome>;
   mailboxEntry(entry: MailboxEntry): Promise<void>;
 }
 
@@ -52,14 +52,14 @@ export class Inbox implements GroupLog {
    * A log entry the server pushed. Returns false when this device cannot place it (a group it
    * has not joined, or one whose state a gap made unusable): then only a full sync helps.
    */
-  async pushed(entry: LogEntry): Promise<boolean> {
+  async pushed(entry: LogEntry, via?: 'direct'): Promise<boolean> {
     const groupId = groupIdText(entry.groupId);
     const conversation = await this.ctx.store.getConversation(groupId);
     if (!conversation) return this.passOverBroken(entry);
     if (!conversation.active || entry.seq <= conversation.processedSeq) return true;
     const expected = this.nextExpected(conversation);
     if (entry.seq > expected && !(await this.fill({ groupId: entry.groupId, fromSeq: expected, toSeq: entry.seq - 1 }))) return false;
-    const outcome = await this.pipeline.logEntry(entry);
+    const outcome = await this.pipeline.logEntry(entry, via);
     if (outcome !== 'processed') return outcome !== 'unknown';
     await this.acknowledge([], [{ groupId: entry.groupId, seq: entry.seq }]);
     this.forgetOwn(groupId, entry.seq);

@@ -12,6 +12,7 @@ import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
 import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
+import { directMessaging, type DirectMessaging } from './direct-messages.js';
 import { Contacts } from './contacts.js';
 import { ConversationEvents, syncResult, type ConversationEvent, type SyncResult } from './events.js';
 import { GroupSummaries, groupIdBytes } from './group-summaries.js';
@@ -254,6 +255,10 @@ export class Messenger {
     return this.serial(() => sendHistory(this.ctx, toDeviceId, onProgress));
   }
 
+  /** What direct sessions (DESIGN §9) need: MLS messages of 1:1 groups over their own channel, in this messenger's order. */
+  get directChannel(): DirectMessaging {
+    return directMessaging(this.ctx, this.inbox, (task) => this.serial(task));
+  }
   private async syncNow(): Promise<void> {
     await this.inbox.fetchAll();
     await settleRequests(this.ctx);

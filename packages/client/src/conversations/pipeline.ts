@@ -41,7 +41,8 @@ export class Pipeline {
     private readonly hooks: PipelineHooks,
   ) {}
 
-  async logEntry(entry: LogEntry): Promise<LogOutcome> {
+  /** `via: 'direct'` for an entry a direct session's channel brought before the server did (DESIGN §9). */
+  async logEntry(entry: LogEntry, via?: 'direct'): Promise<LogOutcome> {
     const groupId = groupIdText(entry.groupId);
     const conversation = await this.ctx.store.getConversation(groupId);
     if (!conversation) return 'unknown';
@@ -52,7 +53,7 @@ export class Pipeline {
       if (applied.added && applied.added.length > 0) await this.hooks.added(groupId, applied.added);
       if (applied.departed) await this.hooks.departed(groupId, applied.departed);
       if (applied.joinedExternally && conversation.kind === 'group') this.titleNeeded.set(groupId, entry.sender.username);
-      if (applied.message) this.ctx.emit({ kind: 'message', message: applied.message });
+      if (applied.message) this.ctx.emit({ kind: 'message', message: via ? { ...applied.message, via } : applied.message });
       else if (applied.changed) {
         const detail = { ...(applied.membership ? { membership: applied.membership } : {}), ...(applied.departed ? { departed: applied.departed } : {}) };
         this.ctx.emit({ kind: 'changed', conversation: groupId, seq: entry.seq, ...detail });

@@ -7,6 +7,8 @@ import { brokenGroup } from './broken-groups.js';
 export interface Message extends StoredMessage {
   conversation: string;
   kind: GroupKind;
+  /** How it arrived, when that is known: over a direct session (DESIGN §9) or through the server. */
+  via?: 'direct' | 'server';
   /** In a message request not accepted yet: who it is from (DESIGN §6 consent). Shown with the request, not among chats. */
   request?: string;
 }

@@ -7,3 +7,4 @@ installNodeCryptoProvider();
 export { DirectoryProfileStore } from './profile-directory.js';
 export { SqliteClientStore } from './sqlite-store.js';
 export { nodeSocketFactory } from './ws-socket.js';
+export { weriftLinkFactory } from './werift-link.js';

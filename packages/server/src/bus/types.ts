@@ -21,6 +21,11 @@ export interface BusEvents {
    * change after a newer one, as can happen when two nodes publish them, drops it.
    */
   presence: { username: string; online: boolean; audience: string[] | 'all'; version?: number };
+  /**
+   * A direct session being set up (DESIGN §9), its acceptance, or its end: every node keeps the
+   * same table, so the answer and the signals may come through any node. `id` is base64url.
+   */
+  'direct.session': { id: string; from: DeviceRef; to: string; peer?: DeviceRef; expiresAt: number } | { id: string; ended: true };
 }
 export type BusTopic = keyof BusEvents;
 

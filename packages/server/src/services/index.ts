@@ -7,6 +7,7 @@ import { AccountService } from './accounts.js';
 import { ConsentService } from './consent.js';
 import { PasswordService } from './passwords.js';
 import { DeliveryService } from './delivery.js';
+import { DirectService, type DirectOptions } from './direct.js';
 import { DirectoryService } from './directory.js';
 import { GroupService } from './groups.js';
 import { KeyPackageService } from './key-packages.js';
@@ -33,9 +34,11 @@ export interface ServiceOptions {
   pow: PowService;
   /** Time-locked messages: reference speed, horizon, limits, and the moduli's size, rotation and sealing key. */
   timelock: Omit<TimelockOptions, 'retentionMs'> & TimelockModuliOptions;
+  /** Direct sessions: ICE servers for clients and signalling limits. */
+  direct: DirectOptions;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   const presence = new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory });
   const consent = new ConsentService(storage, log.child({ module: 'consent' }), presence);
@@ -49,6 +52,7 @@ export function createServices({ storage, bus, presenceStore, log, opaqueSetup, 
     presence,
     consent,
     pow,
+    direct: new DirectService(storage, bus, presenceStore, push, consent, log.child({ module: 'direct' }), direct),
     timelock: new TimelockService(storage, push, new TimelockModuli(storage, log.child({ module: 'timelock-moduli' }), timelock), log.child({ module: 'timelock' }), { ...timelock, retentionMs }),
   };
 }

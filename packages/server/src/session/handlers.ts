@@ -5,6 +5,7 @@ import type { AccountService } from '../services/accounts.js';
 import type { ConsentService } from '../services/consent.js';
 import type { PasswordService } from '../services/passwords.js';
 import type { DeliveryService } from '../services/delivery.js';
+import type { DirectService } from '../services/direct.js';
 import type { DirectoryService } from '../services/directory.js';
 import type { GroupService } from '../services/groups.js';
 import type { KeyPackageService } from '../services/key-packages.js';
@@ -25,6 +26,7 @@ export interface Services {
   consent: ConsentService;
   pow: PowService;
   timelock: TimelockService;
+  direct: DirectService;
 }
 
 /** What a handler may see and change of its connection. */
@@ -226,4 +228,9 @@ export const handlers: HandlerTable = {
   'contacts.list': { needs: 'device', handle: (session, _body, { consent }) => consent.list(session) },
 
   'presence.list': { needs: 'device', handle: (session, body, { presence }) => presence.list(session, body) },
+
+  'direct.request': { needs: 'device', handle: (session, body, { direct }) => direct.request(session, body) },
+  'direct.answer': { needs: 'device', handle: (session, body, { direct }) => direct.answer(session, body) },
+  'direct.signal': { needs: 'device', handle: (session, body, { direct }) => direct.signal(session, body) },
+  'direct.end': { needs: 'device', handle: (session, body, { direct }) => direct.end(session, body) },
 };

@@ -52,6 +52,11 @@ export class Controller extends Engine implements Actions {
   readonly safety = (username: string): Promise<SafetyView> => this.trust.view(username);
   readonly markVerified = (username: string, options?: { trustNewKey?: boolean }): Promise<SafetyView> => this.trust.markVerified(username, options);
   readonly refreshOnline = (): Promise<void> => this.presence.refresh();
+
+  // --- direct sessions (direct.ts)
+  readonly goDirect = (peer: string): Promise<void> => this.chats.direct.go(peer);
+  readonly answerDirect = (peer: string, accept: boolean): void => this.chats.direct.answer(peer, accept);
+  readonly endDirect = (peer: string): Promise<void> => this.chats.direct.end(peer);
 }
 
 export function createController(options: ControllerOptions): Controller {

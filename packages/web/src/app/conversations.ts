@@ -10,6 +10,7 @@ import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_R
 import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
 import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
 import { conversationError } from './conversation-errors.js';
+import { Direct } from './direct.js';
 import { Outbox } from './outbox.js';
 
 export interface ConversationsHost {
@@ -58,12 +59,16 @@ export class Conversations {
   /** Numbers the error lines of conversations, for their React keys. */
   private errorLines = 0;
   readonly outbox: Outbox;
+  /** Direct sessions with 1:1 peers: the outbox sends their texts over an open one. */
+  readonly direct: Direct;
 
   constructor(private readonly host: ConversationsHost) {
+    this.direct = new Direct(host);
     this.outbox = new Outbox({
       state: () => this.host.state(),
       setMessages: (key, update) => this.setMessages(key, update),
       messenger: () => this.host.messenger(),
+      sendDirect: (messenger, peer, text, options) => this.direct.send(messenger, peer, text, options),
       delivered: (shown, sent) => this.delivered(shown, sent),
       refusal: (error, target) => this.refusal(error, target),
       store: () => this.host.outbox(),

@@ -2,8 +2,7 @@
  * @module The web client's engine: one ParleyClient at a time over the browser adapters
  * (IndexedDB profile and store, platform WebSocket), reconnecting with backoff when the
  * connection drops, and a snapshot of what to show that React reads with useSyncExternalStore.
- * The parts it holds (account, conversations, outbox, groups, time locks, safety, presence) do
- * the rest; controller.ts turns them into the screens' actions.
+ * The parts it holds do the rest; controller.ts turns them into the screens' actions.
  */
 import { ErrorCode, ParleyClient, type DeviceRef, type Messenger } from '@parley/client';
 import { IndexedDbClientStore } from '../storage/client-store.js';
@@ -217,6 +216,7 @@ export class Engine {
         if (generation === this.generation && !isConnectionError(error)) this.set({ notice: describeError(error) });
       },
     );
+    void this.chats.direct.start(client);
     // What waits in the outbox goes first, in order; then whatever came in meanwhile.
     await this.chats.outbox.load();
     void this.chats.catchUp();
@@ -290,7 +290,7 @@ export class Engine {
     this.messenger = undefined;
     await this.profiles.saveAccount(undefined, undefined);
     await this.store.clear();
-    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, history: initialState.history, systemLines: {}, groupMembers: {}, firstUnread: undefined, notice });
+    this.set({ screen: { name: 'signed-out' }, me: undefined, conversations: [], messages: {}, selection: { kind: 'none' }, online: [], keyChanged: [], solving: {}, history: initialState.history, systemLines: {}, groupMembers: {}, firstUnread: undefined, direct: initialState.direct, notice });
   }
 
   dismissNotice(): void {

@@ -18,6 +18,8 @@ export interface OutboxHost {
   setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void;
   /** The current connection's messenger; undefined while offline. */
   messenger(): Messenger | undefined;
+  /** A text to a 1:1 peer: over a direct session while one is open (DESIGN §9), else through the server. */
+  sendDirect(messenger: Messenger, peer: string, text: string, options: SendOptions): Promise<Message>;
   /** The server accepted `shown`: show it as sent in its conversation (a draft becomes its chat). */
   delivered(shown: ChatMessage, sent: Message): Promise<void>;
   /** Why `error` keeps the message from being sent, in words (and what else it means, e.g. a changed key). */
@@ -127,7 +129,7 @@ export class Outbox {
     };
     let sent: Message;
     try {
-      sent = entry.target.kind === 'direct' ? await messenger.sendDirect(entry.target.peer, entry.text, options) : await messenger.sendToGroup(entry.target.groupId, entry.text, options);
+      sent = entry.target.kind === 'direct' ? await this.host.sendDirect(messenger, entry.target.peer, entry.text, options) : await messenger.sendToGroup(entry.target.groupId, entry.text, options);
     } catch (error) {
       if (isConnectionError(error)) {
         this.show(current, 'queued');

@@ -169,6 +169,8 @@ export interface AppState {
   history: HistoryView;
   /** What went wrong in each conversation this session (entries skipped, a group that broke), by group id. */
   conversationErrors: Record<string, ConversationErrorLine[]>;
+  /** Direct sessions (DESIGN §9): each peer's latest, and contacts waiting for an answer. */
+  direct: { sessions: Record<string, DirectSessionView>; asking: string[] };
 }
 
 /** One error of a conversation, shown as a system line in its chat (issue #11 §1). */
@@ -176,6 +178,12 @@ export interface ConversationErrorLine {
   key: string;
   code: string;
   message: string;
+}
+
+/** A direct session with one peer: being set up, open, or how it ended. */
+export interface DirectSessionView {
+  state: 'connecting' | 'open' | 'closed';
+  reason?: string;
 }
 
 export const initialState: AppState = {
@@ -192,6 +200,7 @@ export const initialState: AppState = {
   notifications: { permission: 'unsupported', enabled: false, showText: true, offered: false },
   history: { autoSend: false, expected: false },
   conversationErrors: {},
+  direct: { sessions: {}, asking: [] },
 };
 
 /** The operations the screens call. Each rejects with an Error whose message is fit to show. */
@@ -245,4 +254,9 @@ export interface Actions {
   setNotifications(change: Partial<Pick<NotificationSettings, 'enabled' | 'showText'>>): Promise<void>;
   /** "Not now" to the offer to turn notifications on. */
   declineNotifications(): void;
+  /** Ask `peer` for a direct session; resolves once it is open and proven. */
+  goDirect(peer: string): Promise<void>;
+  /** Accept or decline `peer`'s request to go direct. */
+  answerDirect(peer: string, accept: boolean): void;
+  endDirect(peer: string): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { Actions, AppState, SystemLine } from '../app/state.js';
 import { NotificationOffer } from './attention.js';
 import { ConversationErrors } from './ConversationErrors.js';
 import { MembersDialog } from './dialogs.js';
+import { DirectBar } from './Direct.js';
 import { MessageList } from './MessageList.js';
 import { RequestNotice } from './Requests.js';
 import { SafetyPanel } from './SafetyPanel.js';
@@ -80,6 +81,7 @@ export function ChatView({ state, actions, onBack, focusRequest }: { state: AppS
             </>
           )}
         </h2>
+        {peer && conversation?.active && <DirectBar peer={peer} state={state} actions={actions} />}
         {peer && (
           <button type="button" className="secondary small" aria-label="Verify safety number" onClick={() => setVerifying(peer)}>
             Verify

@@ -7,6 +7,7 @@ import type { Panel } from '../app/routes.js';
 import type { Actions, AppState, ConversationView } from '../app/state.js';
 import { useUnreadInTitle } from './attention.js';
 import { ChatView } from './ChatView.js';
+import { DirectPrompts } from './Direct.js';
 import { Modal, NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { messageTime } from './format.js';
 import { HistoryBanner } from './HistoryBanner.js';
@@ -47,6 +48,7 @@ export function MainScreen({ state, actions }: { state: AppState; actions: Actio
   return (
     <div className={`app ${showingPane ? 'pane-open' : 'list-open'}`}>
       <ConnectionBanner state={state} actions={actions} />
+      <DirectPrompts state={state} actions={actions} />
       {state.notice && (
         <div role="status" className="notice banner">
           <span>{state.notice}</span>
