@@ -38,6 +38,8 @@ describe("a group's title on a new device", () => {
     await (await carol.messenger()).createGroup('Book club', ['alice']);
     carol.close();
     await alice.receive();
+    // Carol is a stranger to alice: her group is a message request until alice accepts it.
+    expect(await alice.acceptRequests()).toEqual(['carol']);
     expect(await titles(alice)).toEqual(['Book club']);
     alice.close();
 
