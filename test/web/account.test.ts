@@ -3,11 +3,10 @@
  * until confirmed, a refused long username, Change password, Log out asking first, Forgot
  * password with the recovery key, and a URL per conversation that a reload and Back/Forward keep.
  */
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, logIn, openClient, register, send, startChat } from './support.js';
+import { tempDir } from '../support/harness.js';
+import { conversationEntry, DESKTOP, history, logIn, openClient, register, send, startChat, startWebRig } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -16,23 +15,15 @@ const SLOW = 120_000;
 
 describe('the web client: account and addresses', () => {
   const dir = tempDir('web-account');
-  const webRoot = join(dir.path, 'dist');
-  let server: TestServer;
+  let close: () => Promise<void> = async () => dir.remove();
   let url = '';
   let browser: Browser;
 
   beforeAll(async () => {
-    await buildWebClient(webRoot);
-    server = await startTestServer({ dataDir: join(dir.path, 'data'), webRoot });
-    url = server.url;
-    browser = await launchChromium();
+    ({ url, browser, close } = await startWebRig(dir));
   }, SLOW);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    dir.remove();
-  });
+  afterAll(() => close());
 
   it('shows the recovery key again after the tab was closed on it, until the user confirms saving it', async () => {
     const { context, page } = await openClient(browser, `${url}/`, DESKTOP);

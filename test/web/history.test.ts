@@ -9,16 +9,15 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
-import { buildWebClient, conversationEntry, DESKTOP, history, launchChromium, logIn, openClient, register, screenshot, send, startChat } from './support.js';
+import { tempDir } from '../support/harness.js';
+import { conversationEntry, DESKTOP, history, logIn, openClient, register, screenshot, send, startChat, startWebRig } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const SLOW = 180_000;
 
 describe('the web client: history on a new browser', () => {
   const dir = tempDir('web-history');
-  const webRoot = join(dir.path, 'dist');
-  let server: TestServer;
+  let close: () => Promise<void> = async () => dir.remove();
   let url = '';
   let browser: Browser;
   let first: { context: BrowserContext; page: Page };
@@ -34,17 +33,10 @@ describe('the web client: history on a new browser', () => {
   }
 
   beforeAll(async () => {
-    await buildWebClient(webRoot);
-    server = await startTestServer({ dataDir: join(dir.path, 'data'), webRoot });
-    url = server.url;
-    browser = await launchChromium();
+    ({ url, browser, close } = await startWebRig(dir));
   }, SLOW);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    dir.remove();
-  });
+  afterAll(() => close());
 
   it('a new browser gets the earlier messages from another of my devices once I agree there', async () => {
     const registered = await bob(['register', 'bob']);

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { startTestServer } from '../support/harness.js';
 
 export const WEB_DIR = fileURLToPath(new URL('../../packages/web', import.meta.url));
 const VITE_BIN = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
@@ -52,6 +53,29 @@ export function launchChromium(args: string[] = []): Promise<Browser> {
  * WebRTC between this browser and a process on the same machine, with no network: host
  * candidates with their real addresses (not mDNS names, which werift cannot resolve), loopback too.
  */
+/**
+ * What most web tests start with: the bundle built into `dir`, a server on loopback serving it with
+ * its data in `dir`, and Chromium. `close` stops both and removes `dir`.
+ */
+export async function startWebRig(dir: { path: string; remove(): void }): Promise<{ url: string; browser: Browser; close(): Promise<void> }> {
+  const webRoot = join(dir.path, 'dist');
+  await buildWebClient(webRoot);
+  const server = await startTestServer({ dataDir: join(dir.path, 'data'), webRoot });
+  let browser: Browser;
+  try {
+    browser = await launchChromium();
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const close = async () => {
+    await browser.close();
+    await server.close();
+    dir.remove();
+  };
+  return { url: server.url, browser, close };
+}
+
 export const DIRECT_SESSION_ARGS = ['--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'];
 
 export const DESKTOP = { width: 1280, height: 800 } as const;
