@@ -14,35 +14,40 @@ export interface RequestsHost {
   refreshConversations(): Promise<void>;
 }
 
+type StatePatch = (state: AppState) => Partial<AppState>;
+
 export class Requests {
   constructor(private readonly host: RequestsHost) {}
 
   accept(groupId: string): Promise<void> {
     return this.run(async (messenger) => {
       await messenger.acceptRequest(groupId);
+      return undefined;
     });
   }
 
   decline(groupId: string): Promise<void> {
     return this.run(async (messenger) => {
       await messenger.declineRequest(groupId);
-      this.host.set((state) => ({ selection: closed(state.selection, [groupId]) }));
+      return (state) => ({ selection: closed(state.selection, [groupId]) });
     });
   }
 
   block(username: string): Promise<void> {
     return this.run(async (messenger) => {
       const declined = (await messenger.block(username)).map((conversation) => conversation.groupId);
-      this.host.set((state) => ({ selection: closed(state.selection, declined), notice: `You blocked ${username}. They cannot add you to conversations or write to you directly.` }));
+      return (state) => ({ selection: closed(state.selection, declined), notice: `You blocked ${username}. They cannot add you to conversations or write to you directly.` });
     });
   }
 
-  private async run(task: (messenger: Messenger) => Promise<void>): Promise<void> {
+  /** Runs the task, then shows its outcome only once the list is refreshed, so a notice never sits beside a stale request. */
+  private async run(task: (messenger: Messenger) => Promise<StatePatch | undefined>): Promise<void> {
     const messenger = this.host.messenger();
     if (!messenger) throw new Error('Not connected to the server. Parley keeps trying; try again in a moment.');
     try {
-      await task(messenger);
+      const outcome = await task(messenger);
       await this.host.refreshConversations();
+      if (outcome) this.host.set(outcome);
     } catch (error) {
       throw new Error(describeError(error), { cause: error });
     }
