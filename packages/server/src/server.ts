@@ -13,12 +13,12 @@ import { checkServerKey, KEY_FILE, loadOrCreateServerKeys } from './server-keys.
 import { createLogger, type Logger } from './logger.js';
 import { Gauge, METRICS_CONTENT_TYPE } from './metrics.js';
 import { createServices } from './services/index.js';
-import { Connection } from './session/connection.js';
+import { Connection, type ConnectionOptions } from './session/connection.js';
 import { LocalConnections } from './session/local-connections.js';
 import { openPostgresStorage, openSqliteStorage, type Storage } from './storage/index.js';
 import { createTransport } from './transport/http.js';
 import { serveStatic } from './transport/static.js';
-import { boundedSender } from './transport/websocket.js';
+import { BoundedSocket } from './transport/websocket.js';
 
 export interface RunningServer {
   /** http://host:port */
@@ -98,48 +98,39 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const stopPresence = services.presence.startHeartbeat();
   const stopTimelock = services.timelock.start();
 
-  const onSocket = (ws: WebSocket, _request: unknown, ip: string) => {
-    const id = nextConnectionId++;
-    const connection: Connection = new Connection(
-      {
-        send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
-        close: (code, reason) => ws.close(code, reason),
-        abort: (code, reason) => {
-          // The close frame is written at once; destroying then drops only the wait for the peer's.
-          ws.close(code, reason);
-          ws.terminate();
-        },
-      },
-      {
-        staticKey: keys.noise,
-        services,
-        log,
-        handshakeTimeoutMs: config.handshakeTimeoutMs,
-        authTimeoutMs: config.authTimeoutMs,
-        maxBadFrames: config.maxBadFrames,
-        requestsPerSecond: config.connectionRequestsPerSecond,
-        accountLimiter: defences.accountLimiter,
-        metrics,
-        onStrike: (reason) => void guard.strike(ip, reason),
-        onFailedProof: (username) => void defences.accounts.failed(username),
-        onAuthenticated: (conn, session) => {
-          local.add(conn, session);
-          services.presence.connected(session);
-        },
-        onClosed: (conn) => {
-          connections.delete(conn);
-          const sameAddress = byAddress.get(ip);
-          sameAddress?.delete(conn);
-          if (sameAddress?.size === 0) byAddress.delete(ip);
-          const session = conn.session;
-          if (!session) return;
-          local.remove(conn, session);
-          services.presence.disconnected(session);
-          void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
-        },
-      },
-      () => log.child({ conn: id }),
-    );
+  // One options object for all connections, its callbacks told which connection: idle connections are many.
+  const connectionOptions: ConnectionOptions = {
+    staticKey: keys.noise,
+    services,
+    log,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    authTimeoutMs: config.authTimeoutMs,
+    maxBadFrames: config.maxBadFrames,
+    requestsPerSecond: config.connectionRequestsPerSecond,
+    accountLimiter: defences.accountLimiter,
+    metrics,
+    onStrike: (ip, reason) => void guard.strike(ip, reason),
+    onFailedProof: (username) => void defences.accounts.failed(username),
+    onAuthenticated: (connection, session) => {
+      local.add(connection, session);
+      services.presence.connected(session);
+    },
+    onClosed: (connection) => {
+      connections.delete(connection);
+      const sameAddress = byAddress.get(connection.address);
+      sameAddress?.delete(connection);
+      if (sameAddress?.size === 0) byAddress.delete(connection.address);
+      const session = connection.session;
+      if (!session) return;
+      local.remove(connection, session);
+      services.presence.disconnected(session);
+      void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
+    },
+  };
+  const onSlowReader = () => metrics.closed.inc({ reason: 'slow_reader' });
+
+  const onSocket = (ws: WebSocket, ip: string) => {
+    const connection = new Connection(new BoundedSocket(ws, config.maxBufferedBytes, onSlowReader), connectionOptions, nextConnectionId++, ip);
     connections.add(connection);
     byAddress.set(ip, (byAddress.get(ip) ?? new Set()).add(connection));
     ws.on('message', (data: Buffer, isBinary: boolean) => {

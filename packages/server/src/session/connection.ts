@@ -2,34 +2,17 @@
  * @module One client connection: the Noise NX handshake (DESIGN §4), then sealed request/reply
  * frames dispatched to handlers. Bad input gets an error reply; a broken channel gets a close code.
  */
-import { CryptoError, NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
+import { CryptoError, type HandshakeResult, type StaticKeyPair } from '@parley/crypto';
 import {
-  clientHelloSchema,
-  CloseCode,
-  CodecError,
-  decodeCbor,
-  decodeRequest,
-  encodeCbor,
-  encodeErrorReply,
-  encodeEvent,
-  encodeReply,
-  ErrorCode,
-  fragment,
-  ParleyError,
-  Reassembler,
-  SUPPORTED_VERSIONS,
-  ValidationError,
-  type EventKind,
-  type EventOf,
-  type Request,
-  type DeviceRef,
+  CloseCode, CodecError, decodeRequest, encodeErrorReply, encodeEvent, encodeReply, ErrorCode, fragment, ParleyError, Reassembler,
+  SUPPORTED_VERSIONS, ValidationError, type EventKind, type EventOf, type Request, type DeviceRef,
 } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { StrikeReason } from '../services/abuse.js';
 import { TokenBucket, type RateLimiter } from '../services/rate-limit.js';
 import { Authentication } from './authentication.js';
-import { serverHello } from './server-hello.js';
+import { answerHello } from './server-hello.js';
 import { handlers, type RequestContext, type Services } from './handlers.js';
 
 /** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
@@ -40,8 +23,9 @@ export interface FrameSocket {
   abort(code: number, reason: string): void;
 }
 
+/** Shared by all of a server's connections: the callbacks take the connection they are about. */
 export interface ConnectionOptions {
-  staticKey: { publicKey: Uint8Array; privateKey: Uint8Array };
+  staticKey: StaticKeyPair;
   services: Services;
   log: Logger;
   handshakeTimeoutMs: number;
@@ -50,7 +34,7 @@ export interface ConnectionOptions {
   onAuthenticated(connection: Connection, session: DeviceRef): void;
   onClosed(connection: Connection): void;
   /** Counts a strike against the client's address (DESIGN §10): missed deadlines, malformed frames, failed logins. */
-  onStrike?(reason: StrikeReason): void;
+  onStrike?(address: string, reason: StrikeReason): void;
   /** A proof of `username`'s credential failed, or was replaced or abandoned (counted per account, DESIGN §10). */
   onFailedProof?(username: string): void;
   /** Requests per second this connection may make (bursts of two seconds' worth); unlimited if absent. */
@@ -81,11 +65,12 @@ export class Connection implements RequestContext {
   private readonly requests: TokenBucket | undefined;
   private childLog: Logger | undefined;
 
-  /** `makeLog` makes this connection's logger when it first logs: most never do, and idle ones are many. */
+  /** `id` names the connection in its logs; `address` is the client's, for strikes against it. */
   constructor(
     private readonly socket: FrameSocket,
     private readonly options: ConnectionOptions,
-    private readonly makeLog: () => Logger,
+    readonly id: number,
+    readonly address: string,
   ) {
     // Every failed proof is a strike for the address and a failure for the account.
     this.auth = new Authentication((username) => {
@@ -99,12 +84,13 @@ export class Connection implements RequestContext {
     this.requests = options.requestsPerSecond === undefined ? undefined : new TokenBucket(options.requestsPerSecond, options.requestsPerSecond * 2);
   }
 
+  /** Made when the connection first logs: most never do, and idle ones are many. */
   get log(): Logger {
-    return (this.childLog ??= this.makeLog());
+    return (this.childLog ??= this.options.log.child({ conn: this.id }));
   }
 
   strike(reason: StrikeReason): void {
-    this.options.onStrike?.(reason);
+    this.options.onStrike?.(this.address, reason);
   }
 
   get session(): DeviceRef | undefined {
@@ -151,11 +137,8 @@ export class Connection implements RequestContext {
    * close handshake, the socket is destroyed at once instead of waiting for its answer.
    */
   close(code: number, reason: string, options: { abort?: boolean } = {}): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.deadline);
+    if (!this.settle()) return;
     this.options.metrics?.closed.inc({ reason: closeReasons.get(code) ?? String(code) });
-    this.auth.abandon();
     if (options.abort) this.socket.abort(code, reason);
     else this.socket.close(code, reason);
     this.options.onClosed(this);
@@ -163,21 +146,22 @@ export class Connection implements RequestContext {
 
   /** The socket went away from the other side. */
   socketClosed(): void {
-    if (this.closed) return;
+    if (this.settle()) this.options.onClosed(this);
+  }
+
+  /** Marks the connection closed, its deadline and any exchange dropped; false if it already was. */
+  private settle(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     clearTimeout(this.deadline);
     this.auth.abandon();
-    this.options.onClosed(this);
+    return true;
   }
 
   private handleHandshake(frame: Uint8Array): void {
-    const responder = new NoiseNXResponder({ staticKey: this.options.staticKey });
-    let version: number;
-    let answer: { message: Uint8Array; result: HandshakeResult };
+    let answer: ReturnType<typeof answerHello>;
     try {
-      version = clientHelloSchema.parse(decodeCbor(responder.readMessage1(frame))).v;
-      // The client's ephemeral key is first used here: an invalid one fails here, as the client's fault.
-      answer = responder.writeMessage2(encodeCbor(serverHello(version)));
+      answer = answerHello(this.options.staticKey, frame);
     } catch (error) {
       if (!(error instanceof CryptoError || error instanceof CodecError || error instanceof ValidationError)) throw error;
       this.log.warn({ event: 'handshake.rejected', reason: error.message }, 'handshake rejected');
@@ -185,7 +169,7 @@ export class Connection implements RequestContext {
       this.close(CloseCode.BAD_HANDSHAKE, 'malformed handshake');
       return;
     }
-    const { message, result } = answer;
+    const { version, message, result } = answer;
     this.socket.send(message);
     if (!SUPPORTED_VERSIONS.includes(version)) {
       this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
