@@ -51,7 +51,7 @@ const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([nam
 const MAX_QUEUED_FRAMES = 64;
 
 export class Connection implements RequestContext {
-  readonly auth: Authentication;
+  readonly auth: Authentication = new Authentication(this);
   handshakeHash: Uint8Array = new Uint8Array(0);
   private channel: HandshakeResult | undefined;
   private readonly reassembler = new Reassembler();
@@ -72,11 +72,6 @@ export class Connection implements RequestContext {
     readonly id: number,
     readonly address: string,
   ) {
-    // Every failed proof is a strike for the address and a failure for the account.
-    this.auth = new Authentication((username) => {
-      this.strike('auth_failed');
-      options.onFailedProof?.(username);
-    });
     this.deadline = setTimeout(() => {
       this.strike('handshake_timeout');
       this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout', { abort: true });
@@ -91,6 +86,12 @@ export class Connection implements RequestContext {
 
   strike(reason: StrikeReason): void {
     this.options.onStrike?.(this.address, reason);
+  }
+
+  /** Every failed proof is a strike for the address and a failure for the account. */
+  failedProof(username: string): void {
+    this.strike('auth_failed');
+    this.options.onFailedProof?.(username);
   }
 
   get session(): DeviceRef | undefined {
