@@ -121,6 +121,8 @@ export class Messenger {
   sendDirect(peer: string, text: string, options: SendOptions = {}): Promise<Message> {
     return this.serial(async () => {
       if (peer === this.ctx.self.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
+      // A 1:1 kept from before the block gets nothing either (a new one is refused by the server's contacts.add).
+      if (this.ctx.contacts.hidden.has(peer)) throw new ParleyError(ErrorCode.BLOCKED, `you block ${peer}; unblock ${peer} first`);
       let conversation = await this.direct(peer);
       if (!conversation && !this.live) {
         // This account may have one this device has not joined yet (a Welcome waiting, a new device).
