@@ -37,6 +37,8 @@ export async function findGroup(ctx: MessengerContext, name: string, catchUp: Ca
  */
 export async function directConversation(ctx: MessengerContext, log: GroupLog, peer: string, catchUp: CatchUp): Promise<{ conversation: ConversationRecord; created: boolean }> {
   if (peer === ctx.self.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
+  // A 1:1 kept from before the block too (a new one the server's contacts.add refuses).
+  if (ctx.contacts.hidden.has(peer)) throw new ParleyError(ErrorCode.BLOCKED, `you block ${peer}; unblock ${peer} first`);
   let conversation = await activeDirect(ctx, peer);
   if (!conversation) {
     // This account may have one this device has not joined yet (a Welcome waiting, a new device).

@@ -176,7 +176,7 @@ export class Messenger {
 
   /** Conversations with unread and time-locked counts, newest activity first. */
   conversations(): Promise<views.ConversationSummary[]> {
-    return views.conversations(this.ctx.store);
+    return views.conversations(this.ctx.store, this.ctx.contacts.hidden);
   }
 
   /** Stored messages not yet shown, oldest first per conversation. */

@@ -7,6 +7,7 @@ import { KyselyConsent } from './kysely-consent.js';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
 import * as keys from './kysely-key-packages.js';
+import * as sentMessages from './kysely-sent-messages.js';
 import * as timelock from './kysely-timelock.js';
 import { migrationProvider } from './migrations/index.js';
 import type {
@@ -83,7 +84,7 @@ export class KyselyStorage extends KyselyConsent implements Storage {
     return accounts.touchDevice(this.db, username, deviceId, at);
   }
 
-  // The queries live in one module per capability: kysely-accounts, kysely-key-packages, kysely-groups, kysely-commits, kysely-delivery, kysely-timelock.
+  // The queries live in one module per capability: kysely-accounts, kysely-key-packages, kysely-groups, kysely-commits, kysely-delivery, kysely-sent-messages, kysely-timelock.
 
   addKeyPackages(device: DeviceRef, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void> {
     return keys.addKeyPackages(this.db, device, oneTime, lastResort, at);
@@ -138,7 +139,7 @@ export class KyselyStorage extends KyselyConsent implements Storage {
   }
 
   findSentMessage(groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined> {
-    return delivery.findSentMessage(this.db, groupId, sender, epoch, payload, window);
+    return sentMessages.findSentMessage(this.db, groupId, sender, epoch, payload, window);
   }
 
   appendMessage(message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
