@@ -90,11 +90,6 @@ export class ConsentService {
     if (blockers.length > 0) throw blockedBy(blockers);
   }
 
-  /** Everyone who blocks `sender`, for checks that need the group first (a direct send). */
-  async blockersOf(sender: string): Promise<Set<string>> {
-    return new Set(await this.storage.listBlockers(sender));
-  }
-
   /** Rate limit first, then the named user must exist and not be the caller. */
   private async change(session: DeviceRef, username: string): Promise<void> {
     const retryAfterMs = this.changes.take(session.username);

@@ -10,7 +10,7 @@ import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
 import { Budgets } from './rate-limit.js';
 import { checkApplicationMessage } from './mls-checks.js';
-import { blockedBy, type ConsentService } from './consent.js';
+import { blockedBy } from './consent.js';
 import type { Push } from './push.js';
 import { logEntry, mailboxEntry } from './protocol-shapes.js';
 
@@ -50,7 +50,6 @@ export class DeliveryService {
 
   constructor(
     private readonly storage: Storage,
-    private readonly consent: ConsentService,
     private readonly push: Push,
     private readonly log: Logger,
     private readonly options: DeliveryOptions,
@@ -70,8 +69,6 @@ export class DeliveryService {
       this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
       return { seq: already };
     }
-    // Usually nobody: one indexed query. Checked against the locked group below, which says whether it is direct.
-    const blockers = await this.consent.blockersOf(session.username);
     let stored;
     try {
       stored = await this.storage.appendMessage(
@@ -79,8 +76,7 @@ export class DeliveryService {
         (group) => {
           requireDevice(group, session);
           // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
-          const blocker = group.kind === 'direct' ? group.members.find((member) => blockers.has(member.username)) : undefined;
-          if (blocker) throw blockedBy([blocker.username]);
+          if (group.blockers.length > 0) throw blockedBy(group.blockers);
           // Only the current epoch: members who joined at a later epoch could never read an older one
           // (their Welcome starts there). The sender catches up on STALE_EPOCH and encrypts again.
           if (epoch < group.epoch) {
