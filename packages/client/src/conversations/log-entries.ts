@@ -8,6 +8,7 @@ import { decodeMessageContent, deviceKey, ErrorCode, groupIdText, sameDevice, ty
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
 import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
+import { heldCopy } from './direct-identity.js';
 import type { MembershipChange } from './events.js';
 import { commitAllowed } from './policy.js';
 import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
@@ -70,6 +71,11 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     return { changed: title !== conversation.title };
   }
   const sender = credentialOwner(processed.sender.identity) ?? entry.sender;
+  if (content.t === 'text' && content.fallback === true && (await heldCopy(ctx, conversation.groupId, { sender: sender.username, senderDevice: sender.deviceId, sentAt: content.sentAt, text: content.text }))) {
+    // A direct message sent again through the server, that came over the channel too: kept once (DESIGN §9).
+    await ctx.store.apply({ conversation: advance({ state: processed.state }) });
+    return { changed: false };
+  }
   const message: StoredMessage = {
     groupId: groupIdText(entry.groupId),
     seq: entry.seq,

@@ -11,7 +11,7 @@ import type { AppState, ChatMessage, ConversationView, Selection } from './state
 import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
 import { conversationError } from './conversation-errors.js';
 import { Direct } from './direct.js';
-import { Outbox } from './outbox.js';
+import { Outbox, withoutHeldCopies } from './outbox.js';
 
 export interface ConversationsHost {
   state(): AppState;
@@ -77,7 +77,7 @@ export class Conversations {
   }
 
   private setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void {
-    this.host.set((state) => ({ messages: { ...state.messages, [key]: update(state.messages[key] ?? []) } }));
+    this.host.set((state) => ({ messages: { ...state.messages, [key]: withoutHeldCopies(update(state.messages[key] ?? [])) } }));
   }
 
 
@@ -191,7 +191,7 @@ export class Conversations {
     const firstUnread = stored.find((m) => !m.read && m.sender !== me)?.seq;
     this.host.set((state) => {
       const pending = (state.messages[groupId] ?? []).filter((m) => m.seq === undefined);
-      const messages = { ...state.messages, [groupId]: [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime) };
+      const messages = { ...state.messages, [groupId]: withoutHeldCopies([...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime)) };
       // Kept while the chat stays open (a reconnect reloads it, with everything read by then).
       const keep = state.firstUnread?.groupId === groupId;
       return keep ? { messages } : { messages, firstUnread: { groupId, ...(firstUnread === undefined ? {} : { seq: firstUnread }) } };
