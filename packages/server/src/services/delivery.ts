@@ -89,7 +89,8 @@ export class DeliveryService {
       if (error instanceof StorageNotFoundError) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
       throw error;
     }
-    this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: stored.entry.seq }, 'message stored');
+    // Checked first: the group's id would be encoded for every message, for a line rarely kept.
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: stored.entry.seq }, 'message stored');
     await this.push.toDevices(
       stored.members.filter((device) => !sameDevice(device, session)),
       'message',
