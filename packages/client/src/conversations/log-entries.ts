@@ -76,6 +76,7 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     await ctx.store.apply({ conversation: advance({ state: processed.state }) });
     return { changed: false };
   }
+  const hidden = ctx.contacts.hidden.has(sender.username);
   const message: StoredMessage = {
     groupId: groupIdText(entry.groupId),
     seq: entry.seq,
@@ -83,10 +84,11 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     senderDevice: sender.deviceId,
     sentAt: content.sentAt,
     ...(content.t === 'locked' ? { lock: receivedLock(content, sender.username, { state: processed.state }) } : { text: content.text }),
-    // What I wrote on another of my devices is not news to me.
-    read: sender.username === ctx.self.username,
+    // What I wrote on another of my devices is not news to me; what a user I block wrote is kept, never news.
+    read: sender.username === ctx.self.username || hidden,
   };
-  const updated = advance({ state: processed.state, lastActivityAt: entry.sentAt });
+  // Nor does it move the conversation up the list.
+  const updated = advance(hidden ? { state: processed.state } : { state: processed.state, lastActivityAt: entry.sentAt });
   await ctx.store.apply({ conversation: updated, message });
   const { opened, refused } = await openIfReleased(ctx, message);
   return { message: present(updated, opened ?? message), changed: true, ...(refused ? { refused } : {}) };

@@ -56,6 +56,7 @@ describe('ConsentService', () => {
     await expect(consent.requireNotBlocked('alice', ['carol', 'bob', 'alice'])).rejects.toMatchObject({ code: 'BLOCKED', message: 'bob has blocked you' });
     await consent.requireNotBlocked('alice', ['carol', 'alice']);
     await consent.requireNotBlocked('bob', ['alice']);
+    expect(await consent.blockersOf('alice')).toEqual(new Set(['bob']));
     await consent.add(alice, { username: 'carol' });
     expect(await consent.areMutualContacts('alice', 'carol')).toBe(false);
     await consent.add({ username: 'carol', deviceId: 'carol-d1' }, { username: 'alice' });

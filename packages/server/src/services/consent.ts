@@ -37,6 +37,8 @@ export class ConsentService {
 
   async add(session: DeviceRef, body: RequestOf<'contacts.add'>): Promise<ResponseOf<'contacts.add'>> {
     await this.change(session, body.username);
+    // Writing to someone I block does not unblock them behind my back (as Signal asks first): I unblock, then write.
+    if ((await this.storage.listBlockers(body.username, [session.username])).length > 0) throw youBlock(body.username);
     if ((await this.storage.countContacts(session.username)) >= this.options.maxContacts) {
       throw new ParleyError(ErrorCode.LIMIT_REACHED, `an account keeps at most ${this.options.maxContacts} contacts; remove one first`);
     }
@@ -90,6 +92,11 @@ export class ConsentService {
     if (blockers.length > 0) throw blockedBy(blockers);
   }
 
+  /** Everyone who blocks `sender`, for checks that need the group first (a direct send). */
+  async blockersOf(sender: string): Promise<Set<string>> {
+    return new Set(await this.storage.listBlockers(sender));
+  }
+
   /** Rate limit first, then the named user must exist and not be the caller. */
   private async change(session: DeviceRef, username: string): Promise<void> {
     const retryAfterMs = this.changes.take(session.username);
@@ -97,6 +104,11 @@ export class ConsentService {
     if (username === session.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'that is you');
     if (!(await this.storage.getAccount(username))) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${username}`);
   }
+}
+
+/** The caller blocks `username`: nothing new may start with them until they are unblocked. */
+export function youBlock(username: string): ParleyError {
+  return new ParleyError(ErrorCode.BLOCKED, `you block ${username}; unblock ${username} first`);
 }
 
 export function blockedBy(blockers: readonly string[]): ParleyError {

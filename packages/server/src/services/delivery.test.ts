@@ -42,7 +42,7 @@ describe('delivery and keys services', () => {
   });
 
   it('deletes entries past retention on a sweep and reports them to the device as a gap', async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
+    const delivery = new DeliveryService(storage, new ConsentService(storage, log), new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
     await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
     await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], leaves: { removed: [], added: [] }, welcome: new Uint8Array(8) }, () => undefined);
     for (const day of [0, 10, 40]) {
@@ -58,7 +58,7 @@ describe('delivery and keys services', () => {
   });
 
   it("fetches one group's range: only unacknowledged entries within it, that group's gaps, no mailbox; refuses bad ranges", async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
+    const delivery = new DeliveryService(storage, new ConsentService(storage, log), new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000 }, () => now);
     const other = new Uint8Array(16).fill(8);
     for (const id of [groupId, other]) {
       await storage.createGroup({ groupId: id, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
@@ -88,7 +88,7 @@ describe('delivery and keys services', () => {
   });
 
   it('charges fetches by the bytes they return, per account, and refuses duplicated acknowledgements', async () => {
-    const delivery = new DeliveryService(storage, new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000, fetchBytesPerSecond: 100 }, () => now);
+    const delivery = new DeliveryService(storage, new ConsentService(storage, log), new Push(new MemoryBus(), log), log, { retentionMs: 30 * DAY, deviceBacklogQuota: 10_000, fetchBytesPerSecond: 100 }, () => now);
     await storage.createGroup({ groupId, kind: 'group', groupInfo: new Uint8Array(8), creator: alice, creatorLeaf: { leafIndex: 0, signatureKey: new Uint8Array(32), device: alice }, createdAt: now });
     await storage.acceptCommit({ groupId, epoch: 0, sender: alice, commit: new Uint8Array(8), groupInfo: new Uint8Array(8), createdAt: now, add: [bob], remove: [], leaves: { removed: [], added: [] }, welcome: new Uint8Array(8) }, () => undefined);
     for (let i = 0; i < 3; i++) await storage.appendMessage({ groupId, epoch: 1, sender: alice, payload: new Uint8Array(300), createdAt: now }, () => undefined);

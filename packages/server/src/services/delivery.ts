@@ -10,7 +10,7 @@ import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
 import { Budgets } from './rate-limit.js';
 import { checkApplicationMessage } from './mls-checks.js';
-import { blockedBy } from './consent.js';
+import { blockedBy, type ConsentService } from './consent.js';
 import type { Push } from './push.js';
 import { logEntry, mailboxEntry } from './protocol-shapes.js';
 
@@ -50,6 +50,7 @@ export class DeliveryService {
 
   constructor(
     private readonly storage: Storage,
+    private readonly consent: ConsentService,
     private readonly push: Push,
     private readonly log: Logger,
     private readonly options: DeliveryOptions,
@@ -62,20 +63,26 @@ export class DeliveryService {
   async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
-    // A resend of what is already stored (its reply was lost) gets the same answer, and nobody gets it twice;
-    // checked before the epoch, which may have moved on since the first attempt. Only resends pay for the look.
-    const already = body.resend ? await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW) : undefined;
-    if (already !== undefined) {
-      this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
-      return { seq: already };
+    if (body.resend) {
+      const already = await this.findResent(session, body, epoch);
+      if (already !== undefined) return { seq: already };
     }
     let stored;
     try {
       stored = await this.storage.appendMessage(
-        { groupId: body.groupId, epoch, sender: session, payload: body.message, createdAt: this.now(), backlogQuota: this.options.deviceBacklogQuota },
+        {
+          groupId: body.groupId,
+          epoch,
+          sender: session,
+          payload: body.message,
+          createdAt: this.now(),
+          backlogQuota: this.options.deviceBacklogQuota,
+          resendWindow: RESEND_WINDOW,
+        },
         (group) => {
           requireDevice(group, session);
           // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
+          // The blockers are read inside the send's transaction: a read before it would wait for a group commit of its own.
           if (group.blockers.length > 0) throw blockedBy(group.blockers);
           // Only the current epoch: members who joined at a later epoch could never read an older one
           // (their Welcome starts there). The sender catches up on STALE_EPOCH and encrypts again.
@@ -97,6 +104,24 @@ export class DeliveryService {
       logEntry(stored.entry),
     );
     return { seq: stored.entry.seq };
+  }
+
+  /**
+   * The seq of a resent message already stored (its reply was lost), so nobody gets it twice; looked
+   * for before the epoch check, as the epoch may have moved on since the first attempt. Only a sender
+   * who may send now is answered: a removed or blocked one would learn from it how busy the group is.
+   */
+  private async findResent(session: DeviceRef, body: RequestOf<'group.send'>, epoch: number): Promise<number | undefined> {
+    const group = await this.storage.getGroup(body.groupId);
+    if (!group) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+    requireDevice(group, session);
+    // As the send's own check does, for a direct conversation (usually nobody: one indexed query).
+    const blockers = group.kind === 'direct' ? await this.consent.blockersOf(session.username) : new Set<string>();
+    const blocker = group.members.find((member) => blockers.has(member.username));
+    if (blocker) throw blockedBy([blocker.username]);
+    const already = await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW);
+    if (already !== undefined) this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
+    return already;
   }
 
   /** Relay a sealed history chunk to another active device of the same account (DESIGN §5). */

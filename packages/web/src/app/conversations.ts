@@ -4,7 +4,7 @@
  * failures), and sending through the outbox (outbox.ts). The connection side lends it the
  * messenger; group membership is in groups.ts.
  */
-import { brokenReason, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import { brokenReason, countUnread, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
@@ -85,10 +85,14 @@ export class Conversations {
   async refreshConversations(): Promise<void> {
     const store = this.host.store();
     const records = await store.listConversations();
+    // Users I block: nothing of theirs counts as unread or shows as the preview (DESIGN §6 consent).
+    const hidden = this.host.messenger()?.hiddenSenders ?? new Set<string>();
+    const lastShown = async (groupId: string): Promise<StoredMessage | undefined> =>
+      hidden.size === 0 ? store.lastMessage(groupId) : (await store.listMessages(groupId)).filter((m) => !hidden.has(m.sender)).at(-1);
     const views = await Promise.all(
       records.map(async (record): Promise<ConversationView> => {
         const peer = record.kind === 'direct' ? record.peer : undefined;
-        const [unread, last, verified, broken] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false, record.active ? undefined : brokenReason(store, record.groupId)]);
+        const [unread, last, verified, broken] = await Promise.all([countUnread(store, record.groupId, hidden), lastShown(record.groupId), peer ? isVerified(store, peer) : false, record.active ? undefined : brokenReason(store, record.groupId)]);
         return {
           groupId: record.groupId,
           kind: record.kind,
