@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { deriveKey, opaqueReady } from '@parley/crypto';
 import { installNodeCryptoProvider } from '@parley/crypto/node';
 import { CloseCode } from '@parley/protocol';
@@ -129,8 +130,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
   const onSlowReader = () => metrics.closed.inc({ reason: 'slow_reader' });
 
-  const onSocket = (ws: WebSocket, ip: string) => {
-    const connection = new Connection(new BoundedSocket(ws, config.maxBufferedBytes, onSlowReader), connectionOptions, nextConnectionId++, ip);
+  const onSocket = (ws: WebSocket, ip: string, stream: Duplex) => {
+    const connection = new Connection(new BoundedSocket(ws, stream, config.maxBufferedBytes, onSlowReader), connectionOptions, nextConnectionId++, ip);
     connections.add(connection);
     byAddress.set(ip, (byAddress.get(ip) ?? new Set()).add(connection));
     ws.on('message', (data: Buffer, isBinary: boolean) => {

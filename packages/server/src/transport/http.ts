@@ -37,7 +37,8 @@ export interface Gate {
 }
 
 export interface TransportHandlers {
-  onSocket(socket: WebSocket, clientIp: string): void;
+  /** `stream`: the TCP (or TLS) stream beneath the WebSocket, whose writes a sender may cork. */
+  onSocket(socket: WebSocket, clientIp: string, stream: Duplex): void;
   onHttp(request: IncomingMessage, response: ServerResponse): void;
   gate?: Gate;
   metrics?: ServerMetrics;
@@ -184,12 +185,12 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
         }
         wss.handleUpgrade(request, socket, head, (ws) => {
           clearDeadline(socket);
-          adopt(ws, ip);
+          adopt(ws, ip, socket);
         });
       });
   });
   // Out of the upgrade handler, so its listeners hold the socket and the address, not the request.
-  const adopt = (ws: WebSocket, ip: string) => {
+  const adopt = (ws: WebSocket, ip: string, stream: Duplex) => {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (_data, isBinary) => {
       if (isBinary) return;
@@ -204,7 +205,7 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
       strike(ip, 'bad_websocket');
     });
     pinger.watch(ws);
-    handlers.onSocket(ws, ip);
+    handlers.onSocket(ws, ip, stream);
   };
   return { http, wss };
 }

@@ -4,6 +4,7 @@
  * bound. Idle connections are many, so nothing here allocates a timer or closure per socket:
  * one sweep pings them all, and the send side is a class whose methods live on its prototype.
  */
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 
 export interface LivenessOptions {
@@ -75,16 +76,30 @@ export function startPinging(sockets: ReadonlySet<WebSocket>, options: LivenessO
  * The send side of one WebSocket: cuts the connection once more than `maxBufferedBytes` wait to
  * be read, so a peer that never reads cannot make the server hold its pushes in memory without
  * bound. `onOverflow` is shared by all sockets.
+ *
+ * Frames sent to one connection while the same callbacks and promise continuations run (a
+ * reply, a push and another reply, all answered by one group commit) leave in one write:
+ * `stream` is corked at the first and uncorked once they have run (process.nextTick runs after
+ * the microtask queue drains). Each write is a system call, and was the largest single cost of
+ * a message (README "Benchmarks").
  */
 export class BoundedSocket {
+  private corked = false;
+
   constructor(
     private readonly ws: WebSocket,
+    private readonly stream: Duplex,
     private readonly maxBufferedBytes: number,
     private readonly onOverflow: () => void,
   ) {}
 
   send(frame: Uint8Array): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(uncork, this);
+    }
     this.ws.send(frame);
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
       this.onOverflow();
@@ -93,13 +108,26 @@ export class BoundedSocket {
     }
   }
 
+  /** Writes the frames corked in this tick. */
+  flush(): void {
+    this.corked = false;
+    this.stream.uncork();
+  }
+
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
 
   /** The close frame is written at once; terminating then drops only the wait for the peer's. */
   abort(code: number, reason: string): void {
+    // Frames corked in this tick are written first, or terminating would drop them.
+    this.flush();
     this.ws.close(code, reason);
     this.ws.terminate();
   }
+}
+
+/** A function, not a closure per socket: process.nextTick passes the socket. */
+function uncork(socket: BoundedSocket): void {
+  socket.flush();
 }
