@@ -4,6 +4,7 @@ import type { PowChallengeWire } from './errors.js';
 import { deviceIdSchema, deviceRefSchema, usernameSchema } from './identifiers.js';
 import { array, boolean, bytes, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
 import { timelockIdSchema, timelockKeySchema, timelockPuzzleSchema, timelockReleaseSchema } from './timelock.js';
+import { keyLogProofSchema, transparencyOps } from './transparency.js';
 
 const ed25519PublicKey = bytes({ length: 32 });
 const ed25519Signature = bytes({ length: 64 });
@@ -70,7 +71,7 @@ export const groupIdSchema = bytes({ length: 16 });
 const epoch = uint();
 const seq = uint();
 
-export const directoryEntrySchema = object({
+const directoryEntryShape = {
   username: usernameSchema,
   identityKey: ed25519PublicKey,
   devices: array(deviceCertificateSchema, { max: 100 }),
@@ -79,7 +80,8 @@ export const directoryEntrySchema = object({
    * before then (groups now remove them), and are refused in anything stored after.
    */
   revokedDevices: array(object({ ...deviceCertificateShape, revokedAt: optional(uint()) }), { max: 1000 }),
-});
+};
+export const directoryEntrySchema = object(directoryEntryShape);
 export type DirectoryEntry = Infer<typeof directoryEntrySchema>;
 
 export const groupKindSchema = oneOf(['direct', 'group'] as const);
@@ -223,8 +225,11 @@ export const ops = {
    */
   'recover.finish': op(object({ record: opaqueRecord, backup: sealedBackup, signature: ed25519Signature }), empty),
 
-  /** A user's identity key and active device certificates: what clients check MLS credentials against. */
-  'directory.lookup': op(object({ username: usernameSchema }), directoryEntrySchema),
+  /**
+   * A user's identity key and active device certificates: what clients check MLS credentials
+   * against, with the inclusion proof of the user's latest key-log leaf (DESIGN §11).
+   */
+  'directory.lookup': op(object({ username: usernameSchema }), object({ ...directoryEntryShape, proof: keyLogProofSchema })),
   /** Upload KeyPackages for this device; `lastResort` replaces the previous last-resort one. */
   'keys.upload': op(object({ keyPackages: array(keyPackage, { max: 100 }), lastResort: optional(keyPackage) }), object({ count: uint() })),
   /** Claim one KeyPackage per active device of `username`; each claim consumes one (last resort reused). */
@@ -335,6 +340,7 @@ export const ops = {
     object({ users: array(usernameSchema, { max: 200 }), next: optional(usernameSchema) }),
   ),
   ...directOps,
+  ...transparencyOps,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof ops;
