@@ -23,6 +23,7 @@ import type { ClientStore } from './store/client-store.js';
 import { MemoryClientStore } from './store/memory-client-store.js';
 import type { ProfileStore } from './store/profile.js';
 import { Directory } from './trust/directory.js';
+import { KeyLog } from './trust/key-log.js';
 import { deviceMember } from './trust/mls-credentials.js';
 import { markVerified, safetyState, type SafetyState } from './trust/safety.js';
 import { checkServerKey } from './trust/server-key.js';
@@ -67,7 +68,8 @@ export class ParleyClient {
     readonly serverFingerprint: string,
     private readonly powSolver: PowSolver | undefined,
   ) {
-    this.directory = new Directory((username) => this.request('directory.lookup', { username }), store);
+    const keyLog = new KeyLog(this.request, store, connection.serverKey);
+    this.directory = new Directory((username) => keyLog.lookup(username), store);
   }
 
   /** Open the secure channel. The server's key must match the pin (or `serverKey`), else SERVER_KEY_CHANGED. */

@@ -5,8 +5,8 @@
  */
 import { decodeCbor, encodeCbor } from './codec.js';
 import { CodecError } from './errors.js';
-import { deviceIdSchema, usernameSchema } from './identifiers.js';
-import { array, bytes, literal, object, oneOf, optional, uint, type Infer, type Schema } from './schema.js';
+import { usernameSchema } from './identifiers.js';
+import { array, bytes, literal, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
 
 const hash = bytes({ length: 32 });
 
@@ -23,7 +23,8 @@ export const keyLogLeafSchema = object({
   v: literal(1),
   username: usernameSchema,
   event: keyLogEventSchema,
-  deviceId: optional(deviceIdSchema),
+  // Bounded, not pattern-checked: a leaf records whatever id the server stored.
+  deviceId: optional(string({ min: 1, max: 64 })),
   key: bytes({ length: 32 }),
   /** Unix ms. */
   at: uint(),

@@ -75,7 +75,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Trapdoors are sealed in the database under a key from the key file (DESIGN §8; see timelock-moduli).
     sealKey: deriveKey(keys.noise.privateKey, 'parley/timelock/trapdoor/v1'),
   };
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, serverPrivateKey: keys.noise.privateKey, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
     direct: { iceServers: config.iceServers, requestsPerMinute: config.directRequestsPerMinute, signalsPerMinute: config.directSignalsPerMinute },
   });
 

@@ -10,7 +10,7 @@ const groupId = new Uint8Array(16).fill(6);
 const group = groupIdText(groupId);
 
 async function setup() {
-  const test = testContext(alice, { 'directory.lookup': () => alice.entry });
+  const test = testContext(alice, { 'directory.lookup': () => alice.lookup });
   const { state } = await createGroup(alice.member, groupId);
   await test.store.apply({ conversation: { groupId: group, kind: 'group', title: 'team', state, processedSeq: 0, active: true, createdAt: 0, lastActivityAt: 0 } });
   const hooks = { departed: async () => undefined, added: async () => undefined, keyPackageUsed: async () => undefined };
@@ -67,7 +67,7 @@ describe('Pipeline: Welcomes', () => {
   /** Bob's device with a last-resort KeyPackage, and two groups of Alice's that add it. */
   async function lastResortWelcomes() {
     const test = testContext(bob, {
-      'directory.lookup': ({ username }) => (username === 'alice' ? alice.entry : bob.entry),
+      'directory.lookup': ({ username }) => (username === 'alice' ? alice.lookup : bob.lookup),
       'group.get': ({ groupId: id }) => ({ groupId: id, kind: 'group', epoch: 1, createdBy: 'alice', admins: ['alice'], members: [alice.device, bob.device], lastSeq: 1 }),
       // Alice is Bob's contact, so her Welcomes are plain joins, not message requests.
       'contacts.list': () => ({ contacts: ['alice'], blocked: [] }),

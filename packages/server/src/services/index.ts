@@ -16,6 +16,7 @@ import { PresenceService } from './presence.js';
 import { Push } from './push.js';
 import { TimelockModuli, type TimelockModuliOptions } from './timelock-moduli.js';
 import { TimelockService, type TimelockOptions } from './timelock.js';
+import { TransparencyLog } from './transparency.js';
 
 export interface ServiceOptions {
   storage: Storage;
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   presenceStore: PresenceStore;
   log: Logger;
   opaqueSetup: string;
+  /** The Noise static private key, which also signs the key log's tree heads (DESIGN §11). */
+  serverPrivateKey: Uint8Array;
   openDirectory: boolean;
   retentionMs: number;
   deviceBacklogQuota: number;
@@ -38,14 +41,16 @@ export interface ServiceOptions {
   direct: DirectOptions;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, serverPrivateKey, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   const presence = new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory });
   const consent = new ConsentService(storage, log.child({ module: 'consent' }), presence);
+  const transparency = new TransparencyLog(storage, serverPrivateKey);
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
-    directory: new DirectoryService(storage),
+    directory: new DirectoryService(storage, transparency),
+    transparency,
     keyPackages: new KeyPackageService(storage, consent, log.child({ module: 'key-packages' })),
     groups: new GroupService(storage, consent, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
     delivery: new DeliveryService(storage, consent, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),

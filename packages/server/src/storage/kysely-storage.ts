@@ -2,13 +2,13 @@
 import type { DeviceRef } from '@parley/protocol';
 import { Migrator, type Selectable } from 'kysely';
 import * as commits from './kysely-commits.js';
-import { KyselyConsent } from './kysely-consent.js';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
+import { appendKeyLeaves, KyselyKeyLog } from './kysely-key-log.js';
 import * as keys from './kysely-key-packages.js';
 import * as timelock from './kysely-timelock.js';
 import { migrationProvider } from './migrations/index.js';
-import { bytes, int, optionalInt } from './rows.js';
+import { bytes, int, toDevice } from './rows.js';
 import type { AccountsTable, DevicesTable } from './schema.js';
 import {
   StorageConflictError,
@@ -47,19 +47,6 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
   };
 }
 
-function toDevice(row: Selectable<DevicesTable>): DeviceRecord {
-  return {
-    username: row.username,
-    deviceId: row.device_id,
-    name: row.name,
-    publicKey: bytes(row.public_key),
-    certificate: bytes(row.certificate),
-    createdAt: int(row.created_at),
-    lastSeenAt: optionalInt(row.last_seen_at),
-    revokedAt: optionalInt(row.revoked_at),
-  };
-}
-
 function deviceRow(device: NewDevice): DevicesTable {
   return {
     username: device.username,
@@ -73,7 +60,7 @@ function deviceRow(device: NewDevice): DevicesTable {
   };
 }
 
-export class KyselyStorage extends KyselyConsent implements Storage {
+export class KyselyStorage extends KyselyKeyLog implements Storage {
   /**
    * Applies pending migrations; throws with the failing migration's name. On PostgreSQL, pass
    * the schema the tables live in: without it Kysely's Migrator takes a migration log found in
@@ -104,6 +91,7 @@ export class KyselyStorage extends KyselyConsent implements Storage {
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`username ${account.username} exists`);
       await tx.insertInto('devices').values(deviceRow(firstDevice)).execute();
+      await appendKeyLeaves(tx, account.username, [{ event: 'registered', key: account.identityKey }, { event: 'device.added', deviceId: firstDevice.deviceId, key: firstDevice.publicKey }], account.createdAt);
     });
   }
 
@@ -124,12 +112,15 @@ export class KyselyStorage extends KyselyConsent implements Storage {
   }
 
   async addDevice(device: NewDevice): Promise<void> {
-    const inserted = await this.db
-      .insertInto('devices')
-      .values(deviceRow(device))
-      .onConflict((conflict) => conflict.columns(['username', 'device_id']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`device ${device.deviceId} exists`);
+    await this.db.transaction().execute(async (tx) => {
+      const inserted = await tx
+        .insertInto('devices')
+        .values(deviceRow(device))
+        .onConflict((conflict) => conflict.columns(['username', 'device_id']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`device ${device.deviceId} exists`);
+      await appendKeyLeaves(tx, device.username, [{ event: 'device.added', deviceId: device.deviceId, key: device.publicKey }], device.createdAt);
+    });
   }
 
   async getDevice(username: string, deviceId: string): Promise<DeviceRecord | undefined> {
@@ -167,8 +158,12 @@ export class KyselyStorage extends KyselyConsent implements Storage {
       .where('username', '=', username)
       .where('revoked_at', 'is', null);
     if (deviceIds !== 'all') query = query.where('device_id', 'in', deviceIds);
-    const rows = await query.returning('device_id').execute();
-    return rows.map((row) => row.device_id);
+    return this.db.transaction().execute(async (tx) => {
+      const rows = await tx.executeQuery(query.returning(['device_id', 'public_key']).compile());
+      const revoked = rows.rows.map((row) => ({ event: 'device.revoked' as const, deviceId: row.device_id, key: bytes(row.public_key) }));
+      await appendKeyLeaves(tx, username, revoked, at);
+      return revoked.map((change) => change.deviceId);
+    });
   }
 
   async touchDevice(username: string, deviceId: string, at: number): Promise<void> {

@@ -1,6 +1,7 @@
 /** @module The storage interface the services use. Async everywhere, so a network database fits behind it. */
 import type { DeviceRef } from '@parley/protocol';
 import type { ConsentStorage } from './consent-types.js';
+import type { KeyLogStorage } from './key-log-types.js';
 import type { TimelockStorage } from './timelock-types.js';
 
 export interface AccountRecord {
@@ -211,8 +212,12 @@ export interface CursorRecord {
   lastSeq: number;
 }
 
-export interface Storage extends TimelockStorage, ConsentStorage {
-  /** Creates the account and its first device together; throws StorageConflictError if the username exists. */
+export interface Storage extends TimelockStorage, ConsentStorage, KeyLogStorage {
+  /**
+   * Creates the account and its first device together, with their key-log leaves (DESIGN §11);
+   * throws StorageConflictError if the username exists. addDevice and revokeDevices also append
+   * the leaves of their change in the same transaction.
+   */
   createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void>;
   getAccount(username: string): Promise<AccountRecord | undefined>;
   /**
