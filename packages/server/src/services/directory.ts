@@ -1,16 +1,24 @@
 /** @module The key directory (DESIGN §5, §11): a user's identity key and device certificates, with the key log's proof. */
 import { directoryEntryDigest } from '@parley/crypto';
-import { decodeKeyLogLeaf, equalBytes, ErrorCode, ParleyError, type DirectoryEntry, type KeyLogProof } from '@parley/protocol';
+import { decodeKeyLogLeaf, equalBytes, ErrorCode, ParleyError, type DirectoryEntry, type KeyLogProof, type ResponseOf } from '@parley/protocol';
 import { directoryEntryOf, type Storage } from '../storage/index.js';
 import type { TransparencyLog } from './transparency.js';
 
 /** A key change landing between reading the entry and its leaf makes them disagree; read both again. */
 const ATTEMPTS = 3;
 
+type LookupAnswer = ResponseOf<'directory.lookup'>;
+/**
+ * Rewrites a directory answer before it is sent. Only tests of a malicious server set one
+ * (DESIGN §2: the server is malicious in the key-transparency tests), to show clients catch it.
+ */
+export type DirectoryTamper = (answer: LookupAnswer) => LookupAnswer | Promise<LookupAnswer>;
+
 export class DirectoryService {
   constructor(
     private readonly storage: Storage,
     private readonly log: TransparencyLog,
+    private readonly tamper: DirectoryTamper = (answer) => answer,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -18,7 +26,11 @@ export class DirectoryService {
    * What clients check MLS credentials against, with the inclusion proof of the user's latest
    * key-log leaf, which vouches for this very entry (its digest), against a signed tree head.
    */
-  async lookup(username: string): Promise<DirectoryEntry & { proof: KeyLogProof }> {
+  async lookup(username: string): Promise<LookupAnswer> {
+    return this.tamper(await this.answer(username));
+  }
+
+  private async answer(username: string): Promise<DirectoryEntry & { proof: KeyLogProof }> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const entry = await this.entry(username);
       let latest = await this.storage.latestKeyLeaf(username);
