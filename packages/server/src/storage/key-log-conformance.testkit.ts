@@ -2,9 +2,12 @@
 import { directoryEntryDigest, leafHash } from '@parley/crypto';
 import { decodeKeyLogLeaf } from '@parley/protocol';
 import { expect, it } from 'vitest';
-import { account, device } from './conformance.testkit.js';
 import { directoryEntryOf } from './directory-entry.js';
-import { StorageConflictError, type Storage } from './types.js';
+import { StorageConflictError, type AccountRecord, type NewDevice, type Storage } from './types.js';
+
+const key = (fill: number, length = 32) => new Uint8Array(length).fill(fill);
+const account = (username: string): AccountRecord => ({ username, identityKey: key(1), recoveryKey: key(2), opaqueRecord: key(3, 192), backup: key(4, 80), recoveryBackup: key(5, 80), createdAt: 1_700_000_000_000 });
+const device = (username: string, deviceId: string, createdAt = 1_700_000_000_000): NewDevice => ({ username, deviceId, name: `${deviceId} name`, publicKey: key(deviceId.length), certificate: key(7, 64), createdAt });
 
 export function runKeyLogConformance(storage: () => Storage): void {
   const entryDigest = async (username: string) => {

@@ -2,8 +2,7 @@
  * @module How the browser's client store lays out IndexedDB: object stores, indexes, the rows it
  * keeps (not domain shapes, STYLE §8) and the versioned upgrade from each older layout.
  */
-import type { ConversationRecord, StoredMessage, UnlockedBy } from '@parley/client';
-import type { SignedTreeHead } from '@parley/protocol';
+import type { ConversationRecord, SignedTreeHead, StoredMessage, UnlockedBy } from '@parley/client';
 
 /** 4 is consent's (message requests); 5 adds the outbox; 6 the key log's tree head. */
 export const VERSION = 6;

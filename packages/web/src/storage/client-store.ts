@@ -4,8 +4,8 @@
  * the SDK's cache in IndexedDB. `apply` is one IndexedDB transaction over the stores it
  * touches, so a group state never runs ahead of the message and cursor it produced (STYLE §9).
  */
-import type { SignedTreeHead } from '@parley/protocol';
-import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from '@parley/client';
+
+import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SignedTreeHead, SolveCheckpoint, StoredMessage, UnlockedBy } from '@parley/client';
 import {
   BY_LOCK,
   BY_READ,
