@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { groupMetadata, processMessage } from '@parley/crypto';
+import { directoryEntryDigest, groupMetadata, leafHash, processMessage } from '@parley/crypto';
+import { encodeKeyLogLeaf } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDevice } from '../support/device.js';
@@ -139,14 +140,28 @@ describe('safety numbers and key changes', () => {
     await (await alice.open()).markVerified('bob');
     expect(await (await alice.open()).safety('bob')).toMatchObject({ verified: true, keyChanged: false });
 
-    // A malicious server swaps bob's identity key in its directory.
+    // A malicious server swaps bob's identity key in its directory, behind its key log's back:
+    // the log does not vouch for the new key, so the lookup is refused.
     alice.close();
     bob.close();
     await server.close();
     const db = new Database(join(server.dataDir, 'parley.db'));
     db.prepare('update accounts set identity_key = ? where username = ?').run(Buffer.alloc(32, 7), 'bob');
-    db.close();
     server = await startTestServer({ dataDir: server.dataDir, port: server.port });
+    await expect((await alice.open()).safety('bob')).rejects.toMatchObject({ code: 'TRANSPARENCY_PROOF_INVALID' });
+
+    // So it logs the swap too (for everyone to see): then the pinned key catches it.
+    const devices = db.prepare('select device_id, name, public_key, certificate from devices where username = ? order by created_at, device_id').all('bob') as { device_id: string; name: string; public_key: Buffer; certificate: Buffer }[];
+    const swapped = {
+      username: 'bob',
+      identityKey: new Uint8Array(32).fill(7),
+      devices: devices.map((d) => ({ deviceId: d.device_id, name: d.name, publicKey: new Uint8Array(d.public_key), signature: new Uint8Array(d.certificate) })),
+      revokedDevices: [],
+    };
+    const leaf = encodeKeyLogLeaf({ v: 1, username: 'bob', event: 'registered', key: swapped.identityKey, at: Date.now(), entry: directoryEntryDigest(swapped) });
+    const { value } = db.prepare("update counters set value = value + 1 where name = 'key_log' returning value").get() as { value: number };
+    db.prepare('insert into key_log (idx, username, leaf, leaf_hash, created_at) values (?, ?, ?, ?, ?)').run(value - 1, 'bob', leaf, leafHash(leaf), Date.now());
+    db.close();
 
     const after = await (await alice.open()).safety('bob');
     expect(after).toMatchObject({ verified: false, keyChanged: true });

@@ -4,7 +4,11 @@ import { decodeKeyLogLeaf, equalBytes, ErrorCode, ParleyError, type DirectoryEnt
 import { directoryEntryOf, type Storage } from '../storage/index.js';
 import type { TransparencyLog } from './transparency.js';
 
-/** A key change landing between reading the entry and its leaf makes them disagree; read both again. */
+/**
+ * A key change landing between reading the entry and its leaf makes them disagree: read both
+ * again. If they still disagree (keys changed in the database behind the log's back), the answer
+ * goes out as it stands, and clients refuse it (TRANSPARENCY_PROOF_INVALID).
+ */
 const ATTEMPTS = 3;
 
 type LookupAnswer = ResponseOf<'directory.lookup'>;
@@ -31,19 +35,19 @@ export class DirectoryService {
   }
 
   private async answer(username: string): Promise<DirectoryEntry & { proof: KeyLogProof }> {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const entry = await this.entry(username);
       let latest = await this.storage.latestKeyLeaf(username);
       if (!latest) {
         // An account from before the log existed: its current keys become its first leaf.
         await this.storage.logExistingKeys(username, this.now());
         latest = await this.storage.latestKeyLeaf(username);
+        if (!latest) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${username}`);
       }
-      if (!latest || !equalBytes(decodeKeyLogLeaf(latest.leaf).entry, directoryEntryDigest(entry))) continue;
+      if (attempt < ATTEMPTS && !equalBytes(decodeKeyLogLeaf(latest.leaf).entry, directoryEntryDigest(entry))) continue;
       const { path, head } = await this.log.prove(latest.index);
       return { ...entry, proof: { leaf: latest.leaf, index: latest.index, path, head } };
     }
-    throw new ParleyError(ErrorCode.UNAVAILABLE, `the keys of ${username} are changing; try again`);
   }
 
   private async entry(username: string): Promise<DirectoryEntry> {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { generateStaticKeyPair, leafHash, verifyConsistency, verifyInclusion, verifyTreeHead } from '@parley/crypto';
+import { directoryEntryDigest, generateStaticKeyPair, leafHash, verifyConsistency, verifyInclusion, verifyTreeHead } from '@parley/crypto';
+import { decodeKeyLogLeaf } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { account, device } from '../storage/conformance.testkit.js';
 import { openSqliteStorage, type Storage } from '../storage/index.js';
@@ -48,6 +49,18 @@ describe('the key log on the server', () => {
     // Another node over the same database builds the same tree from the stored leaf hashes.
     const otherNode = new TransparencyLog(storage, server.privateKey);
     expect((await otherNode.prove(0)).head.rootHash).toEqual(second.proof.head.rootHash);
+  });
+
+  it('answers with the latest leaf even when the keys were changed behind the log, for clients to refuse', async () => {
+    await storage.createAccount(account('alice'), device('alice', 'device-a1'));
+    await storage.close();
+    const raw = new Database(join(dir, 'db.sqlite'));
+    raw.prepare('update accounts set identity_key = ? where username = ?').run(Buffer.alloc(32, 9), 'alice');
+    raw.close();
+    storage = await openSqliteStorage(join(dir, 'db.sqlite'));
+    const answer = await new DirectoryService(storage, new TransparencyLog(storage, server.privateKey)).lookup('alice');
+    expect(answer.identityKey).toEqual(new Uint8Array(32).fill(9));
+    expect(decodeKeyLogLeaf(answer.proof.leaf).entry).not.toEqual(directoryEntryDigest(answer));
   });
 
   it('logs the keys of an account from before the log on its first lookup', async () => {
