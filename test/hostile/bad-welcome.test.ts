@@ -63,6 +63,10 @@ describe('a stranger’s broken Welcome', () => {
     return group.groupId;
   }
 
+  /** Who the stranger's group is routed to, as the server tells the stranger. */
+  const routedTo = async (stranger: Attacker, groupId: Uint8Array): Promise<string[]> =>
+    [...new Set((await stranger.request('group.get', { groupId })).members.map((member) => member.username))];
+
   beforeAll(async () => {
     server = await startTestServer();
     for (const user of ['victim', 'friend']) await ok(user, ['register', user]);
@@ -81,12 +85,15 @@ describe('a stranger’s broken Welcome', () => {
   it('with a credential that is not a Parley credential: one error, then sync, chats and send work', async () => {
     const stranger = await Attacker.register(server, 'stranger', { identity: new TextEncoder().encode('not a parley credential') });
     attackers.push(stranger);
-    await addVictim(stranger);
+    const groupId = await addVictim(stranger);
+    expect(await routedTo(stranger, groupId)).toEqual(['stranger', 'victim']);
 
     const first = await ok('victim', ['sync']);
     // Refused, and no external commit into a stranger's group instead (DESIGN §6 consent): no rejoin, so no GROUP_BROKEN either.
     expect(errorsOf(first)).toEqual([{ kind: 'error', conversation: expect.any(String), code: ErrorCode.UNREADABLE_ENTRY, message: expect.stringMatching(/Welcome from stranger/) }]);
     expect(await ok('victim', ['requests'])).toEqual([]);
+    // Nothing to decline, so the victim's client left the group itself: the stranger keeps no routing to the victim.
+    expect(await routedTo(stranger, groupId)).toEqual(['stranger']);
     // Acknowledged: not fetched and refused again.
     expect(errorsOf(await ok('victim', ['sync']))).toEqual([]);
     const chats = await ok('victim', ['chats']);
@@ -97,7 +104,7 @@ describe('a stranger’s broken Welcome', () => {
   it('with a Welcome whose secrets are garbage: one error, and listen still prints the friend’s messages', async () => {
     const stranger = await Attacker.register(server, 'stranger2');
     attackers.push(stranger);
-    await addVictim(stranger, (real) => {
+    const groupId = await addVictim(stranger, (real) => {
       const garbled = real.slice();
       for (let i = garbled.length - 40; i < garbled.length; i++) garbled[i] = (garbled[i] ?? 0) ^ 0x5a;
       return garbled;
@@ -123,6 +130,7 @@ describe('a stranger’s broken Welcome', () => {
     }
     expect({ code: await exited, stderr }).toEqual({ code: 0, stderr: '' });
     expect(errorsOf(await ok('victim', ['sync']))).toEqual([]);
+    expect(await routedTo(stranger, groupId)).toEqual(['stranger2']);
     await stillTalking('after garbage');
   }, 60_000);
 });

@@ -19,7 +19,7 @@ export { fingerprintText, type PeerLink, type PeerLinkEvents, type PeerLinkFacto
 export { solveLockedMessage, solveSlice, type SliceRunner, type SolveOptions, type SolveProgress } from './conversations/puzzle-solver.js';
 export type { MessageRequest } from './conversations/requests.js';
 export type { SealedText, SendOptions } from './conversations/sending.js';
-export { lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
+export { countUnread, lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
 export type { TimelockSolveState } from '@parley/crypto';
 export type { SignedTreeHead, TimelockPuzzle } from '@parley/protocol';

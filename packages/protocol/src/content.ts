@@ -4,14 +4,19 @@
  */
 import { decodeCbor, encodeCbor } from './codec.js';
 import { ValidationError } from './errors.js';
-import { bytes, literal, object, string, uint, type Infer } from './schema.js';
+import { boolean, bytes, literal, object, optional, string, uint, type Infer } from './schema.js';
 import { timelockIdSchema, timelockPuzzleSchema } from './timelock.js';
 
 export const MAX_TEXT_LENGTH = 16_000;
 /** The longest text in UTF-8 (three bytes per UTF-16 unit at most), plus the AEAD's nonce and tag. */
 export const MAX_SEALED_TEXT_BYTES = MAX_TEXT_LENGTH * 3 + 40;
 
-const textContent = object({ t: literal('text'), text: string({ min: 1, max: MAX_TEXT_LENGTH }), sentAt: uint() });
+/**
+ * A text. `fallback`: it went first over a direct channel (DESIGN §9) that did not confirm it, so
+ * it may have arrived already; the sending device and `sentAt` (which that device never repeats
+ * over a channel) with the text are its identity, and a device that holds it keeps that one.
+ */
+const textContent = object({ t: literal('text'), text: string({ min: 1, max: MAX_TEXT_LENGTH }), sentAt: uint(), fallback: optional(boolean()) });
 /** Sent by an admin after creating a group or adding members, so every member knows its title. */
 const metaContent = object({ t: literal('meta'), title: string({ min: 1, max: 128 }) });
 

@@ -8,10 +8,11 @@ import { ops } from './ops.js';
 const SDP = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 'a=fingerprint:SHA-256 6D:DA:35:A2:2F', 'a=setup:actpass', ''].join('\r\n');
 
 describe('direct-session frames and statements', () => {
-  it('round-trips a message frame, with and without a log position, and a goodbye', () => {
+  it('round-trips a message frame, with and without a log position, an ack and a goodbye', () => {
     const frames: DirectFrame[] = [
-      { t: 'msg', payload: new Uint8Array([1, 2, 3]) },
-      { t: 'msg', payload: new Uint8Array([4]), seq: 12 },
+      { t: 'msg', id: 0, payload: new Uint8Array([1, 2, 3]) },
+      { t: 'msg', id: 7, payload: new Uint8Array([4]), seq: 12 },
+      { t: 'ack', id: 7 },
       { t: 'bye', reason: 'logged out' },
     ];
     for (const frame of frames) expect(decodeDirectFrame(encodeDirectFrame(frame))).toEqual(frame);
@@ -19,7 +20,8 @@ describe('direct-session frames and statements', () => {
 
   it('round-trips any frame', () => {
     const frame = fc.oneof(
-      fc.record({ t: fc.constant('msg' as const), payload: fc.uint8Array({ minLength: 1, maxLength: 200 }) }),
+      fc.record({ t: fc.constant('msg' as const), id: fc.nat(), payload: fc.uint8Array({ minLength: 1, maxLength: 200 }) }),
+      fc.record({ t: fc.constant('ack' as const), id: fc.nat() }),
       fc.record({ t: fc.constant('bye' as const), reason: fc.string({ minLength: 1, maxLength: 200 }) }),
     );
     fc.assert(
@@ -32,7 +34,9 @@ describe('direct-session frames and statements', () => {
   it('refuses anything else with a codec or validation error, never another failure', () => {
     expect(() => decodeDirectFrame(encodeCbor({ t: 'msg' }))).toThrow(ValidationError);
     expect(() => decodeDirectFrame(encodeCbor({ t: 'bye', reason: '' }))).toThrow(ValidationError);
-    expect(() => decodeDirectFrame(encodeCbor({ t: 'msg', payload: new Uint8Array(1), extra: 1 }))).toThrow(ValidationError);
+    expect(() => decodeDirectFrame(encodeCbor({ t: 'msg', id: 1, payload: new Uint8Array(1), extra: 1 }))).toThrow(ValidationError);
+    expect(() => decodeDirectFrame(encodeCbor({ t: 'msg', payload: new Uint8Array(1) }))).toThrow(/id/);
+    expect(() => decodeDirectFrame(encodeCbor({ t: 'ack', id: -1 }))).toThrow(ValidationError);
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         try {

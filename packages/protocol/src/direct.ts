@@ -76,10 +76,15 @@ export const directHelloSchema = object({
 });
 export type DirectHello = Infer<typeof directHelloSchema>;
 
-/** A frame on the data channel: an MLS message of the 1:1 group (with its log position when a copy went through the server), or goodbye. */
-const messageFrame = object({ t: literal('msg'), payload: bytes({ min: 1, max: 512 * 1024 }), seq: optional(uint()) });
+/**
+ * A frame on the data channel: an MLS message of the 1:1 group (`id` numbers it within the
+ * session; `seq` is its log position when a copy went through the server), the receiver's ack of
+ * message `id` once it stored it, or goodbye.
+ */
+const messageFrame = object({ t: literal('msg'), id: uint(), payload: bytes({ min: 1, max: 512 * 1024 }), seq: optional(uint()) });
+const ackFrame = object({ t: literal('ack'), id: uint() });
 const byeFrame = object({ t: literal('bye'), reason: directReasonSchema });
-export type DirectFrame = Infer<typeof messageFrame> | Infer<typeof byeFrame>;
+export type DirectFrame = Infer<typeof messageFrame> | Infer<typeof ackFrame> | Infer<typeof byeFrame>;
 
 export function encodeDirectFrame(frame: DirectFrame): Uint8Array {
   return encodeCbor(frame);
@@ -89,7 +94,8 @@ export function encodeDirectFrame(frame: DirectFrame): Uint8Array {
 export function decodeDirectFrame(bytes: Uint8Array): DirectFrame {
   const value = decodeCbor(bytes, 600 * 1024);
   const kind = typeof value === 'object' && value !== null ? (value as { t?: unknown }).t : undefined;
-  return kind === 'bye' ? byeFrame.parse(value) : messageFrame.parse(value);
+  if (kind === 'bye') return byeFrame.parse(value);
+  return kind === 'ack' ? ackFrame.parse(value) : messageFrame.parse(value);
 }
 
 export function encodeDirectHello(hello: DirectHello): Uint8Array {

@@ -13,6 +13,9 @@ const CACHE_KEY = 'consent/lists';
 export class Contacts {
   /** Users I block, as of the local copy: read once at start, kept current by this class. */
   private blocked = new Set<string>();
+  /** Syncs under way, and the lists fetched during them: fetched once, however many strangers' groups ask. */
+  private syncing = 0;
+  private fetchedThisSync: Lists | undefined;
 
   constructor(
     private readonly request: Requester,
@@ -23,13 +26,27 @@ export class Contacts {
   async refresh(): Promise<Lists> {
     const lists = await this.request('contacts.list', {});
     await this.save(lists);
+    if (this.syncing > 0) this.fetchedThisSync = lists;
     return lists;
   }
 
-  /** Whether `username` is my contact: from the copy, asking the server when the copy says no. */
+  /**
+   * Runs a sync, during which the server is asked for the lists at most once by `isContact`: a
+   * stranger who puts me in many groups must not multiply my requests (one per group).
+   */
+  async duringSync<T>(sync: () => Promise<T>): Promise<T> {
+    this.syncing++;
+    try {
+      return await sync();
+    } finally {
+      if (--this.syncing === 0) this.fetchedThisSync = undefined;
+    }
+  }
+
+  /** Whether `username` is my contact: from the copy, asking the server when the copy says no (once per sync). */
   async isContact(username: string): Promise<boolean> {
     if ((await this.cached())?.contacts.includes(username)) return true;
-    return (await this.refresh()).contacts.includes(username);
+    return (this.fetchedThisSync ?? (await this.refresh())).contacts.includes(username);
   }
 
   /** Make each of `usernames` a contact (starting a conversation, accepting a request). */

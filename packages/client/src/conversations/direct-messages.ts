@@ -12,7 +12,8 @@ import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog, Inbox } from './inbox.js';
-import type { SendOptions } from './sending.js';
+import { findCopy, freshSentAt } from './direct-identity.js';
+import { sendFallback, type SendOptions } from './sending.js';
 import { reason } from './rejected-entry.js';
 import { present, type Message } from './views.js';
 
@@ -25,13 +26,16 @@ export interface DirectMessaging {
   open(peer: string, message: Uint8Array): Promise<OpenedFromPeer>;
   /** Send a text over the channel (`transmit`), with a copy through the server if asked (its ciphertext heard first by `onSealed`). */
   send(peer: string, text: string, transmit: (payload: DirectPayload) => void, options: { copyToServer: boolean } & Pick<SendOptions, 'onSealed'>): Promise<Message>;
+  /** Send through the server a text the channel did not confirm (its `sentAt` is its identity), kept once by a peer that got it. */
+  resend(peer: string, text: string, sentAt: number): Promise<Message>;
   /**
    * A message off the channel from `sender`: one that went device to device is stored after the
-   * last entry; one the server also has is applied as that log entry (its copy from the server is
-   * then a duplicate). Either is shown `via: 'direct'`; one that fails is an error event of the
-   * conversation, as a bad log entry is.
+   * last entry (unless held already); one the server also has is applied as that log entry (its
+   * copy from the server is then a duplicate). Either is shown `via: 'direct'`; one that fails is
+   * an error event of the conversation, as a bad log entry is. True when this device now holds it
+   * (the peer may be told so), false when it failed.
    */
-  receive(sender: DeviceRef, frame: DirectPayload): Promise<void>;
+  receive(sender: DeviceRef, frame: DirectPayload): Promise<boolean>;
 }
 
 export function directMessaging(ctx: MessengerContext, inbox: Inbox, serial: <T>(task: () => Promise<T>) => Promise<T>): DirectMessaging {
@@ -40,6 +44,7 @@ export function directMessaging(ctx: MessengerContext, inbox: Inbox, serial: <T>
     seal: (peer, plaintext) => serial(() => sealForPeer(ctx, peer, plaintext)),
     open: (peer, message) => serial(() => openFromPeer(ctx, peer, message)),
     send: (peer, text, transmit, options) => serial(() => sendOverDirect(ctx, inbox, peer, text, transmit, options)),
+    resend: (peer, text, sentAt) => serial(async () => sendFallback(ctx, inbox, await directConversation(ctx, peer), text, sentAt)),
     receive: (sender, frame) => serial(() => receiveDirectFrame(ctx, inbox, sender, frame)),
   };
 }
@@ -107,25 +112,27 @@ export async function sendOverDirect(
 ): Promise<Message> {
   if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
   const conversation = await directConversation(ctx, peer);
-  const sentAt = Date.now();
+  const stored = await ctx.store.listMessages(conversation.groupId);
+  const sentAt = freshSentAt(stored, ctx.self);
   const { message: payload, state } = await encrypt(conversation.state, ctx.member, encodeContent({ t: 'text', text, sentAt }));
   const advanced = { ...conversation, state };
   await ctx.store.apply({ conversation: advanced });
   let seq: number | undefined;
-  if (options.copyToServer) {
-    const epoch = Number(groupMetadata(conversation.state).epoch);
+  const epoch = Number(groupMetadata(conversation.state).epoch);
+  if (!options.copyToServer) await options.onSealed?.({ groupId: conversation.groupId, epoch, message: payload, sentAt, direct: true });
+  else {
     await options.onSealed?.({ groupId: conversation.groupId, epoch, message: payload, sentAt });
     seq = (await ctx.request('group.send', { groupId: groupIdBytes(conversation.groupId), epoch, message: payload })).seq;
     log.accepted(conversation.groupId, seq);
   }
   transmit(seq === undefined ? { payload } : { payload, seq });
-  const message: StoredMessage = { groupId: conversation.groupId, seq: seq ?? (await directPosition(ctx, advanced)), sender: ctx.self.username, senderDevice: ctx.self.deviceId, sentAt, text, read: true };
+  const message: StoredMessage = { groupId: conversation.groupId, seq: seq ?? directPosition(stored, advanced), sender: ctx.self.username, senderDevice: ctx.self.deviceId, sentAt, text, read: true };
   const updated = { ...advanced, lastActivityAt: sentAt };
   await ctx.store.apply({ conversation: updated, message });
   return { ...present(updated, message), via: 'direct' };
 }
 
-/** A device-only message from `peer` off the channel: decrypted, checked, stored after the last entry. */
+/** A device-only message from `peer` off the channel: decrypted, checked, stored after the last entry; undefined when held already. */
 export async function receiveOverDirect(ctx: MessengerContext, peer: string, payload: Uint8Array): Promise<Message | undefined> {
   const { plaintext, sender } = await openFromPeer(ctx, peer, payload);
   const content = (() => {
@@ -138,14 +145,16 @@ export async function receiveOverDirect(ctx: MessengerContext, peer: string, pay
   // Only texts travel device to device; anything else changes the group and goes through the server.
   if (content.t !== 'text') throw new ParleyError(ErrorCode.UNREADABLE_ENTRY, `a direct message from ${peer} was not a text (${content.t})`);
   const conversation = await directConversation(ctx, peer);
-  const message: StoredMessage = { groupId: conversation.groupId, seq: await directPosition(ctx, conversation), sender: sender.username, senderDevice: sender.deviceId, sentAt: content.sentAt, text: content.text, read: false };
+  const stored = await ctx.store.listMessages(conversation.groupId);
+  // Its fallback through the server came first (no ack in time): this device has it already.
+  if (findCopy(stored, { sender: sender.username, senderDevice: sender.deviceId, sentAt: content.sentAt, text: content.text })) return undefined;
+  const message: StoredMessage = { groupId: conversation.groupId, seq: directPosition(stored, conversation), sender: sender.username, senderDevice: sender.deviceId, sentAt: content.sentAt, text: content.text, read: false };
   const updated = { ...conversation, lastActivityAt: Date.now() };
   await ctx.store.apply({ conversation: updated, message });
   return { ...present(updated, message), via: 'direct' };
 }
 
-async function directPosition(ctx: MessengerContext, conversation: ConversationRecord): Promise<number> {
-  const stored = await ctx.store.listMessages(conversation.groupId);
+function directPosition(stored: StoredMessage[], conversation: ConversationRecord): number {
   const last = stored.reduce((highest, message) => Math.max(highest, message.seq), 0);
   const previous = Math.max(conversation.processedSeq, last);
   const next = (Math.round(previous * STEPS_PER_ENTRY) + 1) / STEPS_PER_ENTRY;
@@ -154,19 +163,20 @@ async function directPosition(ctx: MessengerContext, conversation: ConversationR
 }
 
 /** Applies a frame's message from `sender` (see Messenger.receiveDirect); a bad one becomes an error event of the conversation. */
-export async function receiveDirectFrame(ctx: MessengerContext, inbox: Pick<Inbox, 'pushed'>, sender: DeviceRef, frame: DirectPayload): Promise<void> {
+export async function receiveDirectFrame(ctx: MessengerContext, inbox: Pick<Inbox, 'pushed'>, sender: DeviceRef, frame: DirectPayload): Promise<boolean> {
   const conversation = await directConversation(ctx, sender.username);
   try {
     if (frame.seq === undefined) {
       const message = await receiveOverDirect(ctx, sender.username, frame.payload);
       if (message) ctx.emit({ kind: 'message', message });
-      return;
+      return true;
     }
     const epoch = framedEpoch(frame.payload, sender.username);
-    await inbox.pushed({ groupId: groupIdBytes(conversation.groupId), seq: frame.seq, kind: 'message', epoch, sender, sentAt: Date.now(), payload: frame.payload }, 'direct');
+    return await inbox.pushed({ groupId: groupIdBytes(conversation.groupId), seq: frame.seq, kind: 'message', epoch, sender, sentAt: Date.now(), payload: frame.payload }, 'direct');
   } catch (error) {
     if (!(error instanceof ParleyError) || error.code !== ErrorCode.UNREADABLE_ENTRY) throw error;
     ctx.emit({ kind: 'error', conversation: conversation.groupId, code: error.code, message: error.message });
+    return false;
   }
 }
 

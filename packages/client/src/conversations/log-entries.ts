@@ -8,6 +8,7 @@ import { decodeMessageContent, deviceKey, ErrorCode, groupIdText, sameDevice, ty
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
 import { credentialOwner } from '../trust/mls-credentials.js';
 import type { MessengerContext } from './context.js';
+import { heldCopy } from './direct-identity.js';
 import type { MembershipChange } from './events.js';
 import { commitAllowed } from './policy.js';
 import { channelFailure, reason, RejectedEntry } from './rejected-entry.js';
@@ -70,6 +71,12 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     return { changed: title !== conversation.title };
   }
   const sender = credentialOwner(processed.sender.identity) ?? entry.sender;
+  if (content.t === 'text' && content.fallback === true && (await heldCopy(ctx, conversation.groupId, { sender: sender.username, senderDevice: sender.deviceId, sentAt: content.sentAt, text: content.text }))) {
+    // A direct message sent again through the server, that came over the channel too: kept once (DESIGN §9).
+    await ctx.store.apply({ conversation: advance({ state: processed.state }) });
+    return { changed: false };
+  }
+  const hidden = ctx.contacts.hidden.has(sender.username);
   const message: StoredMessage = {
     groupId: groupIdText(entry.groupId),
     seq: entry.seq,
@@ -77,10 +84,11 @@ export async function applyLogEntry(ctx: MessengerContext, conversation: Convers
     senderDevice: sender.deviceId,
     sentAt: content.sentAt,
     ...(content.t === 'locked' ? { lock: receivedLock(content, sender.username, { state: processed.state }) } : { text: content.text }),
-    // What I wrote on another of my devices is not news to me.
-    read: sender.username === ctx.self.username,
+    // What I wrote on another of my devices is not news to me; what a user I block wrote is kept, never news.
+    read: sender.username === ctx.self.username || hidden,
   };
-  const updated = advance({ state: processed.state, lastActivityAt: entry.sentAt });
+  // Nor does it move the conversation up the list.
+  const updated = advance(hidden ? { state: processed.state } : { state: processed.state, lastActivityAt: entry.sentAt });
   await ctx.store.apply({ conversation: updated, message });
   const { opened, refused } = await openIfReleased(ctx, message);
   return { message: present(updated, opened ?? message), changed: true, ...(refused ? { refused } : {}) };

@@ -35,7 +35,29 @@ export async function applyMailboxEntry(ctx: MessengerContext, entry: MailboxEnt
   }
   // Already in (a sibling's Welcome raced this device's own external join): nothing to do.
   if (existing?.active) return {};
-  return joinByWelcome(ctx, entry, groupId);
+  try {
+    return await joinByWelcome(ctx, entry, groupId);
+  } catch (error) {
+    if (error instanceof RejectedEntry && error.code !== ErrorCode.NOT_A_MEMBER) await leaveStrangersGroup(ctx, entry);
+    throw error;
+  }
+}
+
+/**
+ * A stranger's Welcome this device cannot open leaves no request to decline (DESIGN §6 consent), so
+ * the client declines by itself: it leaves the group, and the stranger keeps no routing to this
+ * account. Every device of the account got the same Welcome bytes, so none of them could have
+ * opened it either. A contact's group stays, to be rejoined as any broken group is.
+ */
+async function leaveStrangersGroup(ctx: MessengerContext, entry: MailboxEntry): Promise<void> {
+  const from = entry.sender.username;
+  if (from === ctx.self.username || (await ctx.contacts.isContact(from))) return;
+  try {
+    await ctx.request('group.leave', { groupId: entry.groupId });
+  } catch (error) {
+    // Already gone (removed since, or the group with it): nothing left to leave.
+    if (!(error instanceof ParleyError) || (error.code !== ErrorCode.NOT_A_MEMBER && error.code !== ErrorCode.NOT_FOUND)) throw error;
+  }
 }
 
 async function joinByWelcome(ctx: MessengerContext, entry: MailboxEntry, groupId: string): Promise<AppliedMailboxEntry> {

@@ -121,6 +121,8 @@ export class Messenger {
   sendDirect(peer: string, text: string, options: SendOptions = {}): Promise<Message> {
     return this.serial(async () => {
       if (peer === this.ctx.self.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
+      // A 1:1 kept from before the block too (a new one the server's contacts.add refuses).
+      if (this.ctx.contacts.hidden.has(peer)) throw new ParleyError(ErrorCode.BLOCKED, `you block ${peer}; unblock ${peer} first`);
       let conversation = await this.direct(peer);
       if (!conversation && !this.live) {
         // This account may have one this device has not joined yet (a Welcome waiting, a new device).
@@ -209,7 +211,7 @@ export class Messenger {
 
   /** Conversations with unread and time-locked counts, newest activity first. */
   conversations(): Promise<views.ConversationSummary[]> {
-    return views.conversations(this.ctx.store);
+    return views.conversations(this.ctx.store, this.ctx.contacts.hidden);
   }
 
   /** Stored messages not yet shown, oldest first per conversation. */
@@ -259,15 +261,17 @@ export class Messenger {
   get directChannel(): DirectMessaging {
     return directMessaging(this.ctx, this.inbox, (task) => this.serial(task));
   }
-  private async syncNow(): Promise<void> {
-    await this.inbox.fetchAll();
-    await settleRequests(this.ctx);
-    let groups = await this.ctx.groups.list();
-    // Joining changes the routing lists: read them again before reconciling.
-    if ((await rejoinLostGroups(this.ctx, groups)).length > 0) groups = await this.ctx.groups.list();
-    await reconcileAll(this.ctx, this.inbox, groups);
-    await shareTitles(this.ctx, this.inbox, this.pipeline.titleNeeded);
-    await this.keyPackages.ensure({ recount: true });
+  private syncNow(): Promise<void> {
+    return this.ctx.contacts.duringSync(async () => {
+      await this.inbox.fetchAll();
+      await settleRequests(this.ctx);
+      let groups = await this.ctx.groups.list();
+      // Joining changes the routing lists: read them again before reconciling.
+      if ((await rejoinLostGroups(this.ctx, groups)).length > 0) groups = await this.ctx.groups.list();
+      await reconcileAll(this.ctx, this.inbox, groups);
+      await shareTitles(this.ctx, this.inbox, this.pipeline.titleNeeded);
+      await this.keyPackages.ensure({ recount: true });
+    });
   }
 
   /** Catch the conversation up (unless pushes keep it current) and settle departures before encrypting to it. */

@@ -10,7 +10,12 @@ const groupId = new Uint8Array(16).fill(6);
 const group = groupIdText(groupId);
 
 async function setup() {
-  const test = testContext(alice, { 'directory.lookup': () => alice.lookup });
+  const test = testContext(alice, {
+    'directory.lookup': () => alice.lookup,
+    // Bob is no contact of Alice's: a Welcome of his that does not open makes her client leave his group.
+    'contacts.list': () => ({ contacts: [], blocked: [] }),
+    'group.leave': () => ({}),
+  });
   const { state } = await createGroup(alice.member, groupId);
   await test.store.apply({ conversation: { groupId: group, kind: 'group', title: 'team', state, processedSeq: 0, active: true, createdAt: 0, lastActivityAt: 0 } });
   const hooks = { departed: async () => undefined, added: async () => undefined, keyPackageUsed: async () => undefined };
@@ -56,8 +61,8 @@ describe('Pipeline: each entry on its own', () => {
       [undefined, ErrorCode.UNREADABLE_ENTRY, 'history chunk 0 from device alice-device-2 came from a device this account does not have'],
       [undefined, ErrorCode.UNREADABLE_ENTRY, 'history chunk 0 from device bob-device-1 came from bob, not from a device of this account'],
     ]);
-    // Nothing cached: the account's entry is looked up, then once more for the sibling it does not list.
-    expect(requester.ops()).toEqual(['directory.lookup', 'directory.lookup']);
+    // Bob's group is left; nothing cached: the account's entry is looked up, then once more for the sibling it does not list.
+    expect(requester.ops()).toEqual(['contacts.list', 'group.leave', 'directory.lookup', 'directory.lookup']);
   });
 });
 
@@ -71,6 +76,7 @@ describe('Pipeline: Welcomes', () => {
       'group.get': ({ groupId: id }) => ({ groupId: id, kind: 'group', epoch: 1, createdBy: 'alice', admins: ['alice'], members: [alice.device, bob.device], lastSeq: 1 }),
       // Alice is Bob's contact, so her Welcomes are plain joins, not message requests.
       'contacts.list': () => ({ contacts: ['alice'], blocked: [] }),
+      'group.leave': () => ({}),
     });
     const lastResort = await generateKeyPackage(bob.member, { lastResort: true });
     await test.store.putKeyPackages([{ ref: toBase64Url(lastResort.keyPackageRef), privateState: lastResort.privateState, lastResort: true }]);
@@ -105,7 +111,7 @@ describe('Pipeline: Welcomes', () => {
   });
 
   it('refuses a Welcome whose tree holds a credential the directory does not vouch for', async () => {
-    const { pipeline, events, store } = await lastResortWelcomes();
+    const { pipeline, events, store, requester } = await lastResortWelcomes();
     const kp = await generateKeyPackage(bob.member);
     await store.putKeyPackages([{ ref: toBase64Url(kp.keyPackageRef), privateState: kp.privateState, lastResort: false }]);
     const id = new Uint8Array(16).fill(9);
@@ -113,5 +119,7 @@ describe('Pipeline: Welcomes', () => {
     const { welcome } = await addMembers(state, carol.member, [kp.keyPackage], async () => true);
     await pipeline.mailboxEntry({ id: 9, kind: 'welcome', groupId: id, seq: 1, sender: carol.device, sentAt: 0, payload: welcome });
     expect(events).toEqual([{ kind: 'error', conversation: groupIdText(id), code: ErrorCode.UNREADABLE_ENTRY, message: expect.stringMatching(/^a Welcome from carol did not open or verify: .*credential was rejected/) }]);
+    // Carol is a stranger: Bob's client leaves her group, so she keeps no routing to him.
+    expect(requester.calls.filter((call) => call.op === 'group.leave')).toEqual([{ op: 'group.leave', body: { groupId: id } }]);
   });
 });

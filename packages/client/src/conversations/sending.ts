@@ -13,6 +13,7 @@ import { encrypt, groupMetadata } from '@parley/crypto';
 import { encodeContent, ErrorCode, ParleyError, toBase64Url } from '@parley/protocol';
 import type { ConversationRecord, StoredMessage } from '../store/client-store.js';
 import { refuseIfBroken } from './broken-groups.js';
+import { heldCopy } from './direct-identity.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
@@ -39,11 +40,17 @@ export interface SealedText {
   message: Uint8Array;
   sentAt: number;
   lock?: { lockId: string; unlockAt: number };
+  /**
+   * It went over a direct channel (DESIGN §9), where the peer may have used up its key: a resend
+   * encrypts the text afresh as a `fallback` with the same `sentAt` (sendFallback).
+   */
+  direct?: boolean;
 }
 
 export async function sendText(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord, text: string, options: SendOptions = {}): Promise<Message> {
   if (text.length === 0) throw new ParleyError(ErrorCode.BAD_INPUT, 'cannot send an empty message');
   requireAccepted(conversation);
+  if (options.sealed?.direct === true && options.sealed.groupId === conversation.groupId) return sendFallback(ctx, log, conversation, text, options.sealed.sentAt);
   const resent = options.sealed?.groupId === conversation.groupId ? await resend(ctx, log, conversation, options.sealed) : undefined;
   if (resent) return keepOwn(ctx, resent.conversation, resent.seq, text, options.sealed as SealedText);
   const sentAt = Date.now();
@@ -66,6 +73,17 @@ async function resend(ctx: MessengerContext, log: GroupLog, conversation: Conver
     if (error instanceof ParleyError && error.code === ErrorCode.STALE_EPOCH) return undefined;
     throw error;
   }
+}
+
+/**
+ * Sends through the server a text that went over a direct channel unconfirmed (DESIGN §9):
+ * encrypted afresh, since the peer may have used up the first copy's key, and marked `fallback`
+ * with its first `sentAt`, so a peer that got it keeps one. This device keeps its own copy once.
+ */
+export async function sendFallback(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord, text: string, sentAt: number): Promise<Message> {
+  const { seq, conversation: updated } = await sendContent(ctx, log, conversation, { t: 'text', text, sentAt, fallback: true });
+  const own = await heldCopy(ctx, conversation.groupId, { sender: ctx.self.username, senderDevice: ctx.self.deviceId, sentAt, text });
+  return { ...(own ? present(updated, own) : await keepOwn(ctx, updated, seq, text, { sentAt })), via: 'server' };
 }
 
 async function keepOwn(ctx: MessengerContext, conversation: ConversationRecord, seq: number, text: string, sent: Pick<SealedText, 'sentAt' | 'lock'>): Promise<Message> {

@@ -29,15 +29,21 @@ const isChat = (conversation: ConversationRecord): boolean => conversation.reque
 /** A conversation with how many of its messages are unread, how many are time-locked still, and why it is broken, if it is. */
 export type ConversationSummary = ConversationRecord & { unread: number; locked: number; broken?: string };
 
-/** Conversations with unread and locked counts, newest activity first. */
-export async function conversations(store: ClientStore): Promise<ConversationSummary[]> {
+/** How many of a conversation's messages are unread, not counting those of users I block (`hidden`). */
+export async function countUnread(store: ClientStore, groupId: string, hidden: ReadonlySet<string>): Promise<number> {
+  if (hidden.size === 0) return store.countUnread(groupId);
+  return (await store.listMessages(groupId, { unreadOnly: true })).filter((message) => !hidden.has(message.sender)).length;
+}
+
+/** Conversations with unread (less what users I block wrote) and locked counts, newest activity first. */
+export async function conversations(store: ClientStore, hidden: ReadonlySet<string> = new Set()): Promise<ConversationSummary[]> {
   const list = (await store.listConversations()).filter(isChat);
   const locked = new Map<string, number>();
   for (const message of await store.listLockedMessages()) locked.set(message.groupId, (locked.get(message.groupId) ?? 0) + 1);
   const withCounts = await Promise.all(
     list.map(async (c) => {
       const broken = c.active ? undefined : await brokenGroup({ store }, c.groupId);
-      return { ...c, unread: await store.countUnread(c.groupId), locked: locked.get(c.groupId) ?? 0, ...(broken ? { broken: broken.reason } : {}) };
+      return { ...c, unread: await countUnread(store, c.groupId, hidden), locked: locked.get(c.groupId) ?? 0, ...(broken ? { broken: broken.reason } : {}) };
     }),
   );
   return withCounts.sort((a, b) => b.lastActivityAt - a.lastActivityAt);

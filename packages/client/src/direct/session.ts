@@ -1,15 +1,18 @@
 /**
  * @module One direct session (DESIGN §9): set up through the server's signalling, proven end to
- * end (handshake.ts), then a data channel carrying MLS messages of the 1:1 group. Sends fall back
- * to the server whenever the channel is not open; ending, logging out or losing the channel
- * closes the session with its reason, which the peer hears too.
+ * end (handshake.ts), then a data channel carrying MLS messages of the 1:1 group, each acked by
+ * the peer once stored (deliveries.ts). Sends fall back to the server whenever the channel is not
+ * open, and so does every message the peer did not ack in time or before the channel closed;
+ * ending, logging out or losing the channel closes the session with its reason, which the peer hears too.
  */
 import { decodeDirectFrame, encodeDirectFrame, ErrorCode, ParleyError, type DeviceRef, type DirectSignal, type IceServer } from '@parley/protocol';
 import type { Requester } from '../connection/requester.js';
 import type { Messenger } from '../conversations/messenger.js';
-import type { SealedText, SendOptions } from '../conversations/sending.js';
+import type { SendOptions } from '../conversations/sending.js';
 import type { Message } from '../conversations/views.js';
 import { checkHello, makeHello, ownFingerprint, refused, type HelloKeys } from './handshake.js';
+import { sendOverChannel, sendThroughServer } from './channel-send.js';
+import { Deliveries } from './deliveries.js';
 import type { PeerLink, PeerLinkFactory } from './peer-link.js';
 import { SetupSteps } from './setup-steps.js';
 
@@ -31,6 +34,8 @@ export interface SessionDeps {
   copyToServer: boolean;
   /** How long each step of the setup may take: an answer, a signal, the channel opening. */
   timeoutMs: number;
+  /** How long a message on the channel may wait for the peer's ack before it goes through the server. */
+  ackTimeoutMs: number;
   finished(session: DirectSession): void;
   /** A failure that is no one message's: a frame that would not apply, a notice that did not go out. */
   failed(error: unknown): void;
@@ -52,6 +57,7 @@ export class DirectSession {
   private signedFingerprint: string | undefined;
   private readonly listeners = new Set<(change: DirectStateChange) => void>();
   private readonly steps: SetupSteps;
+  private readonly deliveries: Deliveries;
   private readonly early: Uint8Array[] = [];
   private settle: { resolve(): void; reject(error: Error): void } | undefined;
   private receiving: Promise<void> = Promise.resolve();
@@ -64,6 +70,7 @@ export class DirectSession {
     private readonly deps: SessionDeps,
   ) {
     this.steps = new SetupSteps(deps.timeoutMs);
+    this.deliveries = new Deliveries(deps.ackTimeoutMs);
     this.opened = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // Callers that only watch state changes need not handle this promise.
     this.opened.catch(() => undefined);
@@ -125,33 +132,15 @@ export class DirectSession {
   }
 
   /**
-   * Sends over the channel while it is open, else through the server; never lost either way. A
-   * time-locked text, and a resend of ciphertext an earlier attempt kept (`sealed`), always go
-   * through the server, so the server's answer keeps each message exactly once (sending.ts).
+   * Sends over the channel while it is open, else through the server; never lost either way.
+   * Resolves once the peer acked it (`via: 'direct'`) or the server stored it (`via: 'server'`):
+   * see channel-send.ts for the fallback when no ack comes.
    */
   async send(text: string, options: SendOptions = {}): Promise<Message> {
-    let sealed = options.sealed;
-    if (this.state === 'open' && this.link && options.unlockAt === undefined && sealed === undefined) {
-      const link = this.link;
-      const onSealed = async (kept: SealedText) => {
-        sealed = kept;
-        await options.onSealed?.(kept);
-      };
-      try {
-        const transmit = (payload: { payload: Uint8Array; seq?: number }) => {
-          try {
-            link.send(encodeDirectFrame({ t: 'msg', ...payload }));
-          } catch (error) {
-            throw new ChannelGone('the direct channel closed', { cause: error });
-          }
-        };
-        return await this.deps.messenger.directChannel.send(this.peer, text, transmit, { copyToServer: this.deps.copyToServer, onSealed });
-      } catch (error) {
-        // The channel went away under this send: the server takes it (the copy it already stored, if any, once).
-        if (!(error instanceof ChannelGone)) throw error;
-      }
-    }
-    return { ...(await this.deps.messenger.sendDirect(this.peer, text, { ...options, ...(sealed ? { sealed } : {}) })), via: 'server' };
+    const link = this.link;
+    const route = { peer: this.peer, messenger: this.deps.messenger };
+    if (this.state !== 'open' || !link || options.unlockAt !== undefined || options.sealed !== undefined) return sendThroughServer(route, text, options);
+    return sendOverChannel({ ...route, link, deliveries: this.deliveries, copyToServer: this.deps.copyToServer }, text, options);
   }
 
   /** End the session, telling the peer why (`ended` by default; `logged out` on logout). */
@@ -230,14 +219,26 @@ export class DirectSession {
       this.deps.failed(new ParleyError(ErrorCode.BAD_FRAME, `${this.peer} sent an unreadable frame on the direct channel: ${(error as Error).message}`));
       return;
     }
-    if (frame.t === 'bye') {
-      this.finish(frame.reason);
-      return;
-    }
+    if (frame.t === 'bye') return this.finish(frame.reason);
+    if (frame.t === 'ack') return this.deliveries.acked(frame.id);
     const sender = this.peerDevice;
     if (!sender) return;
+    const { id } = frame;
     const payload = frame.seq === undefined ? { payload: frame.payload } : { payload: frame.payload, seq: frame.seq };
-    this.receiving = this.receiving.then(() => this.deps.messenger.directChannel.receive(sender, payload)).catch((error: unknown) => this.deps.failed(error));
+    this.receiving = this.receiving
+      .then(async () => {
+        // Acked only once stored: one that failed is not, so the sender falls back to the server.
+        if (await this.deps.messenger.directChannel.receive(sender, payload)) this.ack(id);
+      })
+      .catch((error: unknown) => this.deps.failed(error));
+  }
+
+  private ack(id: number): void {
+    try {
+      if (this.state === 'open') this.link?.send(encodeDirectFrame({ t: 'ack', id }));
+    } catch {
+      // The channel closed under the ack: the sender falls back to the server, and this device keeps one copy.
+    }
   }
 
   private signal(kind: 'offer' | 'answer', data: string, auth: Uint8Array): Promise<unknown> {
@@ -270,6 +271,7 @@ export class DirectSession {
     this.state = 'closed';
     this.reason = reason;
     this.link?.close();
+    this.deliveries.close();
     if (!wasOpen) this.settle?.reject(peerEndedError(this.peer, reason));
     this.emit({ peer: this.peer, state: 'closed', reason });
     this.deps.finished(this);
@@ -279,9 +281,6 @@ export class DirectSession {
     for (const listener of this.listeners) listener(change);
   }
 }
-
-/** Thrown by a transmit whose channel is gone; the send then goes through the server. */
-export class ChannelGone extends Error {}
 
 function peerEndedError(peer: string, reason: string): ParleyError {
   if (reason.startsWith('refused')) return new ParleyError(ErrorCode.DIRECT_REFUSED, `direct session with ${peer} ${reason}`);

@@ -20,6 +20,11 @@ export interface DirectOptions {
   /** How long each setup step may take (an answer, a signal, the channel opening). Default 30 s. */
   timeoutMs?: number;
   /**
+   * How long a message on the channel may wait for the peer's ack before it goes through the
+   * server instead (the peer keeps one copy if both arrive). Default 5 s.
+   */
+  ackTimeoutMs?: number;
+  /**
    * Hears failures no caller awaits: a frame from the peer that would not apply, a notice that
    * could not go out. Default: the client's push error listeners (`onConversationEvent`'s onError).
    */
@@ -38,6 +43,7 @@ export interface DirectDeps {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 const MAX_UNANSWERED = 16;
 
 export class DirectSessions {
@@ -132,6 +138,7 @@ export class DirectSessions {
       links: this.options.links,
       copyToServer,
       timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ackTimeoutMs: this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
       finished: (done) => this.sessions.delete(toBase64Url(done.sessionId)),
     });
     this.sessions.set(key, session);

@@ -37,6 +37,8 @@ export class ConsentService {
 
   async add(session: DeviceRef, body: RequestOf<'contacts.add'>): Promise<ResponseOf<'contacts.add'>> {
     await this.change(session, body.username);
+    // Writing to someone I block does not unblock them behind my back (as Signal asks first): I unblock, then write.
+    if ((await this.storage.listBlockers(body.username, [session.username])).length > 0) throw youBlock(body.username);
     if ((await this.storage.countContacts(session.username)) >= this.options.maxContacts) {
       throw new ParleyError(ErrorCode.LIMIT_REACHED, `an account keeps at most ${this.options.maxContacts} contacts; remove one first`);
     }
@@ -102,6 +104,11 @@ export class ConsentService {
     if (username === session.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'that is you');
     if (!(await this.storage.getAccount(username))) throw new ParleyError(ErrorCode.UNKNOWN_USER, `no user ${username}`);
   }
+}
+
+/** The caller blocks `username`: nothing new may start with them until they are unblocked. */
+export function youBlock(username: string): ParleyError {
+  return new ParleyError(ErrorCode.BLOCKED, `you block ${username}; unblock ${username} first`);
 }
 
 export function blockedBy(blockers: readonly string[]): ParleyError {

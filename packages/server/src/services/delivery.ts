@@ -4,9 +4,9 @@
  * every routed device acknowledged is deleted, and so is anything past the retention limit; a
  * device that had not read what retention deleted is told so by a gap, never silently.
  */
-import { equalBytes, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
+import { equalBytes, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type GroupKind, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
-import { StorageNotFoundError, type Storage } from '../storage/index.js';
+import { StorageNotFoundError, type GroupRecord, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
 import { Budgets } from './rate-limit.js';
 import { checkApplicationMessage } from './mls-checks.js';
@@ -63,24 +63,32 @@ export class DeliveryService {
   async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
-    // A resend of what is already stored (its reply was lost) gets the same answer, and nobody gets it twice;
-    // checked before the epoch, which may have moved on since the first attempt. Only resends pay for the look.
-    const already = body.resend ? await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW) : undefined;
-    if (already !== undefined) {
-      this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
-      return { seq: already };
-    }
-    // Usually nobody: one indexed query. Checked against the locked group below, which says whether it is direct.
+    // Usually nobody: one indexed query. Checked against the group, which says whether it is direct.
     const blockers = await this.consent.blockersOf(session.username);
+    const admit = (group: { kind: GroupKind; members: readonly DeviceRef[] }): void => {
+      requireDevice(group, session);
+      // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
+      const blocker = group.kind === 'direct' ? group.members.find((member) => blockers.has(member.username)) : undefined;
+      if (blocker) throw blockedBy([blocker.username]);
+    };
+    if (body.resend) {
+      const already = await this.findResent(session, body, epoch, admit);
+      if (already !== undefined) return { seq: already };
+    }
     let stored;
     try {
       stored = await this.storage.appendMessage(
-        { groupId: body.groupId, epoch, sender: session, payload: body.message, createdAt: this.now(), backlogQuota: this.options.deviceBacklogQuota },
+        {
+          groupId: body.groupId,
+          epoch,
+          sender: session,
+          payload: body.message,
+          createdAt: this.now(),
+          backlogQuota: this.options.deviceBacklogQuota,
+          resendWindow: RESEND_WINDOW,
+        },
         (group) => {
-          requireDevice(group, session);
-          // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
-          const blocker = group.kind === 'direct' ? group.members.find((member) => blockers.has(member.username)) : undefined;
-          if (blocker) throw blockedBy([blocker.username]);
+          admit(group);
           // Only the current epoch: members who joined at a later epoch could never read an older one
           // (their Welcome starts there). The sender catches up on STALE_EPOCH and encrypts again.
           if (epoch < group.epoch) {
@@ -100,6 +108,20 @@ export class DeliveryService {
       logEntry(stored.entry),
     );
     return { seq: stored.entry.seq };
+  }
+
+  /**
+   * The seq of a resent message already stored (its reply was lost), so nobody gets it twice; looked
+   * for before the epoch check, as the epoch may have moved on since the first attempt. Only a sender
+   * who may send now is answered: a removed or blocked one would learn from it how busy the group is.
+   */
+  private async findResent(session: DeviceRef, body: RequestOf<'group.send'>, epoch: number, admit: (group: GroupRecord) => void): Promise<number | undefined> {
+    const group = await this.storage.getGroup(body.groupId);
+    if (!group) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
+    admit(group);
+    const already = await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW);
+    if (already !== undefined) this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
+    return already;
   }
 
   /** Relay a sealed history chunk to another active device of the same account (DESIGN §5). */

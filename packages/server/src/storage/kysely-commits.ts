@@ -12,6 +12,7 @@ import type { DeviceRef } from '@parley/protocol';
 import type { Kysely, Transaction } from 'kysely';
 import { CompiledOnce } from './compiled-once.js';
 import { addAdmin, admins, deviceKey, leafRow, members } from './kysely-groups.js';
+import { recordSent } from './kysely-sent-messages.js';
 import { int, toMailboxRecord } from './rows.js';
 import type { Database, MailboxTable } from './schema.js';
 import {
@@ -271,6 +272,7 @@ export async function appendMessage(db: Db, message: NewMessage, check: MessageC
       payload: message.payload,
     };
     await appendLog(tx, entry, message.backlogQuota);
+    await recordSent(tx, entry, message.resendWindow);
     return { entry, members: routing };
   });
 }

@@ -5,6 +5,7 @@
 import type { DeviceRef } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import { CompiledOnce } from './compiled-once.js';
+import { deleteSentBefore } from './kysely-sent-messages.js';
 import { bytes, hexKey, int, optionalInt, toLogRecord, toMailboxRecord } from './rows.js';
 import type { Database } from './schema.js';
 import type { Acknowledgement, CursorRecord, DeviceFetch, GapRecord, LogRange } from './types.js';
@@ -31,24 +32,6 @@ function unread(db: Db, device: DeviceRef, range: LogRange | undefined) {
     if (range.toSeq !== undefined) query = query.where('l.seq', '<=', range.toSeq);
   }
   return query;
-}
-
-export async function findSentMessage(db: Db, groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined> {
-  const group = await db.selectFrom('groups').select('last_seq').where('group_id', '=', groupId).executeTakeFirst();
-  if (!group) return undefined;
-  // A range of the primary key (group_id, seq): bounded work, however long the log is.
-  const row = await db
-    .selectFrom('group_log')
-    .select('seq')
-    .where('group_id', '=', groupId)
-    .where('seq', '>', int(group.last_seq) - window)
-    .where('kind', '=', 'message')
-    .where('epoch', '=', epoch)
-    .where('sender_username', '=', sender.username)
-    .where('sender_device', '=', sender.deviceId)
-    .where('payload', '=', payload)
-    .executeTakeFirst();
-  return row === undefined ? undefined : int(row.seq);
 }
 
 /** How many of `sizes` fit in `budget` (at least one if nothing was taken before), and what is left. */
@@ -283,6 +266,7 @@ export async function collectAcknowledged(db: Db, groupId: Uint8Array): Promise<
 }
 
 export async function deleteLogBefore(db: Db, cutoff: number): Promise<number> {
+  await deleteSentBefore(db, cutoff);
   const result = await db.deleteFrom('group_log').where('created_at', '<', cutoff).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -6,6 +6,7 @@ import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
 import { appendKeyLeaves, KyselyKeyLog } from './kysely-key-log.js';
 import * as keys from './kysely-key-packages.js';
+import * as sentMessages from './kysely-sent-messages.js';
 import * as timelock from './kysely-timelock.js';
 import { migrationProvider } from './migrations/index.js';
 import { bytes, int, toDevice } from './rows.js';
@@ -225,7 +226,7 @@ export class KyselyStorage extends KyselyKeyLog implements Storage {
   }
 
   findSentMessage(groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined> {
-    return delivery.findSentMessage(this.db, groupId, sender, epoch, payload, window);
+    return sentMessages.findSentMessage(this.db, groupId, sender, epoch, payload, window);
   }
 
   appendMessage(message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {

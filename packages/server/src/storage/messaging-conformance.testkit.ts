@@ -231,6 +231,14 @@ export function runMessagingConformance(current: () => Storage): void {
         expect(await find(alice, 1, 2)).toBeUndefined();
         expect(await find(alice, 3, 1)).toBe(4);
         expect(await storage.findSentMessage(filled(0xa2), alice, 1, filled(1, 30), 100)).toBeUndefined();
+        // Still found once everyone acknowledged it and the log entry is gone: the answer is no read receipt.
+        for (const device of [alice, bob]) await storage.advanceCursors(device, [{ groupId: GROUP, seq: 4 }]);
+        expect(await storage.collectAcknowledged(GROUP)).toBeGreaterThan(0);
+        expect(await find(alice, 1)).toBe(2);
+        // Messages that fell out of the sender's window are forgotten when a later one is appended.
+        await storage.appendMessage({ groupId: GROUP, epoch: 1, sender: bob, payload: filled(4, 30), createdAt: NOW, resendWindow: 1 }, pass); // seq 5
+        expect(await find(alice, 3)).toBeUndefined();
+        expect(await find(bob, 4)).toBe(5);
       });
 
       it("fetches one group's range of unacknowledged entries from others, with no mailbox", async () => {

@@ -143,6 +143,17 @@ export interface BlocksTable {
   created_at: number;
 }
 
+/** The digest of an application message in a group's last entries, for resends; outlives the log entry's collection. */
+export interface SentMessagesTable {
+  group_id: Uint8Array;
+  seq: number;
+  epoch: number;
+  sender_username: string;
+  sender_device: string;
+  digest: Uint8Array;
+  created_at: number;
+}
+
 /** One leaf of the key-transparency log (DESIGN §11). */
 export interface KeyLogTable {
   idx: number;
@@ -164,6 +175,7 @@ export interface Database {
   group_devices: GroupDevicesTable;
   group_leaves: GroupLeavesTable;
   group_log: GroupLogTable;
+  sent_messages: SentMessagesTable;
   mailbox: MailboxTable;
   server_key: ServerKeyTable;
   timelock_moduli: TimelockModuliTable;

@@ -140,6 +140,28 @@ describe('SQLite file', () => {
     await storage.close();
   });
 
+  it('migrates a 0007 database keeping its messages resendable once everyone acknowledged them (0008_sent_messages)', async () => {
+    const file = join(dir, 'sent.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0007_consent');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    old.prepare("insert into groups values (x'0102', 'group', 1, x'03', 'alice', 1, 2)").run();
+    old.prepare("insert into group_log values (x'0102', 1, 'commit', 0, 'alice', 'alice-phone', x'0a', 1)").run();
+    old.prepare("insert into group_log values (x'0102', 2, 'message', 1, 'alice', 'alice-phone', x'0b0c', 1)").run();
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    const alice = { username: 'alice', deviceId: 'alice-phone' };
+    const groupId = Uint8Array.of(1, 2);
+    expect(await storage.findSentMessage(groupId, alice, 1, Uint8Array.of(11, 12), 10)).toBe(2);
+    expect(await storage.deleteLogBefore(2)).toBe(2);
+    expect(await storage.findSentMessage(groupId, alice, 1, Uint8Array.of(11, 12), 10)).toBeUndefined();
+    expect(await storage.findSentMessage(groupId, alice, 0, Uint8Array.of(10), 10)).toBeUndefined();
+    await storage.close();
+  });
+
   it('migrates a 0003 database to the time-lock tables keeping its groups, which time locks then refer to (0005_timelock)', async () => {
     const file = join(dir, 'upgrade-timelock.db');
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });

@@ -169,6 +169,8 @@ export interface NewMessage {
   createdAt: number;
   /** Most unacknowledged entries a device may have in the group; older ones are skipped for it (and reported). */
   backlogQuota?: number;
+  /** How many of the group's last entries `findSentMessage` looks at: older messages' digests are forgotten. */
+  resendWindow?: number;
 }
 
 /** Log entries a device can no longer get because they were deleted before it read them. */
@@ -275,8 +277,8 @@ export interface Storage extends TimelockStorage, ConsentStorage, KeyLogStorage 
   leaveGroup(groupId: Uint8Array, username: string, at: number): Promise<{ members: DeviceRef[]; mailbox: MailboxRecord[] }>;
   /**
    * The sequence number of an application message `sender` already stored in the group with
-   * exactly this epoch and payload, among the group's last `window` entries; undefined if none.
-   * What makes a resend after a lost reply idempotent: an MLS ciphertext is never made twice.
+   * exactly this epoch and payload, among the group's last `window` entries (whether or not every
+   * device has acknowledged it since); undefined if none. What makes a resend after a lost reply idempotent: an MLS ciphertext is never made twice.
    */
   findSentMessage(groupId: Uint8Array, sender: DeviceRef, epoch: number, payload: Uint8Array, window: number): Promise<number | undefined>;
   /** Appends an application message after `check` passed on the locked group; returns it and the routing list. */

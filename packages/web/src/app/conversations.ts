@@ -4,14 +4,14 @@
  * failures), and sending through the outbox (outbox.ts). The connection side lends it the
  * messenger; group membership is in groups.ts.
  */
-import { brokenReason, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
+import { brokenReason, countUnread, equalBytes, ErrorCode, type ConversationEvent, type Message, type Messenger, type StoredMessage } from '@parley/client';
 import type { IndexedDbClientStore } from '../storage/client-store.js';
 import { describeError, isCode, isConnectionError, keyChangedMessage, USERNAME_RULE } from './errors.js';
 import type { AppState, ChatMessage, ConversationView, Selection } from './state.js';
 import type { IndexedDbOutbox, OutboxTarget } from '../storage/outbox-store.js';
 import { conversationError } from './conversation-errors.js';
 import { Direct } from './direct.js';
-import { Outbox } from './outbox.js';
+import { Outbox, withoutHeldCopies } from './outbox.js';
 
 export interface ConversationsHost {
   state(): AppState;
@@ -77,7 +77,7 @@ export class Conversations {
   }
 
   private setMessages(key: string, update: (messages: ChatMessage[]) => ChatMessage[]): void {
-    this.host.set((state) => ({ messages: { ...state.messages, [key]: update(state.messages[key] ?? []) } }));
+    this.host.set((state) => ({ messages: { ...state.messages, [key]: withoutHeldCopies(update(state.messages[key] ?? [])) } }));
   }
 
 
@@ -85,10 +85,14 @@ export class Conversations {
   async refreshConversations(): Promise<void> {
     const store = this.host.store();
     const records = await store.listConversations();
+    // Users I block: nothing of theirs counts as unread or shows as the preview (DESIGN §6 consent).
+    const hidden = this.host.messenger()?.hiddenSenders ?? new Set<string>();
+    const lastShown = async (groupId: string): Promise<StoredMessage | undefined> =>
+      hidden.size === 0 ? store.lastMessage(groupId) : (await store.listMessages(groupId)).filter((m) => !hidden.has(m.sender)).at(-1);
     const views = await Promise.all(
       records.map(async (record): Promise<ConversationView> => {
         const peer = record.kind === 'direct' ? record.peer : undefined;
-        const [unread, last, verified, broken] = await Promise.all([store.countUnread(record.groupId), store.lastMessage(record.groupId), peer ? isVerified(store, peer) : false, record.active ? undefined : brokenReason(store, record.groupId)]);
+        const [unread, last, verified, broken] = await Promise.all([countUnread(store, record.groupId, hidden), lastShown(record.groupId), peer ? isVerified(store, peer) : false, record.active ? undefined : brokenReason(store, record.groupId)]);
         return {
           groupId: record.groupId,
           kind: record.kind,
@@ -191,7 +195,7 @@ export class Conversations {
     const firstUnread = stored.find((m) => !m.read && m.sender !== me)?.seq;
     this.host.set((state) => {
       const pending = (state.messages[groupId] ?? []).filter((m) => m.seq === undefined);
-      const messages = { ...state.messages, [groupId]: [...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime) };
+      const messages = { ...state.messages, [groupId]: withoutHeldCopies([...stored.map((m) => toChatMessage(m, me)), ...pending].sort(byTime)) };
       // Kept while the chat stays open (a reconnect reloads it, with everything read by then).
       const keep = state.firstUnread?.groupId === groupId;
       return keep ? { messages } : { messages, firstUnread: { groupId, ...(firstUnread === undefined ? {} : { seq: firstUnread }) } };

@@ -5,6 +5,8 @@
  * each attempt is kept before it leaves (the SDK's `onSealed`), and a resend sends those bytes
  * again (`sealed`): the server answers a copy it already stored with its first sequence number,
  * so a message whose reply was lost, or that was in flight at a reload, still arrives once.
+ * A text that went over a direct session keeps its identity (`sealed.direct`): a resend is the
+ * fallback through the server that the peer keeps once, even if the channel brought it already.
  * One that cannot be sent as it is waits, with the reason, for Retry or Delete.
  */
 import type { Message, Messenger, SealedText, SendOptions } from '@parley/client';
@@ -159,12 +161,23 @@ export class Outbox {
   }
 }
 
+/**
+ * A direct send still in the outbox may be stored here already (it went over the channel, and
+ * the page reloaded before the ack): its outbox line stands for it, once.
+ */
+export function withoutHeldCopies(list: ChatMessage[]): ChatMessage[] {
+  const waiting = list.filter((m) => m.outboxId !== undefined);
+  if (waiting.length === 0) return list;
+  return list.filter((m) => m.seq === undefined || !m.mine || !waiting.some((w) => w.sentAt === m.sentAt && w.text === m.text));
+}
+
 function toChatMessage(entry: OutboxEntry, delivery: Delivery, me: string): ChatMessage {
   return {
     key: `outbox:${entry.id}`,
     groupId: entry.shownIn,
     sender: me,
-    sentAt: entry.createdAt,
+    // A direct send's own copy has the sentAt it went with; other entries show when they were written.
+    sentAt: entry.sealed?.direct === true ? entry.sealed.sentAt : entry.createdAt,
     text: entry.text,
     mine: true,
     delivery,

@@ -7,7 +7,8 @@ import * as m0004 from './0004_server_key.js';
 import * as m0005 from './0005_timelock.js';
 import * as m0006 from './0006_group_leaves.js';
 import * as m0007 from './0007_consent.js';
-import * as m0008 from './0008_key_log.js';
+import * as m0008 from './0008_sent_messages.js';
+import * as m0009 from './0009_key_log.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -17,7 +18,8 @@ export const migrations: Record<string, Migration> = {
   '0005_timelock': m0005,
   '0006_group_leaves': m0006,
   '0007_consent': m0007,
-  '0008_key_log': m0008,
+  '0008_sent_messages': m0008,
+  '0009_key_log': m0009,
 };
 
 export const migrationProvider: MigrationProvider = {
