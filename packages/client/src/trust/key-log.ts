@@ -5,7 +5,7 @@
  * saw before. Anything else is refused before the entry is used, so nothing is sent to keys the
  * log does not hold. It does not show the server shows everyone the same log: see the README.
  */
-import { directoryEntryDigest, leafHash, verifyConsistency, verifyInclusion, verifyTreeHead } from '@parley/crypto';
+import { directoryEntryDigest, leafHash, treeHeadMessage, verifyConsistency, verifyInclusion, verifyTreeHead } from '@parley/crypto';
 import { decodeKeyLogLeaf, equalBytes, ErrorCode, ParleyError, type DirectoryEntry, type KeyLogLeaf, type ResponseOf, type SignedTreeHead } from '@parley/protocol';
 import type { Requester } from '../connection/requester.js';
 import type { ClientStore } from '../store/client-store.js';
@@ -18,6 +18,8 @@ const forked = (why: string) =>
 export class KeyLog {
   /** Head checks one at a time, so each new head is checked against the newest stored one. */
   private advancing: Promise<void> = Promise.resolve();
+  /** The last head whose signature verified (its signed bytes): lookups between key changes share one head. */
+  private verified: { message: Uint8Array; signature: Uint8Array } | undefined;
 
   constructor(
     private readonly request: Requester,
@@ -36,7 +38,7 @@ export class KeyLog {
 
   private checkEntry(username: string, entry: DirectoryEntry, proof: ResponseOf<'directory.lookup'>['proof']): void {
     if (entry.username !== username) throw invalid(username, 'the entry is for another user');
-    if (!verifyTreeHead(this.serverKey, proof.head)) throw invalid(username, 'the tree head is not signed by the server key');
+    if (!this.signedByServer(proof.head)) throw invalid(username, 'the tree head is not signed by the server key');
     let leaf: KeyLogLeaf;
     try {
       leaf = decodeKeyLogLeaf(proof.leaf);
@@ -48,6 +50,14 @@ export class KeyLog {
     if (!verifyInclusion(leafHash(proof.leaf), proof.index, proof.head.size, proof.path, proof.head.rootHash)) {
       throw invalid(username, 'the leaf is not in the signed tree');
     }
+  }
+
+  private signedByServer(head: SignedTreeHead): boolean {
+    const message = treeHeadMessage(head);
+    if (this.verified && equalBytes(this.verified.message, message) && equalBytes(this.verified.signature, head.signature)) return true;
+    if (!verifyTreeHead(this.serverKey, head)) return false;
+    this.verified = { message, signature: head.signature };
+    return true;
   }
 
   private advance(head: SignedTreeHead): Promise<void> {

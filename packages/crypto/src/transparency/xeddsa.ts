@@ -8,6 +8,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { CryptoError } from '../errors.js';
+import { verify } from '../signing.js';
 
 const P = 2n ** 255n - 19n;
 const Q = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -84,11 +85,15 @@ export function xeddsaSign(privateKey: Uint8Array, message: Uint8Array): Uint8Ar
   return concat(R, toLittleEndian(s));
 }
 
-/** XEdDSA §2.6 xeddsa_verify: false for a malformed key or signature, never a throw. */
+/**
+ * XEdDSA §2.6 xeddsa_verify: plain Ed25519 verification under the Edwards form of the key, on the
+ * installed crypto provider (node:crypto in Node: a client checks a head on every new lookup).
+ * False for a malformed key or signature, never a throw.
+ */
 export function xeddsaVerify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.byteLength !== 32 || signature.byteLength !== 64) return false;
   try {
-    return ed25519.verify(signature, message, montgomeryToEdwards(publicKey), { zip215: false });
+    return verify(montgomeryToEdwards(publicKey), message, signature);
   } catch {
     return false;
   }
