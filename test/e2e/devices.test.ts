@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { directoryEntryDigest, groupMetadata, leafHash, processMessage } from '@parley/crypto';
-import { encodeKeyLogLeaf } from '@parley/protocol';
+import { groupMetadata, processMessage } from '@parley/crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDevice } from '../support/device.js';
 import { startTestServer, type TestServer } from '../support/harness.js';
+import { swapIdentityKeyAndLog } from '../support/key-log.js';
 
 const PASSWORD = 'devices test password';
 
@@ -151,16 +151,7 @@ describe('safety numbers and key changes', () => {
     await expect((await alice.open()).safety('bob')).rejects.toMatchObject({ code: 'TRANSPARENCY_PROOF_INVALID' });
 
     // So it logs the swap too (for everyone to see): then the pinned key catches it.
-    const devices = db.prepare('select device_id, name, public_key, certificate from devices where username = ? order by created_at, device_id').all('bob') as { device_id: string; name: string; public_key: Buffer; certificate: Buffer }[];
-    const swapped = {
-      username: 'bob',
-      identityKey: new Uint8Array(32).fill(7),
-      devices: devices.map((d) => ({ deviceId: d.device_id, name: d.name, publicKey: new Uint8Array(d.public_key), signature: new Uint8Array(d.certificate) })),
-      revokedDevices: [],
-    };
-    const leaf = encodeKeyLogLeaf({ v: 1, username: 'bob', event: 'registered', key: swapped.identityKey, at: Date.now(), entry: directoryEntryDigest(swapped) });
-    const { value } = db.prepare("update counters set value = value + 1 where name = 'key_log' returning value").get() as { value: number };
-    db.prepare('insert into key_log (idx, username, leaf, leaf_hash, created_at) values (?, ?, ?, ?, ?)').run(value - 1, 'bob', leaf, leafHash(leaf), Date.now());
+    swapIdentityKeyAndLog(db, 'bob', new Uint8Array(32).fill(7));
     db.close();
 
     const after = await (await alice.open()).safety('bob');
