@@ -66,6 +66,27 @@ function publicKeyObject(curve: 'Ed25519' | 'X25519', publicKey: Uint8Array): Ke
   return key;
 }
 
+/**
+ * A device signs everything it sends with one long-lived Ed25519 key, and importing that key costs
+ * more than the signature itself (~80 µs against ~70 µs). Kept by the SHA-256 of the seed, so no
+ * raw seed sits in a JavaScript string; the least recently used goes first.
+ */
+const SIGNING_KEYS_KEPT = 8;
+const signingKeys = new Map<string, KeyObject>();
+
+function signingKeyObject(privateKey: Uint8Array): KeyObject {
+  const name = createHash('sha256').update(privateKey).digest('base64');
+  let key = signingKeys.get(name);
+  if (key === undefined) {
+    key = privateKeyObject('Ed25519', privateKey);
+    if (signingKeys.size >= SIGNING_KEYS_KEPT) signingKeys.delete(signingKeys.keys().next().value ?? '');
+  } else {
+    signingKeys.delete(name);
+  }
+  signingKeys.set(name, key);
+  return key;
+}
+
 function rawPublicKey(curve: 'Ed25519' | 'X25519', key: KeyObject): Uint8Array {
   const { x } = key.export({ format: 'jwk' });
   if (x === undefined) throw new CryptoError('BAD_INPUT', `${curve}: no public key derived`);
@@ -145,7 +166,7 @@ export const nodeCryptoProvider: CryptoProvider = {
     const ephemeral = generateKeyPairSync('x25519');
     return { publicKey: rawPublicKey('X25519', ephemeral.publicKey), sharedSecret: x25519(ephemeral.privateKey, publicKey) };
   },
-  ed25519Sign: (privateKey, message) => plain(sign(null, message, privateKeyObject('Ed25519', privateKey))),
+  ed25519Sign: (privateKey, message) => plain(sign(null, message, signingKeyObject(privateKey))),
   ed25519Verify(publicKey, message, signature) {
     try {
       return verify(null, message, publicKeyObject('Ed25519', publicKey), signature);

@@ -6,7 +6,8 @@
 import { decodeCbor, encodeCbor } from './codec.js';
 import { CodecError } from './errors.js';
 import { usernameSchema } from './identifiers.js';
-import { array, bytes, literal, object, oneOf, optional, string, uint, type Infer, type Schema } from './schema.js';
+import { op, type OpSpec } from './op-parts.js';
+import { array, bytes, literal, object, oneOf, optional, string, uint, type Infer } from './schema.js';
 
 const hash = bytes({ length: 32 });
 
@@ -74,8 +75,5 @@ export const transparencyOps = {
    * (1 ≤ from ≤ to ≤ the log's size, else BAD_REQUEST): how a client checks that the head it just
    * got extends the one it saw before.
    */
-  'transparency.consistency': {
-    request: object({ from: uint(), to: uint() }),
-    response: object({ proof: array(hash, { max: 2 * MAX_PATH }) }),
-  },
-} as const satisfies Record<string, { request: Schema<unknown>; response: Schema<unknown> }>;
+  'transparency.consistency': op(object({ from: uint(), to: uint() }), object({ proof: array(hash, { max: 2 * MAX_PATH }) })),
+} as const satisfies Record<string, OpSpec>;

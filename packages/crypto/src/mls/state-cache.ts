@@ -13,6 +13,7 @@
 import type { ClientState } from 'ts-mls';
 import { cryptoProvider } from '../provider/installed.js';
 import { mlsError } from './fail.js';
+import { rememberPart, type WrittenParts } from './state-encoding.js';
 
 /** A decoded state without the parts Parley never stores: the signature key and the config. */
 export type StoredState = Omit<ClientState, 'signaturePrivateKey' | 'clientConfig'>;
@@ -44,7 +45,7 @@ const SIGNING_ONLY_LEAF_FIELDS = new Set(['groupId', 'leafIndex']);
  * into a buffer of its own and listed in `buffers`, shaped as decoding the state's bytes gives it
  * (state-cache.test.ts checks that). Plain loops: this runs on every operation.
  */
-function detachedCopy(value: unknown, buffers: Uint8Array[]): unknown {
+function detachedCopy(value: unknown, buffers: Uint8Array[], encoded: Encoded): unknown {
   if (value instanceof Uint8Array) {
     // Not slice(): a Node Buffer's slice is a view of memory an operation may zero.
     const bytes = new Uint8Array(value);
@@ -57,30 +58,46 @@ function detachedCopy(value: unknown, buffers: Uint8Array[]): unknown {
   }
   if (Array.isArray(value)) {
     const copy: unknown[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = detachedCopy(value[i], buffers);
-    return copy;
+    for (let i = 0; i < value.length; i++) copy[i] = detachedCopy(value[i], buffers, encoded);
+    return withEncoding(value, copy, encoded);
   }
   if (value instanceof Map) {
     const copy = new Map<unknown, unknown>();
-    for (const [key, item] of value) copy.set(key, detachedCopy(item, buffers));
-    return copy;
+    for (const [key, item] of value) copy.set(key, detachedCopy(item, buffers, encoded));
+    return withEncoding(value, copy, encoded);
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) throw mlsError('state cache: unexpected object in a group state');
   const copy: Record<string, unknown> = {};
   const leafNode = 'leafNodeSource' in value;
   for (const [key, item] of Object.entries(value)) {
-    if (!(leafNode && SIGNING_ONLY_LEAF_FIELDS.has(key))) copy[key] = detachedCopy(item, buffers);
+    if (!(leafNode && SIGNING_ONLY_LEAF_FIELDS.has(key))) copy[key] = detachedCopy(item, buffers, encoded);
   }
+  return withEncoding(value, copy, encoded);
+}
+
+/** The encoding a state was saved as, and where its reusable parts were written (state-encoding.ts). */
+interface Encoded {
+  bytes: Uint8Array;
+  written: WrittenParts;
+}
+
+/** A copy of a part written in `encoded` encodes as the same bytes. */
+function withEncoding<T extends object>(original: object, copy: T, encoded: Encoded): T {
+  const at = encoded.written.get(original);
+  if (at !== undefined) rememberPart(copy, encoded.bytes, at);
   return copy;
 }
 
-/** Keeps `state` as the decoding of `bytes`. Call before the operation that made it zeroes anything. */
-export function rememberState(bytes: Uint8Array, state: ClientState): void {
+/**
+ * Keeps `state` as the decoding of `bytes`, and its parts as encoding as in `encoded` (which the
+ * entry then owns, and zeroes with the rest). Call before the operation that made the state zeroes anything.
+ */
+export function rememberState(bytes: Uint8Array, state: ClientState, encoded: Encoded): void {
   const { signaturePrivateKey: _notStored, clientConfig: _notStored2, ...stored } = state;
   const key = keyOf(bytes);
   forget(key);
-  const buffers: Uint8Array[] = [];
-  entries.set(key, { state: detachedCopy(stored, buffers) as StoredState, buffers });
+  const buffers: Uint8Array[] = [encoded.bytes];
+  entries.set(key, { state: detachedCopy(stored, buffers, encoded) as StoredState, buffers });
   for (const oldest of entries.keys()) {
     if (entries.size <= MAX_ENTRIES) break;
     forget(oldest);

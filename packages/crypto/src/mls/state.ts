@@ -4,12 +4,13 @@
  * the device key lives once, with the caller, and is handed in by the operations that sign.
  */
 import { concatBytes } from '@noble/hashes/utils.js';
-import { decodeGroupState, encodeGroupState, type ClientState, type LeafNode, type RatchetTree } from 'ts-mls';
+import { decodeGroupState, type ClientState, type LeafNode, type RatchetTree } from 'ts-mls';
 import { equalBytes } from '@parley/protocol';
 import { cryptoProvider } from '../provider/installed.js';
 import { badInput, mlsError, requireBytes } from './fail.js';
 import { isSupportedSuite, type MlsOperation } from './runtime.js';
 import { recallState, rememberState, type StoredState } from './state-cache.js';
+import { encodeState } from './state-encoding.js';
 import { ED25519_KEY_LENGTH, type MlsMember, type MlsMemberInfo } from './types.js';
 import { hasTag } from './wire.js';
 
@@ -22,12 +23,12 @@ export const MAX_IDENTITY_BYTES = 16 * 1024;
 
 /** Serializes a group state, without the signature private key, into fresh bytes (and keeps it decoded). */
 export function saveState(state: ClientState): Uint8Array {
-  const body = encodeGroupState({ ...state, signaturePrivateKey: EMPTY });
-  const out = new Uint8Array(GROUP_STATE_TAG.length + body.length);
+  const encoded = encodeState({ ...state, signaturePrivateKey: EMPTY });
+  const out = new Uint8Array(GROUP_STATE_TAG.length + encoded.bytes.length);
   out.set(GROUP_STATE_TAG, 0);
-  out.set(body, GROUP_STATE_TAG.length);
-  body.fill(0);
-  rememberState(out, state);
+  out.set(encoded.bytes, GROUP_STATE_TAG.length);
+  // The kept decoding owns `encoded.bytes` from here, and zeroes them when it goes.
+  rememberState(out, state, encoded);
   return out;
 }
 

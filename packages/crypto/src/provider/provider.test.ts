@@ -166,6 +166,19 @@ describe('crypto providers agree', () => {
     );
   });
 
+  it('on Ed25519 signatures whichever signing keys node:crypto has kept', () => {
+    // More keys than the node provider keeps imported, signed with in turn, and one key changed in place.
+    const keys = Array.from({ length: 12 }, () => noble.randomBytes(32));
+    const message = text('kept or not');
+    for (let round = 0; round < 2; round++) {
+      for (const key of keys) expect(node.ed25519Sign(key, message)).toEqual(noble.ed25519Sign(key, message));
+    }
+    const [changed] = keys as [Uint8Array];
+    node.ed25519Sign(changed, message);
+    changed[0] = (changed[0] ?? 0) ^ 1;
+    expect(node.ed25519Sign(changed, message)).toEqual(noble.ed25519Sign(changed, message));
+  });
+
   it('on both AEADs, each opening what the other sealed', () => {
     fc.assert(
       fc.property(bytes(32), bytes(12), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 600 }), (key, nonce, ad, plaintext) => {
