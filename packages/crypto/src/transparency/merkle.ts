@@ -7,8 +7,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes } from '@parley/protocol';
 
-export const HASH_LENGTH = 32;
-
 /** RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || leaf). */
 export function leafHash(leaf: Uint8Array): Uint8Array {
   return sha256(concat(Uint8Array.of(0), leaf));
@@ -20,7 +18,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 }
 
 /** The hash of the empty tree: SHA-256 of nothing. */
-export const EMPTY_TREE_HASH = sha256(new Uint8Array(0));
+const EMPTY_TREE_HASH = sha256(new Uint8Array(0));
 
 /**
  * Hashes of the perfect subtrees of one tree: `perfect(level, index)` is the hash over leaves
