@@ -65,7 +65,7 @@ describe('the key log on the server', () => {
 
   it('logs the keys of an account from before the log on its first lookup', async () => {
     await storage.createAccount(account('alice'), device('alice', 'device-a1'));
-    // As a database migrated from before 0008_key_log: the account, but no leaf.
+    // As a database migrated from before 0010_key_log: the account, but no leaf.
     await storage.close();
     const raw = new Database(join(dir, 'db.sqlite'));
     raw.exec("delete from key_log; update counters set value = 0 where name = 'key_log'");
