@@ -30,6 +30,7 @@ import { TokenBucket } from '../services/rate-limit.js';
 import { Authentication } from './authentication.js';
 import { serverHello } from './server-hello.js';
 import { answer, type DispatchContext, type DispatchOptions } from './dispatch.js';
+import { sharedFragments } from './shared-fragments.js';
 
 /** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
 export interface FrameSocket {
@@ -130,7 +131,7 @@ export class Connection implements DispatchContext {
 
   /** Push an event envelope already encoded with `encodeEvent` (as the bus carries them). */
   sendEncodedEvent(envelope: Uint8Array): void {
-    this.sendSealed(envelope);
+    this.sendChunks(sharedFragments(envelope));
   }
 
   /** End this session because its device was revoked; a request in flight still gets its reply first. */
@@ -252,7 +253,11 @@ export class Connection implements DispatchContext {
   }
 
   private sendSealed(envelope: Uint8Array): void {
+    this.sendChunks(fragment(envelope));
+  }
+
+  private sendChunks(chunks: readonly Uint8Array[]): void {
     if (this.closed || !this.channel) return;
-    for (const chunk of fragment(envelope)) this.socket.send(this.channel.send.encrypt(chunk));
+    for (const chunk of chunks) this.socket.send(this.channel.send.encrypt(chunk));
   }
 }

@@ -60,8 +60,13 @@ export interface GroupState {
   members: DeviceRef[];
 }
 export type GroupCheck = (group: GroupState) => void;
-/** A check of an application message: a sender needs routing and the epoch, never the admins (not read for it). */
-export type MessageCheck = (group: Omit<GroupState, 'admins'>) => void;
+/**
+ * A check of an application message: a sender needs routing and the epoch, never the admins (not
+ * read for it). In a direct conversation, `blockers` are the members who block the sender, read
+ * in the same transaction (in a group it is empty: the blocker's client hides what the server
+ * cannot refuse for one member).
+ */
+export type MessageCheck = (group: Omit<GroupState, 'admins'> & { blockers: string[] }) => void;
 
 export type LogKind = 'commit' | 'message';
 
