@@ -13,6 +13,7 @@ import { createDefences } from './defences.js';
 import { checkServerKey, KEY_FILE, loadOrCreateServerKeys } from './server-keys.js';
 import { createLogger, type Logger } from './logger.js';
 import { Gauge, METRICS_CONTENT_TYPE } from './metrics.js';
+import type { DirectoryTamper } from './services/directory.js';
 import { createServices } from './services/index.js';
 import { Connection, type ConnectionOptions } from './session/connection.js';
 import { LocalConnections } from './session/local-connections.js';
@@ -36,6 +37,8 @@ export interface StartOptions extends Partial<ServerConfig> {
   logger?: Logger;
   /** The bus to carry events on, instead of the in-process one (or Redis with `redisUrl`): for embedding, and tests. */
   bus?: Bus;
+  /** Only for tests of a malicious server (DESIGN §2, §11): rewrites directory answers before they are sent. */
+  directoryTamper?: DirectoryTamper;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -76,8 +79,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Trapdoors are sealed in the database under a key from the key file (DESIGN §8; see timelock-moduli).
     sealKey: deriveKey(keys.noise.privateKey, 'parley/timelock/trapdoor/v1'),
   };
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, serverPrivateKey: keys.noise.privateKey, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
     direct: { iceServers: config.iceServers, requestsPerMinute: config.directRequestsPerMinute, signalsPerMinute: config.directSignalsPerMinute },
+    ...(options.directoryTamper ? { directoryTamper: options.directoryTamper } : {}),
   });
 
   const connections = new Set<Connection>();
