@@ -4,7 +4,7 @@
  * half is an iterated SHA-512 over its key and name, and the halves are ordered, not labelled.
  */
 import { sha512 } from '@noble/hashes/sha2.js';
-import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 
 const VERSION = new Uint8Array([0, 1]);
 /** Iterations make a brute-force search for a colliding key expensive (Signal uses the same count). */
@@ -15,20 +15,10 @@ export interface SafetyParty {
   identityKey: Uint8Array;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
 /** 30 digits for one party: six 5-byte chunks of the digest, each reduced mod 100000. */
 export function safetyHalf(party: SafetyParty): string {
-  let hash = concat(VERSION, party.identityKey, utf8ToBytes(party.username));
-  for (let i = 0; i < SAFETY_ITERATIONS; i++) hash = sha512(concat(hash, party.identityKey));
+  let hash = concatBytes(VERSION, party.identityKey, utf8ToBytes(party.username));
+  for (let i = 0; i < SAFETY_ITERATIONS; i++) hash = sha512(concatBytes(hash, party.identityKey));
   let digits = '';
   for (let chunk = 0; chunk < 6; chunk++) {
     let value = 0;

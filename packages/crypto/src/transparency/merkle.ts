@@ -5,16 +5,17 @@
  * decides how to store it, and proofs cost about log2(n) hashes.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { equalBytes } from '@parley/protocol';
 
 /** RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || leaf). */
 export function leafHash(leaf: Uint8Array): Uint8Array {
-  return sha256(concat(Uint8Array.of(0), leaf));
+  return sha256(concatBytes(Uint8Array.of(0), leaf));
 }
 
 /** RFC 9162 §2.1.1: node hash = SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(concat(Uint8Array.of(1), left, right));
+  return sha256(concatBytes(Uint8Array.of(1), left, right));
 }
 
 /** The hash of the empty tree: SHA-256 of nothing. */
@@ -153,12 +154,3 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
   return sn === 0 && equalBytes(fr, root1) && equalBytes(sr, root2);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}

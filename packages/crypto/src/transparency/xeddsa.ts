@@ -6,7 +6,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { CryptoError } from '../errors.js';
 import { verify } from '../signing.js';
 
@@ -55,16 +55,6 @@ function clampedScalar(privateKey: Uint8Array): bigint {
   return fromLittleEndian(k);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
 /** XEdDSA §2.5 hash1 prefix: 2^256 - 2 as 32 little-endian bytes (0xFE, then 31 × 0xFF). */
 const HASH1_PREFIX = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xfe : 0xff));
 
@@ -78,11 +68,11 @@ export function xeddsaSign(privateKey: Uint8Array, message: Uint8Array): Uint8Ar
   const a = negative ? mod(-k, Q) : mod(k, Q);
   const A = Uint8Array.from(E);
   A[31] = (A[31] as number) & 0x7f;
-  const r = mod(fromLittleEndian(sha512(concat(HASH1_PREFIX, toLittleEndian(a), message, randomBytes(64)))), Q);
+  const r = mod(fromLittleEndian(sha512(concatBytes(HASH1_PREFIX, toLittleEndian(a), message, randomBytes(64)))), Q);
   const R = ed25519.Point.BASE.multiply(r).toBytes();
-  const h = mod(fromLittleEndian(sha512(concat(R, A, message))), Q);
+  const h = mod(fromLittleEndian(sha512(concatBytes(R, A, message))), Q);
   const s = mod(r + h * a, Q);
-  return concat(R, toLittleEndian(s));
+  return concatBytes(R, toLittleEndian(s));
 }
 
 /**
