@@ -48,7 +48,7 @@ export async function encrypt(
         wireformat: 'mls_private_message',
         privateMessage: result.privateMessage,
       }),
-      state: saveState(result.newState),
+      state: saveState(op, result.newState),
     };
   });
 }
@@ -123,7 +123,7 @@ async function processApplication(
   if (result.kind !== 'applicationMessage') throw mlsError('expected an application message');
   return {
     kind: 'application',
-    state: saveState(result.newState),
+    state: saveState(op, result.newState),
     epoch,
     plaintext: result.message.slice(),
     sender: describeLeaf(senderLeaf, senderData.leafIndex),
@@ -238,7 +238,7 @@ async function processCommit(
   }
   return {
     kind: 'commit',
-    state: saveState(next),
+    state: saveState(op, next),
     epoch: current.groupContext.epoch + 1n,
     committer,
     external,
