@@ -115,8 +115,7 @@ export function rememberState(bytes: Uint8Array, state: ClientState, encoded: En
   const keep = (value: unknown): unknown => keepPart(value, parts, encoded, taken);
   const kept: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(stored)) {
-    // The retained epochs' Map is rebuilt (it is no encoding part); its values are parts.
-    kept[field] = field === 'historicalReceiverData' ? mapValues(value, keep) : keep(value);
+    kept[field] = keepField(field, value, keep);
   }
   entries.set(key, { state: kept as StoredState, encoding: encoded.bytes, parts });
   for (const oldest of entries.keys()) {
@@ -139,6 +138,17 @@ function keepPart(part: unknown, parts: Map<object, Uint8Array[]>, encoded: Enco
   const copy = detachedCopy(part, buffers, encoded);
   if (typeof copy === 'object' && copy !== null) parts.set(copy, buffers);
   return copy;
+}
+
+/**
+ * A state field: handed on whole, else, for the fields whose items change one at a time, rebuilt
+ * around their items as parts: the retained epochs' Map, and the secret tree, whose nodes a message
+ * ratchets one at a time (RFC 9420 §9).
+ */
+function keepField(field: string, value: unknown, keep: (part: unknown) => unknown): unknown {
+  if (field === 'historicalReceiverData') return mapValues(value, keep);
+  if (field === 'secretTree' && Array.isArray(value)) return value.map(keep);
+  return keep(value);
 }
 
 function mapValues(map: unknown, keep: (value: unknown) => unknown): Map<unknown, unknown> {

@@ -11,14 +11,14 @@
  */
 import type { ClientState } from 'ts-mls';
 import { contramapBufferEncoders, encode, type BufferEncoder } from 'ts-mls/codec/tlsEncoder.js';
-import { bigintMapEncoder, varLenDataEncoder } from 'ts-mls/codec/variableLength.js';
+import { bigintMapEncoder, varLenDataEncoder, varLenTypeEncoder } from 'ts-mls/codec/variableLength.js';
 import type { EpochReceiverData } from 'ts-mls/epochReceiverData.js';
 import { groupActiveStateEncoder } from 'ts-mls/groupActiveState.js';
 import { groupContextEncoder } from 'ts-mls/groupContext.js';
 import { keyScheduleEncoder } from 'ts-mls/keySchedule.js';
 import { privateKeyPathEncoder } from 'ts-mls/privateKeyPath.js';
 import { ratchetTreeEncoder } from 'ts-mls/ratchetTree.js';
-import { secretTreeEncoder } from 'ts-mls/secretTree.js';
+import { secretTreeNodeEncoder } from 'ts-mls/secretTree.js';
 import { unappliedProposalsEncoder } from 'ts-mls/unappliedProposals.js';
 
 /**
@@ -53,7 +53,8 @@ function reusing<T extends object>(encoder: BufferEncoder<T>, written: WrittenPa
 /** The same fields in the same order as ts-mls's `groupStateEncoder`, each part reusable. */
 function stateEncoder(written: WrittenParts): BufferEncoder<ClientState> {
   const groupContext = reusing(groupContextEncoder, written);
-  const secretTree = reusing(secretTreeEncoder, written);
+  // ts-mls's secretTreeEncoder, with each node reusable: a message ratchets one node of the tree.
+  const secretTree = reusing(varLenTypeEncoder(reusing(secretTreeNodeEncoder, written)), written);
   const ratchetTree = reusing(ratchetTreeEncoder, written);
   const retainedEpoch = contramapBufferEncoders(
     [varLenDataEncoder, secretTree, ratchetTree, varLenDataEncoder, groupContext],
