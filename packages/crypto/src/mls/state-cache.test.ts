@@ -16,7 +16,12 @@ import {
   selfUpdate,
 } from './index.js';
 import { defined, directory, makeDevice, name, utf8 } from './mls.testkit.js';
-import { entryBuffers, recallState } from './state-cache.js';
+import { recallState, type Entry } from './state-cache.js';
+
+/** Every byte field a kept state still owns, and its encoding. */
+function entryBuffers(entry: Entry): Uint8Array[] {
+  return [entry.encoding, ...[...entry.parts.values()].flat()];
+}
 
 /** A kept decoding must be exactly what decoding the bytes gives (less the signature key, never stored). */
 function expectKeptAsDecoded(bytes: Uint8Array): void {

@@ -25,8 +25,8 @@ export interface Entry {
   /** The encoding `state` was saved as, which its parts' remembered bytes are views of. */
   encoding: Uint8Array;
   /**
-   * Every byte field of `state`, by the part holding it: a state field's value, or a retained
-   * epoch's. No other entry and no operation's buffers hold them.
+   * Every byte field of `state`, by the part holding it: a state field's value, a retained epoch,
+   * or a secret-tree node. No other entry and no operation's buffers hold them.
    */
   parts: Map<object, Uint8Array[]>;
 }
@@ -186,7 +186,3 @@ export function zeroEntry(entry: Entry): void {
   entry.encoding.fill(0);
 }
 
-/** Every byte field an entry still owns, and its encoding. */
-export function entryBuffers(entry: Entry): Uint8Array[] {
-  return [entry.encoding, ...[...entry.parts.values()].flat()];
-}
