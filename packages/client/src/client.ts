@@ -18,7 +18,7 @@ import type { ConversationEvent } from './conversations/events.js';
 import { Messenger } from './conversations/messenger.js';
 import { onlineUsers } from './conversations/presence.js';
 import type { Message } from './conversations/views.js';
-import { DirectSessions, type DirectOptions } from './direct/sessions.js';
+import { startDirectSessions, type DirectOptions, type DirectSessions } from './direct/sessions.js';
 import type { ClientStore } from './store/client-store.js';
 import { MemoryClientStore } from './store/memory-client-store.js';
 import type { ProfileStore } from './store/profile.js';
@@ -26,7 +26,6 @@ import { Directory } from './trust/directory.js';
 import { deviceMember } from './trust/mls-credentials.js';
 import { markVerified, safetyState, type SafetyState } from './trust/safety.js';
 import { checkServerKey } from './trust/server-key.js';
-
 
 export interface ClientOptions {
   /** Server base URL, e.g. http://127.0.0.1:8080. */
@@ -186,26 +185,18 @@ export class ParleyClient {
    * `options` (the WebRTC stack above all); later calls return the same.
    */
   direct(options: DirectOptions): Promise<DirectSessions> {
-    if (this.directReady) return this.directReady;
-    // Pushes are heard from now on, so a request that comes while the device signs in is not lost.
-    const early: Event[] = [];
-    const stopEarly = this.connection.onEvent((event) => early.push(event));
-    this.directReady = (async () => {
-      const messenger = await this.messenger();
-      const self = await this.resume();
-      const secrets = await this.profiles.loadSecrets();
-      if (!secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
-      const keys = { self, signingKey: secrets.devicePrivateKey, seal: messenger.directChannel.seal, open: messenger.directChannel.open };
-      const sessions = new DirectSessions({ request: this.request, messenger, keys, failed: options.onFailure ?? ((error) => this.pushErrors.forEach((report) => report(error))) }, options);
-      this.connection.onEvent((event) => sessions.handle(event));
-      for (const event of early) sessions.handle(event);
-      return sessions;
-    })()
-      .catch((error: unknown) => {
-        this.directReady = undefined;
-        throw error;
-      })
-      .finally(stopEarly);
+    const start = {
+      request: this.request,
+      messenger: () => this.messenger(),
+      self: () => this.resume(),
+      profiles: this.profiles,
+      onEvent: (listener: (event: Event) => void) => this.connection.onEvent(listener),
+      failed: (error: unknown) => this.reportPushError(error),
+    };
+    this.directReady ??= startDirectSessions(start, options).catch((error: unknown) => {
+      this.directReady = undefined;
+      throw error;
+    });
     return this.directReady;
   }
 
@@ -242,7 +233,7 @@ export class ParleyClient {
     this.pushes ??= this.connection.onEvent((event) => {
       void this.messenger()
         .then((messenger) => (messenger.live ? messenger.receive(event) : undefined))
-        .catch((error: unknown) => this.pushErrors.forEach((report) => report(error)));
+        .catch((error: unknown) => this.reportPushError(error));
     });
     let stopped = false;
     let stop: () => void = () => void (stopped = true);
@@ -279,6 +270,10 @@ export class ParleyClient {
   close(): void {
     this.connection.close();
     void this.store.close();
+  }
+
+  private reportPushError(error: unknown): void {
+    for (const report of this.pushErrors) report(error);
   }
 
   private async forgetDevice(): Promise<void> {

@@ -1,3 +1,4 @@
+import { encode, rfc8949EncodeOptions } from 'cborg';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor, MAX_ENVELOPE_BYTES } from './codec.js';
@@ -20,6 +21,14 @@ describe('CBOR codec', () => {
   it('round-trips values', () => {
     fc.assert(fc.property(cborValue, (value) => {
       expect(decodeCbor(encodeCbor(value))).toEqual(value);
+    }));
+  });
+
+  it("orders map keys as RFC 8949 §4.2.1 does, byte for byte the same as cborg's own sorter", () => {
+    const key = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('id', 'ok', 'body', 'op', 'kind', 'groupId', 'é', 'z', 'aa'));
+    const map = fc.dictionary(key.filter((k) => k !== '__proto__'), cborValue, { maxKeys: 8 });
+    fc.assert(fc.property(map, (value) => {
+      expect(encodeCbor(value)).toEqual(encode(value, rfc8949EncodeOptions));
     }));
   });
 

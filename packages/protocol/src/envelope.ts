@@ -5,7 +5,8 @@
  */
 import { decodeCbor, encodeCbor } from './codec.js';
 import { CodecError, ErrorCode, isErrorCode, ParleyError, ValidationError, type WireError } from './errors.js';
-import { events, isEventKind, isOpName, ops, powChallengeSchema, type EventKind, type EventOf, type OpName, type RequestOf, type ResponseOf } from './ops.js';
+import { powChallengeSchema } from './account.js';
+import { events, isEventKind, isOpName, ops, type EventKind, type EventOf, type OpName, type RequestOf, type ResponseOf } from './ops.js';
 import { object, optional, string, uint } from './schema.js';
 
 export const PROTOCOL_VERSION = 1;

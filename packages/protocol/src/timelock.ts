@@ -1,9 +1,12 @@
 /**
  * @module Time-locked messages on the wire (DESIGN §8): the RSW puzzle a lock carries, and the
- * release the server queues for every member device of the lock's group at its unlock time.
+ * release the server queues for every member device of the lock's group at its unlock time, and
+ * the ops that ask for a lock and fetch its release.
  */
 import { decodeCbor, encodeCbor } from './codec.js';
-import { bytes, object, uint, type Infer } from './schema.js';
+import { groupIdSchema } from './groups.js';
+import { op, type OpSpec } from './op-parts.js';
+import { array, bytes, object, uint, type Infer } from './schema.js';
 
 /** A lock id: 16 random bytes chosen by the server. */
 export const TIMELOCK_ID_BYTES = 16;
@@ -55,3 +58,24 @@ export function encodeTimelockRelease(release: TimelockRelease): Uint8Array {
 export function decodeTimelockRelease(bytes: Uint8Array): TimelockRelease {
   return timelockReleaseSchema.parse(decodeCbor(bytes, 1024));
 }
+
+export const timelockOps = {
+  /**
+   * A time lock for a message to a group this device is in (DESIGN §8): the server makes a fresh
+   * challenge key and an RSW puzzle for it whose squarings take until `unlockAt` (Unix ms) at the
+   * server's reference speed, and releases the key to the group's member devices at `unlockAt`.
+   * BAD_INPUT for a time in the past or beyond the server's horizon.
+   */
+  'timelock.lock': op(
+    object({ groupId: groupIdSchema, unlockAt: uint() }),
+    object({ lockId: timelockIdSchema, unlockAt: uint(), puzzle: timelockPuzzleSchema, key: timelockKeySchema }),
+  ),
+  /**
+   * The released keys among these locks, for locks of groups this device is routed in; locks not
+   * yet released, unknown, or of other groups are left out (a removed member gets nothing).
+   */
+  'timelock.fetch': op(
+    object({ lockIds: array(timelockIdSchema, { max: 100 }) }),
+    object({ releases: array(timelockReleaseSchema, { max: 100 }) }),
+  ),
+} as const satisfies Record<string, OpSpec>;

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { deriveKey, opaqueReady } from '@parley/crypto';
 import { installNodeCryptoProvider } from '@parley/crypto/node';
 import { CloseCode } from '@parley/protocol';
@@ -98,14 +99,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const stopPresence = services.presence.startHeartbeat();
   const stopTimelock = services.timelock.start();
 
-  const onSocket = (ws: WebSocket, _request: unknown, ip: string) => {
+  const onSocket = (ws: WebSocket, _request: unknown, ip: string, stream: Duplex) => {
     const id = nextConnectionId++;
     const connection: Connection = new Connection(
       {
-        send: boundedSender(ws, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
+        send: boundedSender(ws, stream, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
         close: (code, reason) => ws.close(code, reason),
         abort: (code, reason) => {
           // The close frame is written at once; destroying then drops only the wait for the peer's.
+          // Frames corked in this tick (boundedSender) are written first, or destroying would drop them.
+          stream.uncork();
           ws.close(code, reason);
           ws.terminate();
         },

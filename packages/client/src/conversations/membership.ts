@@ -1,6 +1,6 @@
 /**
  * @module Membership commits (DESIGN §6): creating a conversation, adding every device of some
- * users, removing them. The Delivery Service accepts only the first commit for an epoch
+ * users, removing them, leaving. The Delivery Service accepts only the first commit for an epoch
  * (RFC 9420 §14): on STALE_EPOCH, catch up with the group's log and build the commit again.
  */
 import { addMembers, createGroup, groupMetadata, removeMembers, type MlsCommitOutput } from '@parley/crypto';
@@ -11,8 +11,8 @@ import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { groupIdBytes } from './group-summaries.js';
 import type { GroupLog } from './inbox.js';
-import { requireAccepted } from './requests.js';
-import { catchUpOrRejoin, MAX_SEND_ATTEMPTS } from './sending.js';
+import { declineRequest, requireAccepted } from './requests.js';
+import { catchUpOrRejoin, MAX_SEND_ATTEMPTS, sendContent } from './sending.js';
 
 /** A commit ready to upload, with the routing change it declares (the server checks they agree). */
 export type CommitBundle = MlsCommitOutput & { welcome?: Uint8Array; add: DeviceRef[]; remove: DeviceRef[] };
@@ -68,6 +68,18 @@ export async function removeUsers(ctx: MessengerContext, log: GroupLog, conversa
     const output = await removeMembers(current.state, ctx.member, leaves.map((leaf) => leaf.signaturePublicKey));
     return { ...output, add: [], remove: leaves.flatMap((leaf) => credentialOwner(leaf.identity) ?? []) };
   });
+}
+
+/**
+ * Tell the members (encrypted), then stop the server routing to me; a remaining member commits my
+ * removal. Leaving a request I never accepted is declining it: nothing goes into it, not even a goodbye.
+ */
+export async function leaveConversation(ctx: MessengerContext, log: GroupLog, conversation: ConversationRecord): Promise<void> {
+  if (conversation.requestFrom !== undefined) return void (await declineRequest(ctx, conversation));
+  await sendContent(ctx, log, conversation, { t: 'leave' });
+  await ctx.request('group.leave', { groupId: groupIdBytes(conversation.groupId) });
+  const current = (await ctx.store.getConversation(conversation.groupId)) ?? conversation;
+  await ctx.store.apply({ conversation: { ...current, active: false } });
 }
 
 /**

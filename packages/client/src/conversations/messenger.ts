@@ -5,12 +5,11 @@
  * acknowledged. The work lives in the modules beside this one.
  */
 import type { MlsMember } from '@parley/crypto';
-import { ErrorCode, ParleyError, type DeviceRef, type Event, type GroupSummary } from '@parley/protocol';
+import type { DeviceRef, Event, GroupSummary } from '@parley/protocol';
 import type { Requester } from '../connection/requester.js';
 import type { ClientStore, ConversationRecord } from '../store/client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import type { Directory } from '../trust/directory.js';
-import { refuseIfBroken } from './broken-groups.js';
 import type { MessengerContext } from './context.js';
 import { directMessaging, type DirectMessaging } from './direct-messages.js';
 import { Contacts } from './contacts.js';
@@ -19,12 +18,14 @@ import { GroupSummaries, groupIdBytes } from './group-summaries.js';
 import { sendHistory } from './history.js';
 import { Inbox } from './inbox.js';
 import { KeyPackages } from './key-packages.js';
-import { addUsers, createConversation, removeUsers } from './membership.js';
+import { directConversation, findGroup } from './lookup.js';
+import { addUsers, createConversation, leaveConversation, removeUsers } from './membership.js';
 import { Pipeline } from './pipeline.js';
-import { acceptRequest, blockUser, declineRequest, findRequest, pendingRequests, settleRequests, type MessageRequest } from './requests.js';
-import { forgetDepartures, noteDeparture, reconcileAll, settleDepartures, shareTitles } from './reconcile.js';
-import { rejoinLostGroups } from './rejoin.js';
+import { acceptRequest, blockUser, declineRequest, findRequest, pendingRequests, type MessageRequest } from './requests.js';
+import { forgetDepartures, noteDeparture, settleDepartures, shareTitles } from './reconcile.js';
 import { sendContent, sendText, type SendOptions } from './sending.js';
+import { SerialQueue } from './serial-queue.js';
+import { syncAll } from './sync.js';
 import { fetchReleases } from './timelocks.js';
 import * as views from './views.js';
 import type { Message } from './views.js';
@@ -39,7 +40,9 @@ export interface MessengerOptions {
 }
 
 export class Messenger {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
+  /** Run `task` after every earlier one: group state changes must never interleave. */
+  private readonly serial = <T>(task: () => Promise<T>): Promise<T> => this.queue.run(task);
   private readonly events = new ConversationEvents();
   private readonly ctx: MessengerContext;
   private readonly pipeline: Pipeline;
@@ -65,20 +68,9 @@ export class Messenger {
     this.inbox = new Inbox(this.ctx, this.pipeline);
   }
 
-  /** Run `task` after every earlier one: group state changes must never interleave. */
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
   /** Resolves once everything asked of the messenger so far (pushes included) is done. */
-  async settled(): Promise<void> {
-    let current;
-    do {
-      current = this.queue;
-      await current;
-    } while (current !== this.queue);
+  settled(): Promise<void> {
+    return this.queue.settled();
   }
 
   /** Keep enough KeyPackages on the server for others to add this device (DESIGN §6). */
@@ -120,27 +112,8 @@ export class Messenger {
   /** Send a 1:1 message, creating the direct conversation on first use; `unlockAt` time-locks it (DESIGN §8). */
   sendDirect(peer: string, text: string, options: SendOptions = {}): Promise<Message> {
     return this.serial(async () => {
-      if (peer === this.ctx.self.username) throw new ParleyError(ErrorCode.BAD_INPUT, 'to write to yourself, create a group');
-      // A 1:1 kept from before the block too (a new one the server's contacts.add refuses).
-      if (this.ctx.contacts.hidden.has(peer)) throw new ParleyError(ErrorCode.BLOCKED, `you block ${peer}; unblock ${peer} first`);
-      let conversation = await this.direct(peer);
-      if (!conversation && !this.live) {
-        // This account may have one this device has not joined yet (a Welcome waiting, a new device).
-        await this.syncNow();
-        conversation = await this.direct(peer);
-      }
-      if (!conversation) await this.refuseBroken((c) => c.kind === 'direct' && c.peer === peer);
-      if (conversation) {
-        // The group's tree holds the keys checked when they joined; the pin check refuses a key
-        // changed since (IDENTITY_KEY_CHANGED) before anything is sent.
-        await this.ctx.directory.entry(peer);
-        // Writing to someone by name makes them my contact, which accepts their pending 1:1 request.
-        if (conversation.requestFrom !== undefined) conversation = await acceptRequest(this.ctx, conversation.groupId);
-        return this.sendInto(conversation, text, options);
-      }
-      await this.ctx.directory.entry(peer, { refresh: true });
-      await this.ctx.contacts.add([peer], this.ctx.self.username);
-      return sendText(this.ctx, this.inbox, await createConversation(this.ctx, this.inbox, 'direct', peer, [peer]), text, options);
+      const { conversation, created } = await directConversation(this.ctx, this.inbox, peer, this.catchUp);
+      return created ? sendText(this.ctx, this.inbox, conversation, text, options) : this.sendInto(conversation, text, options);
     });
   }
 
@@ -185,15 +158,7 @@ export class Messenger {
 
   /** Tell the members (encrypted), stop the server routing to us; a remaining member commits our removal. */
   leaveGroup(name: string): Promise<void> {
-    return this.serial(async () => {
-      const conversation = await this.findGroup(name);
-      // Leaving a request I never accepted is declining it: nothing goes into it, not even a goodbye.
-      if (conversation.requestFrom !== undefined) return void (await declineRequest(this.ctx, conversation));
-      await sendContent(this.ctx, this.inbox, conversation, { t: 'leave' });
-      await this.ctx.request('group.leave', { groupId: groupIdBytes(conversation.groupId) });
-      const current = (await this.ctx.store.getConversation(conversation.groupId)) ?? conversation;
-      await this.ctx.store.apply({ conversation: { ...current, active: false } });
-    });
+    return this.serial(async () => leaveConversation(this.ctx, this.inbox, await this.findGroup(name)));
   }
 
   /** The group as the server routes it now: members' devices and admins. */
@@ -261,17 +226,12 @@ export class Messenger {
   get directChannel(): DirectMessaging {
     return directMessaging(this.ctx, this.inbox, (task) => this.serial(task));
   }
+
+  /** What a lookup that found nothing does before looking again: a sync, unless pushes keep this device current. */
+  private readonly catchUp = (): Promise<void> => (this.live ? Promise.resolve() : this.syncNow());
+
   private syncNow(): Promise<void> {
-    return this.ctx.contacts.duringSync(async () => {
-      await this.inbox.fetchAll();
-      await settleRequests(this.ctx);
-      let groups = await this.ctx.groups.list();
-      // Joining changes the routing lists: read them again before reconciling.
-      if ((await rejoinLostGroups(this.ctx, groups)).length > 0) groups = await this.ctx.groups.list();
-      await reconcileAll(this.ctx, this.inbox, groups);
-      await shareTitles(this.ctx, this.inbox, this.pipeline.titleNeeded);
-      await this.keyPackages.ensure({ recount: true });
-    });
+    return syncAll(this.ctx, this.inbox, this.pipeline.titleNeeded, this.keyPackages);
   }
 
   /** Catch the conversation up (unless pushes keep it current) and settle departures before encrypting to it. */
@@ -281,28 +241,7 @@ export class Messenger {
     return sendText(this.ctx, this.inbox, conversation, text, options);
   }
 
-  private async direct(peer: string): Promise<ConversationRecord | undefined> {
-    return (await this.ctx.store.listConversations()).find((c) => c.kind === 'direct' && c.peer === peer && c.active);
-  }
-
-  /** A group by id or unambiguous title; one this device has not joined yet is looked for once more after a sync. */
-  private async findGroup(name: string): Promise<ConversationRecord> {
-    try {
-      return await views.findGroup(this.ctx.store, name);
-    } catch (error) {
-      if (!(error instanceof ParleyError) || error.code !== ErrorCode.NOT_FOUND) throw error;
-      if (!this.live) await this.syncNow();
-      try {
-        return await views.findGroup(this.ctx.store, name);
-      } catch (again) {
-        await this.refuseBroken((c) => c.kind === 'group' && (c.groupId === name || c.title === name));
-        throw again;
-      }
-    }
-  }
-
-  /** GROUP_BROKEN when a conversation `matches` that this device marked broken (it is inactive, so lookups pass it over). */
-  private async refuseBroken(matches: (conversation: ConversationRecord) => boolean): Promise<void> {
-    for (const conversation of await this.ctx.store.listConversations()) if (!conversation.active && matches(conversation)) await refuseIfBroken(this.ctx, conversation);
+  private findGroup(name: string): Promise<ConversationRecord> {
+    return findGroup(this.ctx, name, this.catchUp);
   }
 }

@@ -5,6 +5,7 @@
 import { ErrorCode, ParleyError, toBase64Url, type DeviceRef, type Event } from '@parley/protocol';
 import type { Requester } from '../connection/requester.js';
 import type { Messenger } from '../conversations/messenger.js';
+import type { ProfileStore } from '../store/profile.js';
 import type { HelloKeys } from './handshake.js';
 import type { PeerLinkFactory } from './peer-link.js';
 import { DirectSession } from './session.js';
@@ -40,6 +41,39 @@ export interface DirectDeps {
   keys: HelloKeys;
   /** Failures no caller awaits (a frame that did not apply, a notice that did not go out). */
   failed(error: unknown): void;
+}
+
+/** What starting a device's direct sessions takes from the client. */
+export interface DirectStart {
+  request: Requester;
+  /** The signed-in device's messenger; getting it signs the device in. */
+  messenger(): Promise<Messenger>;
+  self(): Promise<DeviceRef>;
+  profiles: ProfileStore;
+  /** Hears the server's pushes until the returned function is called. */
+  onEvent(listener: (event: Event) => void): () => void;
+  /** Failures no caller awaits, unless `DirectOptions.onFailure` takes them. */
+  failed(error: unknown): void;
+}
+
+/**
+ * The signed-in device's direct sessions, signed with its device key and sealed in its 1:1 groups.
+ * Pushes are heard from the call on, so a request that comes while the device signs in is not lost.
+ */
+export function startDirectSessions(start: DirectStart, options: DirectOptions): Promise<DirectSessions> {
+  const early: Event[] = [];
+  const stopEarly = start.onEvent((event) => early.push(event));
+  return (async () => {
+    const messenger = await start.messenger();
+    const self = await start.self();
+    const secrets = await start.profiles.loadSecrets();
+    if (!secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
+    const keys = { self, signingKey: secrets.devicePrivateKey, seal: messenger.directChannel.seal, open: messenger.directChannel.open };
+    const sessions = new DirectSessions({ request: start.request, messenger, keys, failed: options.onFailure ?? start.failed }, options);
+    start.onEvent((event) => sessions.handle(event));
+    for (const event of early) sessions.handle(event);
+    return sessions;
+  })().finally(stopEarly);
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CryptoError } from '../errors.js';
 import { nodeCryptoProvider } from '../node.js';
 import { installCryptoProvider } from '../provider/installed.js';
 import { nobleCryptoProvider } from '../provider/noble.js';
@@ -16,6 +14,7 @@ import {
   type StaticKeyPair,
 } from './index.js';
 import { NOISE_NX_BLAKE2S, NOISE_NX_SHA256, type NoiseSuite } from './suite.js';
+import { expectCryptoError, handshake, text } from './noise.testkit.js';
 import { CipherState } from './symmetric.js';
 
 interface Vector {
@@ -40,31 +39,6 @@ const pair = (privateHex: string): StaticKeyPair => {
   const privateKey = hexToBytes(privateHex);
   return { privateKey, publicKey: publicKeyFromPrivate(privateKey) };
 };
-const text = (value: string): Uint8Array => new TextEncoder().encode(value);
-
-/** Asserts `fn` throws a CryptoError with the given code (CHANNEL_FAILED unless told). */
-function expectCryptoError(fn: () => unknown, code = 'CHANNEL_FAILED'): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(CryptoError);
-  expect((thrown as CryptoError).code).toBe(code);
-}
-
-function handshake(options: { prologue?: Uint8Array } = {}) {
-  const server = generateStaticKeyPair();
-  const initiator = new NoiseNXInitiator(options);
-  const responder = new NoiseNXResponder({ ...options, staticKey: server });
-  const message1 = initiator.writeMessage1(text('hello'));
-  expect(responder.readMessage1(message1)).toEqual(text('hello'));
-  const { message, result: responderResult } = responder.writeMessage2(text('welcome'));
-  const { payload, result: initiatorResult } = initiator.readMessage2(message);
-  expect(payload).toEqual(text('welcome'));
-  return { server, initiator, responder, initiatorResult, responderResult };
-}
 
 // The channel runs on whichever provider is installed: replay everything on each of them.
 describe.each([nodeCryptoProvider, nobleCryptoProvider].map((provider) => [provider.name, provider] as const))('on %s', (_name, provider) => {
@@ -239,74 +213,5 @@ describe.each([nodeCryptoProvider, nobleCryptoProvider].map((provider) => [provi
       last.encryptWithAd(new Uint8Array(0), text('last'));
       expectCryptoError(() => last.encryptWithAd(new Uint8Array(0), text('one too many')));
     });
-  });
-});
-
-describe('Noise NX channel properties', () => {
-  const isChannelError = (error: unknown): boolean =>
-    error instanceof CryptoError && error.code === 'CHANNEL_FAILED';
-  const onlyChannelErrors = (fn: () => unknown): boolean => {
-    try {
-      fn();
-      return true;
-    } catch (error) {
-      return isChannelError(error);
-    }
-  };
-  const bytes = fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 65530, maxLength: 65540 }));
-
-  it('readMessage1 (and the writeMessage2 it enables) only throw CryptoError', () => {
-    const staticKey = generateStaticKeyPair();
-    fc.assert(
-      fc.property(bytes, (input) => {
-        const responder = new NoiseNXResponder({ staticKey });
-        return onlyChannelErrors(() => {
-          responder.readMessage1(input);
-          responder.writeMessage2();
-        });
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('readMessage2 only throws CryptoError', () => {
-    fc.assert(
-      fc.property(bytes, (input) => {
-        const initiator = new NoiseNXInitiator();
-        initiator.writeMessage1();
-        return onlyChannelErrors(() => initiator.readMessage2(input));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('any single bit flip in message 2 fails the handshake', () => {
-    const options = { ephemeral: generateStaticKeyPair() };
-    const responderOptions = { staticKey: generateStaticKeyPair(), ephemeral: generateStaticKeyPair() };
-    const makeMessage2 = (): { initiator: NoiseNXInitiator; message: Uint8Array } => {
-      const initiator = new NoiseNXInitiator(options);
-      const responder = new NoiseNXResponder(responderOptions);
-      responder.readMessage1(initiator.writeMessage1());
-      return { initiator, message: responder.writeMessage2(text('payload')).message };
-    };
-    fc.assert(
-      fc.property(fc.nat(), fc.integer({ min: 0, max: 7 }), (position, bit) => {
-        const { initiator, message } = makeMessage2();
-        const index = position % message.length;
-        message[index] = (message[index] ?? 0) ^ (1 << bit);
-        try {
-          initiator.readMessage2(message);
-          return false;
-        } catch (error) {
-          return isChannelError(error);
-        }
-      }),
-      { numRuns: 100 },
-    );
-  });
-
-  it('decrypt only throws CryptoError', () => {
-    const { responderResult: r } = handshake();
-    fc.assert(fc.property(bytes, (input) => onlyChannelErrors(() => r.receive.decrypt(input))), { numRuns: 300 });
   });
 });

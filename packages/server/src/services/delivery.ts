@@ -4,9 +4,9 @@
  * every routed device acknowledged is deleted, and so is anything past the retention limit; a
  * device that had not read what retention deleted is told so by a gap, never silently.
  */
-import { equalBytes, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type GroupKind, type RequestOf, type ResponseOf } from '@parley/protocol';
+import { equalBytes, ErrorCode, groupIdText, ParleyError, sameDevice, type DeviceRef, type RequestOf, type ResponseOf } from '@parley/protocol';
 import type { Logger } from '../logger.js';
-import { StorageNotFoundError, type GroupRecord, type Storage } from '../storage/index.js';
+import { StorageNotFoundError, type Storage } from '../storage/index.js';
 import { requireDevice } from './groups.js';
 import { Budgets } from './rate-limit.js';
 import { checkApplicationMessage } from './mls-checks.js';
@@ -63,16 +63,8 @@ export class DeliveryService {
   async send(session: DeviceRef, body: RequestOf<'group.send'>): Promise<ResponseOf<'group.send'>> {
     const epoch = checkApplicationMessage(body.message, body.groupId);
     if (epoch !== body.epoch) throw new ParleyError(ErrorCode.BAD_REQUEST, `message was encrypted in epoch ${epoch}, not ${body.epoch}`);
-    // Usually nobody: one indexed query. Checked against the group, which says whether it is direct.
-    const blockers = await this.consent.blockersOf(session.username);
-    const admit = (group: { kind: GroupKind; members: readonly DeviceRef[] }): void => {
-      requireDevice(group, session);
-      // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
-      const blocker = group.kind === 'direct' ? group.members.find((member) => blockers.has(member.username)) : undefined;
-      if (blocker) throw blockedBy([blocker.username]);
-    };
     if (body.resend) {
-      const already = await this.findResent(session, body, epoch, admit);
+      const already = await this.findResent(session, body, epoch);
       if (already !== undefined) return { seq: already };
     }
     let stored;
@@ -88,7 +80,10 @@ export class DeliveryService {
           resendWindow: RESEND_WINDOW,
         },
         (group) => {
-          admit(group);
+          requireDevice(group, session);
+          // In a direct conversation the server can refuse for the one recipient; in a group the blocker's client hides it.
+          // The blockers are read inside the send's transaction: a read before it would wait for a group commit of its own.
+          if (group.blockers.length > 0) throw blockedBy(group.blockers);
           // Only the current epoch: members who joined at a later epoch could never read an older one
           // (their Welcome starts there). The sender catches up on STALE_EPOCH and encrypts again.
           if (epoch < group.epoch) {
@@ -101,7 +96,8 @@ export class DeliveryService {
       if (error instanceof StorageNotFoundError) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
       throw error;
     }
-    this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: stored.entry.seq }, 'message stored');
+    // Checked first: the group's id would be encoded for every message, for a line rarely kept.
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: stored.entry.seq }, 'message stored');
     await this.push.toDevices(
       stored.members.filter((device) => !sameDevice(device, session)),
       'message',
@@ -115,10 +111,14 @@ export class DeliveryService {
    * for before the epoch check, as the epoch may have moved on since the first attempt. Only a sender
    * who may send now is answered: a removed or blocked one would learn from it how busy the group is.
    */
-  private async findResent(session: DeviceRef, body: RequestOf<'group.send'>, epoch: number, admit: (group: GroupRecord) => void): Promise<number | undefined> {
+  private async findResent(session: DeviceRef, body: RequestOf<'group.send'>, epoch: number): Promise<number | undefined> {
     const group = await this.storage.getGroup(body.groupId);
     if (!group) throw new ParleyError(ErrorCode.NOT_FOUND, 'no such group');
-    admit(group);
+    requireDevice(group, session);
+    // As the send's own check does, for a direct conversation (usually nobody: one indexed query).
+    const blockers = group.kind === 'direct' ? await this.consent.blockersOf(session.username) : new Set<string>();
+    const blocker = group.members.find((member) => blockers.has(member.username));
+    if (blocker) throw blockedBy([blocker.username]);
     const already = await this.storage.findSentMessage(body.groupId, session, epoch, body.message, RESEND_WINDOW);
     if (already !== undefined) this.log.debug({ event: 'group.send', group: groupIdText(body.groupId), seq: already }, 'message resent; already stored');
     return already;

@@ -1,6 +1,7 @@
 /**
  * @module One client connection: the Noise NX handshake (DESIGN §4), then sealed request/reply
- * frames dispatched to handlers. Bad input gets an error reply; a broken channel gets a close code.
+ * frames, each request answered by dispatch.ts. Bad input gets an error reply; a broken channel
+ * gets a close code.
  */
 import { CryptoError, NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
 import {
@@ -12,7 +13,6 @@ import {
   encodeCbor,
   encodeErrorReply,
   encodeEvent,
-  encodeReply,
   ErrorCode,
   fragment,
   ParleyError,
@@ -25,12 +25,12 @@ import {
   type DeviceRef,
 } from '@parley/protocol';
 import type { Logger } from '../logger.js';
-import type { ServerMetrics } from '../metrics.js';
 import type { StrikeReason } from '../services/abuse.js';
-import { TokenBucket, type RateLimiter } from '../services/rate-limit.js';
+import { TokenBucket } from '../services/rate-limit.js';
 import { Authentication } from './authentication.js';
 import { serverHello } from './server-hello.js';
-import { handlers, type RequestContext, type Services } from './handlers.js';
+import { answer, type DispatchContext, type DispatchOptions } from './dispatch.js';
+import { sharedFragments } from './shared-fragments.js';
 
 /** The little of a WebSocket a connection needs; the transport adapts `ws` to it. */
 export interface FrameSocket {
@@ -40,9 +40,8 @@ export interface FrameSocket {
   abort(code: number, reason: string): void;
 }
 
-export interface ConnectionOptions {
+export interface ConnectionOptions extends DispatchOptions {
   staticKey: { publicKey: Uint8Array; privateKey: Uint8Array };
-  services: Services;
   log: Logger;
   handshakeTimeoutMs: number;
   authTimeoutMs: number;
@@ -55,9 +54,6 @@ export interface ConnectionOptions {
   onFailedProof?(username: string): void;
   /** Requests per second this connection may make (bursts of two seconds' worth); unlimited if absent. */
   requestsPerSecond?: number;
-  /** Token buckets per account, shared by all of an account's connections on this node. */
-  accountLimiter?: RateLimiter;
-  metrics?: ServerMetrics;
 }
 
 /** `HANDSHAKE_TIMEOUT` → `handshake_timeout`: the `reason` label of closes counted in /metrics. */
@@ -66,7 +62,7 @@ const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([nam
 // Requests are handled one at a time, in order; this bounds how many may wait.
 const MAX_QUEUED_FRAMES = 64;
 
-export class Connection implements RequestContext {
+export class Connection implements DispatchContext {
   readonly auth: Authentication;
   handshakeHash: Uint8Array = new Uint8Array(0);
   private channel: HandshakeResult | undefined;
@@ -78,7 +74,7 @@ export class Connection implements RequestContext {
   private dispatching = false;
   private revokeAfterReply = false;
   private deadline: ReturnType<typeof setTimeout> | undefined;
-  private readonly requests: TokenBucket | undefined;
+  readonly requests: TokenBucket | undefined;
   private childLog: Logger | undefined;
 
   /** `makeLog` makes this connection's logger when it first logs: most never do, and idle ones are many. */
@@ -135,7 +131,7 @@ export class Connection implements RequestContext {
 
   /** Push an event envelope already encoded with `encodeEvent` (as the bus carries them). */
   sendEncodedEvent(envelope: Uint8Array): void {
-    this.sendSealed(envelope);
+    this.sendChunks(sharedFragments(envelope));
   }
 
   /** End this session because its device was revoked; a request in flight still gets its reply first. */
@@ -235,36 +231,10 @@ export class Connection implements RequestContext {
   }
 
   private async dispatch(request: Request): Promise<void> {
-    // The table is keyed by op, so each entry's body type matches its request; TypeScript cannot see through the union.
-    const handler = handlers[request.op] as
-      | { needs: 'none'; handle: (ctx: RequestContext, body: unknown, services: Services) => Promise<unknown> }
-      | { needs: 'device'; handle: (session: DeviceRef, body: unknown, services: Services) => Promise<unknown> };
     const before = this.auth.identity.kind;
     this.dispatching = true;
-    this.options.metrics?.requests.inc({ op: request.op });
-    const limited = this.checkRate();
     try {
-      if (limited) throw limited;
-      let body: unknown;
-      if (handler.needs === 'device') {
-        const session = this.session;
-        if (!session) throw new ParleyError(ErrorCode.UNAUTHENTICATED, `${request.op} needs a signed-in device`);
-        body = await handler.handle(session, request.body, this.options.services);
-      } else {
-        body = await handler.handle(this, request.body, this.options.services);
-      }
-      this.sendSealed(encodeReply(request.id, body as never));
-    } catch (error) {
-      if (error instanceof ParleyError) {
-        this.options.metrics?.errors.inc({ code: error.code });
-        // Limits inside services (e.g. KeyPackage claims) are counted under their op.
-        if (error.code === ErrorCode.RATE_LIMITED && error !== limited) this.options.metrics?.rateLimited.inc({ scope: request.op });
-        this.sendSealed(encodeErrorReply(request.id, error.toWire()));
-      } else {
-        this.options.metrics?.errors.inc({ code: ErrorCode.INTERNAL });
-        this.log.error({ err: error, op: request.op }, 'request failed');
-        this.sendSealed(encodeErrorReply(request.id, { code: ErrorCode.INTERNAL, message: 'internal server error' }));
-      }
+      this.sendSealed(await answer(request, this, this.options));
     } finally {
       this.dispatching = false;
     }
@@ -282,22 +252,12 @@ export class Connection implements RequestContext {
     }
   }
 
-  /** Per-connection, then per-account token buckets (DESIGN §10): the RATE_LIMITED error to answer, if over. */
-  private checkRate(): ParleyError | undefined {
-    const connectionWait = this.requests?.take();
-    if (connectionWait !== undefined) {
-      this.options.metrics?.rateLimited.inc({ scope: 'connection' });
-      return new ParleyError(ErrorCode.RATE_LIMITED, `too many requests on this connection; retry in ${connectionWait} ms`, { retryAfterMs: connectionWait });
-    }
-    const username = this.session?.username;
-    const accountWait = username === undefined ? undefined : this.options.accountLimiter?.take(username);
-    if (accountWait === undefined) return undefined;
-    this.options.metrics?.rateLimited.inc({ scope: 'account' });
-    return new ParleyError(ErrorCode.RATE_LIMITED, `too many requests from this account; retry in ${accountWait} ms`, { retryAfterMs: accountWait });
+  private sendSealed(envelope: Uint8Array): void {
+    this.sendChunks(fragment(envelope));
   }
 
-  private sendSealed(envelope: Uint8Array): void {
+  private sendChunks(chunks: readonly Uint8Array[]): void {
     if (this.closed || !this.channel) return;
-    for (const chunk of fragment(envelope)) this.socket.send(this.channel.send.encrypt(chunk));
+    for (const chunk of chunks) this.socket.send(this.channel.send.encrypt(chunk));
   }
 }

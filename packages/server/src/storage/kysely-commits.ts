@@ -256,12 +256,18 @@ const claimNextSeq = new CompiledOnce((db, groupId: Uint8Array) =>
     .returning(['kind', 'epoch', 'last_seq']),
 );
 
+const selectBlockers = new CompiledOnce((db, blocked: string) => db.selectFrom('blocks').select('owner').where('blocked', '=', blocked));
+
 export async function appendMessage(db: Db, message: NewMessage, check: MessageCheck): Promise<{ entry: LogRecord; members: DeviceRef[] }> {
   return db.transaction().execute(async (tx) => {
     const [claimed] = await claimNextSeq.rows(tx, message.groupId);
     if (!claimed) throw new StorageNotFoundError('no such group');
+    const kind = claimed.kind as GroupKind;
     const routing = (await members(tx, message.groupId)).map(deviceKey);
-    check({ groupId: message.groupId, kind: claimed.kind as GroupKind, epoch: int(claimed.epoch), members: routing });
+    // Read here rather than before the transaction: a read outside it would wait for a group commit of its own.
+    const blockers =
+      kind === 'direct' ? (await selectBlockers.rows(tx, message.sender.username)).map((row) => row.owner).filter((owner) => routing.some((member) => member.username === owner)) : [];
+    check({ groupId: message.groupId, kind, epoch: int(claimed.epoch), members: routing, blockers });
     const entry: LogRecord = {
       groupId: message.groupId,
       seq: int(claimed.last_seq),

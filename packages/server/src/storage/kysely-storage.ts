@@ -1,6 +1,7 @@
 /** @module The Storage interface over Kysely: one implementation of the queries for every SQL dialect. */
 import type { DeviceRef } from '@parley/protocol';
-import { Migrator, type Selectable } from 'kysely';
+import { Migrator } from 'kysely';
+import * as accounts from './kysely-accounts.js';
 import * as commits from './kysely-commits.js';
 import { KyselyConsent } from './kysely-consent.js';
 import * as delivery from './kysely-delivery.js';
@@ -9,70 +10,29 @@ import * as keys from './kysely-key-packages.js';
 import * as sentMessages from './kysely-sent-messages.js';
 import * as timelock from './kysely-timelock.js';
 import { migrationProvider } from './migrations/index.js';
-import { bytes, int, optionalInt } from './rows.js';
-import type { AccountsTable, DevicesTable } from './schema.js';
-import {
-  StorageConflictError,
-  type Acknowledgement,
-  type AccountRecord,
-  type ClaimedKeyPackage,
-  type CommitResult,
-  type CursorRecord,
-  type DeviceFetch,
-  type DeviceRecord,
-  type GroupCheck,
-  type GroupLeaf,
-  type GroupRecord,
-  type LogRange,
-  type MailboxRecord,
-  type MessageCheck,
-  type LogRecord,
-  type NewCommit,
-  type NewDevice,
-  type NewGroup,
-  type NewKeyPackage,
-  type NewMessage,
-  type Storage,
+import type {
+  Acknowledgement,
+  AccountRecord,
+  ClaimedKeyPackage,
+  CommitResult,
+  CursorRecord,
+  DeviceFetch,
+  DeviceRecord,
+  GroupCheck,
+  GroupLeaf,
+  GroupRecord,
+  LogRange,
+  MailboxRecord,
+  MessageCheck,
+  LogRecord,
+  NewCommit,
+  NewDevice,
+  NewGroup,
+  NewKeyPackage,
+  NewMessage,
+  Storage,
 } from './types.js';
 import type { NewTimelock, TimelockModulusRecord, TimelockRecord } from './timelock-types.js';
-
-function toAccount(row: Selectable<AccountsTable>): AccountRecord {
-  return {
-    username: row.username,
-    identityKey: bytes(row.identity_key),
-    recoveryKey: bytes(row.recovery_key),
-    opaqueRecord: bytes(row.opaque_record),
-    backup: bytes(row.backup),
-    recoveryBackup: bytes(row.recovery_backup),
-    createdAt: int(row.created_at),
-  };
-}
-
-function toDevice(row: Selectable<DevicesTable>): DeviceRecord {
-  return {
-    username: row.username,
-    deviceId: row.device_id,
-    name: row.name,
-    publicKey: bytes(row.public_key),
-    certificate: bytes(row.certificate),
-    createdAt: int(row.created_at),
-    lastSeenAt: optionalInt(row.last_seen_at),
-    revokedAt: optionalInt(row.revoked_at),
-  };
-}
-
-function deviceRow(device: NewDevice): DevicesTable {
-  return {
-    username: device.username,
-    device_id: device.deviceId,
-    name: device.name,
-    public_key: device.publicKey,
-    certificate: device.certificate,
-    created_at: device.createdAt,
-    last_seen_at: null,
-    revoked_at: null,
-  };
-}
 
 export class KyselyStorage extends KyselyConsent implements Storage {
   /**
@@ -88,95 +48,43 @@ export class KyselyStorage extends KyselyConsent implements Storage {
     }
   }
 
-  async createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const inserted = await tx
-        .insertInto('accounts')
-        .values({
-          username: account.username,
-          identity_key: account.identityKey,
-          recovery_key: account.recoveryKey,
-          opaque_record: account.opaqueRecord,
-          backup: account.backup,
-          recovery_backup: account.recoveryBackup,
-          created_at: account.createdAt,
-        })
-        .onConflict((conflict) => conflict.column('username').doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`username ${account.username} exists`);
-      await tx.insertInto('devices').values(deviceRow(firstDevice)).execute();
-    });
+  createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void> {
+    return accounts.createAccount(this.db, account, firstDevice);
   }
 
-  async getAccount(username: string): Promise<AccountRecord | undefined> {
-    const row = await this.db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
-    return row && toAccount(row);
+  getAccount(username: string): Promise<AccountRecord | undefined> {
+    return accounts.getAccount(this.db, username);
   }
 
-  async updateCredentials(username: string, credentials: { opaqueRecord: Uint8Array; backup: Uint8Array }, options: { ifOpaqueRecord?: Uint8Array } = {}): Promise<boolean> {
-    let query = this.db
-      .updateTable('accounts')
-      .set({ opaque_record: credentials.opaqueRecord, backup: credentials.backup })
-      .where('username', '=', username);
-    // Blob equality is plain `=` in both SQLite and PostgreSQL (bytea), so the check stays portable.
-    if (options.ifOpaqueRecord) query = query.where('opaque_record', '=', options.ifOpaqueRecord);
-    const result = await query.executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  updateCredentials(username: string, credentials: { opaqueRecord: Uint8Array; backup: Uint8Array }, options?: { ifOpaqueRecord?: Uint8Array }): Promise<boolean> {
+    return accounts.updateCredentials(this.db, username, credentials, options);
   }
 
-  async addDevice(device: NewDevice): Promise<void> {
-    const inserted = await this.db
-      .insertInto('devices')
-      .values(deviceRow(device))
-      .onConflict((conflict) => conflict.columns(['username', 'device_id']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`device ${device.deviceId} exists`);
+  addDevice(device: NewDevice): Promise<void> {
+    return accounts.addDevice(this.db, device);
   }
 
-  async getDevice(username: string, deviceId: string): Promise<DeviceRecord | undefined> {
-    const row = await this.db
-      .selectFrom('devices')
-      .selectAll()
-      .where('username', '=', username)
-      .where('device_id', '=', deviceId)
-      .executeTakeFirst();
-    return row && toDevice(row);
+  getDevice(username: string, deviceId: string): Promise<DeviceRecord | undefined> {
+    return accounts.getDevice(this.db, username, deviceId);
   }
 
-  async getDevices(devices: readonly DeviceRef[]): Promise<DeviceRecord[]> {
-    if (devices.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('devices')
-      .selectAll()
-      .where(({ eb, refTuple, tuple }) => eb(refTuple('username', 'device_id'), 'in', devices.map((device) => tuple(device.username, device.deviceId))))
-      .execute();
-    return rows.map(toDevice);
+  getDevices(devices: readonly DeviceRef[]): Promise<DeviceRecord[]> {
+    return accounts.getDevices(this.db, devices);
   }
 
-  async listDevices(username: string, options: { includeRevoked?: boolean } = {}): Promise<DeviceRecord[]> {
-    let query = this.db.selectFrom('devices').selectAll().where('username', '=', username);
-    if (!options.includeRevoked) query = query.where('revoked_at', 'is', null);
-    const rows = await query.orderBy('created_at').orderBy('device_id').execute();
-    return rows.map(toDevice);
+  listDevices(username: string, options?: { includeRevoked?: boolean }): Promise<DeviceRecord[]> {
+    return accounts.listDevices(this.db, username, options);
   }
 
-  async revokeDevices(username: string, deviceIds: readonly string[] | 'all', at: number): Promise<string[]> {
-    if (deviceIds !== 'all' && deviceIds.length === 0) return [];
-    let query = this.db
-      .updateTable('devices')
-      .set({ revoked_at: at })
-      .where('username', '=', username)
-      .where('revoked_at', 'is', null);
-    if (deviceIds !== 'all') query = query.where('device_id', 'in', deviceIds);
-    const rows = await query.returning('device_id').execute();
-    return rows.map((row) => row.device_id);
+  revokeDevices(username: string, deviceIds: readonly string[] | 'all', at: number): Promise<string[]> {
+    return accounts.revokeDevices(this.db, username, deviceIds, at);
   }
 
-  async touchDevice(username: string, deviceId: string, at: number): Promise<void> {
-    await this.db.updateTable('devices').set({ last_seen_at: at }).where('username', '=', username).where('device_id', '=', deviceId).execute();
+  touchDevice(username: string, deviceId: string, at: number): Promise<void> {
+    return accounts.touchDevice(this.db, username, deviceId, at);
   }
 
-  // Messaging queries live in one module per concern; see kysely-key-packages, kysely-groups, kysely-delivery.
+  // The queries live in one module per capability: kysely-accounts, kysely-key-packages, kysely-groups, kysely-commits, kysely-delivery, kysely-sent-messages, kysely-timelock.
 
   addKeyPackages(device: DeviceRef, oneTime: readonly NewKeyPackage[], lastResort: NewKeyPackage | undefined, at: number): Promise<void> {
     return keys.addKeyPackages(this.db, device, oneTime, lastResort, at);

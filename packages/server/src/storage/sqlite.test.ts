@@ -162,6 +162,19 @@ describe('SQLite file', () => {
     await storage.close();
   });
 
+  it('migrates a 0008 database so that a group\'s slowest acknowledgement is one index seek, not a scan of its devices (0009_acked_index)', async () => {
+    const file = join(dir, 'acked.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0008_sent_messages');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    await (await openSqliteStorage(file)).close();
+    const raw = new Database(file, { readonly: true });
+    const plan = raw.prepare('explain query plan select min(acked_seq) from group_devices where group_id = ?').all(Buffer.from([1])) as { detail: string }[];
+    raw.close();
+    expect(plan.map((step) => step.detail).join('\n')).toContain('USING COVERING INDEX group_devices_by_acked');
+  });
+
   it('migrates a 0003 database to the time-lock tables keeping its groups, which time locks then refer to (0005_timelock)', async () => {
     const file = join(dir, 'upgrade-timelock.db');
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });

@@ -1,6 +1,6 @@
 /** @module What the time-lock service keeps (DESIGN §8): RSW moduli with their sealed trapdoors, and locks until released. */
 import type { DeviceRef } from '@parley/protocol';
-import type { MailboxRecord } from './types.js';
+import type { MailboxRecord } from './group-types.js';
 
 export interface TimelockModulusRecord {
   /** 16 random bytes. */

@@ -34,7 +34,8 @@ export interface Gate {
 }
 
 export interface TransportHandlers {
-  onSocket(socket: WebSocket, request: IncomingMessage, clientIp: string): void;
+  /** `stream`: the TCP (or TLS) stream beneath the WebSocket, whose writes a sender may cork. */
+  onSocket(socket: WebSocket, request: IncomingMessage, clientIp: string, stream: Duplex): void;
   onHttp(request: IncomingMessage, response: ServerResponse): void;
   gate?: Gate;
   metrics?: ServerMetrics;
@@ -183,7 +184,7 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
             strike(ip, 'bad_websocket');
           });
           keepAlive(ws, options, () => metrics?.closed.inc({ reason: 'pong_timeout' }));
-          handlers.onSocket(ws, request, ip);
+          handlers.onSocket(ws, request, ip, socket);
         });
       });
   });
