@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDevice } from '../support/device.js';
 import { startTestServer, type TestServer } from '../support/harness.js';
+import { swapIdentityKeyAndLog } from '../support/key-log.js';
 
 const PASSWORD = 'devices test password';
 
@@ -139,14 +140,19 @@ describe('safety numbers and key changes', () => {
     await (await alice.open()).markVerified('bob');
     expect(await (await alice.open()).safety('bob')).toMatchObject({ verified: true, keyChanged: false });
 
-    // A malicious server swaps bob's identity key in its directory.
+    // A malicious server swaps bob's identity key in its directory, behind its key log's back:
+    // the log does not vouch for the new key, so the lookup is refused.
     alice.close();
     bob.close();
     await server.close();
     const db = new Database(join(server.dataDir, 'parley.db'));
     db.prepare('update accounts set identity_key = ? where username = ?').run(Buffer.alloc(32, 7), 'bob');
-    db.close();
     server = await startTestServer({ dataDir: server.dataDir, port: server.port });
+    await expect((await alice.open()).safety('bob')).rejects.toMatchObject({ code: 'TRANSPARENCY_PROOF_INVALID' });
+
+    // So it logs the swap too (for everyone to see): then the pinned key catches it.
+    swapIdentityKeyAndLog(db, 'bob', new Uint8Array(32).fill(7));
+    db.close();
 
     const after = await (await alice.open()).safety('bob');
     expect(after).toMatchObject({ verified: false, keyChanged: true });

@@ -1,7 +1,8 @@
 /**
  * Safety numbers in the web client (DESIGN §11): two browsers see the same number and QR code,
  * one marks it verified, and a swapped identity key in the server's directory (a malicious
- * server, simulated by editing its database) is shown as KEY CHANGED and refused on send.
+ * server, simulated by editing its database and logging the swap in its key log) is shown as
+ * KEY CHANGED and refused on send.
  */
 import { join } from 'node:path';
 import { safetyNumber } from '@parley/crypto';
@@ -10,6 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, tempDir, type TestServer } from '../support/harness.js';
+import { swapIdentityKeyAndLog } from '../support/key-log.js';
 import { acceptRequest, buildWebClient, conversationEntry, DESKTOP, history, launchChromium, openClient, PHONE, register, screenshot, send, startChat } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -123,11 +125,12 @@ describe('safety numbers in the web client', () => {
   }, SLOW);
 
   it('a swapped identity key in the directory shows KEY CHANGED, and nothing is sent to bob', async () => {
-    // A malicious server swaps bob's identity key in its directory.
+    // A malicious server swaps bob's identity key in its directory, and logs the swap so that its
+    // key log vouches for it (unlogged, the browser would refuse the entry outright).
     const port = server.port;
     await server.close();
     const db = new Database(join(dataDir, 'parley.db'));
-    db.prepare('update accounts set identity_key = ? where username = ?').run(Buffer.alloc(32, 7), 'bob');
+    swapIdentityKeyAndLog(db, 'bob', new Uint8Array(32).fill(7));
     db.close();
     server = await startTestServer({ dataDir, port, webRoot });
 

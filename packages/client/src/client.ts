@@ -14,8 +14,9 @@ import type { SignInOptions } from './account/sign-in.js';
 import { Connection } from './connection/connection.js';
 import { websocketUrl, type SocketFactory } from './connection/socket.js';
 import type { Requester } from './connection/requester.js';
+import { DeviceMessenger } from './conversations/device-messenger.js';
 import type { ConversationEvent } from './conversations/events.js';
-import { Messenger } from './conversations/messenger.js';
+import type { Messenger } from './conversations/messenger.js';
 import { onlineUsers } from './conversations/presence.js';
 import type { Message } from './conversations/views.js';
 import { startDirectSessions, type DirectOptions, type DirectSessions } from './direct/sessions.js';
@@ -23,7 +24,7 @@ import type { ClientStore } from './store/client-store.js';
 import { MemoryClientStore } from './store/memory-client-store.js';
 import type { ProfileStore } from './store/profile.js';
 import { Directory } from './trust/directory.js';
-import { deviceMember } from './trust/mls-credentials.js';
+import { KeyLog } from './trust/key-log.js';
 import { markVerified, safetyState, type SafetyState } from './trust/safety.js';
 import { checkServerKey } from './trust/server-key.js';
 
@@ -49,12 +50,9 @@ export interface ClientOptions {
 export class ParleyClient {
   private session: DeviceRef | undefined;
   private resuming: Promise<DeviceRef> | undefined;
-  private messengerReady: Promise<Messenger> | undefined;
-  private messengerNow: Messenger | undefined;
-  private pushes: (() => void) | undefined;
   private directReady: Promise<DirectSessions> | undefined;
-  private readonly pushErrors = new Set<(error: unknown) => void>();
   private readonly directory: Directory;
+  private readonly deviceMessenger: DeviceMessenger;
   private readonly request: Requester = (op, body) => this.connection.request(op, body);
 
   private constructor(
@@ -66,7 +64,10 @@ export class ParleyClient {
     readonly serverFingerprint: string,
     private readonly powSolver: PowSolver | undefined,
   ) {
-    this.directory = new Directory((username) => this.request('directory.lookup', { username }), store);
+    const keyLog = new KeyLog(this.request, store, connection.serverKey);
+    this.directory = new Directory((username) => keyLog.lookup(username), store);
+    const self = () => this.resume();
+    this.deviceMessenger = new DeviceMessenger({ request: this.request, store, profiles, directory: this.directory, pushes: connection, self });
   }
 
   /** Open the secure channel. The server's key must match the pin (or `serverKey`), else SERVER_KEY_CHANGED. */
@@ -161,23 +162,7 @@ export class ParleyClient {
 
   /** Conversations for the signed-in device (resumes the session if needed). */
   messenger(options: { newDevice?: boolean } = {}): Promise<Messenger> {
-    this.messengerReady ??= this.createMessenger(options).catch((error: unknown) => {
-      this.messengerReady = undefined;
-      throw error;
-    });
-    return this.messengerReady;
-  }
-
-  private async createMessenger(options: { newDevice?: boolean }): Promise<Messenger> {
-    const self = await this.resume();
-    const { account } = await this.profiles.load();
-    const secrets = await this.profiles.loadSecrets();
-    if (!account || !secrets) throw new ParleyError(ErrorCode.NOT_LOGGED_IN, 'this profile is not logged in');
-    const member = deviceMember(account, secrets);
-    const messenger = new Messenger({ request: this.request, store: this.store, self, member, directory: this.directory });
-    await messenger.start(options);
-    this.messengerNow = messenger;
-    return messenger;
+    return this.deviceMessenger.get(options);
   }
 
   /**
@@ -191,7 +176,7 @@ export class ParleyClient {
       self: () => this.resume(),
       profiles: this.profiles,
       onEvent: (listener: (event: Event) => void) => this.connection.onEvent(listener),
-      failed: (error: unknown) => this.reportPushError(error),
+      failed: (error: unknown) => this.deviceMessenger.failed(error),
     };
     this.directReady ??= startDirectSessions(start, options).catch((error: unknown) => {
       this.directReady = undefined;
@@ -229,21 +214,7 @@ export class ParleyClient {
    * failures that are not one entry's (the connection, the store). Returns a function that stops.
    */
   onConversationEvent(listener: (event: ConversationEvent) => void, onError?: (error: unknown) => void): () => void {
-    if (onError) this.pushErrors.add(onError);
-    this.pushes ??= this.connection.onEvent((event) => {
-      void this.messenger()
-        .then((messenger) => (messenger.live ? messenger.receive(event) : undefined))
-        .catch((error: unknown) => this.reportPushError(error));
-    });
-    let stopped = false;
-    let stop: () => void = () => void (stopped = true);
-    // Subscribed at once when the messenger exists, so nothing it does next goes unheard.
-    if (this.messengerNow) stop = this.messengerNow.onEvent(listener);
-    else void this.messenger().then((messenger) => void (stopped || (stop = messenger.onEvent(listener))), onError);
-    return () => {
-      stop();
-      if (onError) this.pushErrors.delete(onError);
-    };
+    return this.deviceMessenger.listen(listener, onError);
   }
 
   /** Call `listener` with each new message, decrypted and saved, as it arrives (see onConversationEvent). */
@@ -272,14 +243,9 @@ export class ParleyClient {
     void this.store.close();
   }
 
-  private reportPushError(error: unknown): void {
-    for (const report of this.pushErrors) report(error);
-  }
-
   private async forgetDevice(): Promise<void> {
     await this.profiles.saveAccount(undefined, undefined);
     this.session = undefined;
-    this.messengerReady = undefined;
-    this.messengerNow = undefined;
+    this.deviceMessenger.forget();
   }
 }

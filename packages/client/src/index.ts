@@ -22,7 +22,7 @@ export type { SealedText, SendOptions } from './conversations/sending.js';
 export { countUnread, lockedMessages, markShown, unread as unreadMessages, type ConversationSummary, type Message } from './conversations/views.js';
 // For a Web Worker that runs puzzle slices (SolveOptions.runSlice), and the state it passes along.
 export type { TimelockSolveState } from '@parley/crypto';
-export type { TimelockPuzzle } from '@parley/protocol';
+export type { SignedTreeHead, TimelockPuzzle } from '@parley/protocol';
 export type {
   ClientStore,
   ConversationRecord,

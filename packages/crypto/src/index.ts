@@ -26,3 +26,4 @@ export {
 export * from './safety.js';
 export * from './device-box.js';
 export * from './timelock/index.js';
+export * from './transparency/index.js';

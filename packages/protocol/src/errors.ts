@@ -61,6 +61,10 @@ export const ErrorCode = {
   REQUEST_PENDING: 'REQUEST_PENDING',
   /** A group this device can no longer follow (its state cannot advance and rejoining failed): sends to it are refused at once. */
   GROUP_BROKEN: 'GROUP_BROKEN',
+  /** A directory entry the key-transparency log does not vouch for: bad head signature, bad inclusion proof, or a leaf for other keys (DESIGN §11). */
+  TRANSPARENCY_PROOF_INVALID: 'TRANSPARENCY_PROOF_INVALID',
+  /** The server showed a log that does not extend the one this client saw before: forked or rewound (DESIGN §11). */
+  TRANSPARENCY_FORKED: 'TRANSPARENCY_FORKED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

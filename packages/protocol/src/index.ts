@@ -11,3 +11,4 @@ export * from './encoding.js';
 export * from './content.js';
 export * from './timelock.js';
 export * from './direct.js';
+export * from './transparency.js';

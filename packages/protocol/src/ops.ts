@@ -8,6 +8,7 @@ import { usernameSchema } from './identifiers.js';
 import { empty, op, type OpSpec } from './op-parts.js';
 import { boolean, object, string, uint, type Infer, type Schema } from './schema.js';
 import { timelockOps } from './timelock.js';
+import { transparencyOps } from './transparency.js';
 
 // The capability modules' schemas and types the package publishes; their op tables stay internal.
 export {
@@ -49,6 +50,7 @@ export const ops = {
   ...timelockOps,
   ...contactOps,
   ...directOps,
+  ...transparencyOps,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof ops;

@@ -13,13 +13,14 @@ import { createDefences } from './defences.js';
 import { checkServerKey, KEY_FILE, loadOrCreateServerKeys } from './server-keys.js';
 import { createLogger, type Logger } from './logger.js';
 import { Gauge, METRICS_CONTENT_TYPE } from './metrics.js';
+import type { DirectoryTamper } from './services/directory.js';
 import { createServices } from './services/index.js';
-import { Connection } from './session/connection.js';
+import { Connection, type ConnectionOptions } from './session/connection.js';
 import { LocalConnections } from './session/local-connections.js';
 import { openPostgresStorage, openSqliteStorage, type Storage } from './storage/index.js';
 import { createTransport } from './transport/http.js';
 import { serveStatic } from './transport/static.js';
-import { boundedSender } from './transport/websocket.js';
+import { BoundedSocket } from './transport/websocket.js';
 
 export interface RunningServer {
   /** http://host:port */
@@ -36,6 +37,8 @@ export interface StartOptions extends Partial<ServerConfig> {
   logger?: Logger;
   /** The bus to carry events on, instead of the in-process one (or Redis with `redisUrl`): for embedding, and tests. */
   bus?: Bus;
+  /** Only for tests of a malicious server (DESIGN §2, §11): rewrites directory answers before they are sent. */
+  directoryTamper?: DirectoryTamper;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -76,8 +79,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Trapdoors are sealed in the database under a key from the key file (DESIGN §8; see timelock-moduli).
     sealKey: deriveKey(keys.noise.privateKey, 'parley/timelock/trapdoor/v1'),
   };
-  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
+  const services = createServices({ storage, bus, presenceStore, log, opaqueSetup: keys.opaqueSetup, serverPrivateKey: keys.noise.privateKey, openDirectory: config.openDirectory, retentionMs: config.retentionMs, deviceBacklogQuota: config.deviceBacklogQuota, maxGroupDevices: config.maxGroupDevices, maxGroupsPerUser: config.maxGroupsPerUser, fetchBytesPerSecond: config.fetchBytesPerSecond, pow: defences.pow, timelock,
     direct: { iceServers: config.iceServers, requestsPerMinute: config.directRequestsPerMinute, signalsPerMinute: config.directSignalsPerMinute },
+    ...(options.directoryTamper ? { directoryTamper: options.directoryTamper } : {}),
   });
 
   const connections = new Set<Connection>();
@@ -99,50 +103,39 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const stopPresence = services.presence.startHeartbeat();
   const stopTimelock = services.timelock.start();
 
-  const onSocket = (ws: WebSocket, _request: unknown, ip: string, stream: Duplex) => {
-    const id = nextConnectionId++;
-    const connection: Connection = new Connection(
-      {
-        send: boundedSender(ws, stream, config.maxBufferedBytes, () => metrics.closed.inc({ reason: 'slow_reader' })),
-        close: (code, reason) => ws.close(code, reason),
-        abort: (code, reason) => {
-          // The close frame is written at once; destroying then drops only the wait for the peer's.
-          // Frames corked in this tick (boundedSender) are written first, or destroying would drop them.
-          stream.uncork();
-          ws.close(code, reason);
-          ws.terminate();
-        },
-      },
-      {
-        staticKey: keys.noise,
-        services,
-        log,
-        handshakeTimeoutMs: config.handshakeTimeoutMs,
-        authTimeoutMs: config.authTimeoutMs,
-        maxBadFrames: config.maxBadFrames,
-        requestsPerSecond: config.connectionRequestsPerSecond,
-        accountLimiter: defences.accountLimiter,
-        metrics,
-        onStrike: (reason) => void guard.strike(ip, reason),
-        onFailedProof: (username) => void defences.accounts.failed(username),
-        onAuthenticated: (conn, session) => {
-          local.add(conn, session);
-          services.presence.connected(session);
-        },
-        onClosed: (conn) => {
-          connections.delete(conn);
-          const sameAddress = byAddress.get(ip);
-          sameAddress?.delete(conn);
-          if (sameAddress?.size === 0) byAddress.delete(ip);
-          const session = conn.session;
-          if (!session) return;
-          local.remove(conn, session);
-          services.presence.disconnected(session);
-          void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
-        },
-      },
-      () => log.child({ conn: id }),
-    );
+  // One options object for all connections, its callbacks told which connection: idle connections are many.
+  const connectionOptions: ConnectionOptions = {
+    staticKey: keys.noise,
+    services,
+    log,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    authTimeoutMs: config.authTimeoutMs,
+    maxBadFrames: config.maxBadFrames,
+    requestsPerSecond: config.connectionRequestsPerSecond,
+    accountLimiter: defences.accountLimiter,
+    metrics,
+    onStrike: (ip, reason) => void guard.strike(ip, reason),
+    onFailedProof: (username) => void defences.accounts.failed(username),
+    onAuthenticated: (connection, session) => {
+      local.add(connection, session);
+      services.presence.connected(session);
+    },
+    onClosed: (connection) => {
+      connections.delete(connection);
+      const sameAddress = byAddress.get(connection.address);
+      sameAddress?.delete(connection);
+      if (sameAddress?.size === 0) byAddress.delete(connection.address);
+      const session = connection.session;
+      if (!session) return;
+      local.remove(connection, session);
+      services.presence.disconnected(session);
+      void services.direct.disconnected(session).catch((error: unknown) => log.warn({ err: error, event: 'direct.cleanup_failed' }, 'direct sessions of a closed connection not ended'));
+    },
+  };
+  const onSlowReader = () => metrics.closed.inc({ reason: 'slow_reader' });
+
+  const onSocket = (ws: WebSocket, ip: string, stream: Duplex) => {
+    const connection = new Connection(new BoundedSocket(ws, stream, config.maxBufferedBytes, onSlowReader), connectionOptions, nextConnectionId++, ip);
     connections.add(connection);
     byAddress.set(ip, (byAddress.get(ip) ?? new Set()).add(connection));
     ws.on('message', (data: Buffer, isBinary: boolean) => {

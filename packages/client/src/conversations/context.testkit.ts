@@ -3,7 +3,7 @@ import { fakeRequester, type Answers, type FakeRequester } from '../connection/f
 import { MemoryClientStore } from '../store/memory-client-store.js';
 import { AuthenticationService } from '../trust/authentication-service.js';
 import { Directory } from '../trust/directory.js';
-import type { TestUser } from '../trust/test-user.testkit.js';
+import { withoutProof, type TestUser } from '../trust/test-user.testkit.js';
 import { Contacts } from './contacts.js';
 import type { MessengerContext } from './context.js';
 import type { ConversationEvent } from './events.js';
@@ -21,7 +21,8 @@ export interface TestContext {
 export function testContext(me: TestUser, answers: Answers): TestContext {
   const requester = fakeRequester(answers);
   const store = new MemoryClientStore();
-  const directory = new Directory((username) => requester.request('directory.lookup', { username }), store);
+  // The key log's checks have their own tests (trust/key-log.test.ts); here every answer is trusted.
+  const directory = new Directory(async (username) => withoutProof(await requester.request('directory.lookup', { username })), store);
   const events: ConversationEvent[] = [];
   const ctx: MessengerContext = {
     request: requester.request,

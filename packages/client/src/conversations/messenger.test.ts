@@ -18,7 +18,7 @@ async function setup(options: { staleOnce?: boolean; loseReplyOnce?: boolean } =
   /** What the scripted server stored, by sequence number: a resend of stored bytes gets their number back. */
   const stored = new Map<number, Uint8Array>();
   const test = testContext(alice, {
-    'directory.lookup': () => bob.entry,
+    'directory.lookup': () => bob.lookup,
     'sync.fetch': () => ({ mailbox: [], entries: [], gaps: [], more: false }),
     'group.send': ({ message }) => {
       const already = [...stored].find(([, bytes]) => equalBytes(bytes, message));

@@ -11,7 +11,7 @@ const group = groupIdText(groupId);
 
 async function setup() {
   const test = testContext(alice, {
-    'directory.lookup': () => alice.entry,
+    'directory.lookup': () => alice.lookup,
     // Bob is no contact of Alice's: a Welcome of his that does not open makes her client leave his group.
     'contacts.list': () => ({ contacts: [], blocked: [] }),
     'group.leave': () => ({}),
@@ -72,7 +72,7 @@ describe('Pipeline: Welcomes', () => {
   /** Bob's device with a last-resort KeyPackage, and two groups of Alice's that add it. */
   async function lastResortWelcomes() {
     const test = testContext(bob, {
-      'directory.lookup': ({ username }) => (username === 'alice' ? alice.entry : bob.entry),
+      'directory.lookup': ({ username }) => (username === 'alice' ? alice.lookup : bob.lookup),
       'group.get': ({ groupId: id }) => ({ groupId: id, kind: 'group', epoch: 1, createdBy: 'alice', admins: ['alice'], members: [alice.device, bob.device], lastSeq: 1 }),
       // Alice is Bob's contact, so her Welcomes are plain joins, not message requests.
       'contacts.list': () => ({ contacts: ['alice'], blocked: [] }),

@@ -20,7 +20,7 @@ describe('departures: a member who announced leaving is removed before anything 
     const { ctx, requester, store } = testContext(alice, {
       'group.get': () => routed,
       'group.commit': (body) => (commits.push(body), { seq: 3, epoch: 2 }),
-      'directory.lookup': ({ username }) => (username === 'alice' ? alice.entry : carol.entry),
+      'directory.lookup': ({ username }) => (username === 'alice' ? alice.lookup : carol.lookup),
     });
     const created = await createGroup(alice.member, groupId);
     const withCarol = await addMembers(created.state, alice.member, [(await generateKeyPackage(carol.member)).keyPackage], ctx.authentication.validate);

@@ -25,8 +25,8 @@ async function setup(options: { carolKnown: boolean; groupInfo?: () => Promise<n
     // Carol is Alice's contact: her group is no message request, so Alice may commit into it.
     'contacts.list': () => ({ contacts: ['carol'], blocked: [] }),
     'directory.lookup': ({ username }) => {
-      if (username === 'alice') return alice.entry;
-      if (options.carolKnown) return carol.entry;
+      if (username === 'alice') return alice.lookup;
+      if (options.carolKnown) return carol.lookup;
       throw refusal(ErrorCode.UNKNOWN_USER, 'no user carol');
     },
   });

@@ -21,7 +21,7 @@ beforeAll(() => {
 async function setup() {
   const groupId = bytes(16);
   const group = groupIdText(groupId);
-  const test = testContext(alice, { 'directory.lookup': (body) => (body.username === 'bob' ? bob.entry : alice.entry) });
+  const test = testContext(alice, { 'directory.lookup': (body) => (body.username === 'bob' ? bob.lookup : alice.lookup) });
   const created = await createGroup(bob.member, groupId);
   const keyPackage = await generateKeyPackage(alice.member);
   const added = await addMembers(created.state, bob.member, [keyPackage.keyPackage], async () => true);

@@ -67,7 +67,7 @@ describe('SQLite client store migrations', () => {
     const db = new Database(path);
     migrate(db, SQLITE_MIGRATIONS.slice(0, 2));
     db.prepare("insert into conversations values ('g1', 'direct', 'bob', 'bob', x'01', 1, 1, 1, 2)").run();
-    migrate(db);
+    migrate(db, SQLITE_MIGRATIONS.slice(0, 3));
     expect(db.pragma('user_version', { simple: true })).toBe(3);
     db.close();
 
@@ -76,6 +76,22 @@ describe('SQLite client store migrations', () => {
     const request = { groupId: 'g2', kind: 'group' as const, title: 'spam', state: new Uint8Array([2]), processedSeq: 3, active: true, createdAt: 3, lastActivityAt: 3, requestFrom: 'mallory' };
     await store.apply({ conversation: request });
     expect(await store.getConversation('g2')).toEqual(request);
+    await store.close();
+  });
+
+  it('4 (tree-head) adds the key log head to a file that has none, keeping its conversations', async () => {
+    const path = file();
+    const db = new Database(path);
+    migrate(db, SQLITE_MIGRATIONS.slice(0, 3));
+    db.prepare("insert into conversations values ('g1', 'direct', 'bob', 'bob', x'01', 1, 1, 1, 2, null)").run();
+    db.close();
+
+    const store = new SqliteClientStore(path);
+    expect((await store.getConversation('g1'))?.title).toBe('bob');
+    expect(await store.getTreeHead()).toBeUndefined();
+    const head = { size: 3, rootHash: new Uint8Array(32).fill(1), timestamp: 5, signature: new Uint8Array(64).fill(2) };
+    await store.putTreeHead(head);
+    expect(await store.getTreeHead()).toEqual(head);
     await store.close();
   });
 

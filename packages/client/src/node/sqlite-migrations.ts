@@ -60,6 +60,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // DESIGN §6 consent: who a pending message request is from. Existing conversations get null: accepted.
     sql: `alter table conversations add column request_from text;`,
   },
+  {
+    version: 4,
+    name: 'tree-head',
+    // DESIGN §11: the newest key-log tree head this client verified; one row at most.
+    sql: `create table tree_head (id integer primary key check (id = 1), size integer not null, root_hash blob not null, timestamp integer not null, signature blob not null);`,
+  },
 ];
 
 /** Bring the file up to the newest schema; refuses one written by a newer version of Parley. */

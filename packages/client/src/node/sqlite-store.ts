@@ -3,6 +3,7 @@
  * in numbered migrations (sqlite-migrations.ts). Each update is one SQLite transaction, so group
  * state never runs ahead of what is saved.
  */
+import type { SignedTreeHead } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from '../store/client-store.js';
@@ -241,6 +242,17 @@ export class SqliteClientStore implements ClientStore {
   async putCached(key: string, value: Uint8Array | undefined) {
     if (value) this.db.prepare('insert into cache values (?, ?) on conflict (key) do update set value = excluded.value').run(key, Buffer.from(value));
     else this.db.prepare('delete from cache where key = ?').run(key);
+  }
+
+  async getTreeHead() {
+    const row = this.db.prepare('select * from tree_head where id = 1').get() as { size: number; root_hash: Buffer; timestamp: number; signature: Buffer } | undefined;
+    return row && { size: row.size, rootHash: bytes(row.root_hash), timestamp: row.timestamp, signature: bytes(row.signature) };
+  }
+
+  async putTreeHead(head: SignedTreeHead) {
+    this.db
+      .prepare('insert or replace into tree_head (id, size, root_hash, timestamp, signature) values (1, ?, ?, ?, ?)')
+      .run(head.size, Buffer.from(head.rootHash), head.timestamp, Buffer.from(head.signature));
   }
 
   async close() {

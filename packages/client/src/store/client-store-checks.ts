@@ -165,6 +165,18 @@ export const clientStoreChecks: Check<ClientStore>[] = [
       }),
   },
   {
+    name: 'keeps the newest verified key-log tree head, replaces it, and keeps it after reopening',
+    run: async (create) => {
+      const head = (size: number) => ({ size, rootHash: bytes(size, 2, 3), timestamp: 1000 + size, signature: bytes(4, 5, size) });
+      await withStore(create, async (store) => {
+        same(await store.getTreeHead(), undefined, 'no tree head at first');
+        await store.putTreeHead(head(3));
+        await store.putTreeHead(head(8));
+      });
+      await withStore(create, async (store) => same(await store.getTreeHead(), head(8), 'the tree head after reopening'));
+    },
+  },
+  {
     name: 'keeps what it saved after being closed and opened again',
     run: async (create) => {
       await withStore(create, async (store) => {

@@ -3,7 +3,7 @@
  * messages with their pending releases and solver checkpoints too), KeyPackage secrets, pinned
  * identity keys, and a cache of what the server said that is worth not asking again.
  */
-import type { GroupKind } from '@parley/protocol';
+import type { GroupKind, SignedTreeHead } from '@parley/protocol';
 
 export interface ConversationRecord {
   /** base64url of the 16-byte MLS group id. */
@@ -137,5 +137,9 @@ export interface ClientStore {
   getCached(key: string): Promise<Uint8Array | undefined>;
   /** Replace a cached value, or forget it (`undefined`). */
   putCached(key: string, value: Uint8Array | undefined): Promise<void>;
+  /** The newest key-log tree head this client verified (DESIGN §11): the next one must extend it. */
+  getTreeHead(): Promise<SignedTreeHead | undefined>;
+  /** Replace it with a newer verified head. */
+  putTreeHead(head: SignedTreeHead): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,9 +1,11 @@
 /** @module A client store in memory: for tests and throwaway sessions. */
+import type { SignedTreeHead } from '@parley/protocol';
 import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from './client-store.js';
 
 /** Keeps everything in memory: for tests and throwaway sessions. */
 export class MemoryClientStore implements ClientStore {
   private readonly conversations = new Map<string, ConversationRecord>();
+  private treeHead: SignedTreeHead | undefined;
   private readonly messages = new Map<string, StoredMessage[]>();
   private readonly keyPackages = new Map<string, KeyPackageSecret>();
   private readonly identities = new Map<string, Uint8Array>();
@@ -108,6 +110,12 @@ export class MemoryClientStore implements ClientStore {
   async putCached(key: string, value: Uint8Array | undefined) {
     if (value) this.cache.set(key, value.slice());
     else this.cache.delete(key);
+  }
+  async getTreeHead() {
+    return this.treeHead && { ...this.treeHead, rootHash: this.treeHead.rootHash.slice(), signature: this.treeHead.signature.slice() };
+  }
+  async putTreeHead(head: SignedTreeHead) {
+    this.treeHead = { size: head.size, rootHash: head.rootHash.slice(), timestamp: head.timestamp, signature: head.signature.slice() };
   }
   async close() {}
 }

@@ -6,15 +6,15 @@ import { MemoryClientStore } from '../store/memory-client-store.js';
 import { AuthenticationService } from './authentication-service.js';
 import { Directory } from './directory.js';
 import { encodeCredential } from './mls-credentials.js';
-import { testUser } from './test-user.testkit.js';
+import { lookupAnswer, testUser, withoutProof } from './test-user.testkit.js';
 
 const bob = testUser('bob');
 
 function setup(entries: DirectoryEntry[]) {
   let served = 0;
-  const requester = fakeRequester({ 'directory.lookup': () => entries[Math.min(served++, entries.length - 1)] ?? bob.entry });
+  const requester = fakeRequester({ 'directory.lookup': () => lookupAnswer(entries[Math.min(served++, entries.length - 1)] ?? bob.entry) });
   const store = new MemoryClientStore();
-  const directory = new Directory((username) => requester.request('directory.lookup', { username }), store);
+  const directory = new Directory(async (username) => withoutProof(await requester.request('directory.lookup', { username })), store);
   return { requester, store, directory, authentication: new AuthenticationService(directory) };
 }
 

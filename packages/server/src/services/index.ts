@@ -8,7 +8,7 @@ import { ConsentService } from './consent.js';
 import { PasswordService } from './passwords.js';
 import { DeliveryService } from './delivery.js';
 import { DirectService, type DirectOptions } from './direct.js';
-import { DirectoryService } from './directory.js';
+import { DirectoryService, type DirectoryTamper } from './directory.js';
 import { GroupService } from './groups.js';
 import { KeyPackageService } from './key-packages.js';
 import type { PowService } from './pow.js';
@@ -16,6 +16,7 @@ import { PresenceService } from './presence.js';
 import { Push } from './push.js';
 import { TimelockModuli, type TimelockModuliOptions } from './timelock-moduli.js';
 import { TimelockService, type TimelockOptions } from './timelock.js';
+import { TransparencyLog } from './transparency.js';
 
 export interface ServiceOptions {
   storage: Storage;
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   presenceStore: PresenceStore;
   log: Logger;
   opaqueSetup: string;
+  /** The Noise static private key, which also signs the key log's tree heads (DESIGN §11). */
+  serverPrivateKey: Uint8Array;
   openDirectory: boolean;
   retentionMs: number;
   deviceBacklogQuota: number;
@@ -36,16 +39,20 @@ export interface ServiceOptions {
   timelock: Omit<TimelockOptions, 'retentionMs'> & TimelockModuliOptions;
   /** Direct sessions: ICE servers for clients and signalling limits. */
   direct: DirectOptions;
+  /** Only for tests of a malicious server: rewrites directory answers (see DirectoryTamper). */
+  directoryTamper?: DirectoryTamper;
 }
 
-export function createServices({ storage, bus, presenceStore, log, opaqueSetup, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct }: ServiceOptions): Services {
+export function createServices({ storage, bus, presenceStore, log, opaqueSetup, serverPrivateKey, openDirectory, retentionMs, deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser, fetchBytesPerSecond, pow, timelock, direct, directoryTamper }: ServiceOptions): Services {
   const push = new Push(bus, log.child({ module: 'push' }));
   const presence = new PresenceService(storage, bus, presenceStore, log.child({ module: 'presence' }), { openDirectory });
   const consent = new ConsentService(storage, log.child({ module: 'consent' }), presence);
+  const transparency = new TransparencyLog(storage, serverPrivateKey);
   return {
     accounts: new AccountService(storage, bus, opaqueSetup, log.child({ module: 'accounts' })),
     passwords: new PasswordService(storage, opaqueSetup, log.child({ module: 'passwords' })),
-    directory: new DirectoryService(storage),
+    directory: new DirectoryService(storage, transparency, directoryTamper),
+    transparency,
     keyPackages: new KeyPackageService(storage, consent, log.child({ module: 'key-packages' })),
     groups: new GroupService(storage, consent, push, log.child({ module: 'groups' }), { deviceBacklogQuota, maxGroupDevices, maxGroupsPerUser }),
     delivery: new DeliveryService(storage, consent, push, log.child({ module: 'delivery' }), { retentionMs, deviceBacklogQuota, fetchBytesPerSecond }),

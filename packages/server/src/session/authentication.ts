@@ -24,8 +24,8 @@ export class Authentication {
   #identity: Identity = { kind: 'anonymous' };
   #exchange: Exchange | undefined;
 
-  /** `onFailedProof(username)` for each proof that did not succeed (the username as the client gave it). */
-  constructor(private readonly onFailedProof: (username: string) => void) {}
+  /** `owner.failedProof(username)` for each proof that did not succeed (the username as the client gave it). */
+  constructor(private readonly owner: { failedProof(username: string): void }) {}
 
   get identity(): Identity {
     return this.#identity;
@@ -79,6 +79,6 @@ export class Authentication {
 
   /** An exchange ended without succeeding: a failed attempt if it was a proof of a credential. */
   #ended(exchange: Exchange): void {
-    if (exchange.kind === 'login' || exchange.kind === 'recovery' || exchange.kind === 'password.verify') this.onFailedProof(exchange.username);
+    if (exchange.kind === 'login' || exchange.kind === 'recovery' || exchange.kind === 'password.verify') this.owner.failedProof(exchange.username);
   }
 }

@@ -3,14 +3,11 @@
  * frames, each request answered by dispatch.ts. Bad input gets an error reply; a broken channel
  * gets a close code.
  */
-import { CryptoError, NoiseNXResponder, type HandshakeResult } from '@parley/crypto';
+import { CryptoError, type HandshakeResult, type StaticKeyPair } from '@parley/crypto';
 import {
-  clientHelloSchema,
   CloseCode,
   CodecError,
-  decodeCbor,
   decodeRequest,
-  encodeCbor,
   encodeErrorReply,
   encodeEvent,
   ErrorCode,
@@ -28,7 +25,7 @@ import type { Logger } from '../logger.js';
 import type { StrikeReason } from '../services/abuse.js';
 import { TokenBucket } from '../services/rate-limit.js';
 import { Authentication } from './authentication.js';
-import { serverHello } from './server-hello.js';
+import { answerHello } from './server-hello.js';
 import { answer, type DispatchContext, type DispatchOptions } from './dispatch.js';
 import { sharedFragments } from './shared-fragments.js';
 
@@ -40,8 +37,9 @@ export interface FrameSocket {
   abort(code: number, reason: string): void;
 }
 
+/** Shared by all of a server's connections: the callbacks take the connection they are about. */
 export interface ConnectionOptions extends DispatchOptions {
-  staticKey: { publicKey: Uint8Array; privateKey: Uint8Array };
+  staticKey: StaticKeyPair;
   log: Logger;
   handshakeTimeoutMs: number;
   authTimeoutMs: number;
@@ -49,7 +47,7 @@ export interface ConnectionOptions extends DispatchOptions {
   onAuthenticated(connection: Connection, session: DeviceRef): void;
   onClosed(connection: Connection): void;
   /** Counts a strike against the client's address (DESIGN §10): missed deadlines, malformed frames, failed logins. */
-  onStrike?(reason: StrikeReason): void;
+  onStrike?(address: string, reason: StrikeReason): void;
   /** A proof of `username`'s credential failed, or was replaced or abandoned (counted per account, DESIGN §10). */
   onFailedProof?(username: string): void;
   /** Requests per second this connection may make (bursts of two seconds' worth); unlimited if absent. */
@@ -63,7 +61,7 @@ const closeReasons = new Map<number, string>(Object.entries(CloseCode).map(([nam
 const MAX_QUEUED_FRAMES = 64;
 
 export class Connection implements DispatchContext {
-  readonly auth: Authentication;
+  readonly auth: Authentication = new Authentication(this);
   handshakeHash: Uint8Array = new Uint8Array(0);
   private channel: HandshakeResult | undefined;
   private readonly reassembler = new Reassembler();
@@ -77,17 +75,13 @@ export class Connection implements DispatchContext {
   readonly requests: TokenBucket | undefined;
   private childLog: Logger | undefined;
 
-  /** `makeLog` makes this connection's logger when it first logs: most never do, and idle ones are many. */
+  /** `id` names the connection in its logs; `address` is the client's, for strikes against it. */
   constructor(
     private readonly socket: FrameSocket,
     private readonly options: ConnectionOptions,
-    private readonly makeLog: () => Logger,
+    readonly id: number,
+    readonly address: string,
   ) {
-    // Every failed proof is a strike for the address and a failure for the account.
-    this.auth = new Authentication((username) => {
-      this.strike('auth_failed');
-      options.onFailedProof?.(username);
-    });
     this.deadline = setTimeout(() => {
       this.strike('handshake_timeout');
       this.close(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout', { abort: true });
@@ -95,12 +89,19 @@ export class Connection implements DispatchContext {
     this.requests = options.requestsPerSecond === undefined ? undefined : new TokenBucket(options.requestsPerSecond, options.requestsPerSecond * 2);
   }
 
+  /** Made when the connection first logs: most never do, and idle ones are many. */
   get log(): Logger {
-    return (this.childLog ??= this.makeLog());
+    return (this.childLog ??= this.options.log.child({ conn: this.id }));
   }
 
   strike(reason: StrikeReason): void {
-    this.options.onStrike?.(reason);
+    this.options.onStrike?.(this.address, reason);
+  }
+
+  /** Every failed proof is a strike for the address and a failure for the account. */
+  failedProof(username: string): void {
+    this.strike('auth_failed');
+    this.options.onFailedProof?.(username);
   }
 
   get session(): DeviceRef | undefined {
@@ -167,13 +168,9 @@ export class Connection implements DispatchContext {
   }
 
   private handleHandshake(frame: Uint8Array): void {
-    const responder = new NoiseNXResponder({ staticKey: this.options.staticKey });
-    let version: number;
-    let answer: { message: Uint8Array; result: HandshakeResult };
+    let hello: ReturnType<typeof answerHello>;
     try {
-      version = clientHelloSchema.parse(decodeCbor(responder.readMessage1(frame))).v;
-      // The client's ephemeral key is first used here: an invalid one fails here, as the client's fault.
-      answer = responder.writeMessage2(encodeCbor(serverHello(version)));
+      hello = answerHello(this.options.staticKey, frame);
     } catch (error) {
       if (!(error instanceof CryptoError || error instanceof CodecError || error instanceof ValidationError)) throw error;
       this.log.warn({ event: 'handshake.rejected', reason: error.message }, 'handshake rejected');
@@ -181,7 +178,7 @@ export class Connection implements DispatchContext {
       this.close(CloseCode.BAD_HANDSHAKE, 'malformed handshake');
       return;
     }
-    const { message, result } = answer;
+    const { version, message, result } = hello;
     this.socket.send(message);
     if (!SUPPORTED_VERSIONS.includes(version)) {
       this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');

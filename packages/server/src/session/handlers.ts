@@ -7,6 +7,7 @@ import type { PasswordService } from '../services/passwords.js';
 import type { DeliveryService } from '../services/delivery.js';
 import type { DirectService } from '../services/direct.js';
 import type { DirectoryService } from '../services/directory.js';
+import type { TransparencyLog } from '../services/transparency.js';
 import type { GroupService } from '../services/groups.js';
 import type { KeyPackageService } from '../services/key-packages.js';
 import type { PowService } from '../services/pow.js';
@@ -19,6 +20,7 @@ export interface Services {
   accounts: AccountService;
   passwords: PasswordService;
   directory: DirectoryService;
+  transparency: TransparencyLog;
   keyPackages: KeyPackageService;
   groups: GroupService;
   delivery: DeliveryService;
@@ -200,6 +202,7 @@ export const handlers: HandlerTable = {
   },
 
   'directory.lookup': { needs: 'device', handle: (_session, body, { directory }) => directory.lookup(body.username) },
+  'transparency.consistency': { needs: 'device', handle: async (_session, body, { transparency }) => ({ proof: await transparency.consistency(body.from, body.to) }) },
   'keys.upload': { needs: 'device', handle: (session, body, { keyPackages }) => keyPackages.upload(session, body) },
   'keys.claim': { needs: 'device', handle: (session, body, { keyPackages }) => keyPackages.claim(session, body) },
   'keys.count': { needs: 'device', handle: (session, _body, { keyPackages }) => keyPackages.count(session) },

@@ -39,7 +39,11 @@ export interface ClaimedKeyPackage {
 }
 
 export interface AccountStorage {
-  /** Creates the account and its first device together; throws StorageConflictError if the username exists. */
+  /**
+   * Creates the account and its first device together, with their key-log leaves (DESIGN §11);
+   * throws StorageConflictError if the username exists. addDevice and revokeDevices also append
+   * the leaves of their change in the same transaction.
+   */
   createAccount(account: AccountRecord, firstDevice: NewDevice): Promise<void>;
   getAccount(username: string): Promise<AccountRecord | undefined>;
   /**

@@ -1,6 +1,7 @@
 /** The storage conformance suite: every Storage adapter must pass it unchanged (STYLE §2). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runConsentConformance } from './consent-conformance.testkit.js';
+import { runKeyLogConformance } from './key-log-conformance.testkit.js';
 import { runMessagingConformance } from './messaging-conformance.testkit.js';
 import { runTimelockConformance } from './timelock-conformance.testkit.js';
 import { StorageConflictError, type AccountRecord, type NewDevice, type Storage } from './types.js';
@@ -111,5 +112,6 @@ export function runStorageConformance(name: string, create: () => Promise<Storag
     runMessagingConformance(() => storage);
     runTimelockConformance(() => storage);
     runConsentConformance(() => storage);
+    runKeyLogConformance(() => storage);
   });
 }

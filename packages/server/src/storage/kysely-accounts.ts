@@ -1,8 +1,12 @@
-/** @module Account queries (DESIGN §5): accounts with their OPAQUE records and key backups, and their devices. */
+/**
+ * @module Account queries (DESIGN §5): accounts with their OPAQUE records and key backups, and their
+ * devices. Every key change appends its key-log leaves in the same transaction (DESIGN §11).
+ */
 import type { DeviceRef } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import type { AccountRecord, DeviceRecord, NewDevice } from './account-types.js';
-import { bytes, int, optionalInt } from './rows.js';
+import { appendKeyLeaves } from './kysely-key-log.js';
+import { bytes, int, toDevice } from './rows.js';
 import type { AccountsTable, Database, DevicesTable } from './schema.js';
 import { StorageConflictError } from './types.js';
 
@@ -17,19 +21,6 @@ function toAccount(row: Selectable<AccountsTable>): AccountRecord {
     backup: bytes(row.backup),
     recoveryBackup: bytes(row.recovery_backup),
     createdAt: int(row.created_at),
-  };
-}
-
-function toDevice(row: Selectable<DevicesTable>): DeviceRecord {
-  return {
-    username: row.username,
-    deviceId: row.device_id,
-    name: row.name,
-    publicKey: bytes(row.public_key),
-    certificate: bytes(row.certificate),
-    createdAt: int(row.created_at),
-    lastSeenAt: optionalInt(row.last_seen_at),
-    revokedAt: optionalInt(row.revoked_at),
   };
 }
 
@@ -63,6 +54,7 @@ export async function createAccount(db: Db, account: AccountRecord, firstDevice:
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`username ${account.username} exists`);
     await tx.insertInto('devices').values(deviceRow(firstDevice)).execute();
+    await appendKeyLeaves(tx, account.username, [{ event: 'registered', key: account.identityKey }, { event: 'device.added', deviceId: firstDevice.deviceId, key: firstDevice.publicKey }], account.createdAt);
   });
 }
 
@@ -83,12 +75,15 @@ export async function updateCredentials(db: Db, username: string, credentials: {
 }
 
 export async function addDevice(db: Db, device: NewDevice): Promise<void> {
-  const inserted = await db
-    .insertInto('devices')
-    .values(deviceRow(device))
-    .onConflict((conflict) => conflict.columns(['username', 'device_id']).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`device ${device.deviceId} exists`);
+  await db.transaction().execute(async (tx) => {
+    const inserted = await tx
+      .insertInto('devices')
+      .values(deviceRow(device))
+      .onConflict((conflict) => conflict.columns(['username', 'device_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new StorageConflictError(`device ${device.deviceId} exists`);
+    await appendKeyLeaves(tx, device.username, [{ event: 'device.added', deviceId: device.deviceId, key: device.publicKey }], device.createdAt);
+  });
 }
 
 export async function getDevice(db: Db, username: string, deviceId: string): Promise<DeviceRecord | undefined> {
@@ -126,8 +121,12 @@ export async function revokeDevices(db: Db, username: string, deviceIds: readonl
     .where('username', '=', username)
     .where('revoked_at', 'is', null);
   if (deviceIds !== 'all') query = query.where('device_id', 'in', deviceIds);
-  const rows = await query.returning('device_id').execute();
-  return rows.map((row) => row.device_id);
+  return db.transaction().execute(async (tx) => {
+    const rows = await tx.executeQuery(query.returning(['device_id', 'public_key']).compile());
+    const revoked = rows.rows.map((row) => ({ event: 'device.revoked' as const, deviceId: row.device_id, key: bytes(row.public_key) }));
+    await appendKeyLeaves(tx, username, revoked, at);
+    return revoked.map((change) => change.deviceId);
+  });
 }
 
 export async function touchDevice(db: Db, username: string, deviceId: string, at: number): Promise<void> {

@@ -3,9 +3,9 @@ import type { DeviceRef } from '@parley/protocol';
 import { Migrator } from 'kysely';
 import * as accounts from './kysely-accounts.js';
 import * as commits from './kysely-commits.js';
-import { KyselyConsent } from './kysely-consent.js';
 import * as delivery from './kysely-delivery.js';
 import * as groups from './kysely-groups.js';
+import { KyselyKeyLog } from './kysely-key-log.js';
 import * as keys from './kysely-key-packages.js';
 import * as sentMessages from './kysely-sent-messages.js';
 import * as timelock from './kysely-timelock.js';
@@ -34,7 +34,7 @@ import type {
 } from './types.js';
 import type { NewTimelock, TimelockModulusRecord, TimelockRecord } from './timelock-types.js';
 
-export class KyselyStorage extends KyselyConsent implements Storage {
+export class KyselyStorage extends KyselyKeyLog implements Storage {
   /**
    * Applies pending migrations; throws with the failing migration's name. On PostgreSQL, pass
    * the schema the tables live in: without it Kysely's Migrator takes a migration log found in

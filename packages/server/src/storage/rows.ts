@@ -1,7 +1,7 @@
 /** @module Conversions from driver values to domain values, shared by every Kysely query module. */
 import type { Selectable } from 'kysely';
-import type { GroupLogTable, MailboxTable } from './schema.js';
-import type { LogKind, LogRecord, MailboxKind, MailboxRecord } from './types.js';
+import type { DevicesTable, GroupLogTable, MailboxTable } from './schema.js';
+import type { DeviceRecord, LogKind, LogRecord, MailboxKind, MailboxRecord } from './types.js';
 
 /** Drivers return binary columns as Buffer; domain code gets plain Uint8Array views. */
 export const bytes = (value: Uint8Array): Uint8Array => new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -37,3 +37,16 @@ export function toMailboxRecord(row: Selectable<MailboxTable>): MailboxRecord {
 
 /** A map key for a binary id. */
 export const hexKey = (value: Uint8Array): string => Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+
+export function toDevice(row: Selectable<DevicesTable>): DeviceRecord {
+  return {
+    username: row.username,
+    deviceId: row.device_id,
+    name: row.name,
+    publicKey: bytes(row.public_key),
+    certificate: bytes(row.certificate),
+    createdAt: int(row.created_at),
+    lastSeenAt: optionalInt(row.last_seen_at),
+    revokedAt: optionalInt(row.revoked_at),
+  };
+}

@@ -154,6 +154,17 @@ export interface SentMessagesTable {
   created_at: number;
 }
 
+/** One leaf of the key-transparency log (DESIGN §11). */
+export interface KeyLogTable {
+  idx: number;
+  username: string;
+  /** The encoded leaf (protocol `encodeKeyLogLeaf`). */
+  leaf: Uint8Array;
+  /** RFC 9162 §2.1.1 leaf hash. */
+  leaf_hash: Uint8Array;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   devices: DevicesTable;
@@ -171,4 +182,5 @@ export interface Database {
   timelocks: TimelocksTable;
   contacts: ContactsTable;
   blocks: BlocksTable;
+  key_log: KeyLogTable;
 }

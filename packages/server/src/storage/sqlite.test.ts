@@ -121,6 +121,27 @@ describe('SQLite file', () => {
     await storage.close();
   });
 
+  it('migrates a 0009 database to the key log, empty: accounts from before are logged on first lookup (0010_key_log)', async () => {
+    const file = join(dir, 'key-log.db');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0009_acked_index');
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const old = new Database(file);
+    // Keys as the protocol allows them (32 bytes), since leaves record them.
+    old.prepare("insert into accounts values ('alice', ?, x'02', x'03', x'04', x'05', 1)").run(Buffer.alloc(32, 1));
+    old.prepare("insert into devices values ('alice', 'device-a1', 'phone', ?, x'07', 1, null, null)").run(Buffer.alloc(32, 6));
+    old.close();
+
+    const storage = await openSqliteStorage(file);
+    expect(await storage.keyLogSize()).toBe(0);
+    await storage.logExistingKeys('alice', 2);
+    await storage.addDevice(device('alice', 'device-a2'));
+    expect(await storage.keyLogSize()).toBe(2);
+    expect((await storage.latestKeyLeaf('alice'))?.index).toBe(1);
+    await storage.close();
+  });
+
   it('migrates a 0006 database to consent, where users who shared groups are not yet contacts (0007_consent)', async () => {
     const file = join(dir, 'consent.db');
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });

@@ -3,13 +3,14 @@ import type { AccountStorage, KeyPackageStorage } from './account-types.js';
 import type { ConsentStorage } from './consent-types.js';
 import type { DeliveryStorage } from './delivery-types.js';
 import type { GroupStorage } from './group-types.js';
+import type { KeyLogStorage } from './key-log-types.js';
 import type { TimelockStorage } from './timelock-types.js';
 
 export type * from './account-types.js';
 export type * from './delivery-types.js';
 export type * from './group-types.js';
 
-export interface Storage extends AccountStorage, KeyPackageStorage, GroupStorage, DeliveryStorage, TimelockStorage, ConsentStorage {
+export interface Storage extends AccountStorage, KeyPackageStorage, GroupStorage, DeliveryStorage, TimelockStorage, ConsentStorage, KeyLogStorage {
   /**
    * Records `fingerprint` as the server key this database serves with, unless one is recorded
    * already (whichever node started first wins); returns the one recorded.

@@ -9,7 +9,10 @@
  * - HTTP headers, whole requests and idle keep-alive connections have explicit timeouts; a
  *   request that runs out of time or does not parse counts a strike (slowloris);
  * - before the upgrade, the shared ban list is consulted (`Gate.admitUpgrade`): 403 if banned;
- * - after it, the WebSocket is pinged and cut when it stops answering (`keepAlive`).
+ * - after it, the WebSocket is pinged and cut when it stops answering (`startPinging`).
+ *
+ * Idle WebSockets are many: listeners that outlive the upgrade are shared functions or closures
+ * over the socket and address alone, never over the upgrade's request (its headers and buffers).
  */
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -21,7 +24,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { Refusal, StrikeReason } from '../services/abuse.js';
 import { addressKey, clientAddress } from './address.js';
 import { CloseCode, NOISE_FRAME_LIMIT } from './limits.js';
-import { keepAlive, type LivenessOptions } from './websocket.js';
+import { startPinging, type LivenessOptions } from './websocket.js';
 
 export const WEBSOCKET_PATH = '/v1/ws';
 
@@ -35,7 +38,7 @@ export interface Gate {
 
 export interface TransportHandlers {
   /** `stream`: the TCP (or TLS) stream beneath the WebSocket, whose writes a sender may cork. */
-  onSocket(socket: WebSocket, request: IncomingMessage, clientIp: string, stream: Duplex): void;
+  onSocket(socket: WebSocket, clientIp: string, stream: Duplex): void;
   onHttp(request: IncomingMessage, response: ServerResponse): void;
   gate?: Gate;
   metrics?: ServerMetrics;
@@ -73,6 +76,11 @@ function refusalResponse(refusal: Refusal): string {
   );
 }
 
+/** A socket's 'error' before the upgrade: ws has no listener of its own on it yet. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 export function createTransport(handlers: TransportHandlers, options: TransportOptions = defaultTransportOptions): { http: Server; wss: WebSocketServer } {
   const { gate, metrics } = handlers;
   const trusted = new Set(options.trustedProxies ?? []);
@@ -105,12 +113,16 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
       socket.destroy();
     }, options.upgradeTimeoutMs);
     deadlines.set(socket, timer);
-    socket.once('close', () => clearDeadline(socket));
+    socket.on('close', clearDeadlineOnClose);
   };
   const clearDeadline = (socket: Duplex) => {
     clearTimeout(deadlines.get(socket));
     deadlines.delete(socket);
+    socket.off('close', clearDeadlineOnClose);
   };
+  function clearDeadlineOnClose(this: Duplex): void {
+    clearDeadline(this);
+  }
 
   // Prepended, so a refused socket is cut before Node's HTTP (or TLS) machinery touches it.
   http.prependListener('connection', (socket: Socket) => {
@@ -121,7 +133,8 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
         socket.destroy();
         return;
       }
-      socket.once('close', () => gate.release(peer));
+      // 'close' comes once: `on` spares the wrapper `once` would keep for the socket's life.
+      socket.on('close', () => gate.release(peer));
     }
     if (!options.tls) startDeadline(socket);
   });
@@ -149,8 +162,10 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: NOISE_FRAME_LIMIT, perMessageDeflate: false });
+  const pinger = startPinging(wss.clients, options, () => metrics?.closed.inc({ reason: 'pong_timeout' }));
+  http.once('close', () => pinger.stop());
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== WEBSOCKET_PATH) {
       clearDeadline(socket);
@@ -170,23 +185,27 @@ export function createTransport(handlers: TransportHandlers, options: TransportO
         }
         wss.handleUpgrade(request, socket, head, (ws) => {
           clearDeadline(socket);
-          ws.binaryType = 'nodebuffer';
-          ws.on('message', (_data, isBinary) => {
-            if (isBinary) return;
-            metrics?.closed.inc({ reason: 'text_frame' });
-            strike(ip, 'bad_websocket');
-            ws.close(CloseCode.TEXT_FRAME, 'binary frames only');
-          });
-          // ws closes the connection itself on framing errors (1002) and oversized messages (1009).
-          ws.on('error', (error: NodeJS.ErrnoException) => {
-            if (!error.code?.startsWith('WS_ERR_')) return;
-            metrics?.closed.inc({ reason: error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame_too_large' : 'bad_websocket' });
-            strike(ip, 'bad_websocket');
-          });
-          keepAlive(ws, options, () => metrics?.closed.inc({ reason: 'pong_timeout' }));
-          handlers.onSocket(ws, request, ip, socket);
+          adopt(ws, ip, socket);
         });
       });
   });
+  // Out of the upgrade handler, so its listeners hold the socket and the address, not the request.
+  const adopt = (ws: WebSocket, ip: string, stream: Duplex) => {
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (_data, isBinary) => {
+      if (isBinary) return;
+      metrics?.closed.inc({ reason: 'text_frame' });
+      strike(ip, 'bad_websocket');
+      ws.close(CloseCode.TEXT_FRAME, 'binary frames only');
+    });
+    // ws closes the connection itself on framing errors (1002) and oversized messages (1009).
+    ws.on('error', (error: NodeJS.ErrnoException) => {
+      if (!error.code?.startsWith('WS_ERR_')) return;
+      metrics?.closed.inc({ reason: error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame_too_large' : 'bad_websocket' });
+      strike(ip, 'bad_websocket');
+    });
+    pinger.watch(ws);
+    handlers.onSocket(ws, ip, stream);
+  };
   return { http, wss };
 }

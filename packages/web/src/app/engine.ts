@@ -1,8 +1,8 @@
 /**
  * @module The web client's engine: one ParleyClient at a time over the browser adapters
  * (IndexedDB profile and store, platform WebSocket), reconnecting with backoff when the
- * connection drops, and a snapshot of what to show that React reads with useSyncExternalStore.
- * The parts it holds do the rest; controller.ts turns them into the screens' actions.
+ * connection drops. The parts it holds do the rest, each reading and changing the snapshot
+ * (snapshot.ts); controller.ts turns them into the screens' actions.
  */
 import { ErrorCode, ParleyClient, type DeviceRef, type Messenger } from '@parley/client';
 import { IndexedDbClientStore } from '../storage/client-store.js';
@@ -21,8 +21,9 @@ import { Notifier } from './notifications.js';
 import { Presence } from './presence.js';
 import { Backoff, onPageReturn } from './reconnect.js';
 import { Safety } from './safety.js';
+import { Snapshot } from './snapshot.js';
 import { Timelocks } from './timelocks.js';
-import { initialState, type AppState } from './state.js';
+import { initialState } from './state.js';
 
 export interface ControllerOptions {
   /** Base URL of the Parley server; the web client talks to the server that served it. */
@@ -33,11 +34,7 @@ export interface ControllerOptions {
 
 const REQUEST_TIMEOUT_MS = 20_000;
 
-type Patch = Partial<AppState> | ((state: AppState) => Partial<AppState>);
-
-export class Engine {
-  private state: AppState = initialState;
-  private readonly listeners = new Set<() => void>();
+export class Engine extends Snapshot {
   private readonly profiles: IndexedDbProfileStore;
   private store: IndexedDbClientStore;
   private readonly outbox: IndexedDbOutbox;
@@ -48,8 +45,6 @@ export class Engine {
   /** Set while this device logs itself out, so the server's closing of the socket is expected. */
   private leaving = false;
   private readonly backoff = new Backoff(() => void this.connect());
-  /** What every part reads and changes: the snapshot. */
-  private readonly view = { state: () => this.state, set: (patch: Patch) => this.set(patch) };
   protected readonly chats: Conversations = new Conversations({
     ...this.view,
     store: () => this.store,
@@ -83,23 +78,10 @@ export class Engine {
   });
 
   constructor(protected readonly options: ControllerOptions) {
+    super();
     this.profiles = new IndexedDbProfileStore(options.profileDatabase);
     this.store = new IndexedDbClientStore(options.messagesDatabase);
     this.outbox = new IndexedDbOutbox(options.messagesDatabase);
-  }
-
-  // --- the snapshot React reads --------------------------------------------------------------
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  readonly getSnapshot = (): AppState => this.state;
-
-  protected set(patch: Patch): void {
-    this.state = { ...this.state, ...(typeof patch === 'function' ? patch(this.state) : patch) };
-    for (const listener of this.listeners) listener();
   }
 
   // --- starting, connecting, reconnecting ------------------------------------------------------

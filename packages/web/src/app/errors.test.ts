@@ -12,6 +12,8 @@ describe('describeError', () => {
     expect(describeError(new ParleyError(ErrorCode.CONNECTION_FAILED, 'cannot connect to ws://x'))).toMatch(/^Cannot reach the server/);
     expect(describeError(new ParleyError(ErrorCode.SERVER_KEY_CHANGED, 'x'))).toMatch(/intercepting/);
     expect(describeError(new ParleyError(ErrorCode.IDENTITY_KEY_CHANGED, 'the identity key of bob changed: … (parley verify bob) …'))).toMatch(/^Their identity key changed, so nothing was sent\. Compare safety numbers/);
+    expect(describeError(new ParleyError(ErrorCode.TRANSPARENCY_PROOF_INVALID, 'x'))).toMatch(/^The server could not prove these keys are in its public key log, so nothing was sent/);
+    expect(describeError(new ParleyError(ErrorCode.TRANSPARENCY_FORKED, 'x'))).toMatch(/contradicts the one it showed before, so nothing was sent/);
     expect(keyChangedMessage('bob')).toMatch(/^bob’s identity key changed, so nothing was sent\. Compare safety numbers with bob/);
   });
 

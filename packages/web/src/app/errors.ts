@@ -52,6 +52,10 @@ export function describeError(error: unknown): string {
       case ErrorCode.IDENTITY_KEY_CHANGED:
         // The SDK's message names the CLI command; the web client has the Verify screen instead.
         return 'Their identity key changed, so nothing was sent. Compare safety numbers with them (Verify safety number), and trust the new key only if they match.';
+      case ErrorCode.TRANSPARENCY_PROOF_INVALID:
+        return 'The server could not prove these keys are in its public key log, so nothing was sent. The server may be trying to impersonate them.';
+      case ErrorCode.TRANSPARENCY_FORKED:
+        return 'The server showed a key log that contradicts the one it showed before, so nothing was sent. It may be showing you a different log than it shows others.';
       case ErrorCode.NOT_LOGGED_IN:
         return 'This browser is not logged in.';
       default:

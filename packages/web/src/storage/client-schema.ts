@@ -2,10 +2,10 @@
  * @module How the browser's client store lays out IndexedDB: object stores, indexes, the rows it
  * keeps (not domain shapes, STYLE §8) and the versioned upgrade from each older layout.
  */
-import type { ConversationRecord, StoredMessage, UnlockedBy } from '@parley/client';
+import type { ConversationRecord, SignedTreeHead, StoredMessage, UnlockedBy } from '@parley/client';
 
-/** 4 is consent's (message requests); 5 adds the outbox. */
-export const VERSION = 5;
+/** 4 is consent's (message requests); 5 adds the outbox; 6 the key log's tree head. */
+export const VERSION = 6;
 
 export const CONVERSATIONS = 'conversations';
 export const MESSAGES = 'messages';
@@ -16,6 +16,8 @@ export const PENDING_RELEASES = 'pendingReleases';
 export const CHECKPOINTS = 'solveCheckpoints';
 /** Messages written in this browser and not yet accepted by the server (the web client's outbox). */
 export const OUTBOX = 'outbox';
+/** The newest key-log tree head this browser verified (DESIGN §11), one row keyed `latest`. */
+export const TREE_HEAD = 'treeHead';
 /** Index on [groupId, read] so unread counts need no scan. */
 export const BY_READ = 'byGroupRead';
 /** Index on a time-locked message's lock id (only rows that have one are in it). */
@@ -60,6 +62,11 @@ export interface KeyPackageRow {
   ref: string;
   privateState: Uint8Array;
   lastResort: 0 | 1;
+}
+
+/** The one tree-head row (DESIGN §11). */
+export interface TreeHeadRow extends SignedTreeHead {
+  id: 'latest';
 }
 
 export interface CacheRow {
@@ -158,4 +165,6 @@ export function upgrade(db: IDBDatabase, oldVersion: number, transaction: IDBTra
   // one without it is accepted, as every conversation from before requests existed was.
   // Version 5: the outbox, so a message written while offline survives a reload and is sent once.
   if (oldVersion < 5) db.createObjectStore(OUTBOX, { keyPath: 'id' });
+  // Version 6: the key log's newest verified tree head.
+  if (oldVersion < 6) db.createObjectStore(TREE_HEAD, { keyPath: 'id' });
 }

@@ -4,7 +4,8 @@
  * the SDK's cache in IndexedDB. `apply` is one IndexedDB transaction over the stores it
  * touches, so a group state never runs ahead of the message and cursor it produced (STYLE §9).
  */
-import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SolveCheckpoint, StoredMessage, UnlockedBy } from '@parley/client';
+
+import type { ClientStore, ConversationRecord, ConversationUpdate, KeyPackageSecret, PendingRelease, SignedTreeHead, SolveCheckpoint, StoredMessage, UnlockedBy } from '@parley/client';
 import {
   BY_LOCK,
   BY_READ,
@@ -19,6 +20,7 @@ import {
   own,
   PENDING_RELEASES,
   toConversation,
+  TREE_HEAD,
   toConversationRow,
   toMessage,
   toMessageRow,
@@ -29,6 +31,7 @@ import {
   type IdentityRow,
   type KeyPackageRow,
   type MessageRow,
+  type TreeHeadRow,
 } from './client-schema.js';
 import { deleteDatabase, inTransaction, openDatabase, requestResult } from './idb.js';
 
@@ -255,6 +258,18 @@ export class IndexedDbClientStore implements ClientStore {
       if (value) await requestResult(store.put({ key, value: own(value) } satisfies CacheRow));
       else await requestResult(store.delete(key));
     });
+  }
+
+  async getTreeHead(): Promise<SignedTreeHead | undefined> {
+    const db = await this.db();
+    const row = await inTransaction(db, [TREE_HEAD], 'readonly', (tx) => requestResult<TreeHeadRow | undefined>(tx.objectStore(TREE_HEAD).get('latest')));
+    return row && { size: row.size, rootHash: row.rootHash, timestamp: row.timestamp, signature: row.signature };
+  }
+
+  async putTreeHead(head: SignedTreeHead): Promise<void> {
+    const db = await this.db();
+    const row: TreeHeadRow = { id: 'latest', size: head.size, rootHash: own(head.rootHash), timestamp: head.timestamp, signature: own(head.signature) };
+    await inTransaction(db, [TREE_HEAD], 'readwrite', (tx) => requestResult(tx.objectStore(TREE_HEAD).put(row)));
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import * as m0006 from './0006_group_leaves.js';
 import * as m0007 from './0007_consent.js';
 import * as m0008 from './0008_sent_messages.js';
 import * as m0009 from './0009_acked_index.js';
+import * as m0010 from './0010_key_log.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   '0007_consent': m0007,
   '0008_sent_messages': m0008,
   '0009_acked_index': m0009,
+  '0010_key_log': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {
