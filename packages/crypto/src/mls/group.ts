@@ -53,7 +53,7 @@ export async function createGroup(
     const cs = await suiteImpl(suite);
     const { publicPackage, privatePackage } = await buildKeyPackage(op, member, cs, UNBOUNDED_LIFETIME, false);
     const state = await createMlsGroup(groupId.slice(), publicPackage, privatePackage, [], cs, op.config);
-    return { state: saveState(state), groupInfo: await groupInfoOf(state, cs) };
+    return { state: saveState(op, state), groupInfo: await groupInfoOf(state, cs) };
   });
 }
 
@@ -81,7 +81,7 @@ async function commitProposals(
         ? undefined
         : encodeMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome }),
     groupInfo: await groupInfoOf(result.newState, cs),
-    pendingState: saveState(result.newState),
+    pendingState: saveState(op, result.newState),
   };
 }
 

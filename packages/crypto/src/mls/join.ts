@@ -46,7 +46,7 @@ export async function joinFromWelcome(
       op.config,
     );
     return {
-      state: saveState(state),
+      state: saveState(op, state),
       keyPackageRef: loaded.info.keyPackageRef.slice(),
       lastResort: loaded.info.lastResort,
     };
@@ -87,7 +87,7 @@ export async function joinExternal(
       // §12.4.3.2: an external commit is always a PublicMessage; the joiner has no epoch keys yet.
       commit: encodeMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage }),
       groupInfo: await groupInfoOf(newState, cs),
-      pendingState: saveState(newState),
+      pendingState: saveState(op, newState),
     };
   });
 }

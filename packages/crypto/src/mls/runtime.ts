@@ -83,6 +83,9 @@ export class MlsOperation {
   readonly config: ClientConfig;
   #credentialRejected = false;
   readonly #toWipe: Uint8Array[] = [];
+  /** The memory `#toWipe` zeroes, to tell whether a buffer will be zeroed. */
+  readonly #wipedMemory = new Set<ArrayBufferLike>();
+  readonly #atEnd: (() => void)[] = [];
 
   constructor(
     readonly name: string,
@@ -119,18 +122,33 @@ export class MlsOperation {
    */
   own(bytes: Uint8Array): Uint8Array {
     const copy = new Uint8Array(bytes);
-    this.#toWipe.push(copy);
+    this.consumed([copy]);
     return copy;
   }
 
   /** Secrets ts-mls says are used up (its `consumed` lists): zeroed when the operation ends. */
   consumed(secrets: readonly Uint8Array[]): void {
-    this.#toWipe.push(...secrets);
+    for (const secret of secrets) {
+      this.#toWipe.push(secret);
+      this.#wipedMemory.add(secret.buffer);
+    }
+  }
+
+  /** Whether the operation zeroes memory of `bytes` when it ends (or any other bytes in the same ArrayBuffer). */
+  wipes(bytes: Uint8Array): boolean {
+    return this.#wipedMemory.has(bytes.buffer);
+  }
+
+  /** Runs `dispose` when the operation ends, after its buffers are zeroed. */
+  atEnd(dispose: () => void): void {
+    this.#atEnd.push(dispose);
   }
 
   wipe(): void {
     for (const buffer of this.#toWipe) buffer.fill(0);
     this.#toWipe.length = 0;
+    this.#wipedMemory.clear();
+    for (const dispose of this.#atEnd.splice(0)) dispose();
   }
 }
 

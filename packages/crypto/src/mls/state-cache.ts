@@ -5,23 +5,30 @@
  * hand back the bytes they were just given. An entry is found by the SHA-256 of those bytes, so
  * any other bytes (another copy, damage, an older state) are decoded as before.
  *
- * Entries are deep copies with byte fields of their own, so no entry shares memory with an
- * operation's buffers (which are zeroed when it ends), and they can be zeroed when the entry goes:
- * an operation that changes the state takes its entry (and zeroes it when done, as it zeroes a
- * decoded copy); at most MAX_ENTRIES are kept, the least recently used dropped and zeroed.
+ * An entry shares no memory with an operation's buffers (zeroed when it ends), so it can be zeroed
+ * when it goes: an operation that changes the state takes its entry and zeroes it when done, as it
+ * zeroes a decoded copy; at most MAX_ENTRIES are kept, the least recently used dropped and zeroed.
+ * Copying a whole state on every save was a sixth of a 1:1 message with its garbage, yet most of
+ * a new state is parts of the taken one handed on unchanged (ts-mls never mutates a state): those
+ * parts move to the new entry as they are, and only new parts are deep-copied.
  */
 import type { ClientState } from 'ts-mls';
 import { cryptoProvider } from '../provider/installed.js';
 import { mlsError } from './fail.js';
-import { rememberPart, type WrittenParts } from './state-encoding.js';
+import { rememberPart, retireEncoding, type WrittenParts } from './state-encoding.js';
 
 /** A decoded state without the parts Parley never stores: the signature key and the config. */
 export type StoredState = Omit<ClientState, 'signaturePrivateKey' | 'clientConfig'>;
 
-interface Entry {
+export interface Entry {
   state: StoredState;
-  /** Every byte field of `state`: no other object holds them. */
-  buffers: Uint8Array[];
+  /** The encoding `state` was saved as, which its parts' remembered bytes are views of. */
+  encoding: Uint8Array;
+  /**
+   * Every byte field of `state`, by the part holding it: a state field's value, a retained epoch,
+   * or a secret-tree node. No other entry and no operation's buffers hold them.
+   */
+  parts: Map<object, Uint8Array[]>;
 }
 
 /** A client works in a handful of groups at a time; each entry holds one group's whole state. */
@@ -88,20 +95,67 @@ function withEncoding<T extends object>(original: object, copy: T, encoded: Enco
   return copy;
 }
 
+/** The entry an operation took, whose parts its new state may hand on (and which it zeroes when it ends). */
+export interface TakenEntry {
+  entry: Entry;
+  /** Whether the operation zeroes these bytes when it ends (then they cannot move on). */
+  wipes(bytes: Uint8Array): boolean;
+}
+
 /**
  * Keeps `state` as the decoding of `bytes`, and its parts as encoding as in `encoded` (which the
- * entry then owns, and zeroes with the rest). Call before the operation that made the state zeroes anything.
+ * entry then owns, and zeroes with the rest). Parts of `taken` the state hands on unchanged move to
+ * the new entry. Call before the operation that made the state zeroes anything.
  */
-export function rememberState(bytes: Uint8Array, state: ClientState, encoded: Encoded): void {
+export function rememberState(bytes: Uint8Array, state: ClientState, encoded: Encoded, taken: TakenEntry | undefined): void {
   const { signaturePrivateKey: _notStored, clientConfig: _notStored2, ...stored } = state;
   const key = keyOf(bytes);
   forget(key);
-  const buffers: Uint8Array[] = [encoded.bytes];
-  entries.set(key, { state: detachedCopy(stored, buffers, encoded) as StoredState, buffers });
+  const parts = new Map<object, Uint8Array[]>();
+  const keep = (value: unknown): unknown => keepPart(value, parts, encoded, taken);
+  const kept: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(stored)) {
+    kept[field] = keepField(field, value, keep);
+  }
+  entries.set(key, { state: kept as StoredState, encoding: encoded.bytes, parts });
   for (const oldest of entries.keys()) {
     if (entries.size <= MAX_ENTRIES) break;
     forget(oldest);
   }
+}
+
+/** `part` moved over from `taken` if it is one of its parts and none of its bytes is about to be zeroed, else a deep copy. */
+function keepPart(part: unknown, parts: Map<object, Uint8Array[]>, encoded: Encoded, taken: TakenEntry | undefined): unknown {
+  if (typeof part === 'object' && part !== null && taken !== undefined) {
+    const handed = taken.entry.parts.get(part);
+    if (handed !== undefined && !handed.some((bytes) => taken.wipes(bytes))) {
+      taken.entry.parts.delete(part);
+      parts.set(part, handed);
+      return withEncoding(part, part, encoded);
+    }
+  }
+  const buffers: Uint8Array[] = [];
+  const copy = detachedCopy(part, buffers, encoded);
+  if (typeof copy === 'object' && copy !== null) parts.set(copy, buffers);
+  return copy;
+}
+
+/**
+ * A state field: handed on whole, else, for the fields whose items change one at a time, rebuilt
+ * around their items as parts: the retained epochs' Map, and the secret tree, whose nodes a message
+ * ratchets one at a time (RFC 9420 §9).
+ */
+function keepField(field: string, value: unknown, keep: (part: unknown) => unknown): unknown {
+  if (field === 'historicalReceiverData') return mapValues(value, keep);
+  if (field === 'secretTree' && Array.isArray(value)) return value.map(keep);
+  return keep(value);
+}
+
+function mapValues(map: unknown, keep: (value: unknown) => unknown): Map<unknown, unknown> {
+  if (!(map instanceof Map)) throw mlsError('state cache: expected a Map of retained epochs');
+  const copy = new Map<unknown, unknown>();
+  for (const [key, value] of map) copy.set(key, keep(value));
+  return copy;
 }
 
 /**
@@ -119,6 +173,16 @@ export function recallState(bytes: Uint8Array, mode: 'take' | 'read'): Entry | u
 }
 
 function forget(key: string): void {
-  for (const buffer of entries.get(key)?.buffers ?? []) buffer.fill(0);
+  const entry = entries.get(key);
+  if (entry !== undefined) zeroEntry(entry);
   entries.delete(key);
 }
+
+/** Zeroes what is left of an entry: the parts no newer entry took over, and its encoding. */
+export function zeroEntry(entry: Entry): void {
+  for (const buffers of entry.parts.values()) for (const buffer of buffers) buffer.fill(0);
+  entry.parts.clear();
+  retireEncoding(entry.encoding);
+  entry.encoding.fill(0);
+}
+

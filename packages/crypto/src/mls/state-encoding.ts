@@ -11,22 +11,24 @@
  */
 import type { ClientState } from 'ts-mls';
 import { contramapBufferEncoders, encode, type BufferEncoder } from 'ts-mls/codec/tlsEncoder.js';
-import { bigintMapEncoder, varLenDataEncoder } from 'ts-mls/codec/variableLength.js';
+import { bigintMapEncoder, varLenDataEncoder, varLenTypeEncoder } from 'ts-mls/codec/variableLength.js';
 import type { EpochReceiverData } from 'ts-mls/epochReceiverData.js';
 import { groupActiveStateEncoder } from 'ts-mls/groupActiveState.js';
 import { groupContextEncoder } from 'ts-mls/groupContext.js';
 import { keyScheduleEncoder } from 'ts-mls/keySchedule.js';
 import { privateKeyPathEncoder } from 'ts-mls/privateKeyPath.js';
 import { ratchetTreeEncoder } from 'ts-mls/ratchetTree.js';
-import { secretTreeEncoder } from 'ts-mls/secretTree.js';
+import { secretTreeNodeEncoder } from 'ts-mls/secretTree.js';
 import { unappliedProposalsEncoder } from 'ts-mls/unappliedProposals.js';
 
 /**
- * The encoding of a part of a kept state, by the part's object. Its bytes belong to the kept
- * state's entry, and are zeroed with it: by then no operation can hand that object on, since
- * operations only ever see copies of kept states (state-cache.ts).
+ * The encoding of a part of a kept state, by the part's object: a view of the encoding the part
+ * was last written in. A kept state's part can outlive that encoding (an operation hands it on to
+ * the next kept state, state-cache.ts), so a view counts only while its encoding is live.
  */
 const partBytes = new WeakMap<object, Uint8Array>();
+/** The memory of encodings whose parts' views count: each kept state's, until it is zeroed. */
+const liveEncodings = new WeakSet<ArrayBufferLike>();
 
 /** Where each part was written in an encoding: the part's object, its offset and length. */
 export type WrittenParts = Map<object, { offset: number; length: number }>;
@@ -34,7 +36,8 @@ export type WrittenParts = Map<object, { offset: number; length: number }>;
 /** `encoder`, or the remembered bytes of a part seen before; records where the part went. */
 function reusing<T extends object>(encoder: BufferEncoder<T>, written: WrittenParts): BufferEncoder<T> {
   return (part) => {
-    const known = partBytes.get(part);
+    const remembered = partBytes.get(part);
+    const known = remembered !== undefined && liveEncodings.has(remembered.buffer) ? remembered : undefined;
     const [length, write] = known === undefined ? encoder(part) : [known.length, undefined];
     return [
       length,
@@ -50,7 +53,8 @@ function reusing<T extends object>(encoder: BufferEncoder<T>, written: WrittenPa
 /** The same fields in the same order as ts-mls's `groupStateEncoder`, each part reusable. */
 function stateEncoder(written: WrittenParts): BufferEncoder<ClientState> {
   const groupContext = reusing(groupContextEncoder, written);
-  const secretTree = reusing(secretTreeEncoder, written);
+  // ts-mls's secretTreeEncoder, with each node reusable: a message ratchets one node of the tree.
+  const secretTree = reusing(varLenTypeEncoder(reusing(secretTreeNodeEncoder, written)), written);
   const ratchetTree = reusing(ratchetTreeEncoder, written);
   const retainedEpoch = contramapBufferEncoders(
     [varLenDataEncoder, secretTree, ratchetTree, varLenDataEncoder, groupContext],
@@ -88,7 +92,14 @@ function stateEncoder(written: WrittenParts): BufferEncoder<ClientState> {
 /** Encodes `state` as `encodeGroupState` does; `written` says where each reusable part went. */
 export function encodeState(state: ClientState): { bytes: Uint8Array; written: WrittenParts } {
   const written: WrittenParts = new Map();
-  return { bytes: encode(stateEncoder(written))(state), written };
+  const bytes = encode(stateEncoder(written))(state);
+  liveEncodings.add(bytes.buffer);
+  return { bytes, written };
+}
+
+/** `encoded` (from `encodeState`) is about to be zeroed: its views no longer count. */
+export function retireEncoding(encoded: Uint8Array): void {
+  liveEncodings.delete(encoded.buffer);
 }
 
 /**

@@ -81,7 +81,7 @@ describe('MLS state bytes', () => {
       [received.state, bob],
     ] as const) {
       const op = new MlsOperation('test', undefined);
-      expect(saveState(loadState(op, state))).toEqual(state);
+      expect(saveState(op, loadState(op, state))).toEqual(state);
       op.wipe();
       expect(contains(state, owner.signaturePrivateKey)).toBe(false);
       expect(contains(state, owner.signaturePublicKey)).toBe(true);

@@ -9,7 +9,7 @@ import { equalBytes } from '@parley/protocol';
 import { cryptoProvider } from '../provider/installed.js';
 import { badInput, mlsError, requireBytes } from './fail.js';
 import { isSupportedSuite, type MlsOperation } from './runtime.js';
-import { recallState, rememberState, type StoredState } from './state-cache.js';
+import { recallState, rememberState, zeroEntry, type Entry, type StoredState } from './state-cache.js';
 import { encodeState } from './state-encoding.js';
 import { ED25519_KEY_LENGTH, type MlsMember, type MlsMemberInfo } from './types.js';
 import { hasTag } from './wire.js';
@@ -21,14 +21,18 @@ const EMPTY = new Uint8Array(0);
 /** Upper bound on credential identity bytes (a CBOR certificate is a few hundred bytes). */
 export const MAX_IDENTITY_BYTES = 16 * 1024;
 
+/** The kept decoding each operation took, to hand its unchanged parts on to the state it saves. */
+const takenBy = new WeakMap<MlsOperation, Entry>();
+
 /** Serializes a group state, without the signature private key, into fresh bytes (and keeps it decoded). */
-export function saveState(state: ClientState): Uint8Array {
+export function saveState(op: MlsOperation, state: ClientState): Uint8Array {
   const encoded = encodeState({ ...state, signaturePrivateKey: EMPTY });
   const out = new Uint8Array(GROUP_STATE_TAG.length + encoded.bytes.length);
   out.set(GROUP_STATE_TAG, 0);
   out.set(encoded.bytes, GROUP_STATE_TAG.length);
   // The kept decoding owns `encoded.bytes` from here, and zeroes them when it goes.
-  rememberState(out, state, encoded);
+  const taken = takenBy.get(op);
+  rememberState(out, state, encoded, taken && { entry: taken, wipes: (bytes) => op.wipes(bytes) });
   return out;
 }
 
@@ -54,8 +58,12 @@ function restore(op: MlsOperation, bytes: unknown, mode: 'take' | 'read', signer
   requireBytes(bytes, 'state', { min: GROUP_STATE_TAG.length + 1 });
   if (!hasTag(bytes, GROUP_STATE_TAG)) throw badInput('state is not a group state in a format this version understands');
   const kept = recallState(bytes, mode);
-  // A taken decoding is this operation's now, to zero when it ends like a decoded copy.
-  if (kept !== undefined && mode === 'take') op.consumed(kept.buffers);
+  // A taken decoding is this operation's now, to zero when it ends like a decoded copy (less
+  // the parts its new state takes over).
+  if (kept !== undefined && mode === 'take') {
+    takenBy.set(op, kept);
+    op.atEnd(() => zeroEntry(kept));
+  }
   const state = kept?.state ?? decode(op, bytes);
   if (!isSupportedSuite(state.groupContext.cipherSuite)) throw badInput('state uses an unsupported cipher suite');
   if (signer === undefined) return { ...state, signaturePrivateKey: EMPTY, clientConfig: op.config };
