@@ -16,7 +16,6 @@ import {
   type RatchetTree,
 } from 'ts-mls';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
-import type { SecretTree } from 'ts-mls/secretTree.js';
 import { equalBytes } from '@parley/protocol';
 import { mlsError, requireBytes, requireFunction } from './fail.js';
 import { runOperation, suiteImpl, type MlsOperation } from './runtime.js';
@@ -107,55 +106,35 @@ async function processApplication(
   cs: CiphersuiteImpl,
 ): Promise<MlsApplicationMessage> {
   const { epoch } = message.privateMessage;
-  const before =
+  // ts-mls does not report the sender of an application message, so read it from the sender data
+  // (§6.3.2) with the same epoch's secret. It is authenticated: ts-mls verifies the content
+  // signature against exactly this leaf's key before returning the plaintext.
+  const epochData =
     epoch === current.groupContext.epoch
-      ? { secretTree: current.secretTree, ratchetTree: current.ratchetTree, senderDataSecret: current.keySchedule.senderDataSecret }
+      ? { senderDataSecret: current.keySchedule.senderDataSecret, tree: current.ratchetTree }
       : historicalEpoch(current, epoch);
-  const result = await processMlsMessage(message, current, emptyPskIndex, rejectingPolicy().callback, cs).catch(async (error: unknown) => {
-    // Own messages fail in ts-mls (their generation is used up); say so rather than how.
-    const senderData = await decryptSenderData(message.privateMessage, before.senderDataSecret, cs).catch(() => undefined);
-    if (senderData?.leafIndex === current.privatePath.leafIndex) throw mlsError('message was sent by this member');
-    throw error;
-  });
+  const senderData = await decryptSenderData(message.privateMessage, epochData.senderDataSecret, cs);
+  if (senderData === undefined) throw mlsError('sender data does not decrypt');
+  if (senderData.leafIndex === current.privatePath.leafIndex) throw mlsError('message was sent by this member');
+  const senderLeaf = leafAt(epochData.tree, senderData.leafIndex);
+  if (senderLeaf === undefined) throw mlsError('sender data names an empty leaf');
+  const result = await processMlsMessage(message, current, emptyPskIndex, rejectingPolicy().callback, cs);
   op.consumed(result.consumed);
   if (result.kind !== 'applicationMessage') throw mlsError('expected an application message');
-  const after = epoch === current.groupContext.epoch ? result.newState.secretTree : historicalEpoch(result.newState, epoch).secretTree;
-  const senderIndex = ratchetedLeaf(before.secretTree, after);
-  if (senderIndex === current.privatePath.leafIndex) throw mlsError('message was sent by this member');
-  const senderLeaf = leafAt(before.ratchetTree, senderIndex);
-  if (senderLeaf === undefined) throw mlsError('sender data names an empty leaf');
   return {
     kind: 'application',
     state: saveState(op, result.newState),
     epoch,
     plaintext: result.message.slice(),
-    sender: describeLeaf(senderLeaf, senderIndex),
+    sender: describeLeaf(senderLeaf, senderData.leafIndex),
   };
 }
 
-/**
- * The sender of an application message, which ts-mls does not report: the one leaf whose secret
- * tree node it ratcheted (§9.1), the leaf the sender data named (§6.3.2) and whose key ts-mls
- * then checked the content signature against. Reading it there spares decrypting the sender data
- * a second time. ts-mls replaces exactly that node (a new array, the others handed on as they are);
- * anything else fails closed.
- */
-function ratchetedLeaf(before: SecretTree, after: SecretTree): number {
-  let changed: number | undefined;
-  for (let nodeIndex = 0; nodeIndex < Math.max(before.length, after.length); nodeIndex++) {
-    if (before[nodeIndex] === after[nodeIndex]) continue;
-    if (changed !== undefined || nodeIndex % 2 !== 0) throw mlsError('cannot tell which member sent the message');
-    changed = nodeIndex;
-  }
-  if (changed === undefined) throw mlsError('cannot tell which member sent the message');
-  return changed / 2;
-}
-
 /** §9.2 / DESIGN §6 key retention: only the last few epochs can still be read. */
-function historicalEpoch(state: ClientState, epoch: bigint): { secretTree: SecretTree; ratchetTree: RatchetTree; senderDataSecret: Uint8Array } {
-  const data = state.historicalReceiverData.get(epoch);
+function historicalEpoch(current: ClientState, epoch: bigint): { senderDataSecret: Uint8Array; tree: RatchetTree } {
+  const data = current.historicalReceiverData.get(epoch);
   if (data === undefined) throw mlsError(`message is for epoch ${epoch}, older than the key-retention window`);
-  return data;
+  return { senderDataSecret: data.senderDataSecret, tree: data.ratchetTree };
 }
 
 interface CommitPolicy {
