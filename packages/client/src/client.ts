@@ -66,8 +66,7 @@ export class ParleyClient {
   ) {
     const keyLog = new KeyLog(this.request, store, connection.serverKey);
     this.directory = new Directory((username) => keyLog.lookup(username), store);
-    const self = () => this.resume();
-    this.deviceMessenger = new DeviceMessenger({ request: this.request, store, profiles, directory: this.directory, pushes: connection, self });
+    this.deviceMessenger = new DeviceMessenger({ request: this.request, store, profiles, directory: this.directory, pushes: connection, self: () => this.resume() });
   }
 
   /** Open the secure channel. The server's key must match the pin (or `serverKey`), else SERVER_KEY_CHANGED. */
