@@ -5,7 +5,9 @@
  * whether some ciphertext is still stored after losing the right to send, or to send more than
  * the rate limit allows.
  */
+import { join } from 'node:path';
 import { encrypt } from '@parley/crypto';
+import Database from 'better-sqlite3';
 import { encodeContent, ErrorCode, toHex } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/harness.js';
@@ -81,7 +83,13 @@ describe('a hostile member and the resend flag', () => {
     // Pushes the friend's client was still taking in are acknowledged too.
     for (const user of [victim, friend]) await (await user.messenger()).settled();
     await mallory.request('sync.ack', { mailbox: [], cursors: [{ groupId: group.groupId, seq: first.seq }] });
-    { const { default: Db } = await import('better-sqlite3'); const fs = await import('node:fs'); const f = fs.readdirSync(server.dataDir).find((n) => n.endsWith('.db') || n.endsWith('.sqlite')); const db = new Db(`${server.dataDir}/${f}`, { readonly: true }); console.log('DEBUG', first, db.prepare('select username, acked_seq, removed_seq from group_devices').all(), db.prepare('select seq, sender_username from group_log').all()); }
+    // The attack's precondition: with every cursor past it, the server has deleted the log entry.
+    const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+    try {
+      expect(db.prepare("select seq from group_log where sender_username = 'mallory' and seq = ?").all(first.seq)).toEqual([]);
+    } finally {
+      db.close();
+    }
     // Before the fix the resend then found nothing and was stored again under a new seq: a read receipt,
     // and a way to see a victim come online without being a contact. The answer stays the same.
     expect(await mallory.request('group.send', resend(own))).toEqual(first);
