@@ -14,6 +14,7 @@
  *   const [group] = await mallory.joinWelcomes();          // joins the groups whose Welcome waits for it
  *   const mine = await mallory.createGroup();              // or an MLS group of its own
  *   await group.catchUp();                                 // processes the group's log to stay current
+ *   await mine.addUser('victim');                          // claims victim's KeyPackages and adds every device
  *   await group.commit(await group.removing([key]), { remove: [] }); // any commit, with any declared routing change
  *
  * Its leaves carry Parley credentials (a device certificate signed by its identity key), so honest
@@ -231,6 +232,16 @@ export class AttackerGroup {
     const { message, state } = await encrypt(this.state, this.attacker.member, new TextEncoder().encode(text));
     this.state = state;
     return (await this.attacker.request('group.send', { groupId: this.groupId, epoch: this.epoch, message })).seq;
+  }
+
+  /** Claims `username`'s KeyPackages and commits the add of all their devices, declared truthfully. */
+  async addUser(username: string): Promise<ResponseOf<'group.commit'>> {
+    return this.addClaimed(username, (await this.attacker.request('keys.claim', { username })).devices);
+  }
+
+  /** Commits the add of devices claimed from `username` earlier, declared truthfully. */
+  async addClaimed(username: string, devices: ResponseOf<'keys.claim'>['devices']): Promise<ResponseOf<'group.commit'>> {
+    return this.commit(await this.adding(devices.map((device) => device.keyPackage)), { add: devices.map((device) => ({ username, deviceId: device.deviceId })) });
   }
 
   adding(keyPackages: Uint8Array[]): Promise<MlsCommitOutput & { welcome: Uint8Array }> {

@@ -50,7 +50,7 @@ describe('the last-resort KeyPackage', () => {
     const claims = [await mallory.request('keys.claim', { username: 'victim' }), await mallory.request('keys.claim', { username: 'victim' })];
     for (const { devices } of claims) {
       const group = await mallory.createGroup();
-      await group.commit(await group.adding(devices.map((device) => device.keyPackage)), { add: devices.map((device) => ({ username: 'victim', deviceId: device.deviceId })) });
+      await group.addClaimed('victim', devices);
     }
 
     expect((await (await victim.messenger()).sync()).errors).toEqual([]);

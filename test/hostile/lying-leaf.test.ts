@@ -34,8 +34,7 @@ describe('a leaf that names another device than the one it was added as', () => 
     const twin = await mallory.addDevice('mallory-twin', { keys: ghost.device.keys, identity: parleyCredential(ghost.device) });
     attackers.push(mallory, ghost, twin);
     const group = await mallory.createGroup();
-    const { devices } = await mallory.request('keys.claim', { username: 'victim' });
-    await group.commit(await group.adding(devices.map((device) => device.keyPackage)), { add: devices.map((device) => ({ username: 'victim', deviceId: device.deviceId })) });
+    await group.addUser('victim');
     // The victim accepts Mallory's group (a stranger's is a request, into which it commits nothing): a member turned hostile.
     expect((await (await victim.messenger()).sync()).errors).toEqual([]);
     await (await victim.messenger()).acceptRequest('mallory');

@@ -121,9 +121,7 @@ describe('a hostile member and the resend flag', () => {
 
   it('learns nothing from a resend once blocked in a 1:1: the answer is BLOCKED', async () => {
     const direct = await mallory.createGroup('direct');
-    const { devices } = await mallory.request('keys.claim', { username: 'victim' });
-    const add = await direct.adding(devices.map((device) => device.keyPackage));
-    await direct.commit(add, { add: devices.map((device) => ({ username: 'victim', deviceId: device.deviceId })) });
+    await direct.addUser('victim');
     const hello = await encryptText(direct, 'hello victim');
     await mallory.request('group.send', resend(hello, direct));
     expect(await victim.acceptRequests()).toEqual(['mallory']);

@@ -36,8 +36,7 @@ describe('a revoked device’s credential', () => {
     await mallory.request('device.revoke', { deviceId: 'mallory-old' });
 
     const group = await mallory.createGroup();
-    const { devices } = await mallory.request('keys.claim', { username: 'victim' });
-    await group.commit(await group.adding(devices.map((device) => device.keyPackage)), { add: devices.map((device) => ({ username: 'victim', deviceId: device.deviceId })) });
+    await group.addUser('victim');
     expect((await (await victim.messenger()).sync()).errors).toEqual([]);
     // The victim accepts Mallory's group (a stranger's is a request, never rejoined): a member turned hostile.
     await (await victim.messenger()).acceptRequest('mallory');
