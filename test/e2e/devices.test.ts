@@ -12,12 +12,9 @@ describe('accounts across devices', () => {
   let server: TestServer;
   const devices: TestDevice[] = [];
   async function device(username: string, how: 'register' | 'login', name: string): Promise<TestDevice> {
-    const d = new TestDevice(server);
-    devices.push(d);
-    const client = await d.open();
-    if (how === 'register') await client.register(username, PASSWORD, { deviceName: name });
-    else await client.login(username, PASSWORD, { deviceName: name });
-    return d;
+    const signedIn = await TestDevice.signIn(server, username, how, { password: PASSWORD, deviceName: name });
+    devices.push(signedIn);
+    return signedIn;
   }
   const titles = async (d: TestDevice) => (await d.messages.listConversations()).filter((c) => c.active).map((c) => c.title).sort();
 

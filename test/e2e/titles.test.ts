@@ -14,11 +14,8 @@ describe("a group's title on a new device", () => {
   const devices: TestDevice[] = [];
 
   async function device(username: string, how: 'register' | 'login'): Promise<TestDevice> {
-    const created = new TestDevice(server);
+    const created = await TestDevice.signIn(server, username, how, { password: PASSWORD, deviceName: `${username}-${devices.length + 1}` });
     devices.push(created);
-    const client = await created.open();
-    if (how === 'register') await client.register(username, PASSWORD, { deviceName: `${username}-${devices.length}` });
-    else await client.login(username, PASSWORD, { deviceName: `${username}-${devices.length}` });
     await created.messenger();
     return created;
   }

@@ -15,12 +15,9 @@ describe('the key-transparency log in normal use', () => {
   let server: TestServer;
   const devices: TestDevice[] = [];
   async function device(username: string, how: 'register' | 'login', name: string): Promise<TestDevice> {
-    const d = new TestDevice(server);
-    devices.push(d);
-    const client = await d.open();
-    if (how === 'register') await client.register(username, PASSWORD, { deviceName: name });
-    else await client.login(username, PASSWORD, { deviceName: name });
-    return d;
+    const signedIn = await TestDevice.signIn(server, username, how, { password: PASSWORD, deviceName: name });
+    devices.push(signedIn);
+    return signedIn;
   }
   /** What the server's database holds: the log's leaves, by user and event. */
   function storedLog(): string[] {

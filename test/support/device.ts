@@ -13,6 +13,20 @@ export class TestDevice {
     private readonly connectOptions: { socketFactory?: SocketFactory } = {},
   ) {}
 
+  /** A new device of `username`, signed in by registering the account or by logging in to it. */
+  static async signIn(server: { url: string }, username: string, how: 'register' | 'login', options: { password: string; deviceName: string }): Promise<TestDevice> {
+    const device = new TestDevice(server);
+    try {
+      const client = await device.open();
+      if (how === 'register') await client.register(username, options.password, { deviceName: options.deviceName });
+      else await client.login(username, options.password, { deviceName: options.deviceName });
+      return device;
+    } catch (error) {
+      device.close();
+      throw error;
+    }
+  }
+
   /** Point this device at another server address (e.g. a restarted server on a new port). */
   moveTo(server: { url: string }): void {
     this.server = server;
