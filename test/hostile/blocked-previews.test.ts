@@ -4,19 +4,10 @@
  * client keeps them but must not count them as unread, nor let them move the conversation up
  * the list (the SDK's conversations view, which CLI `chats` and the web list show).
  */
-import { encrypt } from '@parley/crypto';
-import { encodeContent } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/harness.js';
 import type { TestDevice } from '../support/device.js';
 import { Attacker, honestUser, type AttackerGroup } from './kit.js';
-
-/** A text in the SDK's content format, so the victim's client reads it as a message. */
-async function sendText(group: AttackerGroup, text: string, sentAt = Date.now()): Promise<void> {
-  const { message, state } = await encrypt(group.state, group.attacker.member, encodeContent({ t: 'text', text, sentAt }));
-  group.state = state;
-  await group.attacker.request('group.send', { groupId: group.groupId, epoch: group.epoch, message });
-}
 
 describe("a blocked member's messages in a friend's group", () => {
   let server: TestServer;
@@ -53,7 +44,7 @@ describe("a blocked member's messages in a friend's group", () => {
   });
 
   it('stops counting what the blocked user wrote before the block as unread', async () => {
-    await sendText(group, 'spam before the block');
+    await group.sendText('spam before the block');
     const messenger = await victim.messenger();
     await messenger.sync();
     expect((await chats()).find((chat) => chat.name === 'mixed')?.unread).toBe(1);
@@ -72,7 +63,7 @@ describe("a blocked member's messages in a friend's group", () => {
     const before = await chats();
     expect(before.map((chat) => chat.name)).toEqual(['friend', 'mixed']);
 
-    await sendText(group, 'spam after the block', Date.now() + 60_000);
+    await group.sendText('spam after the block', Date.now() + 60_000);
     const { messages } = await messenger.sync();
     expect(messages.map((m) => m.text)).toEqual([]);
     expect(await chats()).toEqual(before);

@@ -13,19 +13,6 @@ import { Attacker, honestUser, type AttackerGroup } from './kit.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Adds `victim`'s devices to the attacker's new group with KeyPackages claimed beforehand. */
-async function addWith(group: AttackerGroup, victim: string, claimed: { deviceId: string; keyPackage: Uint8Array }[]) {
-  const output = await group.adding(claimed.map((device) => device.keyPackage));
-  return group.commit(output, { add: claimed.map((device) => ({ username: victim, deviceId: device.deviceId })) });
-}
-
-/** A text in the SDK's content format, so the victim's client reads it as a message. */
-async function sendText(group: AttackerGroup, text: string): Promise<number> {
-  const { message, state } = await encrypt(group.state, group.attacker.member, encodeContent({ t: 'text', text, sentAt: Date.now() }));
-  group.state = state;
-  return (await group.attacker.request('group.send', { groupId: group.groupId, epoch: group.epoch, message })).seq;
-}
-
 describe('a stranger against consent', () => {
   let server: TestServer;
   let victim: TestDevice;
@@ -56,10 +43,10 @@ describe('a stranger against consent', () => {
 
   it("lands as a request: kept and shown there, nothing of the victim's goes into it", async () => {
     spam = await mallory.createGroup('group');
-    await addWith(spam, 'victim', (await mallory.request('keys.claim', { username: 'victim' })).devices);
-    await sendText(spam, 'buy cheap watches');
+    await spam.addUser('victim');
+    await spam.sendText('buy cheap watches');
     const direct = await mallory.createGroup('direct');
-    await addWith(direct, 'victim', (await mallory.request('keys.claim', { username: 'victim' })).devices);
+    await direct.addUser('victim');
     spare = (await mallory.request('keys.claim', { username: 'victim' })).devices;
 
     const messenger = await victim.messenger();
@@ -112,7 +99,7 @@ describe('a stranger against consent', () => {
     const welcome = await fresh.adding(spare.map((device) => device.keyPackage));
     expect(await mallory.refused('group.commit', fresh.bundle(welcome, { add: spare.map((device) => ({ username: 'victim', deviceId: device.deviceId })) }))).toMatchObject({ code: 'BLOCKED' });
     // Mallory's own group (the victim left it by declining) still works for mallory: the server refuses only what reaches the victim.
-    await sendText(spam, 'still here');
+    await spam.sendText('still here');
   });
 
   it('refuses a direct message from a blocked member who is still routed', async () => {
@@ -121,8 +108,8 @@ describe('a stranger against consent', () => {
     await messenger.unblock('mallory');
     expect(await messenger.blocked()).toEqual([]);
     const again = await mallory.createGroup('direct');
-    await addWith(again, 'victim', (await mallory.request('keys.claim', { username: 'victim' })).devices);
-    await sendText(again, 'sorry');
+    await again.addUser('victim');
+    await again.sendText('sorry');
     expect(await victim.acceptRequests()).toEqual(['mallory']);
     await messenger.block('mallory');
     const { message } = await encrypt(again.state, mallory.member, encodeContent({ t: 'text', text: 'one more', sentAt: Date.now() }));
@@ -134,7 +121,7 @@ describe('a stranger against consent', () => {
     const group = await (await friend.messenger()).createGroup('mixed', ['victim', 'mallory']);
     const [joined] = await mallory.joinWelcomes();
     if (!joined) throw new Error('mallory got no Welcome');
-    await sendText(joined, 'spam in a group');
+    await joined.sendText('spam in a group');
     await (await friend.messenger()).sendToGroup(group.groupId, 'hello group');
     const messenger = await victim.messenger();
     const { messages } = await messenger.sync();

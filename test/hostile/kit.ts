@@ -15,6 +15,7 @@
  *   const mine = await mallory.createGroup();              // or an MLS group of its own
  *   await group.catchUp();                                 // processes the group's log to stay current
  *   await mine.addUser('victim');                          // claims victim's KeyPackages and adds every device
+ *   await mine.sendText('hi');                             // a message in the SDK's content format
  *   await group.commit(await group.removing([key]), { remove: [] }); // any commit, with any declared routing change
  *
  * Its leaves carry Parley credentials (a device certificate signed by its identity key), so honest
@@ -39,7 +40,7 @@ import {
   type MlsMember,
   type SigningKeyPair,
 } from '@parley/crypto';
-import { decodeCbor, encodeCbor, encodeRequest, ParleyError, toHex, type DeviceRef, type GroupKind, type OpName, type RequestOf, type ResponseOf } from '@parley/protocol';
+import { decodeCbor, encodeCbor, encodeContent, encodeRequest, ParleyError, toHex, type DeviceRef, type GroupKind, type OpName, type RequestOf, type ResponseOf } from '@parley/protocol';
 import { addDevice, certificate, reconnect, register, type TestClient, type TestDevice } from '../../packages/server/src/test-client.testkit.js';
 import { TestDevice as HonestDevice } from '../support/device.js';
 import { openRawChannel, type RawChannel } from '../support/raw-channel.js';
@@ -231,6 +232,19 @@ export class AttackerGroup {
   async send(text: string): Promise<number> {
     const { message, state } = await encrypt(this.state, this.attacker.member, new TextEncoder().encode(text));
     this.state = state;
+    return (await this.attacker.request('group.send', { groupId: this.groupId, epoch: this.epoch, message })).seq;
+  }
+
+  /** Encrypts `text` in the SDK's content format, which honest clients show as a message, for the current epoch; not sent. */
+  async sealText(text: string, sentAt = Date.now()): Promise<Uint8Array> {
+    const { message, state } = await encrypt(this.state, this.attacker.member, encodeContent({ t: 'text', text, sentAt }));
+    this.state = state;
+    return message;
+  }
+
+  /** Sends `text` in the SDK's content format; returns its seq. */
+  async sendText(text: string, sentAt = Date.now()): Promise<number> {
+    const message = await this.sealText(text, sentAt);
     return (await this.attacker.request('group.send', { groupId: this.groupId, epoch: this.epoch, message })).seq;
   }
 

@@ -6,20 +6,12 @@
  * the rate limit allows.
  */
 import { join } from 'node:path';
-import { encrypt } from '@parley/crypto';
 import Database from 'better-sqlite3';
-import { encodeContent, ErrorCode, toHex } from '@parley/protocol';
+import { ErrorCode, toHex } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/harness.js';
 import type { TestDevice } from '../support/device.js';
 import { Attacker, honestUser, type AttackerGroup } from './kit.js';
-
-/** A text in the SDK's content format, encrypted by the attacker for the group's current epoch (not sent). */
-async function encryptText(group: AttackerGroup, text: string): Promise<Uint8Array> {
-  const { message, state } = await encrypt(group.state, group.attacker.member, encodeContent({ t: 'text', text, sentAt: Date.now() }));
-  group.state = state;
-  return message;
-}
 
 describe('a hostile member and the resend flag', () => {
   let server: TestServer;
@@ -63,7 +55,7 @@ describe('a hostile member and the resend flag', () => {
     const replay = await mallory.request('group.send', resend(friends.payload));
     expect(replay.seq).toBeGreaterThan(friends.seq);
     // Her own message, resent after a "lost reply", is stored once.
-    const own = await encryptText(group, 'mallory says hi');
+    const own = await group.sealText('mallory says hi');
     const first = await mallory.request('group.send', resend(own));
     expect(await mallory.request('group.send', resend(own))).toEqual(first);
 
@@ -74,7 +66,7 @@ describe('a hostile member and the resend flag', () => {
   });
 
   it('cannot learn from a resend whether the others have read her message', async () => {
-    const own = await encryptText(group, 'did you read this?');
+    const own = await group.sealText('did you read this?');
     const first = await mallory.request('group.send', resend(own));
     expect(await mallory.request('group.send', resend(own))).toEqual(first);
     // Everyone reads and acknowledges it (mallory too, up to it), so the server deletes the log entry.
@@ -97,7 +89,7 @@ describe('a hostile member and the resend flag', () => {
   });
 
   it('cannot send more than the rate limit allows by marking sends as resends', async () => {
-    const own = await encryptText(group, 'once');
+    const own = await group.sealText('once');
     const attempts = await Promise.allSettled(Array.from({ length: 60 }, () => mallory.request('group.send', resend(own))));
     const refused = attempts.filter((attempt) => attempt.status === 'rejected').map((attempt) => (attempt.reason as { code?: string }).code);
     expect(refused.length).toBeGreaterThan(0);
@@ -110,7 +102,7 @@ describe('a hostile member and the resend flag', () => {
 
   it('learns nothing from a resend once removed: the answer is NOT_A_MEMBER, as for any send', async () => {
     await group.catchUp();
-    const before = await encryptText(group, 'last words');
+    const before = await group.sealText('last words');
     await mallory.request('group.send', resend(before));
     await (await friend.messenger()).removeFromGroup(groupName, ['mallory']);
     // Before the fix the server answered the seq of her stored message: an oracle on whether fewer
@@ -122,7 +114,7 @@ describe('a hostile member and the resend flag', () => {
   it('learns nothing from a resend once blocked in a 1:1: the answer is BLOCKED', async () => {
     const direct = await mallory.createGroup('direct');
     await direct.addUser('victim');
-    const hello = await encryptText(direct, 'hello victim');
+    const hello = await direct.sealText('hello victim');
     await mallory.request('group.send', resend(hello, direct));
     expect(await victim.acceptRequests()).toEqual(['mallory']);
     await (await victim.messenger()).block('mallory');
