@@ -79,4 +79,14 @@ describe('the key log on the server', () => {
     expect(answer.proof.index).toBe(0);
     expect((await directory.lookup('alice')).proof.head.size).toBe(1);
   });
+
+  it('recovers from a failed catch-up: one storage error fails one lookup, not every later one', async () => {
+    await storage.createAccount(account('alice'), device('alice', 'device-a1'));
+    const failing: Storage = Object.create(storage) as Storage;
+    let failures = 1;
+    failing.keyLogSize = () => (failures-- > 0 ? Promise.reject(new Error('database unavailable')) : storage.keyLogSize());
+    const log = new TransparencyLog(failing, server.privateKey);
+    await expect(log.prove(0)).rejects.toThrow('database unavailable');
+    expect((await log.prove(0)).head.size).toBe(2);
+  });
 });

@@ -32,8 +32,10 @@ export class TransparencyLog {
 
   /** Catches up with every leaf committed so far; returns the size. */
   sync(): Promise<number> {
-    this.syncing = this.syncing.then(() => this.catchUp());
-    return this.syncing;
+    // A failed catch-up was its caller's error; the next one starts afresh rather than inherit it.
+    const next = this.syncing.catch(() => this.size).then(() => this.catchUp());
+    this.syncing = next;
+    return next;
   }
 
   /** The inclusion proof of leaf `index` and the signed head it is against, after catching up. */
